@@ -1,0 +1,183 @@
+"""The command line. Exit codes: 0 success, 2 usage or configuration error, 3 a file could not be
+read or written (journal, TAK, fixtures, contracts), 1 reserved for "not conformant" (verify)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+from . import __version__
+from .app import Application, Config
+from .errors import ConfigError, ContractPackageError, MockplatformError
+from .fixtures import load_fixtures
+from .journal import Journal
+from .settings import DEFAULT_JOURNAL, Settings
+
+EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE, EXIT_IO = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mockplatform", description="A local NTjP and 1177 inbox for testing.")
+    parser.add_argument("--version", action="version", version=f"mockplatform {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the platform as an HTTP(S) server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL,
+                       help=f"SQLite journal (default {DEFAULT_JOURNAL})")
+    serve.add_argument("--tak", type=Path, help="TAK file (TOML; default: the built-in fixtures/tak.toml)")
+    serve.add_argument("--fixtures", type=Path, help="fixtures file (TOML; default: the built-in fixtures/inbox.toml)")
+    serve.add_argument("--contracts", type=Path, action="append", default=[],
+                       help="an official release package (folder or zip) to load; repeatable")
+    serve.add_argument("--lenient", action="store_true", help="the fake inbox accepts schema-invalid requests")
+    serve.add_argument("--tls-cert", type=Path, help="server certificate (PEM); enables HTTPS")
+    serve.add_argument("--tls-key", type=Path, help="server private key (PEM)")
+    serve.add_argument("--client-ca", type=Path, help="CA (PEM) that client certificates must chain to")
+    serve.add_argument("--strict-sender", action="store_true",
+                       help="trust x-vp-sender-id only with a matching x-vp-instance-id, as the real platform")
+    serve.add_argument("--instance-name", default="mockplatform", help="name shown in fault texts")
+    serve.add_argument("--instance-id", default="mockplatform", help="id in x-vp-instance-id and routing history")
+    serve.add_argument("--default-consumer", help="consumer HSA-id for plain-HTTP calls without x-vp-sender-id")
+    serve.add_argument("--producer-timeout-ms", type=int, default=29_000, help="read timeout towards producers")
+    serve.add_argument("--original-consumer-allowed", action="append", metavar="HSAID",
+                       help="only these consumers may set x-rivta-original-serviceconsumer-hsaid (VP013); repeatable")
+    serve.add_argument("--max-body-bytes", type=int, default=10 * 1024 * 1024, help="largest accepted request")
+    serve.add_argument("-v", "--verbose", action="store_true", help="log every request")
+
+    fixtures = sub.add_parser("fixtures", help="print the built-in (or given) test data")
+    fixtures.add_argument("--json", action="store_true", help="as one JSON object")
+    fixtures.add_argument("--fixtures", type=Path, help="fixtures file (default: built-in)")
+
+    journal = sub.add_parser("journal", help="print the recorded exchanges")
+    journal.add_argument("--json", action="store_true", help="one JSON object per line")
+    journal.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL)
+    journal.add_argument("--bodies", action="store_true", help="include headers and bodies (with --json)")
+    journal.add_argument("--limit", type=int, help="only the newest N exchanges")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "fixtures":
+            return _fixtures(args)
+        if args.command == "journal":
+            return _journal(args)
+    except (ConfigError, ContractPackageError) as exc:
+        print(f"mockplatform: {exc}", file=sys.stderr)
+        return EXIT_IO if "cannot read" in str(exc) or "no such file" in str(exc) else EXIT_USAGE
+    except MockplatformError as exc:
+        print(f"mockplatform: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (OSError, sqlite3.Error) as exc:
+        print(f"mockplatform: {exc}", file=sys.stderr)
+        return EXIT_IO
+    return EXIT_USAGE
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import PlatformHTTPServer, tls_context
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("mockplatform: --tls-cert and --tls-key go together", file=sys.stderr)
+        return EXIT_USAGE
+    if args.client_ca and not args.tls_cert:
+        print("mockplatform: --client-ca needs --tls-cert and --tls-key", file=sys.stderr)
+        return EXIT_USAGE
+    settings = Settings(
+        instance_name=args.instance_name,
+        instance_id=args.instance_id,
+        strict_sender=args.strict_sender,
+        default_consumer=args.default_consumer,
+        original_consumer_allowed=tuple(args.original_consumer_allowed) if args.original_consumer_allowed else None,
+        producer_timeout_ms=args.producer_timeout_ms,
+        lenient=args.lenient,
+        max_body_bytes=args.max_body_bytes,
+    )
+    app = Application(Config(journal=args.journal, tak=args.tak, fixtures=args.fixtures,
+                             contracts=list(args.contracts), settings=settings))
+    context = tls_context(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else None
+    server = PlatformHTTPServer(app, args.host, args.port, context)
+    for repair in app.contracts.repairs:
+        print(f"contract repaired: {repair}", flush=True)
+    for interaction in sorted(app.contracts.interactions, key=lambda i: i.wsdl_path):
+        print(f"contract {interaction.name} {interaction.version}: {server.url}{interaction.wsdl_path}?wsdl",
+              flush=True)
+    print(f"TAK: {len(app.tak.routes)} routes, {len(app.tak.authorisations)} authorisations from {app.tak.source}")
+    print(f"journal: {app.journal.path}")
+    print(f"inbox logical address: {app.fixtures.inbox_logical_address}; "
+          f"default consumer: {app.settings.default_consumer}")
+    print(f"mockplatform listening on {server.url}/vp", flush=True)
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        print("mockplatform: stopping", flush=True)
+    finally:
+        server.server_close()
+        app.close()
+    return EXIT_OK
+
+
+def _fixtures(args: argparse.Namespace) -> int:
+    fixtures = load_fixtures(args.fixtures)
+    data = fixtures.to_json()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(f"Inbox logical address: {data['inbox_logical_address']}")
+    print(f"Default consumer:      {data['default_consumer']}")
+    print("Consumers:")
+    for c in fixtures.consumers:
+        print(f"  {c.hsa_id}  {c.name}  system-ids: {', '.join(c.system_ids) or '-'}")
+    print("Citizens:")
+    for c in fixtures.citizens:
+        state = "active" if c.active else "inactive"
+        print(f"  {c.subject_of_care_id}  {state:8}  {','.join(c.notification_methods) or '-':10}  {c.name}")
+    print("Units:")
+    for u in fixtures.units:
+        print(f"  {u.unit_id}  {'connected' if u.connected else 'NOT connected':13}  {u.name}")
+    print("Systems:")
+    for s in fixtures.systems:
+        print(f"  {s.system_id}  {s.sso_base_url}  {s.name}")
+    return EXIT_OK
+
+
+def _journal(args: argparse.Namespace) -> int:
+    if not args.journal.exists():
+        print(f"mockplatform: {args.journal}: no journal here (start the platform first, or pass --journal)",
+              file=sys.stderr)
+        return EXIT_IO
+    journal = Journal(args.journal)
+    try:
+        rows = journal.exchanges(limit=args.limit, newest_first=True) if args.limit else journal.exchanges()
+        if args.limit:
+            rows.reverse()
+        for ex in rows:
+            if args.json:
+                print(json.dumps(ex.to_json(bodies=args.bodies), ensure_ascii=False))
+            else:
+                contract = (ex.contract or "-").rsplit(":", 2)[-2] if ex.contract and ":" in ex.contract else "-"
+                print(f"{ex.time}  {ex.http_status}  {ex.vp_code or '     '}  {contract:32}  "
+                      f"{ex.logical_address or '-':22}  {ex.consumer or '-':20}  {ex.correlation_id}")
+    finally:
+        journal.close()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The contracts the platform knows: built-in ones plus every package the user loads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .package import ContractPackage, Interaction, PatternRepair
+from .validation import SchemaValidator
+
+
+@dataclass
+class LoadedContract:
+    interaction: Interaction
+    validator: SchemaValidator
+
+
+class ContractRegistry:
+    def __init__(self) -> None:
+        self.packages: list[ContractPackage] = []
+        self._by_responder: dict[str, LoadedContract] = {}
+        self._by_wsdl_path: dict[str, Interaction] = {}
+
+    def add(self, package: ContractPackage) -> None:
+        """Register every interaction of the package; a later package replaces an earlier one."""
+        self.packages.append(package)
+        for interaction in package.interactions:
+            self._by_responder[interaction.responder_namespace.lower()] = LoadedContract(
+                interaction, SchemaValidator(interaction)
+            )
+            self._by_wsdl_path[interaction.wsdl_path.lower()] = interaction
+
+    def get(self, responder_namespace: str) -> LoadedContract | None:
+        return self._by_responder.get(responder_namespace.lower())
+
+    def by_wsdl_path(self, path: str) -> Interaction | None:
+        return self._by_wsdl_path.get(path.rstrip("/").lower())
+
+    @property
+    def interactions(self) -> list[Interaction]:
+        return [c.interaction for c in self._by_responder.values()]
+
+    @property
+    def repairs(self) -> list[PatternRepair]:
+        return [r for p in self.packages for r in p.repairs]

@@ -1,0 +1,109 @@
+"""Reading a SOAP request the way the platform does: by local names, whatever the SOAP version.
+
+The service contract is the namespace of the first element in Body; the logical address is the
+last header element named ``LogicalAddress`` (RIVTA BP 2.1) or ``To`` (BP 2.0, WS-Addressing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from . import ns
+from .xmlsafe import UnsafeXMLError, local_name, namespace, parse
+
+PROFILE_BP21 = "RIVTABP21"
+PROFILE_BP20 = "RIVTABP20"
+
+
+@dataclass
+class Envelope:
+    root: etree._Element
+    header: etree._Element | None
+    body: etree._Element
+    payload: etree._Element
+    contract: str
+    logical_address: str | None
+    address_element: etree._Element | None
+
+    @property
+    def soap_namespace(self) -> str:
+        return namespace(self.root)
+
+    @property
+    def profile(self) -> str | None:
+        """The RIVTA profile the consumer used, read from which address header it sent."""
+        if self.address_element is None:
+            return None
+        return PROFILE_BP20 if local_name(self.address_element) == "To" else PROFILE_BP21
+
+    def to_bytes(self) -> bytes:
+        return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8")
+
+
+class MalformedRequest(ValueError):
+    """The request cannot be read as a SOAP message (the platform answers VP015)."""
+
+
+def read_envelope(data: bytes) -> Envelope:
+    """Parse and dissect a request; raise MalformedRequest with the parser's message."""
+    try:
+        root = parse(data)
+    except etree.XMLSyntaxError as exc:
+        raise MalformedRequest(str(exc)) from None
+    except UnsafeXMLError as exc:
+        raise MalformedRequest(str(exc)) from None
+    except ValueError as exc:  # e.g. lxml refusing a str with an encoding declaration
+        raise MalformedRequest(str(exc)) from None
+    if local_name(root) != "Envelope":
+        raise MalformedRequest(f"Root element is '{local_name(root)}', expected a SOAP Envelope")
+    header = body = None
+    for child in root:
+        name = local_name(child)
+        if name == "Header" and header is None:
+            header = child
+        elif name == "Body" and body is None:
+            body = child
+    if body is None:
+        raise MalformedRequest("No SOAP Body in the request")
+    payload = next((c for c in body if isinstance(c.tag, str)), None)
+    if payload is None:
+        raise MalformedRequest("SOAP Body has no element: the service contract cannot be determined")
+    address_element = None
+    if header is not None:
+        for child in header:
+            if isinstance(child.tag, str) and local_name(child) in ("LogicalAddress", "To"):
+                address_element = child  # the last one wins, as on the real platform
+    logical_address = None
+    if address_element is not None:
+        logical_address = "".join(address_element.itertext())
+    return Envelope(
+        root=root,
+        header=header,
+        body=body,
+        payload=payload,
+        contract=namespace(payload),
+        logical_address=logical_address,
+        address_element=address_element,
+    )
+
+
+def rewrite_address_header(envelope: Envelope, producer_profile: str) -> bool:
+    """Rewrite BP 2.0 ``To`` <-> BP 2.1 ``LogicalAddress`` when the producer's profile differs.
+
+    Returns True when the envelope was changed.
+    """
+    consumer_profile = envelope.profile
+    if consumer_profile is None or consumer_profile == producer_profile.upper():
+        return False
+    old = envelope.address_element
+    if producer_profile.upper() == PROFILE_BP21:
+        new = etree.Element(f"{{{ns.REGISTRY}}}LogicalAddress", nsmap={None: ns.REGISTRY})
+    else:
+        new = etree.Element(f"{{{ns.WSA}}}To", nsmap={"wsa": ns.WSA})
+    new.text = envelope.logical_address
+    new.tail = old.tail
+    old.getparent().replace(old, new)
+    envelope.address_element = new
+    return True

@@ -1,0 +1,13 @@
+"""Exceptions for a broken setup. Protocol outcomes (VP faults, producer faults) are values, not these."""
+
+
+class MockplatformError(Exception):
+    """Root of every error the package raises for a broken setup (bad file, bad option)."""
+
+
+class ConfigError(MockplatformError):
+    """A configuration file or option is invalid; the message names the file and the key."""
+
+
+class ContractPackageError(MockplatformError):
+    """A contract release package cannot be read."""

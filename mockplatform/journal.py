@@ -1,0 +1,269 @@
+"""The journal: every exchange the platform answered, in an embedded SQLite database.
+
+Written from exactly one place (``Journal.record``), committed before the answer leaves, so a
+consumer that got an answer finds its exchange here even if the server is killed right after.
+State changes of in-process producers (the inbox) are applied in the same transaction, so the
+inbox state always matches the journal.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+# An effect is a state change of an in-process producer, applied with the exchange's row id.
+Effect = Callable[[sqlite3.Connection, int], None]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS exchanges (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    client TEXT,
+    method TEXT,
+    path TEXT,
+    consumer TEXT,
+    logical_address TEXT,
+    contract TEXT,
+    correlation_id TEXT,
+    http_status INTEGER NOT NULL,
+    vp_code TEXT,
+    fault_detail TEXT,
+    route_trace TEXT,
+    producer_address TEXT,
+    producer_status INTEGER,
+    producer_ms REAL,
+    request_headers TEXT NOT NULL,
+    request_body BLOB,
+    request_size INTEGER NOT NULL,
+    response_headers TEXT NOT NULL,
+    response_body BLOB
+);
+CREATE INDEX IF NOT EXISTS exchanges_time ON exchanges(time);
+CREATE INDEX IF NOT EXISTS exchanges_correlation ON exchanges(correlation_id);
+"""
+
+
+@dataclass
+class Exchange:
+    """One request and its answer, as recorded."""
+
+    time: str
+    duration_ms: float
+    client: str
+    method: str
+    path: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes
+    http_status: int
+    response_headers: list[tuple[str, str]]
+    response_body: bytes
+    consumer: str | None = None
+    logical_address: str | None = None
+    contract: str | None = None
+    correlation_id: str | None = None
+    vp_code: str | None = None
+    fault_detail: str | None = None
+    route_trace: list[str] = field(default_factory=list)
+    producer_address: str | None = None
+    producer_status: int | None = None
+    producer_ms: float | None = None
+    request_size: int | None = None
+    id: int | None = None
+
+    def to_json(self, bodies: bool = False) -> dict[str, Any]:
+        out = {
+            "id": self.id,
+            "time": self.time,
+            "duration_ms": round(self.duration_ms, 3),
+            "client": self.client,
+            "method": self.method,
+            "path": self.path,
+            "consumer": self.consumer,
+            "logical_address": self.logical_address,
+            "contract": self.contract,
+            "correlation_id": self.correlation_id,
+            "http_status": self.http_status,
+            "vp_code": self.vp_code,
+            "fault_detail": self.fault_detail,
+            "route_trace": self.route_trace,
+            "producer_address": self.producer_address,
+            "producer_status": self.producer_status,
+            "producer_ms": self.producer_ms,
+            "request_size": self.request_size,
+        }
+        if bodies:
+            out["request_headers"] = self.request_headers
+            out["response_headers"] = self.response_headers
+            out["request_body"] = self.request_body.decode("utf-8", "replace")
+            out["response_body"] = self.response_body.decode("utf-8", "replace")
+        return out
+
+
+_COLUMNS = (
+    "time", "duration_ms", "client", "method", "path", "consumer", "logical_address", "contract",
+    "correlation_id", "http_status", "vp_code", "fault_detail", "route_trace", "producer_address",
+    "producer_status", "producer_ms", "request_headers", "request_body", "request_size",
+    "response_headers", "response_body",
+)
+_INSERT = f"INSERT INTO exchanges ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+def open_database(path: str | Path) -> sqlite3.Connection:
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL: a commit survives the process being killed (not a power cut), at no fsync cost.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class Journal:
+    """The SQLite journal. One writer connection behind a lock; readers get their own connection."""
+
+    def __init__(self, path: str | Path, extra_schema: Sequence[str] = ()) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn = open_database(self.path)
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+            for script in extra_schema:
+                self._conn.executescript(script)
+            self._conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        self._local = threading.local()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def record(self, exchange: Exchange, effects: Sequence[Effect] = ()) -> int:
+        """Store the exchange and apply the producers' state changes, in one transaction."""
+        row = (
+            exchange.time, exchange.duration_ms, exchange.client, exchange.method, exchange.path,
+            exchange.consumer, exchange.logical_address, exchange.contract, exchange.correlation_id,
+            exchange.http_status, exchange.vp_code, exchange.fault_detail,
+            json.dumps(exchange.route_trace) if exchange.route_trace else None,
+            exchange.producer_address, exchange.producer_status, exchange.producer_ms,
+            json.dumps(exchange.request_headers), exchange.request_body,
+            exchange.request_size if exchange.request_size is not None else len(exchange.request_body),
+            json.dumps(exchange.response_headers), exchange.response_body,
+        )
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rowid = conn.execute(_INSERT, row).lastrowid
+                for effect in effects:
+                    effect(conn, rowid)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        exchange.id = rowid
+        return rowid
+
+    def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run a state change outside an exchange (admin actions) in its own transaction."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(self._conn)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return result
+
+    def reader(self) -> sqlite3.Connection:
+        """A read connection for the calling thread (WAL lets readers run beside the writer)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    def count(self) -> int:
+        return self.reader().execute("SELECT count(*) FROM exchanges").fetchone()[0]
+
+    def exchanges(self, **filters: Any) -> list[Exchange]:
+        return list(self.iter_exchanges(**filters))
+
+    def iter_exchanges(
+        self,
+        contract: str | None = None,
+        logical_address: str | None = None,
+        consumer: str | None = None,
+        correlation_id: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> Iterator[Exchange]:
+        where, args = [], []
+        for column, value in (("contract", contract), ("logical_address", logical_address),
+                              ("consumer", consumer)):
+            if value is not None:
+                where.append(f"lower({column}) = lower(?)")
+                args.append(value)
+        if correlation_id is not None:
+            where.append("correlation_id = ?")
+            args.append(correlation_id)
+        if since is not None:
+            where.append("time >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("time <= ?")
+            args.append(until)
+        if after_id is not None:
+            where.append("id > ?")
+            args.append(after_id)
+        sql = "SELECT * FROM exchanges"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        for row in self.reader().execute(sql, args):
+            yield _from_row(row)
+
+
+def _from_row(row: sqlite3.Row) -> Exchange:
+    return Exchange(
+        id=row["id"],
+        time=row["time"],
+        duration_ms=row["duration_ms"],
+        client=row["client"],
+        method=row["method"],
+        path=row["path"],
+        consumer=row["consumer"],
+        logical_address=row["logical_address"],
+        contract=row["contract"],
+        correlation_id=row["correlation_id"],
+        http_status=row["http_status"],
+        vp_code=row["vp_code"],
+        fault_detail=row["fault_detail"],
+        route_trace=json.loads(row["route_trace"]) if row["route_trace"] else [],
+        producer_address=row["producer_address"],
+        producer_status=row["producer_status"],
+        producer_ms=row["producer_ms"],
+        request_headers=[tuple(h) for h in json.loads(row["request_headers"])],
+        request_body=bytes(row["request_body"] or b""),
+        request_size=row["request_size"],
+        response_headers=[tuple(h) for h in json.loads(row["response_headers"])],
+        response_body=bytes(row["response_body"] or b""),
+    )

@@ -1,0 +1,42 @@
+"""Transport-free request and response values: what every adapter (HTTP server, responses
+mode, tests) hands to the platform and gets back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    query: dict[str, str] = field(default_factory=dict)
+    client: str = ""  # "ip:port"
+    tls: bool = False
+    # SERIALNUMBER of the verified client certificate's subject; "" when a cert had none.
+    tls_serialnumber: str | None = None
+    scheme: str = "http"
+    body_size: int | None = None  # the announced size when the body was cut short (too large)
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+    @property
+    def client_ip(self) -> str:
+        host = self.client.rsplit(":", 1)[0] if self.client.count(":") == 1 else self.client
+        if self.client.startswith("[") and "]" in self.client:
+            host = self.client[1:self.client.index("]")]
+        return host
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes

@@ -1,0 +1,288 @@
+"""The platform's handling of one SOAP call: identify, parse, route, authorise, produce, record.
+
+A plain function over a Request value; the HTTP server, the in-process ``responses`` mode and the
+tests all call it. The order of checks is the real platform's, so the same request gets the same
+fault: VP011, VP002, VP014, VP015, VP013, VP008, VP003, VP004/VP006/VP010, VP007, VP005, VP009.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from . import faults
+from .envelope import MalformedRequest, read_envelope, rewrite_address_header
+from .faults import VPFault
+from .journal import Effect, Exchange, Journal
+from .messages import Request, Response
+from .producers import Producer, ProducerAnswer, ProducerCall
+from .settings import Settings
+from .tak import PROFILES, RouteOutcome, Tak
+
+log = logging.getLogger("mockplatform")
+
+CONTENT_TYPE = "text/xml; charset=UTF-8"
+CORRELATION = "x-skltp-correlation-id"
+ROUTING_HISTORY = "x-rivta-routing-history"
+ORIGINAL_CONSUMER = "x-rivta-original-serviceconsumer-hsaid"
+BUILTIN_SCHEME = "builtin:"
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade",
+               "proxy-authenticate", "proxy-authorization", "content-type", "soapaction", "date", "server"}
+
+
+@dataclass
+class _Context:
+    """What the pipeline has learnt so far; becomes the journal row."""
+
+    correlation_id: str
+    consumer: str | None = None
+    logical_address: str | None = None
+    contract: str | None = None
+    trace: list[str] = field(default_factory=list)
+    producer_address: str | None = None
+    producer_status: int | None = None
+    producer_ms: float | None = None
+    effects: list[Effect] = field(default_factory=list)
+
+
+class SoapPipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        tak: Tak | None,
+        journal: Journal,
+        builtin_producers: dict[str, Producer],
+        http_producer: Producer,
+        today: callable = date.today,
+    ) -> None:
+        self.settings = settings
+        self.tak = tak
+        self.journal = journal
+        self.builtin_producers = {k.lower(): v for k, v in builtin_producers.items()}
+        self.http_producer = http_producer
+        self.today = today
+
+    # -- the one entry point ------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        wall = datetime.now(UTC)
+        ctx = _Context(correlation_id=request.header(CORRELATION) or str(uuid.uuid4()))
+        vp_fault: VPFault | None = None
+        try:
+            outcome = self._process(request, ctx)
+        except Exception as exc:  # a bug of ours: answer like the platform would, and keep the evidence
+            log.exception("internal error while handling %s", ctx.correlation_id)
+            outcome = VPFault("VP012", f"Server problem, VP does not have all necessary resources to operate. "
+                                       f"({type(exc).__name__}: {exc})")
+        if isinstance(outcome, VPFault):
+            vp_fault = outcome
+            response = Response(
+                500,
+                [("Content-Type", CONTENT_TYPE), (CORRELATION, ctx.correlation_id)],
+                outcome.render(self.settings.instance_name),
+            )
+            ctx.effects = []
+        else:
+            response = outcome
+        try:
+            self._record(request, response, ctx, vp_fault, wall, started)
+        except Exception:  # the journal is broken (disk full, locked): say so, never answer unrecorded
+            log.exception("could not record exchange %s", ctx.correlation_id)
+            fault = VPFault("VP012", "Server problem, VP does not have all necessary resources to operate. "
+                                     "(the journal could not be written)")
+            return Response(500, [("Content-Type", CONTENT_TYPE), (CORRELATION, ctx.correlation_id)],
+                            fault.render(self.settings.instance_name))
+        return response
+
+    # -- the steps, in the real platform's order ------------------------------------------------
+
+    def _process(self, request: Request, ctx: _Context) -> Response | VPFault:
+        s = self.settings
+        identity = self._consumer(request)
+        if isinstance(identity, VPFault):
+            return identity
+        ctx.consumer = identity
+
+        history = request.header(ROUTING_HISTORY)
+        if history and s.instance_id in [h.strip() for h in history.split("#")]:
+            return faults.vp014()
+
+        if request.body_size is not None and request.body_size > s.max_body_bytes:
+            return faults.vp015(
+                f"Request body of {request.body_size} bytes exceeds the limit of {s.max_body_bytes} bytes"
+            )
+        try:
+            envelope = read_envelope(request.body)
+        except MalformedRequest as exc:
+            return faults.vp015(str(exc))
+        ctx.contract = envelope.contract
+        ctx.logical_address = envelope.logical_address
+
+        if (s.original_consumer_allowed is not None and request.header(ORIGINAL_CONSUMER) is not None
+                and identity.lower() not in {c.lower() for c in s.original_consumer_allowed}):
+            return faults.vp013()
+        if self.tak is None:
+            return faults.vp008()
+        address = envelope.logical_address
+        if address is None or not address.strip():
+            return faults.vp003()
+
+        day = self.today()
+        decision = self.tak.route(envelope.contract, address, day)
+        ctx.trace = [f"route: {step}" for step in decision.trace]
+        if decision.outcome is RouteOutcome.NOT_FOUND:
+            return faults.vp004(envelope.contract, address)
+        if decision.outcome is RouteOutcome.AMBIGUOUS:
+            return faults.vp006(envelope.contract, address)
+        if decision.outcome is RouteOutcome.NO_ADDRESS:
+            return faults.vp010(envelope.contract, address)
+        route = decision.route
+        ctx.producer_address = route.address
+
+        auth = self.tak.authorise(identity, envelope.contract, address, day)
+        ctx.trace += [f"authorisation: {step}" for step in auth.trace]
+        if not auth.allowed:
+            return faults.vp007(envelope.contract, address, identity)
+
+        if route.profile.upper() not in PROFILES:
+            return faults.vp005(envelope.profile or "rivtabp21")
+        rewrite_address_header(envelope, route.profile)
+
+        call = ProducerCall(
+            route=route,
+            contract=envelope.contract,
+            logical_address=address,
+            consumer=identity,
+            correlation_id=ctx.correlation_id,
+            envelope=envelope,
+            headers=self._producer_headers(request, identity, ctx.correlation_id, route.address),
+            timeout_s=s.producer_timeout_s(envelope.contract),
+        )
+        producer = self._producer_for(route.address)
+        if producer is None:
+            return faults.vp009(route.address, "Unsupported producer address (use http://, https:// or builtin:).")
+        t0 = time.perf_counter()
+        answer = producer(call)
+        ctx.producer_ms = (time.perf_counter() - t0) * 1000.0
+        ctx.producer_status = answer.status
+        return self._judge(answer, route.address, ctx)
+
+    def _consumer(self, request: Request) -> str | VPFault:
+        """Who is calling: certificate SERIALNUMBER over TLS; x-vp-sender-id or the default over HTTP."""
+        s = self.settings
+        sender = request.header("x-vp-sender-id")
+        sender = sender.strip() if sender else None
+        if sender and (s.strict_sender or request.tls):
+            if (request.header("x-vp-instance-id") or "").strip() == s.instance_id:
+                if request.client_ip not in s.sender_allowed_ips:
+                    return faults.vp011(request.client_ip, "x-vp-sender-id")
+                return sender
+            sender = None  # not trusted: fall back to the certificate, as the real platform does
+        if request.tls:
+            return request.tls_serialnumber or faults.vp002()
+        if sender:
+            return sender
+        if s.strict_sender or not s.default_consumer:
+            return faults.vp002()
+        return s.default_consumer
+
+    def _producer_headers(self, request: Request, consumer: str, correlation_id: str, address: str):
+        out: list[tuple[str, str]] = [("Content-Type", CONTENT_TYPE)]
+        original = None
+        history = None
+        for key, value in request.headers:
+            low = key.lower()
+            if low == "soapaction":
+                out.append((key, value))
+            elif low == ROUTING_HISTORY:
+                history = value
+            elif low == ORIGINAL_CONSUMER:
+                original = value
+            elif low.startswith("x-rivta-"):
+                out.append((key, value))
+        out.append((ORIGINAL_CONSUMER, original if original else consumer))
+        out.append((ROUTING_HISTORY, f"{history or consumer}#{self.settings.instance_id}"))
+        if not address.lower().startswith("https:"):
+            out += [("x-vp-sender-id", consumer), ("x-vp-instance-id", self.settings.instance_id),
+                    (CORRELATION, correlation_id)]
+        return out
+
+    def _producer_for(self, address: str) -> Producer | None:
+        low = address.lower()
+        if low.startswith(BUILTIN_SCHEME):
+            return self.builtin_producers.get(low[len(BUILTIN_SCHEME):])
+        if low.startswith(("http://", "https://")):
+            return self.http_producer
+        return None
+
+    def _judge(self, answer: ProducerAnswer, url: str, ctx: _Context) -> Response | VPFault:
+        """The real platform's table: what the consumer gets for what the producer did."""
+        if answer.status is None:
+            return faults.vp009(url, answer.failure or "")
+        if not answer.body.strip():
+            return faults.vp009(url, "Empty response from producer.", answer.status if answer.status >= 300 else None)
+        if 200 <= answer.status < 300 or (answer.status == 500 and _is_soap11_fault(answer.body)):
+            ctx.effects = answer.effects
+            headers = [(k, v) for k, v in answer.headers
+                       if k.lower() not in _HOP_BY_HOP and k.lower() not in (CORRELATION, "x-skltp-prt")]
+            headers += [("Content-Type", CONTENT_TYPE), (CORRELATION, ctx.correlation_id)]
+            if 200 <= answer.status < 300:
+                headers.append(("x-skltp-prt", str(int(round(ctx.producer_ms or 0)))))
+            return Response(answer.status, headers, answer.body)
+        return faults.vp009(url, f"Producer answered HTTP {answer.status}.", answer.status)
+
+    def record_plain(self, request: Request, response: Response) -> None:
+        """Record an exchange that never reached the pipeline (a POST outside /vp)."""
+        ctx = _Context(correlation_id=request.header(CORRELATION) or str(uuid.uuid4()))
+        self._record(request, response, ctx, None, datetime.now(UTC), time.perf_counter())
+
+    # -- the one place the journal is written -----------------------------------------------------
+
+    def _record(self, request: Request, response: Response, ctx: _Context, vp_fault: VPFault | None,
+                wall: datetime, started: float) -> None:
+        limit = self.settings.journal_body_bytes
+        body = request.body if len(request.body) <= limit else request.body[:limit]
+        exchange = Exchange(
+            time=wall.isoformat(timespec="microseconds"),
+            duration_ms=(time.perf_counter() - started) * 1000.0,
+            client=request.client,
+            method=request.method,
+            path=request.path,
+            request_headers=list(request.headers),
+            request_body=body,
+            request_size=request.body_size if request.body_size is not None else len(request.body),
+            http_status=response.status,
+            response_headers=list(response.headers),
+            response_body=response.body,
+            consumer=ctx.consumer,
+            logical_address=ctx.logical_address,
+            contract=ctx.contract,
+            correlation_id=ctx.correlation_id,
+            vp_code=vp_fault.code if vp_fault else None,
+            fault_detail=vp_fault.detail if vp_fault else None,
+            route_trace=ctx.trace,
+            producer_address=ctx.producer_address,
+            producer_status=ctx.producer_status,
+            producer_ms=ctx.producer_ms,
+        )
+        self.journal.record(exchange, ctx.effects)
+
+
+def _is_soap11_fault(body: bytes) -> bool:
+    # A cheap structural check; the body is the producer's and may be anything.
+    from .xmlsafe import local_name, namespace, parse
+
+    try:
+        root = parse(body)
+    except Exception:
+        return False
+    if local_name(root) != "Envelope" or namespace(root) != "http://schemas.xmlsoap.org/soap/envelope/":
+        return False
+    for child in root:
+        if local_name(child) == "Body":
+            return any(local_name(c) == "Fault" for c in child)
+    return False

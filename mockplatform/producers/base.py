@@ -1,0 +1,39 @@
+"""The producer interface shared by in-process producers and forwarding to URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..envelope import Envelope
+from ..journal import Effect
+from ..tak import Route
+
+
+@dataclass
+class ProducerCall:
+    route: Route
+    contract: str
+    logical_address: str
+    consumer: str
+    correlation_id: str
+    envelope: Envelope
+    headers: list[tuple[str, str]]
+    timeout_s: float
+
+    def body(self) -> bytes:
+        return self.envelope.to_bytes()
+
+
+@dataclass
+class ProducerAnswer:
+    """What came back. ``status`` is None when nothing came back (``failure`` says why)."""
+
+    status: int | None
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    failure: str | None = None
+
+
+Producer = Callable[[ProducerCall], ProducerAnswer]

@@ -1,0 +1,254 @@
+"""The fake 1177 inbox: a stateful stand-in for the remote producer of IsActiveUser and
+AddMessageToPatientPortalInbox (patientportal 1.x).
+
+It behaves as a validating producer: a request that violates the schema gets a SOAP fault naming
+every violation (unless lenient). Messages are stored unread, grouped into main cases by
+messageThreadId, in the journal's database and in the same transaction as the exchange.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from xml.sax.saxutils import escape
+
+from lxml import etree
+
+from .. import ns
+from ..contracts import ContractRegistry
+from ..faults import render_fault
+from ..findings import Finding
+from ..fixtures import Citizen, Fixtures
+from ..xmlsafe import local_name
+from .base import ProducerAnswer, ProducerCall
+
+NOT_ACTIVE_TEXT = "Target person is not active user"
+CONTENT_TYPE = "text/xml; charset=UTF-8"
+
+INBOX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox_cases (
+    id INTEGER PRIMARY KEY,
+    citizen TEXT NOT NULL,
+    thread_key TEXT,
+    created TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS inbox_cases_thread ON inbox_cases(citizen, thread_key);
+CREATE TABLE IF NOT EXISTS inbox_messages (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES inbox_cases(id),
+    exchange_id INTEGER NOT NULL,
+    citizen TEXT NOT NULL,
+    received TEXT NOT NULL,
+    unread INTEGER NOT NULL DEFAULT 1,
+    consumer TEXT,
+    source_system TEXT,
+    correlation_id TEXT,
+    unit_id TEXT,
+    unit_name TEXT,
+    unit_address TEXT,
+    unit_postal_code TEXT,
+    unit_postal_city TEXT,
+    unit_telephone TEXT,
+    thread_id TEXT,
+    description TEXT,
+    text TEXT,
+    sso_system_id TEXT,
+    sso_text TEXT,
+    sso_query TEXT,
+    sso_type TEXT,
+    notify INTEGER,
+    notifications TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_messages_citizen ON inbox_messages(citizen);
+"""
+
+_C = ns.PATIENTPORTAL_CORE
+
+
+@dataclass
+class InboxMessage:
+    citizen: str
+    unit_id: str | None
+    unit_name: str | None
+    unit_address: str | None
+    unit_postal_code: str | None
+    unit_postal_city: str | None
+    unit_telephone: str | None
+    thread_id: str | None
+    description: str | None
+    text: str | None
+    sso_system_id: str | None
+    sso_text: str | None
+    sso_query: str | None
+    sso_type: str | None
+    notify: bool
+    source_system: str | None
+    notifications: list[str]
+
+
+def _text(parent: etree._Element | None, name: str) -> str | None:
+    """Text of the first child with this local name, whatever its namespace (lenient reading)."""
+    if parent is None:
+        return None
+    for child in parent:
+        if isinstance(child.tag, str) and local_name(child) == name:
+            return child.text or ""
+    return None
+
+
+def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
+    if parent is None:
+        return None
+    for child in parent:
+        if isinstance(child.tag, str) and local_name(child) == name:
+            return child
+    return None
+
+
+def soap_response(payload: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{ns.SOAP11}"><soapenv:Body>{payload}'
+        "</soapenv:Body></soapenv:Envelope>"
+    ).encode()
+
+
+def validation_fault(findings: list[Finding]) -> bytes:
+    lines = [f"{i}) {f.path or '?'}" + (f" (line {f.line})" if f.line else "") + f": {f.message_en}"
+             + (f" [fix: {f.hint}]" if f.hint else "") for i, f in enumerate(findings, 1)]
+    faultstring = f"Schema validation failed with {len(findings)} violation(s):\n" + "\n".join(lines)
+    return render_fault("SOAP-ENV:Client", faultstring, "\n".join(lines))
+
+
+class InboxProducer:
+    """The fake inbox. Citizens, units and systems come from fixtures; messages live in SQLite."""
+
+    def __init__(self, fixtures: Fixtures, contracts: ContractRegistry, lenient: bool = False) -> None:
+        self.fixtures = fixtures
+        self.contracts = contracts
+        self.lenient = lenient
+        self.citizens: dict[str, Citizen] = {c.subject_of_care_id.lower(): c for c in fixtures.citizens}
+
+    def __call__(self, call: ProducerCall) -> ProducerAnswer:
+        payload = call.envelope.payload
+        contract = call.contract.lower()
+        loaded = self.contracts.get(contract)
+        if not self.lenient and loaded is not None:
+            findings = loaded.validator.findings(payload)
+            if findings:
+                return ProducerAnswer(500, validation_fault(findings), [("Content-Type", CONTENT_TYPE)])
+        if contract == ns.IS_ACTIVE_USER.lower():
+            return self._is_active_user(payload)
+        if contract == ns.ADD_MESSAGE.lower():
+            return self._add_message(call, payload)
+        text = f"The fake 1177 inbox does not implement {call.contract}"
+        return ProducerAnswer(500, render_fault("SOAP-ENV:Server", text, None), [("Content-Type", CONTENT_TYPE)])
+
+    def active_citizen(self, subject_of_care_id: str | None) -> Citizen | None:
+        citizen = self.citizens.get((subject_of_care_id or "").strip().lower())
+        return citizen if citizen is not None and citizen.active else None
+
+    def _is_active_user(self, payload: etree._Element) -> ProducerAnswer:
+        citizen = self.active_citizen(_text(payload, "subjectOfCareId"))
+        methods = "".join(
+            f"<activeNotificationMethods>{m}</activeNotificationMethods>"
+            for m in (citizen.notification_methods if citizen else ())
+        )
+        body = soap_response(
+            f'<IsActiveUserResponse xmlns="{ns.IS_ACTIVE_USER}">'
+            f"<status>{'true' if citizen else 'false'}</status>{methods}</IsActiveUserResponse>"
+        )
+        return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
+
+    def _add_message(self, call: ProducerCall, payload: etree._Element) -> ProducerAnswer:
+        message = _child(payload, "message")
+        thread_id = _text(message, "messageThreadId")
+        echo = f"<messageThreadId>{escape(thread_id)}</messageThreadId>" if thread_id is not None else ""
+        citizen = self.active_citizen(_text(payload, "subjectOfCareId"))
+        if citizen is None:
+            body = soap_response(
+                f'<AddMessageToPatientPortalInboxResponse xmlns="{ns.ADD_MESSAGE}">{echo}'
+                f"<resultCode>ERROR</resultCode><resultText>{NOT_ACTIVE_TEXT}</resultText>"
+                "</AddMessageToPatientPortalInboxResponse>"
+            )
+            return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
+        notify = (_text(payload, "notify") or "").strip().lower() in ("true", "1")
+        source_system = _text(payload, "sourceSystem")
+        sent = list(citizen.notification_methods) if notify and source_system else []
+        unit = _child(message, "organisationUnit")
+        sso = _child(message, "ssoLink")
+        record = InboxMessage(
+            citizen=citizen.subject_of_care_id,
+            unit_id=_text(unit, "unitId"),
+            unit_name=_text(unit, "unitName"),
+            unit_address=_text(unit, "unitAddress"),
+            unit_postal_code=_text(unit, "unitPostalCode"),
+            unit_postal_city=_text(unit, "unitPostalCity"),
+            unit_telephone=_text(unit, "unitTelephone"),
+            thread_id=thread_id,
+            description=_text(message, "messageDescription"),
+            text=_text(message, "messageText"),
+            sso_system_id=_text(sso, "systemId"),
+            sso_text=_text(sso, "text"),
+            sso_query=_text(sso, "queryString"),
+            sso_type=_text(sso, "type"),
+            notify=notify,
+            source_system=source_system,
+            notifications=sent,
+        )
+        consumer, correlation_id = call.consumer, call.correlation_id
+
+        def store(conn: sqlite3.Connection, exchange_id: int) -> None:
+            store_message(conn, exchange_id, record, consumer, correlation_id)
+
+        notifications = "".join(f"<notificationSent>{m}</notificationSent>" for m in sent)
+        body = soap_response(
+            f'<AddMessageToPatientPortalInboxResponse xmlns="{ns.ADD_MESSAGE}">{echo}{notifications}'
+            "<resultCode>OK</resultCode></AddMessageToPatientPortalInboxResponse>"
+        )
+        return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)], effects=[store])
+
+
+def store_message(
+    conn: sqlite3.Connection, exchange_id: int, m: InboxMessage, consumer: str, correlation_id: str
+) -> int:
+    """Insert an unread message; a message with a known thread id joins that main case."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    case_id = None
+    thread_key = None
+    if m.thread_id:
+        thread_key = f"{(m.source_system or consumer or '').lower()}|{m.thread_id}"
+        row = conn.execute(
+            "SELECT id FROM inbox_cases WHERE citizen = ? AND thread_key = ?", (m.citizen, thread_key)
+        ).fetchone()
+        case_id = row[0] if row else None
+    if case_id is None:
+        case_id = conn.execute(
+            "INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, ?)", (m.citizen, thread_key, now)
+        ).lastrowid
+    return conn.execute(
+        """INSERT INTO inbox_messages (case_id, exchange_id, citizen, received, unread, consumer, source_system,
+           correlation_id, unit_id, unit_name, unit_address, unit_postal_code, unit_postal_city, unit_telephone,
+           thread_id, description, text, sso_system_id, sso_text, sso_query, sso_type, notify, notifications)
+           VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (case_id, exchange_id, m.citizen, now, consumer, m.source_system, correlation_id, m.unit_id, m.unit_name,
+         m.unit_address, m.unit_postal_code, m.unit_postal_city, m.unit_telephone, m.thread_id, m.description,
+         m.text, m.sso_system_id, m.sso_text, m.sso_query, m.sso_type, int(m.notify), ",".join(m.notifications)),
+    ).lastrowid
+
+
+def read_inbox(conn: sqlite3.Connection, citizen: str) -> list[dict]:
+    """A citizen's main cases, newest first, each with its messages (oldest first)."""
+    cases: dict[int, dict] = {}
+    rows = conn.execute(
+        "SELECT * FROM inbox_messages WHERE citizen = ? ORDER BY id", (citizen,)
+    ).fetchall()
+    for row in rows:
+        data = dict(row)
+        data["unread"] = bool(data["unread"])
+        data["notify"] = bool(data["notify"])
+        data["notifications"] = [n for n in (data["notifications"] or "").split(",") if n]
+        case = cases.setdefault(data["case_id"], {"case_id": data["case_id"], "messages": []})
+        case["messages"].append(data)
+    return sorted(cases.values(), key=lambda c: c["messages"][-1]["id"], reverse=True)

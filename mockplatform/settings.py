@@ -1,0 +1,47 @@
+"""One settings object, validated once, passed in. Secure defaults; every error names the setting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_JOURNAL = Path(".mockplatform") / "journal.sqlite"
+
+
+@dataclass
+class Settings:
+    # Identity of this platform instance: in fault texts, x-vp-instance-id and routing history.
+    instance_name: str = "mockplatform"
+    instance_id: str = "mockplatform"
+    # Consumer identity over plain HTTP. Trusted by default (local use); strict mode behaves like
+    # the real platform: x-vp-sender-id only with x-vp-instance-id = instance_id from an allowed IP.
+    strict_sender: bool = False
+    sender_allowed_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    default_consumer: str | None = None
+    # VP013: None = anyone may set x-rivta-original-serviceconsumer-hsaid (the platform's default).
+    original_consumer_allowed: tuple[str, ...] | None = None
+    # Producers.
+    producer_timeout_ms: int = 29_000
+    producer_timeout_by_contract: dict[str, int] = field(default_factory=dict)
+    connect_retry_delay_s: float = 2.0
+    # The fake inbox answers schema violations with a fault unless lenient.
+    lenient: bool = False
+    # Requests larger than this are refused (VP015) and stored truncated.
+    max_body_bytes: int = 10 * 1024 * 1024
+    journal_body_bytes: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        for name in ("instance_name", "instance_id"):
+            if not getattr(self, name) or not str(getattr(self, name)).strip():
+                raise ConfigError(f"setting '{name}' must not be empty")
+        for name in ("producer_timeout_ms", "max_body_bytes", "journal_body_bytes"):
+            if int(getattr(self, name)) <= 0:
+                raise ConfigError(f"setting '{name}' must be a positive number")
+        if self.connect_retry_delay_s < 0:
+            raise ConfigError("setting 'connect_retry_delay_s' must not be negative")
+        self.producer_timeout_by_contract = {k.lower(): int(v) for k, v in self.producer_timeout_by_contract.items()}
+
+    def producer_timeout_s(self, contract: str) -> float:
+        return self.producer_timeout_by_contract.get(contract.lower(), self.producer_timeout_ms) / 1000.0

@@ -1,0 +1,60 @@
+"""The one hardened XML parser for everything that comes from outside.
+
+No entity expansion, no DTD loading, no network, libxml2's size limits on; a document
+with a DOCTYPE is refused outright, so nothing a consumer sends can make the parser fetch,
+read files or expand an entity bomb.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from lxml import etree
+
+_local = threading.local()
+
+
+class UnsafeXMLError(ValueError):
+    """Raised for well-formed XML that we refuse to read (a DOCTYPE)."""
+
+
+def _parser() -> etree.XMLParser:
+    # lxml parsers are not safe to share between threads: one per thread.
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=False,
+            collect_ids=False,
+            remove_comments=False,
+        )
+        _local.parser = parser
+    return parser
+
+
+def parse(data: bytes) -> etree._Element:
+    """Parse untrusted bytes; raise etree.XMLSyntaxError (not well-formed) or UnsafeXMLError (DOCTYPE)."""
+    if not data or not data.strip():
+        raise etree.XMLSyntaxError("Document is empty", None, 1, 1)
+    root = etree.fromstring(data, _parser())
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise UnsafeXMLError("DOCTYPE is not allowed in a SOAP message")
+    return root
+
+
+def local_name(element: etree._Element) -> str:
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2]
+
+
+def namespace(element: etree._Element) -> str:
+    tag = element.tag
+    if isinstance(tag, str) and tag.startswith("{"):
+        return tag[1:].partition("}")[0]
+    return ""
