@@ -18,6 +18,14 @@ class UnsafeXMLError(ValueError):
     """Raised for well-formed XML that we refuse to read (a DOCTYPE)."""
 
 
+class _RefuseExternal(etree.Resolver):
+    """Every external resource (DTD subset, entity) resolves to nothing; libxml2 otherwise reads
+    local files for a SYSTEM identifier even with load_dtd off."""
+
+    def resolve(self, url, pubid, context):
+        return self.resolve_string("", context)
+
+
 def _parser() -> etree.XMLParser:
     # lxml parsers are not safe to share between threads: one per thread.
     parser = getattr(_local, "parser", None)
@@ -31,6 +39,7 @@ def _parser() -> etree.XMLParser:
             collect_ids=False,
             remove_comments=False,
         )
+        parser.resolvers.add(_RefuseExternal())
         _local.parser = parser
     return parser
 

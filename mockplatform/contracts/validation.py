@@ -107,8 +107,8 @@ def _to_finding(error: xmlschema.XMLSchemaValidationError, interaction: Interact
             message_sv = f"värdet '{value.strip()}' ska skrivas '{same[0]}' (skiftlägeskänsligt)"
         else:
             hint = "allowed values: " + ", ".join(allowed)
-    elif "pattern" in reason.lower() and "SubjectOfCareId" in str(getattr(error.validator, "name", "")):
-        hint = "write the personnummer as 12 digits without hyphen, e.g. 191212121212"
+    elif "pattern" in reason.lower() and elem is not None and local_name_of(str(elem.tag)) == "subjectOfCareId":
+        hint = "write the personnummer or samordningsnummer as 12 digits without hyphen, e.g. 191212121212"
     if message_sv is None:
         message_sv = f"Schemafel: {reason}"
     return Finding(RULE_ID, Severity.ERROR, reason, message_sv, path=path, line=line,

@@ -1,0 +1,63 @@
+"""Reading requests as the platform does: local names, last address wins, hardened parsing."""
+
+import pytest
+
+from mockplatform import ns
+from mockplatform.envelope import MalformedRequest, read_envelope, rewrite_address_header
+
+from .soap import envelope, is_active_user
+
+
+def test_contract_is_the_namespace_of_the_first_body_element():
+    env = read_envelope(is_active_user())
+    assert env.contract == ns.IS_ACTIVE_USER
+    assert env.logical_address == "SE5565594230-1177"
+    assert env.profile == "RIVTABP21"
+
+
+def test_last_address_header_wins_and_namespace_is_ignored():
+    header = '<a:LogicalAddress xmlns:a="urn:x">FIRST</a:LogicalAddress><b:To xmlns:b="urn:y">LAST</b:To>'
+    env = read_envelope(envelope("<p:X xmlns:p='urn:c'/>", header_xml=header))
+    assert env.logical_address == "LAST"
+    assert env.profile == "RIVTABP20"
+
+
+def test_surrounding_whitespace_is_kept():
+    env = read_envelope(is_active_user(address=" SE1 "))
+    assert env.logical_address == " SE1 "
+
+
+def test_soap12_envelope_is_read_by_local_names():
+    env = read_envelope(is_active_user(soap_ns=ns.SOAP12))
+    assert env.contract == ns.IS_ACTIVE_USER
+
+
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        (b"", "empty"),
+        (b"not xml", "Start tag expected"),
+        (b"<a><b></a>", "mismatch"),
+        (b"<x/>", "SOAP Envelope"),
+        (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"/>', "No SOAP Body"),
+        (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>', "no element"),
+        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>', "DOCTYPE"),
+        (b'<!DOCTYPE x SYSTEM "file:///etc/passwd"><x/>', "DOCTYPE"),
+    ],
+)
+def test_malformed_requests_are_refused_with_the_reason(body, needle):
+    with pytest.raises(MalformedRequest) as info:
+        read_envelope(body)
+    assert needle.lower() in str(info.value).lower()
+
+
+def test_bp20_to_is_rewritten_to_bp21_logical_address_and_back():
+    env = read_envelope(is_active_user(wsa=True))
+    assert rewrite_address_header(env, "RIVTABP21")
+    body = env.to_bytes()
+    assert b"LogicalAddress" in body and b"addressing" not in body
+    again = read_envelope(body)
+    assert again.profile == "RIVTABP21" and again.logical_address == "SE5565594230-1177"
+    assert rewrite_address_header(again, "RIVTABP20")
+    assert read_envelope(again.to_bytes()).profile == "RIVTABP20"
+    assert not rewrite_address_header(read_envelope(is_active_user()), "RIVTABP21")

@@ -1,0 +1,152 @@
+"""The fake 1177 inbox through the platform: answers, state, validation faults, persistence."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from lxml import etree
+
+from mockplatform import Application, Config, Settings, ns
+from mockplatform.producers.inbox import read_inbox
+
+from .soap import (
+    ACTIVE_NO_NOTIFICATION, ACTIVE_SMS_EMAIL, INACTIVE, SYSTEM_ID, add_message, is_active_user,
+)
+
+R_ADD = f"{{{ns.ADD_MESSAGE}}}"
+R_IS = f"{{{ns.IS_ACTIVE_USER}}}"
+
+
+def payload(response):
+    root = etree.fromstring(response.content)
+    return root.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")[0]
+
+
+def inbox(platform, pnr):
+    return read_inbox(platform.app.journal.reader(), pnr)
+
+
+def test_is_active_user_reports_status_and_active_methods(platform):
+    p = payload(platform.post(is_active_user(ACTIVE_SMS_EMAIL)))
+    assert p.tag == f"{R_IS}IsActiveUserResponse"
+    assert p.findtext(f"{R_IS}status") == "true"
+    assert [e.text for e in p.findall(f"{R_IS}activeNotificationMethods")] == ["SMS", "Email"]
+    p = payload(platform.post(is_active_user(ACTIVE_NO_NOTIFICATION)))
+    assert p.findtext(f"{R_IS}status") == "true" and p.find(f"{R_IS}activeNotificationMethods") is None
+
+
+def test_is_active_user_false_for_inactive_and_unknown(platform):
+    for pnr in (INACTIVE, "200001012384"):
+        p = payload(platform.post(is_active_user(pnr)))
+        assert p.findtext(f"{R_IS}status") == "false"
+
+
+def test_add_message_is_stored_unread_and_answered_ok(platform):
+    r = platform.post(add_message(ACTIVE_SMS_EMAIL, description="Provsvar", text="Ditt provsvar är klart."))
+    p = payload(r)
+    assert p.tag == f"{R_ADD}AddMessageToPatientPortalInboxResponse"
+    assert p.findtext(f"{R_ADD}resultCode") == "OK"
+    assert p.find(f"{R_ADD}messageThreadId") is None
+    assert p.find(f"{R_ADD}notificationSent") is None
+    cases = inbox(platform, ACTIVE_SMS_EMAIL)
+    assert len(cases) == 1
+    message = cases[0]["messages"][0]
+    assert message["unread"] is True
+    assert message["description"] == "Provsvar" and message["text"] == "Ditt provsvar är klart."
+    assert message["unit_id"] == "SE2321000016-A1B2" and message["source_system"] == SYSTEM_ID
+    assert message["correlation_id"] == r.headers["x-skltp-correlation-id"]
+
+
+def test_notification_sent_with_notify_and_source_system(platform):
+    p = payload(platform.post(add_message(ACTIVE_SMS_EMAIL, notify=True)))
+    assert [e.text for e in p.findall(f"{R_ADD}notificationSent")] == ["SMS", "Email"]
+    p = payload(platform.post(add_message(ACTIVE_SMS_EMAIL, notify=True, source_system=None)))
+    assert p.find(f"{R_ADD}notificationSent") is None
+    p = payload(platform.post(add_message(ACTIVE_NO_NOTIFICATION, notify=True)))
+    assert p.find(f"{R_ADD}notificationSent") is None and p.findtext(f"{R_ADD}resultCode") == "OK"
+    p = payload(platform.post(add_message(ACTIVE_SMS_EMAIL, notify=False)))
+    assert p.find(f"{R_ADD}notificationSent") is None
+
+
+def test_threaded_messages_share_one_main_case_and_thread_id_is_echoed(platform):
+    for i in range(3):
+        p = payload(platform.post(add_message(ACTIVE_SMS_EMAIL, thread_id="case-42", text=f"del {i}")))
+        assert p.findtext(f"{R_ADD}messageThreadId") == "case-42"
+    platform.post(add_message(ACTIVE_SMS_EMAIL, thread_id="case-43"))
+    platform.post(add_message(ACTIVE_SMS_EMAIL))
+    cases = inbox(platform, ACTIVE_SMS_EMAIL)
+    assert sorted(len(c["messages"]) for c in cases) == [1, 1, 3]
+    threaded = next(c for c in cases if len(c["messages"]) == 3)
+    assert [m["text"] for m in threaded["messages"]] == ["del 0", "del 1", "del 2"]
+
+
+def test_inactive_or_unknown_citizen_gets_error_and_nothing_is_stored(platform):
+    for pnr in (INACTIVE, "200001012384"):
+        p = payload(platform.post(add_message(pnr, thread_id="t1")))
+        assert p.findtext(f"{R_ADD}resultCode") == "ERROR"
+        assert p.findtext(f"{R_ADD}resultText") == "Target person is not active user"
+        assert p.findtext(f"{R_ADD}messageThreadId") == "t1"
+        assert inbox(platform, pnr) == []
+
+
+def producer_fault(r) -> str:
+    assert r.status_code == 500
+    f = etree.fromstring(r.content).find(".//{http://schemas.xmlsoap.org/soap/envelope/}Fault")
+    assert f.findtext("faultcode") == "SOAP-ENV:Client"
+    return f.findtext("faultstring")
+
+
+def test_message_children_in_the_responder_namespace_get_a_plain_explanation(platform):
+    text = producer_fault(platform.post(add_message(message_ns=ns.ADD_MESSAGE)))
+    assert "organisationUnit" in text
+    assert f"expects it in namespace {ns.PATIENTPORTAL_CORE}" in text
+    assert "core namespace" in text
+    assert inbox(platform, ACTIVE_SMS_EMAIL) == []
+
+
+def test_enumeration_case_is_explained(platform):
+    sso = (f'<c:ssoLink xmlns:c="{ns.PATIENTPORTAL_CORE}"><c:systemId>{SYSTEM_ID}</c:systemId><c:text>Öppna</c:text>'
+           "<c:type>newTarget</c:type></c:ssoLink>")
+    text = producer_fault(platform.post(add_message(sso=sso)))
+    assert "write 'NewTarget', not 'newTarget'" in text
+
+
+def test_every_violation_is_named_with_its_path(platform):
+    body = add_message("19121212-1212").replace(b"<sourceSystem>", b"<notify>yes</notify><sourceSystem>")
+    text = producer_fault(platform.post(body))
+    assert "2 violation(s)" in text
+    assert "subjectOfCareId" in text and "notify" in text
+    assert "12 digits" in text
+
+
+def test_lenient_inbox_accepts_invalid_requests(start_platform):
+    p = start_platform(settings=Settings(lenient=True))
+    r = p.post(add_message(message_ns=ns.ADD_MESSAGE))
+    assert r.status_code == 200 and b"<resultCode>OK</resultCode>" in r.content
+
+
+def test_inbox_state_and_journal_survive_a_restart(tmp_path):
+    journal = tmp_path / "j.sqlite"
+    from mockplatform.messages import Request
+
+    def post(app, body):
+        return app.handle(Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
+
+    app = Application(Config(journal=journal))
+    assert post(app, add_message(ACTIVE_SMS_EMAIL, thread_id="a")).status == 200
+    app.close()
+    app = Application(Config(journal=journal))
+    assert post(app, add_message(ACTIVE_SMS_EMAIL, thread_id="a")).status == 200
+    cases = read_inbox(app.journal.reader(), ACTIVE_SMS_EMAIL)
+    assert len(cases) == 1 and len(cases[0]["messages"]) == 2
+    assert app.journal.count() == 2
+    app.close()
+
+
+def test_stored_messages_match_journal_rows(platform):
+    platform.post(add_message(ACTIVE_SMS_EMAIL))
+    platform.post(add_message(INACTIVE))
+    conn = sqlite3.connect(platform.app.journal.path)
+    rows = conn.execute("SELECT e.correlation_id, m.correlation_id FROM inbox_messages m "
+                        "JOIN exchanges e ON e.id = m.exchange_id").fetchall()
+    assert len(rows) == 1 and rows[0][0] == rows[0][1]
