@@ -23,7 +23,7 @@ from .producers.http import HttpProducer
 from .producers.inbox import INBOX_SCHEMA, InboxProducer
 from .settings import DEFAULT_JOURNAL, Settings
 from .tak import Tak
-from .tak_files import load_tak_toml
+from .tak_files import load_tak
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Application:
         if settings.default_consumer is None:
             settings.default_consumer = self.fixtures.default_consumer
         tak_path = config.tak or builtin_fixtures_dir() / "tak.toml"
-        tak, timeouts = load_tak_toml(tak_path)
+        tak, timeouts = load_tak(tak_path)
         for contract, ms in timeouts.items():
             settings.producer_timeout_by_contract.setdefault(contract, ms)
         self.tak: Tak = tak

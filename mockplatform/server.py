@@ -212,7 +212,8 @@ def start_in_thread(app: Application, host: str = "127.0.0.1", port: int = 0,
                     ssl_context: ssl.SSLContext | None = None) -> PlatformHTTPServer:
     """Start the server in a daemon thread (for tests and the pytest plugin)."""
     server = PlatformHTTPServer(app, host, port, ssl_context)
-    thread = threading.Thread(target=server.serve_forever, name="mockplatform-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="mockplatform-server", daemon=True)
     thread.start()
     server.thread = thread
     return server

@@ -107,6 +107,14 @@ def load_tak_toml(path: str | Path) -> tuple[Tak, dict[str, int]]:
     return tak, {k.lower(): v for k, v in timeouts.items()}
 
 
+def load_tak(path: str | Path) -> tuple[Tak, dict[str, int]]:
+    """Any supported TAK file; only the TOML format carries per-contract producer timeouts."""
+    path = Path(path)
+    if path.suffix.lower() == ".toml":
+        return load_tak_toml(path)
+    return load_tak_any(path), {}
+
+
 def _addresses(entry: dict, where: str) -> list[str]:
     if "logical_addresses" in entry:
         values = entry["logical_addresses"]
@@ -219,4 +227,4 @@ def load_tak_order(data: dict, source: str = "TAK order") -> Tak:
     return Tak(routes, auths, source=source)
 
 
-__all__ = ["PROFILES", "load_tak_any", "load_tak_export", "load_tak_order", "load_tak_toml", "merge"]
+__all__ = ["PROFILES", "load_tak", "load_tak_any", "load_tak_export", "load_tak_order", "load_tak_toml", "merge"]

@@ -1,0 +1,104 @@
+"""TAK files: the project's TOML, the public TAK export JSON, a TAK order JSON, and their errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from mockplatform.errors import ConfigError
+from mockplatform.tak import RouteOutcome
+from mockplatform.tak_files import load_tak, load_tak_toml
+
+from .soap import CONSUMER, envelope
+
+C = "urn:riv:test:PingResponder:1"
+
+EXPORT = {
+    "formatVersion": 1, "version": 4711, "tidpunkt": "2026-11-01T03:00:00+0100", "utforare": "tak-export",
+    "kommentar": "test",
+    "data": {
+        "rivtaprofil": [{"id": 1, "namn": "RIVTABP21"}, {"id": 2, "namn": "RIVTABP20"}],
+        "tjanstekontrakt": [{"id": 10, "namnrymd": C, "majorVersion": 1, "minorVersion": 0}],
+        "logiskadress": [{"id": 20, "hsaId": "SE123-A", "beskrivning": "Enhet A"}],
+        "tjanstekomponent": [{"id": 30, "hsaId": CONSUMER, "beskrivning": "Konsument"},
+                             {"id": 31, "hsaId": "SE123-PROD", "beskrivning": "Producent"}],
+        "anropsadress": [{"id": 40, "adress": "PRODUCER_URL",
+                          "relationships": {"tjanstekomponent": 31, "rivtaprofil": 1}}],
+        "vagval": [{"id": 50, "fromTidpunkt": "2020-01-01", "tomTidpunkt": "2099-12-31",
+                    "relationships": {"anropsadress": 40, "logiskadress": 20, "tjanstekontrakt": 10}},
+                   {"id": 51, "fromTidpunkt": "2010-01-01", "tomTidpunkt": "2015-12-31",
+                    "relationships": {"anropsadress": 40, "logiskadress": 20, "tjanstekontrakt": 10}}],
+        "anropsbehorighet": [{"id": 60, "integrationsavtal": "I-1", "fromTidpunkt": "2020-01-01",
+                              "tomTidpunkt": "2099-12-31",
+                              "relationships": {"logiskadress": 20, "tjanstekontrakt": 10, "tjanstekonsument": 30}}],
+        "filter": [], "filtercategorization": [],
+    },
+}
+
+
+def test_tak_export_json_is_imported(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(EXPORT), encoding="utf-8")
+    tak, _ = load_tak(path)
+    assert len(tak.routes) == 2 and len(tak.authorisations) == 1
+    decision = tak.route(C, "se123-a", date(2026, 1, 1))
+    assert decision.outcome is RouteOutcome.FOUND and decision.route.address == "PRODUCER_URL"
+    assert decision.route.profile == "RIVTABP21"
+    assert tak.authorise(CONSUMER, C, "SE123-A", date(2026, 1, 1)).allowed
+
+
+def test_tak_export_with_a_dangling_relationship_names_the_row(tmp_path):
+    broken = json.loads(json.dumps(EXPORT))
+    broken["data"]["vagval"][0]["relationships"]["logiskadress"] = 999
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"vagval id 50: relationships.logiskadress = 999"):
+        load_tak(path)
+
+
+def test_tak_order_json_is_imported(tmp_path):
+    order = {"inkludera": {
+        "vagval": [{"adress": "http://p", "logiskAdress": "SE1", "tjanstekontrakt": C, "rivtaprofil": "RIVTABP20",
+                    "tjanstekomponent": "SE1-P"}],
+        "anropsbehorigheter": [{"logiskAdress": "SE1", "tjanstekontrakt": C, "tjanstekonsument": CONSUMER}]},
+        "exkludera": {}}
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(order), encoding="utf-8")
+    tak, _ = load_tak(path)
+    assert tak.route(C, "SE1", date.today()).route.profile == "RIVTABP20"
+    assert tak.authorise(CONSUMER, C, "SE1", date.today()).allowed
+
+
+def test_toml_import_merges_another_catalogue(tmp_path):
+    (tmp_path / "export.json").write_text(json.dumps(EXPORT), encoding="utf-8")
+    (tmp_path / "tak.toml").write_text('import = ["export.json"]\n[[route]]\ncontract = "urn:x"\n'
+                                       'logical_address = "B"\naddress = "builtin:inbox"\n', encoding="utf-8")
+    tak, _ = load_tak_toml(tmp_path / "tak.toml")
+    assert len(tak.routes) == 3
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[route]]\nlogical_address = "A"\naddress = "x"\n', "'contract' is required"),
+    ('[[route]]\ncontract = "c"\nlogical_address = "A"\naddress = "x"\nvalid_from = "next week"\n', "not a date"),
+    ('[[authorisation]]\ncontract = "c"\nlogical_address = "A"\n', "'consumer' is required"),
+    ('routes = []\n', "unknown key"),
+    ('[[route]\n', "not valid TOML"),
+])
+def test_toml_errors_name_file_and_entry(tmp_path, text, message):
+    path = tmp_path / "tak.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_tak_toml(path)
+    assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_platform_routes_with_an_imported_export(start_platform, producer, tmp_path):
+    producer.behaviour.body = b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><ok/>' \
+                              b"</s:Body></s:Envelope>"
+    data = json.loads(json.dumps(EXPORT).replace("PRODUCER_URL", producer.url))
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    p = start_platform(tak=path)
+    assert p.post(envelope(f'<Ping xmlns="{C}"/>', address="SE123-A")).status_code == 200

@@ -1,0 +1,66 @@
+"""Consumer identity over HTTPS with client certificates: SERIALNUMBER, VP002, unknown CA."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from mockplatform import Settings
+from mockplatform.server import start_in_thread, tls_context
+
+from .certs import CA
+from .soap import CONSUMER, UNAUTHORISED, is_active_user
+from .test_platform_http import fault
+
+
+@pytest.fixture
+def tls_platform(tmp_path):
+    from mockplatform import Application, Config
+
+    ca = CA(tmp_path)
+    server_cert, server_key = ca.issue("server", "localhost", server=True)
+    app = Application(Config(journal=tmp_path / "j.sqlite", settings=Settings()))
+    server = start_in_thread(app, ssl_context=tls_context(server_cert, server_key, ca.cert_path))
+    yield server, ca, tmp_path
+    server.shutdown()
+    server.server_close()
+    app.close()
+
+
+def post(server, ca, cert=None, headers=None):
+    return requests.post(server.url + "/vp", data=is_active_user(), verify=str(ca.cert_path), cert=cert,
+                         headers=headers or {}, timeout=10)
+
+
+def test_serialnumber_of_the_client_certificate_is_the_consumer(tls_platform):
+    server, ca, _ = tls_platform
+    r = post(server, ca, ca.issue("consumer", "Journal", serialnumber=CONSUMER))
+    assert r.status_code == 200, r.text
+    assert server.app.journal.exchanges()[-1].consumer == CONSUMER
+    r = post(server, ca, ca.issue("other", "Other", serialnumber=UNAUTHORISED))
+    assert fault(r)["faultstring"].startswith("VP007")
+
+
+def test_certificate_without_serialnumber_or_no_certificate_is_vp002(tls_platform):
+    server, ca, _ = tls_platform
+    for cert in (ca.issue("noserial", "No serial"), None):
+        f = fault(post(server, ca, cert))
+        assert f["faultstring"].startswith("VP002")
+        assert f["detail"] == "No sender ID (SERIALNUMBER) found in certificate."
+
+
+def test_sender_header_is_not_trusted_over_tls_without_instance_id(tls_platform):
+    server, ca, _ = tls_platform
+    cert = ca.issue("consumer", "Journal", serialnumber=CONSUMER)
+    post(server, ca, cert, headers={"x-vp-sender-id": UNAUTHORISED})
+    assert server.app.journal.exchanges()[-1].consumer == CONSUMER
+
+
+def test_certificate_from_an_unknown_ca_fails_the_handshake(tls_platform):
+    server, ca, tmp_path = tls_platform
+    other = tmp_path / "other"
+    other.mkdir()
+    stranger = CA(other, "Stranger CA").issue("stranger", "Stranger", serialnumber=CONSUMER)
+    with pytest.raises(requests.exceptions.SSLError):
+        post(server, ca, stranger)
+    assert post(server, ca, ca.issue("consumer", "Journal", serialnumber=CONSUMER)).status_code == 200
