@@ -29,7 +29,7 @@ def envelope(payload: str, address: str | None = INBOX, header_xml: str | None =
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="{soap_ns}">'
         f"<soap:Header>{header_xml}</soap:Header><soap:Body>{payload}</soap:Body></soap:Envelope>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def is_active_user(pnr: str = ACTIVE_SMS_EMAIL, **kw) -> bytes:

@@ -10,7 +10,12 @@ from mockplatform import Application, Config, Settings, ns
 from mockplatform.producers.inbox import read_inbox
 
 from .soap import (
-    ACTIVE_NO_NOTIFICATION, ACTIVE_SMS_EMAIL, INACTIVE, SYSTEM_ID, add_message, is_active_user,
+    ACTIVE_NO_NOTIFICATION,
+    ACTIVE_SMS_EMAIL,
+    INACTIVE,
+    SYSTEM_ID,
+    add_message,
+    is_active_user,
 )
 
 R_ADD = f"{{{ns.ADD_MESSAGE}}}"

@@ -12,7 +12,13 @@ from lxml import etree
 from mockplatform import Settings, ns
 
 from .soap import (
-    ACTIVE_SMS_EMAIL, CONSUMER, INBOX, UNAUTHORISED, add_message, envelope, is_active_user,
+    ACTIVE_SMS_EMAIL,
+    CONSUMER,
+    INBOX,
+    UNAUTHORISED,
+    add_message,
+    envelope,
+    is_active_user,
 )
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -331,7 +337,8 @@ def test_route_without_address_is_vp010(start_platform, tmp_path):
     tak = write_tak(tmp_path, route(C, "A", "") + auth(CONSUMER, C, "A"))
     f = fault(start_platform(tak=tak).post(envelope(f'<Ping xmlns="{C}"/>', address="A")))
     assert f["faultstring"].startswith("VP010")
-    assert f["detail"] == f"Physical Address field is empty in Service Producer for serviceNamespace: {C}, receiverId: A"
+    assert f["detail"] == ("Physical Address field is empty in Service Producer for "
+                           f"serviceNamespace: {C}, receiverId: A")
 
 
 @pytest.mark.parametrize("with_default_auth", [True, False])

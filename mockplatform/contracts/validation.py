@@ -14,7 +14,6 @@ import xmlschema
 from lxml import etree
 
 from ..findings import Finding, Severity
-from ..xmlsafe import local_name, namespace
 from .package import Interaction
 
 RULE_ID = "SCHEMA"
@@ -62,45 +61,44 @@ class SchemaValidator:
         return list(self.iter_findings(payload))
 
 
-def _clark_to_text(tag: str) -> str:
-    return tag if not tag.startswith("{") else f"{tag.partition('}')[2]} (namespace {namespace_of(tag)})"
-
-
 def namespace_of(tag: str) -> str:
     return tag[1:].partition("}")[0] if tag.startswith("{") else ""
 
 
+def local_name_of(tag: str) -> str:
+    return tag.partition("}")[2] if tag.startswith("{") else tag
+
+
+def _shown(tag: str) -> str:
+    ns_ = namespace_of(tag)
+    return f"{local_name_of(tag)} (namespace {ns_})" if ns_ else tag
+
+
 def _to_finding(error: xmlschema.XMLSchemaValidationError, interaction: Interaction) -> Finding:
+    """Convert at the boundary: xmlschema's error -> our Finding, with a hint for classic mistakes."""
     reason = (error.reason or str(error.message)).strip()
     elem = error.elem if hasattr(error, "elem") else error.obj
     line = getattr(elem, "sourceline", None)
-    path = error.path
-    hint = None
-    message_sv = None
+    hint = message_sv = None
     if isinstance(error, xmlschema.XMLSchemaChildrenValidationError):
         invalid = error.invalid_tag
         expected = [getattr(e, "name", None) or str(e) for e in (error.expected or [])]
-        if invalid:
-            same_name = [e for e in expected if e and e.startswith("{") and e.partition("}")[2] == local_name_of(invalid)
-                         and namespace_of(e) != namespace_of(invalid)]
-            if same_name:
-                want = namespace_of(same_name[0])
-                hint = (f"put <{local_name_of(invalid)}> in namespace {want}, not {namespace_of(invalid)}"
-                        + (" (children of message, organisationUnit and ssoLink belong to the core "
-                           "namespace, not the responder namespace)" if namespace_of(invalid) ==
-                           interaction.responder_namespace else ""))
-                reason = (f"element <{local_name_of(invalid)}> is in namespace {namespace_of(invalid)}, "
-                          f"but the contract expects it in namespace {want}")
-                message_sv = (f"elementet <{local_name_of(invalid)}> ligger i namnrymden {namespace_of(invalid)} "
-                              f"men kontraktet kräver namnrymden {want}")
-            elif expected:
-                shown = ", ".join(_clark_to_text(e) for e in expected if e)
-                hint = f"expected here: {shown}"
+        expected = [e for e in expected if e]
+        misplaced = [e for e in expected if invalid and e.startswith("{")
+                     and local_name_of(e) == local_name_of(invalid) and namespace_of(e) != namespace_of(invalid)]
+        if misplaced:
+            name, have, want = local_name_of(invalid), namespace_of(invalid), namespace_of(misplaced[0])
+            reason = f"element <{name}> is in namespace {have}, but the contract expects it in namespace {want}"
+            message_sv = f"elementet <{name}> ligger i namnrymden {have} men kontraktet kräver namnrymden {want}"
+            hint = f"put <{name}> in namespace {want}, not {have}"
+            if have == interaction.responder_namespace:
+                hint += (" (children of message, organisationUnit and ssoLink belong to the core namespace, "
+                         "not the responder namespace)")
         elif expected:
-            hint = "missing: " + ", ".join(_clark_to_text(e) for e in expected if e)
+            hint = ("expected here: " if invalid else "missing: ") + ", ".join(_shown(e) for e in expected)
     elif error.validator is not None and getattr(error.validator, "enumeration", None):
         allowed = [str(v) for v in error.validator.enumeration]
-        value = str(error.obj) if not hasattr(error.obj, "text") else (error.obj.text or "")
+        value = (elem.text or "") if hasattr(elem, "text") else str(error.obj)
         same = [a for a in allowed if a.lower() == value.strip().lower()]
         if same:
             hint = f"values are case-sensitive: write '{same[0]}', not '{value.strip()}'"
@@ -109,14 +107,5 @@ def _to_finding(error: xmlschema.XMLSchemaValidationError, interaction: Interact
             hint = "allowed values: " + ", ".join(allowed)
     elif "pattern" in reason.lower() and elem is not None and local_name_of(str(elem.tag)) == "subjectOfCareId":
         hint = "write the personnummer or samordningsnummer as 12 digits without hyphen, e.g. 191212121212"
-    if message_sv is None:
-        message_sv = f"Schemafel: {reason}"
-    return Finding(RULE_ID, Severity.ERROR, reason, message_sv, path=path, line=line,
-                   source=interaction.responder_file, hint=hint)
-
-
-def local_name_of(tag: str) -> str:
-    return tag.partition("}")[2] if tag.startswith("{") else tag
-
-
-__all__ = ["SchemaValidator", "local_name", "namespace"]
+    return Finding(RULE_ID, Severity.ERROR, reason, message_sv or f"Schemafel: {reason}", path=error.path,
+                   line=line, source=interaction.responder_file, hint=hint)
