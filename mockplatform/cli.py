@@ -15,7 +15,7 @@ from . import __version__
 from .app import Application, Config
 from .errors import ConfigError, ContractPackageError, MockplatformError
 from .fixtures import load_fixtures
-from .journal import Journal
+from .journal import Journal, JournalError
 from .settings import DEFAULT_JOURNAL, Settings
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE, EXIT_IO = 0, 1, 2, 3
@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             return _fixtures(args)
         if args.command == "journal":
             return _journal(args)
+    except JournalError as exc:
+        print(f"mockplatform: {exc}", file=sys.stderr)
+        return EXIT_IO
     except (ConfigError, ContractPackageError) as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_IO if "cannot read" in str(exc) or "no such file" in str(exc) else EXIT_USAGE
@@ -158,11 +161,7 @@ def _fixtures(args: argparse.Namespace) -> int:
 
 
 def _journal(args: argparse.Namespace) -> int:
-    if not args.journal.exists():
-        print(f"mockplatform: {args.journal}: no journal here (start the platform first, or pass --journal)",
-              file=sys.stderr)
-        return EXIT_IO
-    journal = Journal(args.journal)
+    journal = Journal(args.journal, read_only=True)
     try:
         rows = journal.exchanges(limit=args.limit, newest_first=True) if args.limit else journal.exchanges()
         if args.limit:

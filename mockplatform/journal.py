@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import MockplatformError
+
 SCHEMA_VERSION = 1
+
+class JournalError(MockplatformError):
+    """The journal cannot be opened or read (missing file, not a journal)."""
+
 
 # An effect is a state change of an in-process producer, applied with the exchange's row id.
 Effect = Callable[[sqlite3.Connection, int], None]
@@ -47,7 +53,6 @@ CREATE TABLE IF NOT EXISTS exchanges (
     response_headers TEXT NOT NULL,
     response_body BLOB
 );
-CREATE INDEX IF NOT EXISTS exchanges_time ON exchanges(time);
 CREATE INDEX IF NOT EXISTS exchanges_correlation ON exchanges(correlation_id);
 """
 
@@ -117,6 +122,19 @@ _COLUMNS = (
 _INSERT = f"INSERT INTO exchanges ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
+def _row(exchange: Exchange) -> tuple:
+    return (
+        exchange.time, exchange.duration_ms, exchange.client, exchange.method, exchange.path,
+        exchange.consumer, exchange.logical_address, exchange.contract, exchange.correlation_id,
+        exchange.http_status, exchange.vp_code, exchange.fault_detail,
+        json.dumps(exchange.route_trace) if exchange.route_trace else None,
+        exchange.producer_address, exchange.producer_status, exchange.producer_ms,
+        json.dumps(exchange.request_headers), exchange.request_body,
+        exchange.request_size if exchange.request_size is not None else len(exchange.request_body),
+        json.dumps(exchange.response_headers), exchange.response_body,
+    )
+
+
 def open_database(path: str | Path) -> sqlite3.Connection:
     path = Path(path)
     if str(path) != ":memory:":
@@ -128,13 +146,75 @@ def open_database(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-class Journal:
-    """The SQLite journal. One writer connection behind a lock; readers get their own connection."""
+class _Checkpointer:
+    """Moves the WAL into the database from a thread of its own, every ``interval`` seconds.
 
-    def __init__(self, path: str | Path, extra_schema: Sequence[str] = ()) -> None:
+    SQLite's automatic checkpoint runs inside the committing request and fsyncs the database there;
+    here a request's commit only appends to the WAL, and the fsync happens beside the traffic.
+    """
+
+    def __init__(self, path: Path, interval: float = 1.0) -> None:
+        self._path = path
+        self._interval = interval
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mockplatform-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(str(self._path), check_same_thread=False, isolation_level=None, timeout=30)
+        try:
+            while not self._stopped.wait(self._interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    pass  # busy or locked: try again next round
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+
+
+class _Pending:
+    __slots__ = ("exchange", "effects", "done", "error")
+
+    def __init__(self, exchange: Exchange, effects: Sequence[Effect]) -> None:
+        self.exchange = exchange
+        self.effects = effects
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class Journal:
+    """The SQLite journal. One write connection; readers get their own (WAL lets them run beside
+    the writer).
+
+    Writes are group-committed: a request thread queues its exchange and takes the write lock;
+    whoever holds the lock writes everything queued so far in one transaction. Under load many
+    exchanges share one commit; a lone request writes its own at once, with no hand-off.
+    """
+
+    def __init__(self, path: str | Path, extra_schema: Sequence[str] = (), read_only: bool = False) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
+        self.read_only = read_only
+        self._local = threading.local()
+        self._lock = threading.Lock()  # the write connection
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
+        self._checkpointer: _Checkpointer | None = None
+        if read_only:  # a reader beside a running server: no schema changes, no checkpoints
+            self._conn = None
+            if not self.path.is_file():
+                raise JournalError(f"{self.path}: no journal here (start the platform first, or pass --journal)")
+            try:
+                self.reader().execute("SELECT id FROM exchanges LIMIT 1").fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise JournalError(f"{self.path}: not a mockplatform journal ({exc})") from None
+            return
         self._conn = open_database(self.path)
+        # Checkpoints run in _Checkpointer, not in the committing request.
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
         with self._lock:
             self._conn.executescript(_SCHEMA)
             for script in extra_schema:
@@ -142,37 +222,74 @@ class Journal:
             self._conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
-        self._local = threading.local()
+        if str(self.path) != ":memory:":
+            self._checkpointer = _Checkpointer(self.path)
 
     def close(self) -> None:
+        reader = getattr(self._local, "conn", None)
+        if reader is not None:
+            reader.close()
+            self._local.conn = None
+        if self._conn is None:
+            return
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:
+                pass  # a reader still holds the WAL: the next open checkpoints it
             self._conn.close()
 
     def record(self, exchange: Exchange, effects: Sequence[Effect] = ()) -> int:
-        """Store the exchange and apply the producers' state changes, in one transaction."""
-        row = (
-            exchange.time, exchange.duration_ms, exchange.client, exchange.method, exchange.path,
-            exchange.consumer, exchange.logical_address, exchange.contract, exchange.correlation_id,
-            exchange.http_status, exchange.vp_code, exchange.fault_detail,
-            json.dumps(exchange.route_trace) if exchange.route_trace else None,
-            exchange.producer_address, exchange.producer_status, exchange.producer_ms,
-            json.dumps(exchange.request_headers), exchange.request_body,
-            exchange.request_size if exchange.request_size is not None else len(exchange.request_body),
-            json.dumps(exchange.response_headers), exchange.response_body,
-        )
+        """Store the exchange and apply the producers' state changes, in one transaction.
+
+        Returns once the transaction is committed, so the caller may answer its client.
+        """
+        pending = _Pending(exchange, effects)
+        with self._queue_lock:
+            self._queue.append(pending)
         with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                rowid = conn.execute(_INSERT, row).lastrowid
-                for effect in effects:
+            if not pending.done:  # nobody has written it yet: write all that waits
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._write_group(batch)
+        if pending.error is not None:
+            raise pending.error
+        return exchange.id
+
+    def _write_group(self, batch: list[_Pending]) -> None:
+        try:
+            self._write_batch(batch)
+        except Exception:
+            # Something in the group failed: write each alone, so only the bad one fails.
+            for pending in batch:
+                try:
+                    self._write_batch([pending])
+                except Exception as exc:
+                    pending.error = exc
+        for pending in batch:
+            pending.done = True
+
+    def _write_batch(self, batch: list[_Pending]) -> None:
+        conn = self._conn
+        if len(batch) == 1 and not batch[0].effects:  # autocommit: the INSERT is its own transaction
+            batch[0].exchange.id = conn.execute(_INSERT, _row(batch[0].exchange)).lastrowid
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            ids = []
+            for pending in batch:
+                rowid = conn.execute(_INSERT, _row(pending.exchange)).lastrowid
+                for effect in pending.effects:
                     effect(conn, rowid)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        exchange.id = rowid
-        return rowid
+                ids.append(rowid)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        for pending, rowid in zip(batch, ids, strict=True):
+            pending.exchange.id = rowid
 
     def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run a state change outside an exchange (admin actions) in its own transaction."""
@@ -190,7 +307,11 @@ class Journal:
         """A read connection for the calling thread (WAL lets readers run beside the writer)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
+            if self.read_only:
+                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                                       isolation_level=None, timeout=30)
+            else:
+                conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
         return conn

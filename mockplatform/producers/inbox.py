@@ -20,7 +20,6 @@ from ..contracts import ContractRegistry
 from ..faults import render_fault
 from ..findings import Finding
 from ..fixtures import Citizen, Fixtures
-from ..xmlsafe import local_name
 from .base import ProducerAnswer, ProducerCall
 
 NOT_ACTIVE_TEXT = "Target person is not active user"
@@ -91,19 +90,12 @@ def _text(parent: etree._Element | None, name: str) -> str | None:
     """Text of the first child with this local name, whatever its namespace (lenient reading)."""
     if parent is None:
         return None
-    for child in parent:
-        if isinstance(child.tag, str) and local_name(child) == name:
-            return child.text or ""
-    return None
+    child = parent.find("{*}" + name)
+    return None if child is None else (child.text or "")
 
 
 def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
-    if parent is None:
-        return None
-    for child in parent:
-        if isinstance(child.tag, str) and local_name(child) == name:
-            return child
-    return None
+    return None if parent is None else parent.find("{*}" + name)
 
 
 def soap_response(payload: str) -> bytes:
