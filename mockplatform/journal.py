@@ -8,6 +8,7 @@ inbox state always matches the journal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -119,7 +120,7 @@ _COLUMNS = (
     "producer_status", "producer_ms", "request_headers", "request_body", "request_size",
     "response_headers", "response_body",
 )
-_INSERT = f"INSERT INTO exchanges ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_INSERT = f"INSERT INTO exchanges (id, {', '.join(_COLUMNS)}) VALUES (?, {', '.join('?' * len(_COLUMNS))})"
 
 
 def _row(exchange: Exchange) -> tuple:
@@ -164,10 +165,8 @@ class _Checkpointer:
         conn = sqlite3.connect(str(self._path), check_same_thread=False, isolation_level=None, timeout=30)
         try:
             while not self._stopped.wait(self._interval):
-                try:
+                with contextlib.suppress(sqlite3.Error):  # busy or locked: try again next round
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except sqlite3.Error:
-                    pass  # busy or locked: try again next round
         finally:
             conn.close()
 
@@ -177,10 +176,11 @@ class _Checkpointer:
 
 
 class _Pending:
-    __slots__ = ("exchange", "effects", "done", "error")
+    __slots__ = ("exchange", "row", "effects", "done", "error")
 
     def __init__(self, exchange: Exchange, effects: Sequence[Effect]) -> None:
         self.exchange = exchange
+        self.row = _row(exchange)  # built by the request thread, outside the write lock
         self.effects = effects
         self.done = False
         self.error: BaseException | None = None
@@ -203,6 +203,7 @@ class Journal:
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._checkpointer: _Checkpointer | None = None
+        self._next_id: int | None = None  # the next exchange id; asked of the database when unknown
         if read_only:  # a reader beside a running server: no schema changes, no checkpoints
             self._conn = None
             if not self.path.is_file():
@@ -235,10 +236,8 @@ class Journal:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         with self._lock:
-            try:
+            with contextlib.suppress(sqlite3.Error):  # a reader holds the WAL: the next open checkpoints it
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error:
-                pass  # a reader still holds the WAL: the next open checkpoints it
             self._conn.close()
 
     def record(self, exchange: Exchange, effects: Sequence[Effect] = ()) -> int:
@@ -272,24 +271,36 @@ class Journal:
             pending.done = True
 
     def _write_batch(self, batch: list[_Pending]) -> None:
+        """Write a group with as few calls into SQLite as possible.
+
+        Each call releases the GIL and must win it back while holding the write lock, so the
+        rows go in with one executemany under ids handed out here (this is the only writer).
+        """
         conn = self._conn
-        if len(batch) == 1 and not batch[0].effects:  # autocommit: the INSERT is its own transaction
-            batch[0].exchange.id = conn.execute(_INSERT, _row(batch[0].exchange)).lastrowid
-            return
-        conn.execute("BEGIN IMMEDIATE")
+        if self._next_id is None:
+            self._next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM exchanges").fetchone()[0]
+        first = self._next_id
+        rows = [(first + i, *pending.row) for i, pending in enumerate(batch)]
         try:
-            ids = []
-            for pending in batch:
-                rowid = conn.execute(_INSERT, _row(pending.exchange)).lastrowid
-                for effect in pending.effects:
-                    effect(conn, rowid)
-                ids.append(rowid)
-            conn.execute("COMMIT")
+            if len(batch) == 1 and not batch[0].effects:  # autocommit: the INSERT is its own transaction
+                conn.execute(_INSERT, rows[0])
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.executemany(_INSERT, rows)
+                    for row, pending in zip(rows, batch, strict=True):
+                        for effect in pending.effects:
+                            effect(conn, row[0])
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._next_id = None  # another writer may have taken ids: ask the database again
             raise
-        for pending, rowid in zip(batch, ids, strict=True):
-            pending.exchange.id = rowid
+        self._next_id = first + len(batch)
+        for row, pending in zip(rows, batch, strict=True):
+            pending.exchange.id = row[0]
 
     def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run a state change outside an exchange (admin actions) in its own transaction."""

@@ -7,6 +7,7 @@ turn those into Findings with a fix hint for the classic mistakes (wrong namespa
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Iterator
 
@@ -24,15 +25,27 @@ class SchemaValidator:
         self.interaction = interaction
         path = interaction.package.file_path(interaction.responder_file)
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        self._lxml = etree.XMLSchema(etree.parse(str(path), parser))
-        self._lxml_lock = threading.Lock()
+        self._schema_doc = etree.parse(str(path), parser)
+        # An lxml XMLSchema keeps its error log on the object, so a validation needs one to itself.
+        # A pool instead of a lock: a thread preempted mid-validation holds up nobody.
+        self._pool: queue.SimpleQueue[etree.XMLSchema] = queue.SimpleQueue()
+        self._pool.put(etree.XMLSchema(self._schema_doc))
         self._rich: xmlschema.XMLSchema | None = None
         self._rich_lock = threading.Lock()
 
+    def _validate(self, payload: etree._Element) -> tuple[bool, list]:
+        try:
+            schema = self._pool.get_nowait()
+        except queue.Empty:
+            schema = etree.XMLSchema(self._schema_doc)
+        try:
+            valid = schema.validate(payload)
+            return valid, ([] if valid else list(schema.error_log))
+        finally:
+            self._pool.put(schema)
+
     def is_valid(self, payload: etree._Element) -> bool:
-        # An lxml XMLSchema keeps its error log on the object: one validation at a time.
-        with self._lxml_lock:
-            return self._lxml.validate(payload)
+        return self._validate(payload)[0]
 
     def _rich_schema(self) -> xmlschema.XMLSchema:
         with self._rich_lock:
@@ -43,16 +56,14 @@ class SchemaValidator:
 
     def iter_findings(self, payload: etree._Element) -> Iterator[Finding]:
         """Every violation in the payload; nothing when it is valid."""
-        if self.is_valid(payload):
+        valid, entries = self._validate(payload)
+        if valid:
             return
         found = False
         for error in self._rich_schema().iter_errors(payload):
             found = True
             yield _to_finding(error, self.interaction)
         if not found:  # the two validators disagree: trust lxml and say what it said
-            with self._lxml_lock:
-                self._lxml.validate(payload)
-                entries = list(self._lxml.error_log)
             for entry in entries:
                 yield Finding(RULE_ID, Severity.ERROR, entry.message, f"Schemafel: {entry.message}",
                               line=entry.line, source=self.interaction.responder_file)
