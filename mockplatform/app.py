@@ -19,6 +19,7 @@ from .fixtures import Fixtures, builtin_fixtures_dir, load_fixtures
 from .journal import Journal
 from .messages import Request, Response
 from .platform import CORRELATION, SoapPipeline
+from .producers.faults import FaultInjector
 from .producers.http import HttpProducer
 from .producers.inbox import INBOX_SCHEMA, InboxProducer
 from .settings import DEFAULT_JOURNAL, Settings
@@ -60,7 +61,9 @@ class Application:
         self.journal = Journal(config.journal, extra_schema=[INBOX_SCHEMA])
         self.inbox = InboxProducer(self.fixtures, self.contracts, lenient=settings.lenient)
         self.http_producer = HttpProducer(retry_delay_s=settings.connect_retry_delay_s)
-        self.pipeline = SoapPipeline(settings, self.tak, self.journal, {"inbox": self.inbox}, self.http_producer)
+        self.faults = FaultInjector(connect_retry_delay_s=settings.connect_retry_delay_s)
+        self.pipeline = SoapPipeline(settings, self.tak, self.journal, {"inbox": self.inbox}, self.http_producer,
+                                     self.faults)
 
     def close(self) -> None:
         self.http_producer.close()

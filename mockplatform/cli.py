@@ -10,13 +10,19 @@ import signal
 import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .app import Application, Config
 from .errors import ConfigError, ContractPackageError, MockplatformError
 from .fixtures import load_fixtures
 from .journal import Journal, JournalError
+from .protocol.errors import ProtocolWriteError
 from .settings import DEFAULT_JOURNAL, Settings
+
+if TYPE_CHECKING:
+    from .protocol.model import Protocol
+    from .verification import VerifyOptions
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE, EXIT_IO = 0, 1, 2, 3
 
@@ -59,7 +65,67 @@ def _parser() -> argparse.ArgumentParser:
     journal.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL)
     journal.add_argument("--bodies", action="store_true", help="include headers and bodies (with --json)")
     journal.add_argument("--limit", type=int, help="only the newest N exchanges")
+
+    verify = sub.add_parser("verify", help="judge a journal and write the test protocol",
+                            description="Judge the consumer requests in a journal against the contract schemas "
+                                        "and the 1177 rules, and write the test protocol (HTML, Word, Markdown, "
+                                        "JSON, JUnit). Exit 0 conformant, 1 not conformant or incomplete, "
+                                        "2 usage error, 3 a file could not be read or written.")
+    add_verify_arguments(verify)
+
+    demo = sub.add_parser("demo", help="play a sample consumer against an in-process platform and write a protocol")
+    demo.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
     return parser
+
+
+def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``verify`` (the pytest suite in contract_tests/ takes the same ones)."""
+    parser.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL, help=f"journal (default {DEFAULT_JOURNAL})")
+    parser.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
+    parser.add_argument("--since", help="judge exchanges from this time (ISO 8601, e.g. 2026-11-26T09:00)")
+    parser.add_argument("--until", help="judge exchanges up to this time (ISO 8601; a date means the whole day)")
+    parser.add_argument("--since-reset", action="store_true", help="judge only what came after the last reset")
+    parser.add_argument("--consumer", metavar="HSAID", help="judge only this consumer's requests")
+    parser.add_argument("--system-id", help="the system-id 1177 issued to the consumer (expected sourceSystem)")
+    parser.add_argument("--profile", default="1177-inbox", help="rule profile (default 1177-inbox)")
+    parser.add_argument("--fixtures", type=Path, help="fixtures the platform ran with (default: built-in)")
+    parser.add_argument("--contracts", type=Path, action="append", default=[],
+                        help="an official release package the platform ran with; repeatable")
+    parser.add_argument("--describe", type=Path, metavar="TOML",
+                        help="protocol description file: system_name, organisation, environment, ... (see README)")
+    parser.add_argument("--system-name", help="name of the system tested (protocol head)")
+    parser.add_argument("--organisation", help="organisation responsible for the system (protocol head)")
+    parser.add_argument("--environment", help="test environment (protocol head)")
+    parser.add_argument("--messages-per-year", type=int, help="declared volume, for the yearly cost estimate")
+    parser.add_argument("--contact", action="append", help="a contact for the protocol head; repeatable")
+    parser.add_argument("--allow-not-run", action="store_true",
+                        help="exit 0 when nothing failed even if some cases were not run (they stay 'not run')")
+
+
+def verify_options(args: argparse.Namespace) -> VerifyOptions:
+    from .verification import Description, VerifyOptions, load_description
+
+    description = load_description(args.describe) if args.describe else Description()
+    if args.messages_per_year is not None and args.messages_per_year < 0:
+        raise ConfigError("--messages-per-year must be 0 or more")
+    description = description.merged(system_name=args.system_name, organisation=args.organisation,
+                                     environment=args.environment, messages_per_year=args.messages_per_year,
+                                     contacts=tuple(args.contact) if args.contact else None)
+    return VerifyOptions(journal=args.journal, since=args.since, until=args.until, since_reset=args.since_reset,
+                         consumer=args.consumer, system_id=args.system_id, profile=args.profile,
+                         fixtures=args.fixtures, contracts=list(args.contracts), description=description)
+
+
+def verdict_exit_code(protocol: Protocol, allow_not_run: bool = False) -> int:
+    """0 only when every check passed; a journal with no exchanges is never a pass."""
+    from .protocol.model import Verdict
+
+    if protocol.verdict is Verdict.CONFORMANT:
+        return EXIT_OK
+    if (allow_not_run and protocol.verdict is Verdict.INCOMPLETE and protocol.exchanges_judged
+            and not protocol.counts["failed"]):
+        return EXIT_OK
+    return EXIT_NONCONFORMANT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +137,13 @@ def main(argv: list[str] | None = None) -> int:
             return _fixtures(args)
         if args.command == "journal":
             return _journal(args)
-    except JournalError as exc:
+        if args.command == "verify":
+            return _verify(args)
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo(args.out)
+    except (JournalError, ProtocolWriteError) as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_IO
     except (ConfigError, ContractPackageError) as exc:
@@ -176,6 +248,23 @@ def _journal(args: argparse.Namespace) -> int:
     finally:
         journal.close()
     return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    # Imported here: the renderers (Word, templates) are not needed to serve.
+    from .protocol import write_all
+    from .protocol.console import render_summary
+    from .verification import verify
+
+    protocol = verify(verify_options(args))
+    written = write_all(protocol, args.out)
+    print(render_summary(protocol))
+    for path in written.values():
+        print(f"  wrote {path}")
+    if not protocol.exchanges_judged:
+        print("mockplatform: the journal holds no consumer request in the judged period: nothing is demonstrated",
+              file=sys.stderr)
+    return verdict_exit_code(protocol, args.allow_not_run)
 
 
 if __name__ == "__main__":

@@ -314,6 +314,16 @@ class Journal:
                 raise
         return result
 
+    def mark_reset(self, when: str) -> None:
+        """Note that a test run starts here (``verify --since-reset`` judges only what follows)."""
+        self.write(lambda conn: conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('last_reset', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (when,)))
+
+    def last_reset(self) -> str | None:
+        row = self.reader().execute("SELECT value FROM meta WHERE key = 'last_reset'").fetchone()
+        return row[0] if row else None
+
     def reader(self) -> sqlite3.Connection:
         """A read connection for the calling thread (WAL lets readers run beside the writer)."""
         conn = getattr(self._local, "conn", None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -19,6 +20,7 @@ from .faults import VPFault
 from .journal import Effect, Exchange, Journal
 from .messages import Request, Response
 from .producers import Producer, ProducerAnswer, ProducerCall
+from .producers.faults import FaultInjector
 from .settings import Settings
 from .tak import PROFILES, RouteOutcome, Tak
 
@@ -56,13 +58,15 @@ class SoapPipeline:
         journal: Journal,
         builtin_producers: dict[str, Producer],
         http_producer: Producer,
-        today: callable = date.today,
+        faults: FaultInjector | None = None,
+        today: Callable[[], date] = date.today,
     ) -> None:
         self.settings = settings
         self.tak = tak
         self.journal = journal
         self.builtin_producers = {k.lower(): v for k, v in builtin_producers.items()}
         self.http_producer = http_producer
+        self.faults = faults
         self.today = today
 
     # -- the one entry point ------------------------------------------------------------------
@@ -165,8 +169,13 @@ class SoapPipeline:
         producer = self._producer_for(route.address)
         if producer is None:
             return faults.vp009(route.address, "Unsupported producer address (use http://, https:// or builtin:).")
+        fault = self.faults.take(call) if self.faults is not None else None
         t0 = time.perf_counter()
-        answer = producer(call)
+        if fault is not None:
+            ctx.trace.append(f"fault injected: {fault.kind.value} (#{fault.id})")
+            answer = self.faults.call(producer, call, fault)
+        else:
+            answer = producer(call)
         ctx.producer_ms = (time.perf_counter() - t0) * 1000.0
         ctx.producer_status = answer.status
         return self._judge(answer, route.address, ctx)

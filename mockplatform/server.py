@@ -28,6 +28,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "mockplatform"
     sys_version = ""
     timeout = 60  # seconds of silence before a connection is dropped
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
 
     server: PlatformHTTPServer
 

@@ -9,7 +9,7 @@ Authorisation order:  exact address -> default ``*`` -> HSA parents up to SE (if
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -119,22 +119,34 @@ class Tak:
             seen.add(current)
         return chain
 
-    def _candidates(self, address: str) -> list[tuple[str, str]]:
-        """(label, address) in routing order."""
-        if "#" in address:  # legacy VG#VE: last part first, no further fallback
-            parts = [p for p in address.split("#") if p]
-            return [(p, p) for p in reversed(parts)]
-        steps = [(address, address)]
+    def _climb(self, address: str) -> Iterator[tuple[str, str]]:
         if self.hsa_climb and address.lower() != ROOT.lower():
-            steps += [(f"(parent){p}" if p != ROOT else ROOT, p) for p in self.parents(address)]
-        steps.append((f"(default){DEFAULT}", DEFAULT))
-        return steps
+            for parent in self.parents(address):
+                yield (ROOT if parent == ROOT else f"(parent){parent}", parent)
+
+    def _routing_steps(self, address: str) -> Iterator[tuple[str, str]]:
+        """(label, address) in routing order: exact, HSA parents up to SE, default."""
+        if "#" in address:  # legacy VG#VE: last part first, no further fallback
+            yield from ((p, p) for p in reversed([p for p in address.split("#") if p]))
+            return
+        yield (address, address)
+        yield from self._climb(address)
+        yield (f"(default){DEFAULT}", DEFAULT)
+
+    def _authorisation_steps(self, address: str) -> Iterator[tuple[str, str]]:
+        """(label, address) in authorisation order: exact, default, HSA parents up to SE."""
+        if "#" in address:
+            yield from ((p, p) for p in reversed([p for p in address.split("#") if p]))
+            return
+        yield (address, address)
+        yield (f"(default){DEFAULT}", DEFAULT)
+        yield from self._climb(address)
 
     # -- lookups -------------------------------------------------------------------------------
 
     def route(self, contract: str, address: str, day: date) -> RouteDecision:
         trace: list[str] = []
-        for label, candidate in self._candidates(address):
+        for label, candidate in self._routing_steps(address):
             trace.append(label)
             valid = [r for r in self._routes.get(_key(contract, candidate), ()) if r.valid_on(day)]
             if not valid:
@@ -148,14 +160,8 @@ class Tak:
         return RouteDecision(RouteOutcome.NOT_FOUND, None, trace)
 
     def authorise(self, consumer: str, contract: str, address: str, day: date) -> AuthorisationDecision:
-        if "#" in address:
-            steps = [(p, p) for p in reversed([p for p in address.split("#") if p])]
-        else:
-            steps = [(address, address), (f"(default){DEFAULT}", DEFAULT)]
-            if self.hsa_climb and address.lower() != ROOT.lower():
-                steps += [(f"(parent){p}" if p != ROOT else ROOT, p) for p in self.parents(address)]
         trace: list[str] = []
-        for label, candidate in steps:
+        for label, candidate in self._authorisation_steps(address):
             trace.append(label)
             for a in self._auths.get(_key(consumer, contract, candidate), ()):
                 if a.valid_on(day):

@@ -10,12 +10,15 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import xmlschema
 from lxml import etree
 
 from ..findings import Finding, Severity
 from .package import Interaction
+
+if TYPE_CHECKING:
+    import xmlschema
 
 RULE_ID = "SCHEMA"
 
@@ -50,6 +53,8 @@ class SchemaValidator:
     def _rich_schema(self) -> xmlschema.XMLSchema:
         with self._rich_lock:
             if self._rich is None:
+                import xmlschema  # only when something is wrong: it costs a fifth of a second to import
+
                 path = self.interaction.package.file_path(self.interaction.responder_file)
                 self._rich = xmlschema.XMLSchema(str(path), allow="local", defuse="always")
             return self._rich
@@ -91,6 +96,8 @@ def _to_finding(error: xmlschema.XMLSchemaValidationError, interaction: Interact
     elem = error.elem if hasattr(error, "elem") else error.obj
     line = getattr(elem, "sourceline", None)
     hint = message_sv = None
+    import xmlschema
+
     if isinstance(error, xmlschema.XMLSchemaChildrenValidationError):
         invalid = error.invalid_tag
         expected = [getattr(e, "name", None) or str(e) for e in (error.expected or [])]

@@ -1,0 +1,227 @@
+"""DocBook inside a messageText: is it inside the subset the 1177 inbox (1.x) shows?
+
+Any element or combination outside the subset reaches the citizen as the text
+``##### Mismatched Element in Source #####``, so a consumer wants to know before it sends.
+The subset is one table (``SUBSET``); ``tree()`` is the one walk that judges every element
+against it. The checker collects the walk's problems; an HTML preview of the inbox can render
+the same tree, showing ``MISMATCH_TEXT`` where a node has problems.
+
+The text comes from outside, so it is parsed with the hardened parser of ``xmlsafe`` (no DTD,
+no entities, no network). Elements may be in no namespace or in the DocBook 5 namespace.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from .xmlsafe import UnsafeXMLError, local_name, namespace, parse
+
+DOCBOOK5 = "http://docbook.org/ns/docbook"
+MISMATCH_TEXT = "##### Mismatched Element in Source #####"
+ROOT = "(root)"  # the "parent" of the root element in the table
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """One row of the subset table: where an element may stand and what it may hold."""
+
+    parents: frozenset[str]
+    children: frozenset[str] = frozenset()
+    text: bool = False  # may hold text (besides whitespace)
+    required: tuple[str, ...] = ()  # attributes that must be present and non-blank
+
+
+def _row(parents: str, children: str = "", text: bool = False, required: tuple[str, ...] = ()) -> Allowed:
+    return Allowed(frozenset(parents.split()), frozenset(children.split()), text, required)
+
+
+# The DocBook subset the 1.x inbox accepts (table on 1177's connection page), in one place.
+SUBSET: dict[str, Allowed] = {
+    "article": _row(ROOT, "info para section bibliography variablelist"),
+    "info": _row("article section", "title"),
+    "section": _row("article", "info title para bibliography variablelist"),
+    "para": _row("article section", "ulink", text=True),
+    "bibliography": _row("article section", text=True),
+    "variablelist": _row("article section", "title varlistentry"),
+    "title": _row("info section variablelist", text=True),
+    "ulink": _row("para", text=True, required=("url",)),
+    "varlistentry": _row("variablelist", "term listitem"),
+    "term": _row("varlistentry", text=True),
+    "listitem": _row("varlistentry", text=True),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in the DocBook that 1177 will not show as meant."""
+
+    path: str  # e.g. /article/section[2]/para[1]/emphasis; "" when the text cannot be read at all
+    line: int | None  # line within the messageText (1 = its first line)
+    message_en: str
+    message_sv: str
+    mismatch: bool = True  # the inbox shows MISMATCH_TEXT instead of the element
+
+
+@dataclass
+class Node:
+    """An element of the DocBook as the walk judged it; ``problems`` empty = shown as written.
+
+    The walk does not descend into a mismatched node: 1177 shows the mismatch text instead of the
+    whole element, so what is inside it does not matter.
+    """
+
+    name: str
+    path: str
+    line: int | None
+    element: etree._Element
+    problems: list[Problem] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
+
+    @property
+    def mismatched(self) -> bool:
+        return any(p.mismatch for p in self.problems)
+
+
+class DocBookError(ValueError):
+    """The text cannot be read as XML (not well-formed, or refused as unsafe)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message_en)
+        self.problem = problem
+
+
+def is_docbook(text: str | None) -> bool:
+    """A messageText is taken as DocBook when, stripped, it starts with '<'; otherwise it is plain text."""
+    return bool(text) and text.lstrip().startswith("<")
+
+
+_DECLARED_ENCODING = re.compile(r"""^(<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
+
+
+def read(text: str) -> tuple[etree._Element, int]:
+    """Parse the text with the hardened parser; returns the root and the lines skipped before it.
+
+    Raises DocBookError with a Problem that says what to fix.
+    """
+    stripped = text.lstrip()
+    offset = text[: len(text) - len(stripped)].count("\n")
+    # The text is already characters: any encoding its declaration names is no longer true.
+    data = _DECLARED_ENCODING.sub(r"\g<1>UTF-8", stripped).encode("utf-8")
+    try:
+        return parse(data), offset
+    except UnsafeXMLError:
+        raise DocBookError(Problem(
+            "", None,
+            "The DocBook in messageText has a DOCTYPE; DTDs and entity declarations are refused. Remove the "
+            "DOCTYPE and write special characters as character references (&#160;) or plain UTF-8.",
+            "DocBook-texten i messageText har en DOCTYPE; DTD:er och entitetsdeklarationer tas inte emot. Ta bort "
+            "DOCTYPE och skriv specialtecken som teckenreferenser (&#160;) eller vanlig UTF-8.",
+        )) from None
+    except (etree.LxmlError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        reason = getattr(exc, "msg", None) or str(exc)
+        raise DocBookError(Problem(
+            "", line + offset if line else None,
+            f"The DocBook in messageText is not well-formed XML: {reason}. The inbox cannot show it.",
+            f"DocBook-texten i messageText är inte välformad XML: {reason}. Inkorgen kan inte visa den.",
+        )) from None
+
+
+def tree(root: etree._Element, offset: int = 0, subset: dict[str, Allowed] = SUBSET) -> Node:
+    """The one walk: every element judged against the subset table, in document order."""
+    node = _judge(root, ROOT, f"/{local_name(root)}", offset, subset)
+    _descend(node, offset, subset)
+    return node
+
+
+def _descend(node: Node, offset: int, subset: dict[str, Allowed]) -> None:
+    if node.mismatched:
+        return
+    kids = [c for c in node.element if isinstance(c.tag, str)]
+    counts = Counter(local_name(c) for c in kids)
+    seen: Counter[str] = Counter()
+    for kid in kids:
+        name = local_name(kid)
+        seen[name] += 1
+        step = f"{name}[{seen[name]}]" if counts[name] > 1 else name
+        child = _judge(kid, node.name, f"{node.path}/{step}", offset, subset)
+        node.children.append(child)
+        _descend(child, offset, subset)
+
+
+def _judge(element: etree._Element, parent: str, path: str, offset: int, subset: dict[str, Allowed]) -> Node:
+    name = local_name(element)
+    line = element.sourceline + offset if element.sourceline else None
+    node = Node(name, path, line, element)
+
+    def problem(en: str, sv: str, mismatch: bool = True) -> None:
+        if mismatch:
+            en, sv = f"{en}; the citizen will see '{MISMATCH_TEXT}'", f"{sv}; invånaren ser texten '{MISMATCH_TEXT}'"
+        node.problems.append(Problem(path, line, en, sv, mismatch))
+
+    ns_ = namespace(element)
+    row = subset.get(name)
+    if ns_ not in ("", DOCBOOK5):
+        problem(f"<{name}> is in namespace {ns_}, which is not DocBook (use no namespace or {DOCBOOK5})",
+                f"<{name}> ligger i namnrymden {ns_}, som inte är DocBook (använd ingen namnrymd eller {DOCBOOK5})")
+    elif row is None:
+        problem(f"<{name}> is not in the subset 1177 accepts",
+                f"<{name}> ingår inte i den delmängd av DocBook som 1177 tar emot")
+    elif parent not in row.parents:
+        where = ", ".join("the root" if p == ROOT else f"<{p}>" for p in sorted(row.parents))
+        if parent == ROOT:
+            problem(f"<{name}> cannot be the root element: the text must start with <article>",
+                    f"<{name}> kan inte vara rotelement: texten måste börja med <article>")
+        else:
+            problem(f"<{name}> is not allowed inside <{parent}> (allowed inside: {where})",
+                    f"<{name}> får inte stå i <{parent}> (får stå i: {where})")
+    else:
+        for attribute in row.required:
+            if not (element.get(attribute) or "").strip():
+                problem(f"<{name}> needs a non-empty '{attribute}' attribute; without it the link leads nowhere",
+                        f"<{name}> måste ha ett attribut '{attribute}' som inte är tomt; utan det leder länken "
+                        "ingenstans", mismatch=False)
+        if not row.text and _has_text(element):
+            hold = ", ".join(f"<{c}>" for c in sorted(row.children))
+            problem(f"<{name}> cannot hold text directly (only {hold}), so the text may not be shown; "
+                    "put it in a <para>",
+                    f"<{name}> kan inte innehålla text direkt (bara {hold}), så texten kanske inte visas; "
+                    "lägg den i en <para>", mismatch=False)
+    return node
+
+
+def _has_text(element: etree._Element) -> bool:
+    if element.text and element.text.strip():
+        return True
+    return any(child.tail and child.tail.strip() for child in element)
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """The judged nodes in document order."""
+    yield node
+    for child in node.children:
+        yield from walk(child)
+
+
+def check(text: str, subset: dict[str, Allowed] = SUBSET) -> list[Problem]:
+    """Every problem of a DocBook messageText (empty = the inbox shows it as written)."""
+    try:
+        root, offset = read(text)
+    except DocBookError as exc:
+        return [exc.problem]
+    return [p for node in walk(tree(root, offset, subset)) for p in node.problems]
+
+
+def ulink_urls(text: str) -> list[str]:
+    """The url of every <ulink> in a DocBook text, wherever it stands (empty if unreadable)."""
+    try:
+        root, _ = read(text)
+    except DocBookError:
+        return []
+    return [el.get("url") or "" for el in root.iter()
+            if isinstance(el.tag, str) and local_name(el) == "ulink" and namespace(el) in ("", DOCBOOK5)]

@@ -1,0 +1,149 @@
+"""protocol.json: the protocol for machines, stable and versioned, described by protocol.schema.json.
+
+Field names follow the model. Tuples in the model become objects with named members, so a reader
+needs no knowledge of positions. ``format_version`` changes when a field is removed or changes
+meaning (major) or when a field is added (minor); the schema admits no unknown members, so it
+describes exactly what one version writes.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from ..findings import Finding
+from .model import CaseResult, ContractInfo, CostEstimate, Evidence, Protocol, ProtocolHead, RuleResult
+
+FORMAT_NAME = "mockplatform-test-protocol"
+SCHEMA_FILE = "protocol.schema.json"
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) shipped in the package; a fresh copy on every call."""
+    return json.loads(resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "rule_id": finding.rule_id,
+        "severity": str(finding.severity),
+        "message_en": finding.message_en,
+        "message_sv": finding.message_sv,
+        "path": finding.path,
+        "line": finding.line,
+        "source": finding.source,
+        "hint": finding.hint,
+    }
+
+
+def _contract(contract: ContractInfo) -> dict[str, Any]:
+    return {
+        "name": contract.name,
+        "version": contract.version,
+        "namespace": contract.namespace,
+        "sha256": contract.sha256,
+        "source": contract.source,
+    }
+
+
+def _cost(cost: CostEstimate | None) -> dict[str, Any] | None:
+    if cost is None:
+        return None
+    return {
+        "messages_per_year": cost.messages_per_year,
+        "tiers": [
+            {"from": first, "to": last, "sek_each": each, "messages": count, "sek": amount}
+            for first, last, each, count, amount in cost.tiers
+        ],
+        "per_year_sek": cost.per_year_sek,
+        "connection_fee_sek": cost.connection_fee_sek,
+    }
+
+
+def _head(head: ProtocolHead) -> dict[str, Any]:
+    return {
+        "system_name": head.system_name,
+        "organisation": head.organisation,
+        "system_id": head.system_id,
+        "consumer_hsa_id": head.consumer_hsa_id,
+        "environment": head.environment,
+        "period_from": head.period_from,
+        "period_to": head.period_to,
+        "tool_version": head.tool_version,
+        "contracts": [_contract(c) for c in head.contracts],
+        "created": head.created,
+        "journal": head.journal,
+        "journal_sha256": head.journal_sha256,
+        "rule_profile": head.rule_profile,
+        "contacts": list(head.contacts),
+        "declared_volume": head.declared_volume,
+        "cost": _cost(head.cost),
+    }
+
+
+def _evidence(ev: Evidence) -> dict[str, Any]:
+    return {
+        "exchange_id": ev.exchange_id,
+        "time": ev.time,
+        "correlation_id": ev.correlation_id,
+        "logical_address": ev.logical_address,
+        "contract": ev.contract,
+        "operation": ev.operation,
+        "http_status": ev.http_status,
+        "vp_code": ev.vp_code,
+        "request_sha256": ev.request_sha256,
+        "response_sha256": ev.response_sha256,
+        "excerpt": ev.excerpt,
+        "outcome": ev.outcome,
+    }
+
+
+def _case(case: CaseResult) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "title_sv": case.title_sv,
+        "title_en": case.title_en,
+        "purpose": case.purpose,
+        "status": str(case.status),
+        "evidence": [_evidence(e) for e in case.evidence],
+        "findings": [finding_to_dict(f) for f in case.findings],
+        "how_to_run": case.how_to_run,
+    }
+
+
+def _rule(rule: RuleResult) -> dict[str, Any]:
+    return {
+        "rule_id": rule.rule_id,
+        "severity": str(rule.severity),
+        "title_en": rule.title_en,
+        "title_sv": rule.title_sv,
+        "source": rule.source,
+        "checked": rule.checked,
+        "violations": rule.violations,
+        "examples": [{"exchange_id": ex_id, "finding": finding_to_dict(f)} for ex_id, f in rule.examples],
+    }
+
+
+def protocol_to_dict(protocol: Protocol) -> dict[str, Any]:
+    """Every field of the model, plus ``format`` (what this file is) and ``counts`` (for readers)."""
+    return {
+        "format": FORMAT_NAME,
+        "format_version": protocol.format_version,
+        "verdict": str(protocol.verdict),
+        "exchanges_judged": protocol.exchanges_judged,
+        "counts": protocol.counts,
+        "head": _head(protocol.head),
+        "cases": [_case(c) for c in protocol.cases],
+        "rules": [_rule(r) for r in protocol.rules],
+    }
+
+
+def render_json(protocol: Protocol) -> bytes:
+    """UTF-8 JSON, readable (indented, non-ASCII kept).
+
+    A lone surrogate (bytes the consumer sent that were not UTF-8) cannot be encoded as UTF-8;
+    ``backslashreplace`` writes it as a JSON ``\\udcXX`` escape, which loads back to the same string.
+    """
+    text = json.dumps(protocol_to_dict(protocol), ensure_ascii=False, indent=2)
+    return (text + "\n").encode("utf-8", "backslashreplace")

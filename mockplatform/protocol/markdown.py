@@ -1,0 +1,170 @@
+"""protocol.md: the protocol as GitHub-flavoured Markdown, for reading in a Git web view.
+
+Untrusted text (anything from a consumer request) is escaped so it cannot become markup: Markdown
+punctuation is backslash-escaped, ``<`` cannot open HTML, ``|`` cannot split a table cell, and
+excerpts go into fenced blocks whose fence is longer than any backtick run inside.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import text as t
+from .model import CaseResult, CaseStatus, Evidence, Protocol, RuleResult
+
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!&{}])")
+_STATUS_ICON = {CaseStatus.PASSED: "✅", CaseStatus.FAILED: "❌", CaseStatus.NOT_RUN: "⏸️"}
+
+
+def esc(value: object) -> str:
+    """Inline text: escaped, lines joined with ``<br>`` (our own tag; GitHub keeps it in tables)."""
+    lines = t.clean(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "<br>".join(_SPECIAL.sub(r"\\\1", line.replace("\t", " ")) for line in lines)
+
+
+def code(value: object) -> str:
+    """A code span that the content cannot close; ``|`` escaped, as GFM needs even inside code in tables."""
+    content = t.clean(value).replace("\n", " ").replace("|", "\\|")
+    if not content:
+        return "—"
+    ticks = "`" * (max((len(m) for m in re.findall(r"`+", content)), default=0) + 1)
+    pad = " " if content.startswith("`") or content.endswith("`") else ""
+    return f"{ticks}{pad}{content}{pad}{ticks}"
+
+
+def fenced(value: object, lang: str = "xml") -> list[str]:
+    content = t.clean(value).rstrip("\n")
+    fence = "`" * max(3, max((len(m) for m in re.findall(r"`+", content)), default=0) + 1)
+    return [f"{fence}{lang}", *content.split("\n"), fence]
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
+    return out + [""]
+
+
+def _label(label: t.Label) -> str:
+    return label.sv if label.sv == label.en else f"{label.sv} / *{label.en}*"
+
+
+def _status(status: CaseStatus) -> str:
+    return f"{_STATUS_ICON[CaseStatus(status)]} **{t.status_label(status)}**"
+
+
+def _head(protocol: Protocol) -> list[str]:
+    head = protocol.head
+    h = t.HEAD
+    contacts = "<br>".join(esc(c) for c in head.contacts) or esc(t.or_missing(None))
+    rows = [
+        [_label(h["system_name"]), esc(t.or_missing(head.system_name))],
+        [_label(h["organisation"]), esc(t.or_missing(head.organisation))],
+        [_label(h["system_id"]), esc(t.or_missing(head.system_id))],
+        [_label(h["consumer_hsa_id"]), esc(t.or_missing(head.consumer_hsa_id))],
+        [_label(h["environment"]), esc(t.or_missing(head.environment))],
+        [_label(h["period"]), esc(t.period(protocol))],
+        [_label(h["created"]), esc(t.or_missing(head.created))],
+        [_label(h["tool_version"]), esc(t.or_missing(head.tool_version))],
+        [_label(h["rule_profile"]), esc(t.or_missing(head.rule_profile))],
+        [_label(h["journal"]), esc(t.or_missing(head.journal))],
+        [_label(h["journal_sha256"]), code(head.journal_sha256) if head.journal_sha256 else esc(t.or_missing(None))],
+        [_label(h["exchanges_judged"]), str(protocol.exchanges_judged)],
+        [_label(h["contacts"]), contacts],
+        [_label(h["declared_volume"]),
+         t.number(head.declared_volume) if head.declared_volume is not None else esc(t.or_missing(None))],
+        [_label(h["cost"]), t.sek(head.cost.per_year_sek) if head.cost else esc(t.or_missing(None))],
+        [_label(h["format_version"]), esc(protocol.format_version)],
+    ]
+    out = [f"## {_label(t.HEAD_SECTION)}", "", *table([_label(t.FIELD), _label(t.VALUE)], rows)]
+    out += [f"### {_label(h['contracts'])}", ""]
+    if head.contracts:
+        out += table([_label(c) for c in t.CONTRACT_COLUMNS], [
+            [esc(c.name), esc(c.version), esc(c.namespace), esc(c.source), code(c.sha256)] for c in head.contracts
+        ])
+    else:
+        out += [esc(t.or_missing(None)), ""]
+    if head.cost:
+        cost = head.cost
+        out += [f"### {_label(t.COST_SECTION)}", ""]
+        out += table([_label(c) for c in t.COST_COLUMNS], [
+            [t.tier_range(first, last), t.sek(each, 2), t.number(count), t.sek(amount, 2)]
+            for first, last, each, count, amount in cost.tiers
+        ] + [
+            [f"**{_label(t.COST_TOTAL)}**", "", t.number(cost.messages_per_year), f"**{t.sek(cost.per_year_sek)}**"],
+            [_label(t.CONNECTION_FEE), "", "", t.sek(cost.connection_fee_sek)],
+        ])
+        out += [f"{t.COST_NOTE.sv} *{t.COST_NOTE.en}*", ""]
+    return out
+
+
+def _summary(protocol: Protocol) -> list[str]:
+    out = [f"## {_label(t.SUMMARY_SECTION)}", ""]
+    out += [f"**{_label(t.VERDICT)}: {t.verdict_text(protocol.verdict)}**", ""]
+    for problem in t.inconsistencies(protocol):
+        out += [f"> ⚠️ **{_label(t.INCONSISTENT)}:** {problem.sv} *{problem.en}*", ""]
+    counts = protocol.counts
+    out += table([_label(t.STATUS), _label(t.COUNT)], [[_status(s), str(counts[s.value])] for s in CaseStatus])
+    return out
+
+
+def _cases_table(protocol: Protocol) -> list[str]:
+    rows = [[esc(c.id), f"{esc(c.title_sv)}<br>*{esc(c.title_en)}*", _status(c.status)] for c in protocol.cases]
+    return [f"## {_label(t.CASES_SECTION)}", "", *table([_label(c) for c in t.CASE_COLUMNS], rows)]
+
+
+def _evidence(items: list[Evidence]) -> list[str]:
+    out = [f"#### {_label(t.EVIDENCE_SECTION)}", ""]
+    if not items:
+        return out + [f"{t.NO_EVIDENCE.sv} *{t.NO_EVIDENCE.en}*", ""]
+    out += table([_label(c) for c in t.EVIDENCE_COLUMNS], [
+        [str(e.exchange_id), esc(e.time), esc(e.correlation_id or "—"), esc(e.logical_address or "—"),
+         esc(t.contract_op(e)), esc(t.http_vp(e)), esc(e.outcome)] for e in items
+    ])
+    for e in items:
+        out += [f"{_label(t.EVIDENCE_COLUMNS[0])} {e.exchange_id}:", "",
+                f"- {_label(t.REQUEST_SHA)}: {code(e.request_sha256)}",
+                f"- {_label(t.RESPONSE_SHA)}: {code(e.response_sha256)}", ""]
+        if e.excerpt:
+            out += [f"{_label(t.EXCERPT)}:", "", *fenced(e.excerpt), ""]
+    return out
+
+
+def _findings(case: CaseResult) -> list[str]:
+    out = [f"#### {_label(t.FINDINGS_SECTION)}", ""]
+    if not case.findings:
+        return out + [f"{t.NO_FINDINGS.sv} *{t.NO_FINDINGS.en}*", ""]
+    return out + table([_label(c) for c in t.FINDING_COLUMNS], [
+        [code(f.rule_id), esc(t.severity_text(f.severity)), f"{esc(f.message_sv)}<br>*{esc(f.message_en)}*",
+         code(f.path) if f.path else "—", str(f.line) if f.line else "—", esc(f.hint or "—")]
+        for f in case.findings
+    ])
+
+
+def _case(case: CaseResult) -> list[str]:
+    out = [f"### {esc(case.id)} {esc(case.title_sv)} / *{esc(case.title_en)}*", ""]
+    out += [f"**{_label(t.STATUS)}:** {_status(case.status)}", "", f"**{_label(t.PURPOSE)}:** {esc(case.purpose)}", ""]
+    if case.status == CaseStatus.NOT_RUN:
+        out += [f"> **{_label(t.HOW_TO_RUN)}:** {esc(case.how_to_run or t.or_missing(None))}", ""]
+    return out + _evidence(case.evidence) + _findings(case)
+
+
+def _rules(rules: list[RuleResult]) -> list[str]:
+    out = [f"## {_label(t.RULES_SECTION)}", ""]
+    if not rules:
+        return out + [f"{t.NO_RULES.sv} *{t.NO_RULES.en}*", ""]
+    rows = []
+    for r in rules:
+        checked = str(r.checked) if r.checked else f"⏸️ {t.RULE_NOT_CHECKED}"
+        examples = "<br>".join(f"\\#{ex_id}: {esc(t.finding_line(f))}" for ex_id, f in r.examples) or "—"
+        rows.append([code(r.rule_id), esc(t.severity_text(r.severity)), f"{esc(r.title_sv)}<br>*{esc(r.title_en)}*",
+                     esc(r.source), checked, str(r.violations), examples])
+    return out + table([_label(c) for c in t.RULE_COLUMNS], rows)
+
+
+def render_markdown(protocol: Protocol) -> bytes:
+    lines = [f"# {_label(t.TITLE)}", "", f"{t.SUBTITLE.sv} *{t.SUBTITLE.en}*", ""]
+    lines += _head(protocol) + _summary(protocol) + _cases_table(protocol)
+    for case in protocol.cases:
+        lines += _case(case)
+    lines += _rules(protocol.rules)
+    return ("\n".join(lines).rstrip("\n") + "\n").encode("utf-8")

@@ -1,0 +1,128 @@
+"""The test protocol as data: what was observed, case by case, with its evidence.
+
+The verification engine fills it in; each output format (HTML, docx, Markdown, JSON, JUnit) is a
+renderer over this one model, so every report says the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..findings import Finding
+
+PROTOCOL_FORMAT_VERSION = "1.0"
+
+
+class CaseStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_RUN = "not_run"
+
+
+class Verdict(StrEnum):
+    CONFORMANT = "conformant"  # every case passed, no error findings
+    NONCONFORMANT = "nonconformant"  # some case failed or some request broke an error rule
+    INCOMPLETE = "incomplete"  # nothing failed, but cases were not run (or the journal was empty)
+
+
+@dataclass(frozen=True)
+class ContractInfo:
+    """A contract the requests were judged against, with a digest of its schema files."""
+
+    name: str  # e.g. AddMessageToPatientPortalInbox
+    version: str  # e.g. 1.0
+    namespace: str  # responder namespace
+    sha256: str  # over the package's schema files used for the contract
+    source: str  # "built-in" or the package path
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """A yearly cost from a declared volume, by the 1177 price tiers."""
+
+    messages_per_year: int
+    tiers: list[tuple[int, int | None, float, int, float]]  # (from, to or None, SEK each, messages, SEK)
+    per_year_sek: float
+    connection_fee_sek: float
+
+
+@dataclass
+class ProtocolHead:
+    system_name: str = ""
+    organisation: str = ""
+    system_id: str = ""
+    consumer_hsa_id: str = ""
+    environment: str = ""
+    period_from: str | None = None  # ISO time of the first exchange judged
+    period_to: str | None = None
+    tool_version: str = ""
+    contracts: list[ContractInfo] = field(default_factory=list)
+    created: str = ""  # ISO time the protocol was made
+    journal: str = ""  # path of the journal read
+    journal_sha256: str = ""  # digest of the judged exchanges (ids, times, body hashes) for traceability
+    rule_profile: str = ""
+    contacts: list[str] = field(default_factory=list)
+    declared_volume: int | None = None
+    cost: CostEstimate | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One exchange that proves (or disproves) a case."""
+
+    exchange_id: int
+    time: str
+    correlation_id: str | None
+    logical_address: str | None
+    contract: str | None
+    operation: str | None  # IsActiveUser / AddMessageToPatientPortalInbox / None
+    http_status: int
+    vp_code: str | None
+    request_sha256: str
+    response_sha256: str
+    excerpt: str  # the part of the request that matters for the case, a few lines of XML
+    outcome: str  # short text: "status=true", "resultCode=OK", "VP009", ...
+
+
+@dataclass
+class CaseResult:
+    id: str  # stable, e.g. "TC-01"
+    title_sv: str
+    title_en: str
+    purpose: str  # what 1177 wants demonstrated, in English
+    status: CaseStatus
+    evidence: list[Evidence] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # why it failed (errors) or warnings seen
+    how_to_run: str = ""  # for not run: what to do so the case can be judged
+
+
+@dataclass
+class RuleResult:
+    """A rule's outcome over all judged requests (for the rule table of the protocol)."""
+
+    rule_id: str
+    severity: str  # error | warning
+    title_en: str
+    title_sv: str
+    source: str
+    checked: int  # requests (or journal windows) the rule was applied to; 0 = not run
+    violations: int
+    examples: list[tuple[int, Finding]] = field(default_factory=list)  # (exchange id, finding), a few
+
+
+@dataclass
+class Protocol:
+    head: ProtocolHead
+    cases: list[CaseResult]
+    rules: list[RuleResult]
+    verdict: Verdict
+    exchanges_judged: int
+    format_version: str = PROTOCOL_FORMAT_VERSION
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {s.value: 0 for s in CaseStatus}
+        for case in self.cases:
+            out[case.status.value] += 1
+        return out

@@ -1,0 +1,250 @@
+"""Labels and value formatting shared by every protocol format, so all of them say the same thing.
+
+Swedish first (the reviewer at 1177 reads Swedish), English second. Everything that came from a
+consumer request is untrusted: ``clean`` makes it safe to put into any XML-based format (no
+control characters, no lone surrogates); each renderer still escapes for its own syntax.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from ..findings import Finding
+from .model import CaseStatus, Evidence, Protocol, Verdict
+
+
+@dataclass(frozen=True)
+class Label:
+    sv: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.sv if self.sv == self.en else f"{self.sv} / {self.en}"
+
+
+TITLE = Label("Testprotokoll", "Test protocol")
+SUBTITLE = Label(
+    "Kontraktstest av konsumentsystem mot tjänsteplattformen",
+    "Contract test of a consumer system against the service platform",
+)
+MISSING = Label("saknas", "not given")
+
+HEAD_SECTION = Label("Uppgifter om testet", "Test details")
+FIELD = Label("Uppgift", "Field")
+VALUE = Label("Värde", "Value")
+HEAD = {
+    "system_name": Label("Systemnamn", "System name"),
+    "organisation": Label("Organisation", "Organisation"),
+    "system_id": Label("System-id (från 1177)", "System id (issued by 1177)"),
+    "consumer_hsa_id": Label("Konsumentens HSA-id", "Consumer HSA id"),
+    "environment": Label("Miljö", "Environment"),
+    "period": Label("Testperiod", "Test period"),
+    "tool_version": Label("Verktygsversion", "Tool version"),
+    "contracts": Label("Tjänstekontrakt", "Service contracts"),
+    "journal": Label("Journal (logg över anropen)", "Journal (log of the exchanges)"),
+    "journal_sha256": Label("Journalens SHA-256", "Journal SHA-256"),
+    "rule_profile": Label("Regelprofil", "Rule profile"),
+    "created": Label("Datum", "Date"),
+    "contacts": Label("Kontaktpersoner", "Contacts"),
+    "declared_volume": Label("Uppgiven volym, meddelanden per år", "Declared volume, messages per year"),
+    "cost": Label("Beräknad årskostnad", "Estimated yearly cost"),
+    "exchanges_judged": Label("Bedömda anrop", "Exchanges judged"),
+    "format_version": Label("Protokollformat", "Protocol format"),
+}
+CONTRACT_COLUMNS = (
+    Label("Kontrakt", "Contract"),
+    Label("Version", "Version"),
+    Label("Namnrymd", "Namespace"),
+    Label("Källa", "Source"),
+    Label("SHA-256 för scheman", "Schema SHA-256"),
+)
+COST_SECTION = Label("Kostnadsuppskattning", "Cost estimate")
+COST_COLUMNS = (
+    Label("Meddelande nr", "Message no."),
+    Label("Pris per meddelande", "Price each"),
+    Label("Antal", "Messages"),
+    Label("Belopp", "Amount"),
+)
+COST_TOTAL = Label("Summa per år (avrundat)", "Total per year (rounded)")
+CONNECTION_FEE = Label("Anslutningsavgift, engångs, tillkommer", "Connection fee, one-time, on top")
+COST_NOTE = Label(
+    "Per ansluten system och år enligt 1177:s prislista; en uppskattning, inte en faktura.",
+    "Per connected system and year by the 1177 price list; an estimate, not an invoice.",
+)
+
+SUMMARY_SECTION = Label("Sammanfattning", "Summary")
+VERDICT = Label("Bedömning", "Verdict")
+COUNT = Label("Antal", "Count")
+INCONSISTENT = Label("Motsägelse i protokollet", "Protocol contradicts itself")
+
+CASES_SECTION = Label("Testfall", "Test cases")
+CASE_COLUMNS = (Label("Id", "Id"), Label("Titel", "Title"), Label("Status", "Status"))
+PURPOSE = Label("Syfte", "Purpose")
+STATUS = Label("Status", "Status")
+HOW_TO_RUN = Label("Så genomförs fallet", "How to run this case")
+NO_EVIDENCE = Label("Inga anrop visar fallet.", "No exchange shows this case.")
+
+EVIDENCE_SECTION = Label("Underlag", "Evidence")
+EVIDENCE_COLUMNS = (
+    Label("Anrop", "Exchange"),
+    Label("Tid", "Time"),
+    Label("Korrelations-id", "Correlation id"),
+    Label("Logisk adress", "Logical address"),
+    Label("Kontrakt", "Contract"),
+    Label("HTTP / VP", "HTTP / VP"),
+    Label("Utfall", "Outcome"),
+)
+REQUEST_SHA = Label("SHA-256 anrop", "SHA-256 request")
+RESPONSE_SHA = Label("SHA-256 svar", "SHA-256 response")
+EXCERPT = Label("Utdrag ur anropet", "Request excerpt")
+
+FINDINGS_SECTION = Label("Avvikelser", "Findings")
+FINDING_COLUMNS = (
+    Label("Regel", "Rule"),
+    Label("Allvar", "Severity"),
+    Label("Meddelande", "Message"),
+    Label("Sökväg", "Path"),
+    Label("Rad", "Line"),
+    Label("Åtgärd", "Fix"),
+)
+NO_FINDINGS = Label("Inga avvikelser.", "No findings.")
+
+RULES_SECTION = Label("Regler", "Rules")
+RULE_COLUMNS = (
+    Label("Regel-id", "Rule id"),
+    Label("Allvar", "Severity"),
+    Label("Titel", "Title"),
+    Label("Källa", "Source"),
+    Label("Kontrollerade", "Checked"),
+    Label("Avvikelser", "Violations"),
+    Label("Exempel", "Examples"),
+)
+RULE_NOT_CHECKED = Label("ej kontrollerad", "not checked")
+NO_RULES = Label("Inga regler i profilen.", "No rules in the profile.")
+
+STATUS_LABELS = {
+    CaseStatus.PASSED: Label("Godkänd", "Passed"),
+    CaseStatus.FAILED: Label("Underkänd", "Failed"),
+    CaseStatus.NOT_RUN: Label("Ej genomförd", "Not run"),
+}
+# A symbol next to the words, so status never rests on colour alone (and survives grey printing).
+STATUS_SYMBOLS = {CaseStatus.PASSED: "✔", CaseStatus.FAILED: "✘", CaseStatus.NOT_RUN: "–"}
+
+VERDICT_LABELS = {
+    Verdict.CONFORMANT: Label("Uppfyller kraven", "Conformant"),
+    Verdict.NONCONFORMANT: Label("Uppfyller inte kraven", "Not conformant"),
+    Verdict.INCOMPLETE: Label("Ofullständigt: alla fall är inte genomförda", "Incomplete: not every case was run"),
+}
+VERDICT_SYMBOLS = {Verdict.CONFORMANT: "✔", Verdict.NONCONFORMANT: "✘", Verdict.INCOMPLETE: "–"}
+
+SEVERITY_LABELS = {"error": Label("Fel", "Error"), "warning": Label("Varning", "Warning")}
+
+# Characters XML 1.0 forbids (python-docx and lxml refuse them) and lone surrogates (unencodable).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def clean(value: object) -> str:
+    """Text safe for any format: forbidden characters shown as ``[U+001B]`` instead of failing."""
+    text = "" if value is None else str(value)
+    return _NOT_XML.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+
+
+def or_missing(value: object) -> str:
+    """A head value, or a visible "missing" mark: a blank in an evidence document must show."""
+    text = clean(value).strip()
+    return text if text else f"— ({MISSING})"
+
+
+def status_label(status: CaseStatus) -> Label:
+    return STATUS_LABELS[CaseStatus(status)]
+
+
+def status_text(status: CaseStatus) -> str:
+    status = CaseStatus(status)
+    return f"{STATUS_SYMBOLS[status]} {STATUS_LABELS[status]}"
+
+
+def verdict_text(verdict: Verdict) -> str:
+    verdict = Verdict(verdict)
+    return f"{VERDICT_SYMBOLS[verdict]} {VERDICT_LABELS[verdict]}"
+
+
+def severity_text(severity: object) -> str:
+    key = clean(severity)
+    label = SEVERITY_LABELS.get(key)
+    return str(label) if label else key
+
+
+def period(protocol: Protocol) -> str:
+    head = protocol.head
+    if not head.period_from and not head.period_to:
+        return or_missing(None)
+    return f"{clean(head.period_from) or '?'} – {clean(head.period_to) or '?'}"
+
+
+def number(value: int) -> str:
+    """Swedish digit grouping with a no-break space: 214 999."""
+    return f"{value:,}".replace(",", "\u00a0")
+
+
+def sek(amount: float, decimals: int = 0) -> str:
+    """An amount in kronor, half up, Swedish style: ``214 999 SEK``, ``3,10 SEK``."""
+    quantum = Decimal(1).scaleb(-decimals)
+    exact = Decimal(str(amount)).quantize(quantum, rounding=ROUND_HALF_UP)
+    whole, _, fraction = f"{exact:.{decimals}f}".partition(".")
+    text = number(int(whole))
+    return f"{text},{fraction} SEK" if fraction else f"{text} SEK"
+
+
+def tier_range(first: int, last: int | None) -> str:
+    return f"{number(first)}–{number(last)}" if last is not None else f"{number(first)}–"
+
+
+def http_vp(evidence: Evidence) -> str:
+    return f"{evidence.http_status} / {clean(evidence.vp_code) or '—'}"
+
+
+def contract_op(evidence: Evidence) -> str:
+    parts = [clean(p) for p in (evidence.contract, evidence.operation) if p]
+    return " ".join(dict.fromkeys(parts)) or "—"
+
+
+def finding_line(finding: Finding) -> str:
+    """One line per finding for plain-text places (JUnit bodies, rule examples)."""
+    where = clean(finding.path) or "?"
+    if finding.line:
+        where += f" (rad/line {finding.line})"
+    text = f"{clean(finding.rule_id)} [{clean(finding.severity)}] {where}: {clean(finding.message_sv)}"
+    text += f" / {clean(finding.message_en)}"
+    if finding.hint:
+        text += f" Åtgärd/Fix: {clean(finding.hint)}"
+    return text
+
+
+def inconsistencies(protocol: Protocol) -> list[Label]:
+    """Contradictions between the verdict and the cases, shown loudly rather than smoothed over.
+
+    The renderers never compute a verdict; they show the model's. If the model claims more than
+    its cases support, the reader must see that next to the claim.
+    """
+    out: list[Label] = []
+    counts = protocol.counts
+    if protocol.verdict == Verdict.CONFORMANT:
+        if counts[CaseStatus.FAILED.value] or counts[CaseStatus.NOT_RUN.value]:
+            out.append(Label(
+                "Bedömningen säger att kraven uppfylls, men alla fall är inte godkända.",
+                "The verdict says conformant, but not every case passed.",
+            ))
+        if not protocol.cases:
+            out.append(Label("Bedömningen säger att kraven uppfylls, men inga fall finns.",
+                             "The verdict says conformant, but there are no cases."))
+        if protocol.exchanges_judged == 0:
+            out.append(Label("Bedömningen säger att kraven uppfylls, men inga anrop bedömdes.",
+                             "The verdict says conformant, but no exchange was judged."))
+    for case in protocol.cases:
+        if case.status == CaseStatus.PASSED and any(clean(f.severity) == "error" for f in case.findings):
+            out.append(Label(f"{clean(case.id)} är markerat godkänt men har fel.",
+                             f"{clean(case.id)} is marked passed but has error findings."))
+    return out

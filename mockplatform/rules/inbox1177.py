@@ -1,0 +1,78 @@
+"""The "1177-inbox" profile: how 1177 judges a consumer of the patientportal 1.x contracts.
+
+The catalogue below is the one place where rule ids, severities, titles and sources are written;
+ids are stable once published. The order is the order of the protocol's rule table.
+"""
+
+from __future__ import annotations
+
+from ..findings import Severity
+from . import behaviour, payload, rivta
+from .base import ADD_MESSAGE, IS_ACTIVE_USER, JOURNAL, REQUEST, JournalRule, Profile, RequestRule, RuleInfo
+
+PROFILE_ID = "1177-inbox"
+PROFILE_NAME = "1177 Inkorg (patientportal 1.x)"
+
+BP21 = "RIVTA Basic Profile 2.1"
+TKB = "TKB patientportal 1.0"
+SCHEMAS = "patientportal release 1.0 schemas"
+REQ_1177 = "1177: Förutsättningar och krav för Inkorgsfunktionen"
+DOCBOOK_1177 = "1177: DocBook-delmängd för Inkorgen"
+ERR, WARN = Severity.ERROR, Severity.WARNING
+BOTH = (IS_ACTIVE_USER, ADD_MESSAGE)
+ADD = (ADD_MESSAGE,)
+
+CATALOGUE: tuple[tuple[RuleInfo, RequestRule | JournalRule], ...] = (
+    (RuleInfo("RIVTA-SOAP-ENVELOPE", ERR, "The request is a SOAP 1.1 envelope",
+              "Anropet är ett SOAP 1.1-kuvert", BP21, REQUEST), rivta.soap_envelope),
+    (RuleInfo("RIVTA-LOGICAL-ADDRESS", ERR, "LogicalAddress names the inbox producer system",
+              "LogicalAddress anger inkorgens producentsystem", f"{BP21}; {TKB} (system-addressed domain)", REQUEST),
+     rivta.logical_address),
+    (RuleInfo("RIVTA-BP20-ADDRESS", WARN, "The address header is BP 2.1 LogicalAddress, not BP 2.0 To",
+              "Adresshuvudet är BP 2.1 LogicalAddress, inte BP 2.0 To", BP21, REQUEST), rivta.bp20_address),
+    (RuleInfo("RIVTA-CONTRACT-NAMESPACE", ERR, "The request is in a known patientportal contract namespace",
+              "Anropet ligger i en känd namnrymd för patientportal-kontrakten", SCHEMAS, REQUEST),
+     rivta.contract_namespace),
+    (RuleInfo("SCHEMA", ERR, "The request is valid against the contract's schema",
+              "Anropet är giltigt enligt kontraktets schema", SCHEMAS, REQUEST), rivta.schema),
+    (RuleInfo("INBOX-SOURCE-SYSTEM", ERR, "sourceSystem is the system-id 1177 issued to the consumer",
+              "sourceSystem är det system-id som 1177 har tilldelat tjänstekonsumenten",
+              f"{REQ_1177}; {TKB}, AddMessageToPatientPortalInbox", REQUEST, ADD), payload.source_system),
+    (RuleInfo("INBOX-MESSAGE-DESCRIPTION", ERR, "messageDescription (the heading) is given",
+              "messageDescription (rubriken) är angiven", REQ_1177, REQUEST, ADD), payload.message_description),
+    (RuleInfo("INBOX-UNIT-CONNECTED", ERR, "unitId is a unit connected to 1177's e-services",
+              "unitId är en enhet som är ansluten till 1177:s e-tjänster", REQ_1177, REQUEST, ADD),
+     payload.unit_connected),
+    (RuleInfo("PP-NOTIFY-NEEDS-SOURCE-SYSTEM", ERR, "notify=true comes with sourceSystem",
+              "notify=true anges tillsammans med sourceSystem", f"{TKB}, AddMessageToPatientPortalInbox",
+              REQUEST, ADD), payload.notify_needs_source),
+    (RuleInfo("PP-SUBJECT-OF-CARE-ID", ERR, "subjectOfCareId is a valid personnummer or samordningsnummer",
+              "subjectOfCareId är ett giltigt personnummer eller samordningsnummer",
+              f"{TKB}, SubjectOfCareIdType", REQUEST, BOTH), payload.subject_of_care_id),
+    (RuleInfo("INBOX-DOCBOOK", ERR, "DocBook in messageText is encoded, well-formed and inside the 1177 subset",
+              "DocBook i messageText är kodad, välformad och inom 1177:s delmängd", DOCBOOK_1177, REQUEST, ADD),
+     payload.docbook_subset),
+    (RuleInfo("INBOX-SSO-NEEDS-DOCBOOK", ERR, "A message with an SSO link has DocBook messageText",
+              "Ett meddelande med SSO-länk har messageText i DocBook", REQ_1177, REQUEST, ADD),
+     payload.sso_needs_docbook),
+    (RuleInfo("INBOX-SSO-SYSTEM-ID", ERR, "ssoLink/systemId is a system registered for SSO at 1177",
+              "ssoLink/systemId är ett system som är registrerat för SSO hos 1177",
+              f"{TKB}, SSOLinkType (AB-2.2); {REQ_1177}", REQUEST, ADD), payload.sso_system_registered),
+    (RuleInfo("PP-ACTIVE-USER-CHECKED", WARN, "Messages go to citizens checked with IsActiveUser first",
+              "Meddelanden skickas till invånare som först kontrollerats med IsActiveUser",
+              f"{TKB}, flows", JOURNAL, BOTH), behaviour.active_user_checked),
+    (RuleInfo("PP-RETRY-BACKOFF", WARN, "Retries after a fault wait with a growing back-off",
+              "Omförsök efter fel väntar med ökande intervall", f"{TKB}, retries", JOURNAL, BOTH),
+     behaviour.retry_backoff),
+    (RuleInfo("PP-BATCH-SIZE", WARN, "Batches hold at most 1000 messages, 5 minutes apart",
+              "Körningar har högst 1000 meddelanden med 5 minuter emellan", f"{TKB}, SLA", JOURNAL, ADD),
+     behaviour.batch_size),
+    (RuleInfo("INBOX-GENERAL-INFORMATION", WARN, "The inbox is not used as a general information channel",
+              "Inkorgen används inte som kanal för allmän information", REQ_1177, JOURNAL, ADD),
+     behaviour.general_information),
+)
+
+
+def profile() -> Profile:
+    """A fresh 1177-inbox profile."""
+    return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE)

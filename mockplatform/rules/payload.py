@@ -1,0 +1,164 @@
+"""Request rules on the content of a patientportal 1.x request: what the contract description (TKB)
+and 1177's connection requirements ask of the fields, beyond what the schema can say."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import docbook
+from ..personnummer import problems
+from .base import Hit, RequestView, RuleContext
+
+
+def _listed(values: object) -> str:
+    return ", ".join(str(v) for v in values) or "(none)"
+
+
+def source_system(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """1177 requires sourceSystem, and it must be the system-id 1177 issued to the consumer."""
+    issued = ctx.issued_system_ids(view)
+    path, line = view.where("sourceSystem")
+    have = (view.source_system or "").strip()
+    one_of = f" (one of: {_listed(issued)})" if issued else ""
+    if not have:
+        yield Hit(f"sourceSystem is missing; 1177 requires the system-id it issued to you{one_of}",
+                  f"sourceSystem saknas; 1177 kräver det system-id som 1177 har tilldelat er{one_of}",
+                  path=path, line=line,
+                  hint=f"add <sourceSystem>{issued[0] if issued else 'your system-id'}</sourceSystem> after "
+                  "message (and notify) in the request's namespace")
+        return
+    if not issued or have in issued:
+        return
+    case = [s for s in issued if s.lower() == have.lower()]
+    hint = f"write it exactly as issued: {case[0]}" if case else f"use the system-id 1177 issued to you{one_of}"
+    yield Hit(f"sourceSystem '{have}' is not a system-id 1177 issued to this consumer{one_of}",
+              f"sourceSystem '{have}' är inte ett system-id som 1177 har tilldelat den här tjänstekonsumenten{one_of}",
+              path=path, line=line, hint=hint)
+
+
+def message_description(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """1177 requires a heading: without it the inbox list says "Meddelande" and the message view is blank."""
+    if not view.has("message"):
+        return  # the schema names the missing message
+    if (view.message_description or "").strip():
+        return
+    path, line = view.where("message/messageDescription")
+    what = "missing" if view.message_description is None else "blank"
+    yield Hit(f"messageDescription is {what}; 1177 requires it (the inbox list then shows 'Meddelande' and the "
+              "message has no heading)",
+              f"messageDescription {'saknas' if what == 'missing' else 'är tom'}; 1177 kräver den (inkorgens "
+              "lista visar då 'Meddelande' och meddelandet saknar rubrik)",
+              path=path, line=line,
+              hint="add a short heading, e.g. <messageDescription>Kallelse till mottagningen</messageDescription>, "
+              "after messageThreadId in the core namespace")
+
+
+def unit_connected(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """The sending unit must be a unit (mottagning) connected to 1177's e-services."""
+    have = (view.unit_id or "").strip()
+    if not have:
+        return  # missing unitId: the schema says so
+    unit = ctx.units.get(have.lower())
+    if unit is not None and unit.connected:
+        return
+    path, line = view.where("message/organisationUnit/unitId")
+    connected = _listed(f"{u.unit_id} ({u.name})" if u.name else u.unit_id for u in ctx.units.values() if u.connected)
+    if unit is None:
+        yield Hit(f"unitId '{have}' is not a unit connected to 1177's e-services",
+                  f"unitId '{have}' är inte en enhet som är ansluten till 1177:s e-tjänster",
+                  path=path, line=line, hint=f"use a connected unit: {connected}")
+    else:
+        name = f" ({unit.name})" if unit.name else ""
+        yield Hit(f"unitId '{have}'{name} is known but not connected to 1177's e-services",
+                  f"unitId '{have}'{name} finns men är inte ansluten till 1177:s e-tjänster",
+                  path=path, line=line, hint=f"connect the unit to 1177 first, or use a connected unit: {connected}")
+
+
+def notify_needs_source(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """notify=true only works (and is only billed) with sourceSystem set."""
+    if view.notify and not (view.source_system or "").strip():
+        path, line = view.where("notify")
+        yield Hit("notify is true but sourceSystem is missing; the contract requires sourceSystem whenever notify "
+                  "is set, or no notification can be sent",
+                  "notify är true men sourceSystem saknas; kontraktet kräver sourceSystem när notify anges, annars "
+                  "kan ingen avisering skickas",
+                  path=path, line=line, hint="add <sourceSystem> with your system-id after <notify>")
+
+
+def subject_of_care_id(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """The citizen must be a real personnummer or samordningsnummer: a real date and the right check digit."""
+    if view.subject_of_care_id is None:
+        return  # missing: the schema says so
+    have = view.subject_of_care_id.strip()
+    found = problems(have)
+    if not found:
+        return
+    path, line = view.where("subjectOfCareId")
+    why = "; ".join(found)
+    yield Hit(f"subjectOfCareId '{have}' is not a valid personnummer or samordningsnummer: {why}",
+              f"subjectOfCareId '{have}' är inte ett giltigt personnummer eller samordningsnummer: {why}",
+              path=path, line=line,
+              hint="send the citizen's 12-digit number YYYYMMDDNNNC without hyphen, e.g. 191212121212 "
+              "(samordningsnummer: day + 60)")
+
+
+def docbook_subset(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """DocBook in messageText must be entity-encoded, well-formed and inside the inbox's subset."""
+    element = view.elements.get("message/messageText")
+    if element is None:
+        return
+    path, line = view.where("message/messageText")
+    if any(isinstance(child.tag, str) for child in element):
+        yield Hit("messageText holds XML elements; DocBook must be sent as text inside messageText "
+                  "(entity-encoded, &lt;article&gt;..., or in a CDATA section)",
+                  "messageText innehåller XML-element; DocBook ska skickas som text i messageText "
+                  "(entitetskodad, &lt;article&gt;..., eller i en CDATA-sektion)",
+                  path=path, line=line, hint="escape the DocBook markup or wrap it in <![CDATA[ ... ]]>")
+        return
+    text = view.message_text or ""
+    if not docbook.is_docbook(text):
+        return
+    for problem in docbook.check(text):
+        where = f"{problem.path} " if problem.path else ""
+        at = f"line {problem.line} of the text" if problem.line else "the text"
+        at_sv = f"rad {problem.line} i texten" if problem.line else "texten"
+        yield Hit(f"DocBook in messageText, {where}({at}): {problem.message_en}",
+                  f"DocBook i messageText, {where}({at_sv}): {problem.message_sv}",
+                  path=path, line=line + problem.line - 1 if line and problem.line else line,
+                  hint="use only the elements of the 1177 subset (article, info, section, para, ulink, bibliography, "
+                  "variablelist, varlistentry, term, listitem, title) where the subset allows them")
+
+
+def sso_needs_docbook(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """1177: a message with an SSO link must have its messageText in DocBook."""
+    text = view.message_text
+    if text is None or docbook.is_docbook(text):
+        return
+    if view.has_sso_link:
+        why_en, why_sv = "the message has an ssoLink", "meddelandet har en ssoLink"
+    elif "<ulink" in text:
+        why_en, why_sv = "the text contains a <ulink>", "texten innehåller en <ulink>"
+    else:
+        return
+    path, line = view.where("message/messageText")
+    yield Hit(f"{why_en}, but messageText is plain text; 1177 requires DocBook for a message with an SSO link",
+              f"{why_sv}, men messageText är vanlig text; 1177 kräver DocBook för ett meddelande med SSO-länk",
+              path=path, line=line,
+              hint="write the text as DocBook, <article><para>...</para></article>, entity-encoded "
+              "(&lt;article&gt;...) or in CDATA")
+
+
+def sso_system_registered(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """The portal builds the SSO link from the base URL it has configured for ssoLink/systemId."""
+    have = (view.sso_system_id or "").strip()
+    if not have or have in ctx.systems:
+        return
+    path, line = view.where("message/ssoLink/systemId")
+    case = [s for s in ctx.systems if s.lower() == have.lower()]
+    hint = (f"write it exactly as registered: {case[0]}" if case
+            else f"use a system-id registered for SSO at 1177: {_listed(ctx.systems)}")
+    yield Hit(f"ssoLink/systemId '{have}' is not a system registered for SSO links at 1177; the portal has no base "
+              "URL for it and cannot build the link",
+              f"ssoLink/systemId '{have}' är inget system som är registrerat för SSO-länkar hos 1177; portalen har "
+              "ingen bas-URL för det och kan inte bygga länken",
+              path=path, line=line, hint=hint)

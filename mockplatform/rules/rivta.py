@@ -1,0 +1,142 @@
+"""Request rules of the RIVTA basic profile as the patientportal contracts use it: the SOAP
+envelope, the logical address, the contract namespace and the schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import ns
+from ..envelope import PROFILE_BP20
+from ..xmlsafe import namespace
+from .base import Hit, RequestView, RuleContext, xml_path
+
+DOMAIN = "eservicesupply:patientportal"
+
+
+def soap_envelope(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """RIVTA BP 2.1 is SOAP 1.1; anything else (SOAP 1.2, not XML, no Envelope) cannot be served."""
+    if view.envelope is None:
+        yield Hit(f"The request cannot be read as a SOAP 1.1 envelope: {view.parse_error}",
+                  f"Anropet kan inte läsas som ett SOAP 1.1-kuvert: {view.parse_error}",
+                  path="/Envelope", hint="send a well-formed SOAP 1.1 envelope (namespace "
+                  f"{ns.SOAP11}) with a Header and a Body holding the request element")
+        return
+    have = view.envelope.soap_namespace
+    if have == ns.SOAP11:
+        return
+    what = "SOAP 1.2" if have == ns.SOAP12 else f"an envelope in namespace '{have}'"
+    yield Hit(f"The request is {what}; RIVTA BP 2.1 requires SOAP 1.1 (namespace {ns.SOAP11})",
+              f"Anropet är {what}; RIVTA BP 2.1 kräver SOAP 1.1 (namnrymden {ns.SOAP11})",
+              path=xml_path(view.envelope.root), line=view.envelope.root.sourceline,
+              hint="use the SOAP 1.1 binding of the contract's WSDL (Content-Type text/xml, SOAPAction header)")
+
+
+def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """The LogicalAddress header names the inbox producer system: this domain is system-addressed."""
+    env = view.envelope
+    if env is None:
+        return
+    want = ctx.fixtures.inbox_logical_address
+    element = env.address_element
+    if element is None:
+        base = env.header if env.header is not None else env.root
+        yield Hit("The SOAP header has no LogicalAddress (RIVTA BP 2.1)",
+                  "SOAP-huvudet saknar LogicalAddress (RIVTA BP 2.1)",
+                  path=f"{xml_path(base)}/LogicalAddress" if env.header is not None else "/Envelope/Header",
+                  line=base.sourceline,
+                  hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> as the first header')
+        return
+    path, line = xml_path(element), element.sourceline
+    if env.profile != PROFILE_BP20 and namespace(element) != ns.REGISTRY:
+        yield Hit(f"LogicalAddress is in namespace '{namespace(element)}'; RIVTA BP 2.1 puts it in {ns.REGISTRY}",
+                  f"LogicalAddress ligger i namnrymden '{namespace(element)}'; RIVTA BP 2.1 kräver {ns.REGISTRY}",
+                  path=path, line=line, hint=f'write <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress>')
+    have = (env.logical_address or "").strip()
+    if have.lower() == want.lower():
+        return
+    if not have:
+        yield Hit("The logical address is empty", "Den logiska adressen är tom", path=path, line=line,
+                  hint=f"send the inbox producer's address {want}")
+        return
+    units = {u.lower() for u in ctx.units} | ({view.unit_id.strip().lower()} if view.unit_id else set())
+    if have.lower() in units:
+        yield Hit(f"The logical address '{have}' is a care unit's HSA-id. This domain is system-addressed: the "
+                  f"logical address is the inbox producer system ({want}); the unit goes in the body, in "
+                  "message/organisationUnit/unitId",
+                  f"Den logiska adressen '{have}' är en vårdenhets HSA-id. Domänen är systemadresserad: logisk "
+                  f"adress är inkorgens producentsystem ({want}); enheten anges i meddelandet, i "
+                  "message/organisationUnit/unitId",
+                  path=path, line=line, hint=f"send {want} as LogicalAddress and keep {have} in unitId")
+        return
+    yield Hit(f"The logical address '{have}' is not the 1177 inbox producer's address ({want})",
+              f"Den logiska adressen '{have}' är inte adressen till 1177:s inkorg ({want})",
+              path=path, line=line, hint=f"send {want} as LogicalAddress")
+
+
+def bp20_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """A BP 2.0 client (WS-Addressing To) works through the platform's rewrite, but the contract is 2.1."""
+    env = view.envelope
+    if env is None or env.profile != PROFILE_BP20:
+        return
+    yield Hit("The logical address is sent as WS-Addressing <To> (RIVTA BP 2.0); the patientportal contracts are "
+              "RIVTA BP 2.1 and address with <LogicalAddress>",
+              "Den logiska adressen skickas som WS-Addressing <To> (RIVTA BP 2.0); patientportal-kontrakten är "
+              "RIVTA BP 2.1 och adresseras med <LogicalAddress>",
+              path=xml_path(env.address_element), line=env.address_element.sourceline,
+              hint=f'generate the client from the rivtabp21 WSDL; it sends <LogicalAddress xmlns="{ns.REGISTRY}">')
+
+
+def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """The request element's namespace must be a patientportal contract the platform knows."""
+    env = view.envelope
+    if env is None:
+        return
+    have = env.contract
+    known = [i for i in ctx.contracts.interactions if DOMAIN in i.domain]
+    if any(i.responder_namespace == have for i in known):
+        return
+    where = {"path": xml_path(env.payload), "line": env.payload.sourceline}
+    listed = ", ".join(sorted(i.responder_namespace for i in known))
+    if "::" in have:
+        fixed = have.replace("::", ":")
+        yield Hit(f"The namespace '{have}' (with '::') is from a 2014 release candidate of the contracts; the "
+                  "client was built from a release candidate, not from release 1.0",
+                  f"Namnrymden '{have}' (med '::') kommer från en release candidate av kontrakten (2014); "
+                  "klienten är byggd från en release candidate, inte från release 1.0",
+                  **where, hint=f"regenerate the client from release 1.0 (namespace {fixed})")
+        return
+    same_case = [i for i in known if i.responder_namespace.lower() == have.lower()]
+    if same_case:
+        right = same_case[0].responder_namespace
+        yield Hit(f"The namespace '{have}' differs in case from the contract's '{right}' (namespaces are "
+                  "case-sensitive)",
+                  f"Namnrymden '{have}' skiljer sig i versaler/gemener från kontraktets '{right}' (namnrymder är "
+                  "skiftlägeskänsliga)", **where, hint=f"write the namespace as {right}")
+        return
+    wsdl = [i for i in known if i.wsdl_namespace.lower() == have.lower()]
+    if wsdl:
+        right = wsdl[0].responder_namespace
+        yield Hit(f"The request element is in the WSDL namespace '{have}'; the request itself belongs to the "
+                  f"responder namespace '{right}'",
+                  f"Anropselementet ligger i WSDL-namnrymden '{have}'; själva anropet hör till responder-"
+                  f"namnrymden '{right}'", **where, hint=f"put the request element in namespace {right}")
+        return
+    shown = have or "(no namespace)"
+    yield Hit(f"The request element is in namespace '{shown}', which is not a patientportal contract known to the "
+              "platform",
+              f"Anropselementet ligger i namnrymden '{shown}', som inte är ett patientportal-kontrakt som "
+              "plattformen känner till", **where, hint=f"known contracts: {listed}")
+
+
+def schema(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """Every schema violation, as the contract's validator names them (paths made envelope-relative)."""
+    env = view.envelope
+    if env is None:
+        return
+    contract = ctx.contracts.get(env.contract)
+    if contract is None:
+        return  # the namespace rule says why
+    base = xml_path(env.body)
+    for f in contract.validator.iter_findings(env.payload):
+        path = base + f.path if f.path and f.path.startswith("/") else f.path
+        yield Hit(f.message_en, f.message_sv, path=path, line=f.line, hint=f.hint, source=f.source)

@@ -1,0 +1,181 @@
+"""The catalogue of test cases a system connecting to the 1177 inbox demonstrates.
+
+Each case says which exchanges in the journal demonstrate it. The engine marks a case *passed*
+only with those exchanges as evidence and none of them breaking an error rule, *failed* when a
+demonstrating exchange breaks a rule (or the behaviour is wrong), and *not run* when the journal
+holds no such exchange; then ``how_to_run`` says what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .. import docbook
+from ..findings import Finding, Severity
+from ..rules.base import ADD_MESSAGE, IS_ACTIVE_USER, RequestView, RuleContext
+
+NOT_ACTIVE_TEXT = "Target person is not active user"
+_NOTIFICATION_SENT = re.compile(rb"<(?:[\w.-]+:)?notificationSent[\s>]")
+
+
+@dataclass
+class Outcome:
+    """What a case's judge saw: demonstrating exchanges, and behaviour findings of its own."""
+
+    evidence: list[RequestView] = field(default_factory=list)
+    findings: list[tuple[int, Finding]] = field(default_factory=list)
+    note: str = ""  # for a case not run although something related was seen
+
+
+@dataclass(frozen=True)
+class TestCase:
+    id: str
+    title_sv: str
+    title_en: str
+    purpose: str
+    how_to_run: str
+    judge: Callable[[list[RequestView], RuleContext], Outcome]
+
+
+def _ok(view: RequestView) -> bool:
+    return view.exchange.http_status == 200 and view.result_code == "OK"
+
+
+def _select(predicate: Callable[[RequestView], bool]) -> Callable[[list[RequestView], RuleContext], Outcome]:
+    """The plain judge: every exchange for which the predicate holds demonstrates the case."""
+
+    def judge(views: list[RequestView], ctx: RuleContext) -> Outcome:
+        return Outcome(evidence=[v for v in views if predicate(v)])
+
+    return judge
+
+
+def _is_docbook(view: RequestView) -> bool:
+    return docbook.is_docbook(view.message_text)
+
+
+def _has_ulink(view: RequestView) -> bool:
+    if not _is_docbook(view):
+        return False
+    try:
+        return bool(docbook.ulink_urls(view.message_text or ""))
+    except Exception:  # not well-formed: the DocBook rule says why
+        return False
+
+
+def _threaded(views: list[RequestView], ctx: RuleContext) -> Outcome:
+    threads: dict[tuple[str, str], list[RequestView]] = defaultdict(list)
+    for v in views:
+        if v.operation == ADD_MESSAGE and _ok(v) and (v.thread_id or "").strip():
+            threads[((v.subject_of_care_id or "").strip(), v.thread_id.strip())].append(v)
+    evidence = [v for group in threads.values() if len(group) >= 2 for v in group]
+    return Outcome(evidence=evidence)
+
+
+def _same_message(a: RequestView, b: RequestView) -> bool:
+    """Is b a resend of a: same body, or the same operation, citizen and text."""
+    if a.body_sha256 == b.body_sha256:
+        return True
+    return (a.operation == b.operation and a.operation is not None
+            and (a.subject_of_care_id or "").strip() == (b.subject_of_care_id or "").strip()
+            and (a.message_text or "") == (b.message_text or ""))
+
+
+def _logical_error_handled(views: list[RequestView], ctx: RuleContext) -> Outcome:
+    """An ERROR answer was seen, and the same message was not sent again (a logical error is final)."""
+    out = Outcome()
+    for i, v in enumerate(views):
+        if v.operation != ADD_MESSAGE or v.result_code != "ERROR":
+            continue
+        out.evidence.append(v)
+        for later in views[i + 1:]:
+            if later.operation == ADD_MESSAGE and _same_message(v, later):
+                out.findings.append((later.exchange.id, Finding(
+                    "CASE-LOGICAL-ERROR-RESENT", Severity.ERROR,
+                    f"The message to {v.subject_of_care_id} was answered resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
+                    f"at {v.exchange.time} and sent again at {later.exchange.time}. A logical error is final: "
+                    "do not resend; check the citizen with IsActiveUser and reach them another way.",
+                    f"Meddelandet till {v.subject_of_care_id} fick resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
+                    f"{v.exchange.time} och skickades igen {later.exchange.time}. Ett logiskt fel är slutgiltigt: "
+                    "skicka inte om; kontrollera invånaren med IsActiveUser och nå hen på annat sätt.",
+                    source="TKB patientportal 1.0: felhantering (logiska fel / tekniska fel)",
+                    hint="treat resultCode=ERROR as final; retry only technical faults (SOAP faults, timeouts)")))
+                break
+    return out
+
+
+def _technical_fault(view: RequestView) -> bool:
+    """A fault worth retrying: the producer could not be reached or failed (VP009, producer SOAP fault)."""
+    ex = view.exchange
+    return view.operation is not None and ex.http_status >= 500 and ex.vp_code in (None, "VP009")
+
+
+def _retry_after_fault(views: list[RequestView], ctx: RuleContext) -> Outcome:
+    out = Outcome()
+    faults_without_retry = 0
+    for i, v in enumerate(views):
+        if not _technical_fault(v):
+            continue
+        retry = next((later for later in views[i + 1:] if _same_message(v, later)), None)
+        if retry is None:
+            faults_without_retry += 1
+            continue
+        out.evidence += [v, retry]
+        if v.t is not None and retry.t is not None and retry.t - v.t < ctx.min_retry_s:
+            out.findings.append((retry.exchange.id, Finding(
+                "CASE-RETRY-TOO-SOON", Severity.ERROR,
+                f"After the fault at {v.exchange.time} the request was sent again {retry.t - v.t:.1f} s later; the "
+                f"contract's back-off starts at {ctx.min_retry_s:g} s (then +20 s, +5 min, +30 min).",
+                f"Efter felet {v.exchange.time} skickades anropet igen efter {retry.t - v.t:.1f} s; kontraktets "
+                f"back-off börjar på {ctx.min_retry_s:g} s (sedan +20 s, +5 min, +30 min).",
+                source="TKB patientportal 1.0: omsändning med växande intervall",
+                hint=f"wait at least {ctx.min_retry_s:g} s before the first retry and grow the interval")))
+    if not out.evidence and faults_without_retry:
+        out.note = (f"{faults_without_retry} technical fault(s) were seen, but the same request was never sent "
+                    "again in the judged period.")
+    return out
+
+
+CATALOGUE: list[TestCase] = [
+    TestCase("TC-01", "Kontrollera en aktiv invånare", "Check an active user",
+             "IsActiveUser for a citizen with a 1177 account answers status=true; the system reads the answer.",
+             "Call IsActiveUser for an active test citizen (e.g. 191212121212).",
+             _select(lambda v: v.operation == IS_ACTIVE_USER and v.exchange.http_status == 200 and v.active is True)),
+    TestCase("TC-02", "Kontrollera en inaktiv invånare", "Check an inactive user",
+             "IsActiveUser for a citizen without an active account answers status=false; nothing is sent to them.",
+             "Call IsActiveUser for an inactive test citizen (e.g. 199002272392).",
+             _select(lambda v: v.operation == IS_ACTIVE_USER and v.exchange.http_status == 200 and v.active is False)),
+    TestCase("TC-03", "Skicka ett meddelande i klartext", "Send a plain-text message",
+             "AddMessageToPatientPortalInbox with a plain-text messageText is accepted (resultCode=OK).",
+             "Send a message with plain text (no DocBook) to an active citizen.",
+             _select(lambda v: v.operation == ADD_MESSAGE and _ok(v) and not _is_docbook(v))),
+    TestCase("TC-04", "Skicka ett DocBook-formaterat meddelande", "Send a DocBook-formatted message",
+             "A messageText in the accepted DocBook subset, entity-encoded, is accepted and shown formatted.",
+             "Send a message whose messageText is an entity-encoded DocBook <article> (sections, paragraphs).",
+             _select(lambda v: v.operation == ADD_MESSAGE and _ok(v) and _is_docbook(v))),
+    TestCase("TC-05", "Skicka ett meddelande med SSO-länk", "Send a message with an SSO link",
+             "A message with an ssoLink (or a DocBook ulink) and a DocBook messageText, with a registered systemId.",
+             "Send a message with message/ssoLink (systemId, text, type) and a DocBook messageText.",
+             _select(lambda v: v.operation == ADD_MESSAGE and _ok(v) and (v.has_sso_link or _has_ulink(v)))),
+    TestCase("TC-06", "Skicka ett meddelande med avisering", "Send a message with notification",
+             "notify=true with sourceSystem: the inbox notifies the citizen by their own settings (notificationSent).",
+             "Send a message with notify=true and sourceSystem to a citizen with SMS or e-mail (e.g. 191212121212).",
+             _select(lambda v: v.operation == ADD_MESSAGE and _ok(v) and v.notify is True
+                     and bool(_NOTIFICATION_SENT.search(v.exchange.response_body or b"")))),
+    TestCase("TC-07", "Skicka meddelanden i samma tråd", "Send threaded messages",
+             "Two or more messages with the same messageThreadId to one citizen form one main case.",
+             "Send two messages with the same message/messageThreadId to the same active citizen.",
+             _threaded),
+    TestCase("TC-08", "Hantera svaret ERROR för inaktiv invånare", "Handle the ERROR answer for an inactive citizen",
+             "resultCode=ERROR ('Target person is not active user') is treated as final: the message is not resent.",
+             "Send a message to an inactive citizen (e.g. 199002272392) and let the system handle the ERROR answer.",
+             _logical_error_handled),
+    TestCase("TC-09", "Hantera plattformsfel med rimlig omsändning", "Handle a platform fault with a sane retry",
+             "After a technical fault (VP009, timeout, producer SOAP fault) the same request is retried, no sooner "
+             "than the contract's back-off (first retry after 4 s).",
+             "Inject a producer fault for one call (connection refused or timeout) and let the system retry it.",
+             _retry_after_fault),
+]

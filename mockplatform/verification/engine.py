@@ -1,0 +1,289 @@
+"""Judging a journal: every consumer request through the rule profile, every test case against the
+exchanges that demonstrate it, and the filled-in protocol.
+
+One function, ``verify``; the ``mockplatform verify`` command and the pytest suite in
+``contract_tests/`` both call it, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lxml import etree
+
+from .. import __version__
+from ..contracts import ContractRegistry, Interaction, builtin_package_path, load_package
+from ..errors import ConfigError
+from ..findings import Finding, Severity
+from ..fixtures import load_fixtures
+from ..journal import Journal
+from ..pricing import estimate
+from ..protocol.model import (
+    CaseResult,
+    CaseStatus,
+    ContractInfo,
+    Evidence,
+    Protocol,
+    ProtocolHead,
+    RuleResult,
+    Verdict,
+)
+from ..rules import PROFILES, Profile, RequestView, RuleContext, view_of
+from ..rules.base import REQUEST
+from .cases import CATALOGUE, TestCase
+from .description import Description
+
+MAX_EVIDENCE = 5
+MAX_EXAMPLES = 5
+EXCERPT_LINES = 40
+EXCERPT_TEXT = 400  # characters of messageText kept in an excerpt
+
+
+@dataclass
+class VerifyOptions:
+    """What to judge and how. Times are ISO 8601 (a date alone means its start, UTC)."""
+
+    journal: Path
+    since: str | None = None
+    until: str | None = None
+    since_reset: bool = False
+    consumer: str | None = None
+    system_id: str | None = None
+    profile: str = "1177-inbox"
+    fixtures: Path | None = None
+    contracts: list[Path] = field(default_factory=list)
+    description: Description = field(default_factory=Description)
+
+
+def verify(options: VerifyOptions) -> Protocol:
+    """Read the journal, judge it, and return the protocol. Raises JournalError, ConfigError."""
+    if options.profile not in PROFILES:
+        raise ConfigError(f"unknown rule profile '{options.profile}'; known: {', '.join(sorted(PROFILES))}")
+    profile = PROFILES[options.profile]()
+    fixtures = load_fixtures(options.fixtures)
+    registry = ContractRegistry()
+    registry.add(load_package(builtin_package_path()))
+    for package in options.contracts:
+        registry.add(load_package(package))
+    ctx = RuleContext(fixtures=fixtures, contracts=registry, consumer=options.consumer,
+                      system_ids=(options.system_id,) if options.system_id else ())
+
+    journal = Journal(options.journal, read_only=True)
+    try:
+        since = _iso(options.since, "--since")
+        if options.since_reset:
+            reset = journal.last_reset()
+            since = max(since, reset) if since and reset else (since or reset)
+        exchanges = journal.iter_exchanges(since=since, until=_iso(options.until, "--until", end=True))
+        views: list[RequestView] = []
+        per_request: dict[int, list[Finding]] = defaultdict(list)
+        checked: dict[str, int] = defaultdict(int)
+        request_rules = [r for r in profile.rules if r.scope == REQUEST]
+        for exchange in exchanges:
+            view = view_of(exchange)
+            if not ctx.selects(view):
+                continue
+            views.append(view)
+            for finding in profile.iter_request_findings(view, ctx):
+                per_request[exchange.id].append(finding)
+            for rule in request_rules:
+                if profile.applies(rule, view):
+                    checked[rule.id] += 1
+            view.envelope = None  # 100 000 parsed trees do not fit in memory; evidence is parsed again
+            view.elements = {}
+    finally:
+        journal.close()
+
+    per_journal: dict[int, list[Finding]] = defaultdict(list)
+    for exchange_id, finding in profile.iter_journal_findings(views, ctx):
+        per_journal[exchange_id].append(finding)
+    for rule in profile.rules:
+        if rule.scope != REQUEST:
+            checked[rule.id] = sum(1 for v in views if profile.applies(rule, v))
+
+    findings: dict[int, list[Finding]] = defaultdict(list)
+    for source in (per_request, per_journal):
+        for exchange_id, items in source.items():
+            findings[exchange_id].extend(items)
+
+    ordered = sorted(views, key=lambda v: (v.t if v.t is not None else float("-inf"), v.exchange.id or 0))
+    cases = [_case(case, ordered, ctx, findings) for case in CATALOGUE]
+    rules = _rule_results(profile, checked, findings)
+    head = _head(options, profile.id, registry, ordered)
+    return Protocol(head=head, cases=cases, rules=rules, verdict=_verdict(cases, findings, ordered),
+                    exchanges_judged=len(ordered))
+
+
+def _iso(value: str | None, option: str, end: bool = False) -> str | None:
+    """Normalise a time option to the journal's ISO form (UTC, microseconds), so strings compare."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"{option}: '{value}' is not an ISO 8601 time (e.g. 2026-11-26 or 2026-11-26T10:00)") \
+            from None
+    if len(text) == 10 and end:  # a date alone as the end: the whole day
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _case(case: TestCase, views: list[RequestView], ctx: RuleContext,
+          findings: dict[int, list[Finding]]) -> CaseResult:
+    outcome = case.judge(views, ctx)
+    result = CaseResult(case.id, case.title_sv, case.title_en, case.purpose, CaseStatus.NOT_RUN)
+    if not outcome.evidence:
+        result.how_to_run = case.how_to_run + (f" ({outcome.note})" if outcome.note else "")
+        return result
+    errors = [(v, f) for v in outcome.evidence for f in findings.get(v.exchange.id, ())
+              if f.severity is Severity.ERROR]
+    own = [f for _, f in outcome.findings]
+    failing = {v.exchange.id for v, _ in errors} | {i for i, _ in outcome.findings}
+    # Evidence: the exchanges that show what is wrong first, then the ones that prove the case.
+    shown = sorted(outcome.evidence, key=lambda v: v.exchange.id not in failing)[:MAX_EVIDENCE]
+    seen_ids = {v.exchange.id for v in shown}
+    result.evidence = [_evidence(v) for v in shown]
+    result.evidence += [_evidence(v) for v in outcome.evidence if v.exchange.id in failing
+                        and v.exchange.id not in seen_ids][:MAX_EVIDENCE]
+    result.findings = _unique([f for _, f in errors] + own)
+    result.status = CaseStatus.FAILED if result.findings else CaseStatus.PASSED
+    if result.status is CaseStatus.PASSED:
+        warnings = [f for v in outcome.evidence for f in findings.get(v.exchange.id, ())
+                    if f.severity is Severity.WARNING]
+        result.findings = _unique(warnings)[:MAX_EXAMPLES]
+    return result
+
+
+def _unique(items: list[Finding]) -> list[Finding]:
+    seen, out = set(), []
+    for f in items:
+        key = (f.rule_id, f.message_en, f.path)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _evidence(view: RequestView) -> Evidence:
+    ex = view.exchange
+    return Evidence(
+        exchange_id=ex.id,
+        time=ex.time,
+        correlation_id=ex.correlation_id,
+        logical_address=ex.logical_address,
+        contract=ex.contract,
+        operation=view.operation,
+        http_status=ex.http_status,
+        vp_code=ex.vp_code,
+        request_sha256=view.body_sha256,
+        response_sha256=hashlib.sha256(ex.response_body or b"").hexdigest(),
+        excerpt=_excerpt(view_of(ex)),
+        outcome=_outcome(view),
+    )
+
+
+def _outcome(view: RequestView) -> str:
+    ex = view.exchange
+    if ex.vp_code:
+        return f"{ex.vp_code} (HTTP {ex.http_status})"
+    if ex.http_status != 200:
+        return f"HTTP {ex.http_status}" + (" SOAP fault" if b"Fault" in (ex.response_body or b"") else "")
+    if view.active is not None:
+        return f"status={'true' if view.active else 'false'}"
+    if view.result_code is not None:
+        return f"resultCode={view.result_code}"
+    return f"HTTP {ex.http_status}"
+
+
+def _excerpt(view: RequestView) -> str:
+    """The request's payload, pretty-printed, with a long messageText shortened."""
+    if view.envelope is None:
+        body = (view.exchange.request_body or b"")[:2000].decode("utf-8", "replace")
+        return "\n".join(body.splitlines()[:EXCERPT_LINES])
+    payload = etree.fromstring(etree.tostring(view.envelope.payload))  # a copy: the journal's tree stays intact
+    for element in payload.iter():
+        if isinstance(element.tag, str) and element.tag.rpartition("}")[2] == "messageText" and element.text \
+                and len(element.text) > EXCERPT_TEXT:
+            element.text = element.text[:EXCERPT_TEXT] + f"... [{len(element.text)} characters]"
+    etree.indent(payload, space="  ")
+    lines = etree.tostring(payload, encoding="unicode").splitlines()
+    if len(lines) > EXCERPT_LINES:
+        lines = lines[:EXCERPT_LINES] + [f"... [{len(lines) - EXCERPT_LINES} more lines]"]
+    return "\n".join(lines)
+
+
+def _rule_results(profile: Profile, checked: dict[str, int], findings: dict[int, list[Finding]]) -> list[RuleResult]:
+    by_rule: dict[str, list[tuple[int, Finding]]] = defaultdict(list)
+    for exchange_id, items in sorted(findings.items()):
+        for f in items:
+            by_rule[f.rule_id].append((exchange_id, f))
+    out = []
+    for rule in profile.rules:
+        hits = by_rule.get(rule.id, [])
+        out.append(RuleResult(rule.id, rule.severity.value, rule.title_en, rule.title_sv, rule.source,
+                              checked=checked.get(rule.id, 0), violations=len({i for i, _ in hits}),
+                              examples=hits[:MAX_EXAMPLES]))
+    return out
+
+
+def _head(options: VerifyOptions, profile_id: str, registry: ContractRegistry,
+          views: list[RequestView]) -> ProtocolHead:
+    d = options.description
+    consumers = sorted({v.exchange.consumer for v in views if v.exchange.consumer})
+    digest = hashlib.sha256()
+    for v in views:
+        ex = v.exchange
+        digest.update(f"{ex.id}|{ex.time}|{v.body_sha256}|"
+                      f"{hashlib.sha256(ex.response_body or b'').hexdigest()}\n".encode())
+    used = {(v.exchange.contract or "").lower() for v in views}
+    contracts = [_contract_info(i) for i in registry.interactions
+                 if i.responder_namespace.lower() in used or "patientportal" in i.responder_namespace]
+    return ProtocolHead(
+        system_name=d.system_name,
+        organisation=d.organisation,
+        system_id=options.system_id or d.system_id or "",
+        consumer_hsa_id=options.consumer or d.consumer_hsa_id or ", ".join(consumers),
+        environment=d.environment,
+        period_from=views[0].exchange.time if views else None,
+        period_to=views[-1].exchange.time if views else None,
+        tool_version=f"mockplatform {__version__}",
+        contracts=sorted(contracts, key=lambda c: c.name),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        journal=str(options.journal),
+        journal_sha256=digest.hexdigest(),
+        rule_profile=profile_id,
+        contacts=list(d.contacts),
+        declared_volume=d.messages_per_year,
+        cost=estimate(d.messages_per_year) if d.messages_per_year else None,
+    )
+
+
+def _contract_info(interaction: Interaction) -> ContractInfo:
+    package = interaction.package
+    files = [interaction.wsdl_file, interaction.responder_file]
+    files += [f for f in package.files if f.startswith("schemas/core_components/") and f.endswith(".xsd")]
+    digest = hashlib.sha256()
+    for rel in files:
+        digest.update(rel.encode() + b"\0" + package.read(rel) + b"\0")
+    source = "built-in" if Path(package.source).resolve() == builtin_package_path().resolve() else package.source
+    return ContractInfo(interaction.name, interaction.version, interaction.responder_namespace,
+                        digest.hexdigest(), source)
+
+
+def _verdict(cases: list[CaseResult], findings: dict[int, list[Finding]], views: list[RequestView]) -> Verdict:
+    if not views:
+        return Verdict.INCOMPLETE
+    if any(c.status is CaseStatus.FAILED for c in cases):
+        return Verdict.NONCONFORMANT
+    if any(f.severity is Severity.ERROR for items in findings.values() for f in items):
+        return Verdict.NONCONFORMANT
+    if any(c.status is CaseStatus.NOT_RUN for c in cases):
+        return Verdict.INCOMPLETE
+    return Verdict.CONFORMANT
