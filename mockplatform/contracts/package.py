@@ -16,6 +16,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +106,20 @@ def load_package(source: str | Path, workdir: Path | None = None) -> ContractPac
     source = Path(source)
     if not source.exists():
         raise ContractPackageError(f"{source}: no such file or folder")
-    workdir = Path(tempfile.mkdtemp(prefix="mockplatform-contracts-")) if workdir is None else workdir
+    owned = workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="mockplatform-contracts-")) if owned else workdir
+    try:
+        package = _materialise(source, workdir)
+    except BaseException:
+        if owned:
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    if owned:  # the private copy lives as long as the package object
+        weakref.finalize(package, shutil.rmtree, str(workdir), True)
+    return package
+
+
+def _materialise(source: Path, workdir: Path) -> ContractPackage:
     if source.is_dir():
         base = _find_schemas_parent_dir(source)
         shutil.copytree(base / "schemas", workdir / "schemas", dirs_exist_ok=True)

@@ -93,8 +93,7 @@ def verify(options: VerifyOptions) -> Protocol:
             for rule in request_rules:
                 if profile.applies(rule, view):
                     checked[rule.id] += 1
-            view.envelope = None  # 100 000 parsed trees do not fit in memory; evidence is parsed again
-            view.elements = {}
+            views[-1] = view.slim()  # 100 000 parsed trees do not fit in memory; evidence is parsed again
     finally:
         journal.close()
 
@@ -137,7 +136,7 @@ def _iso(value: str | None, option: str, end: bool = False) -> str | None:
 
 def _case(case: TestCase, views: list[RequestView], ctx: RuleContext,
           findings: dict[int, list[Finding]]) -> CaseResult:
-    outcome = case.judge(views, ctx)
+    outcome = case.judge(views, ctx, findings)
     result = CaseResult(case.id, case.title_sv, case.title_en, case.purpose, CaseStatus.NOT_RUN)
     if not outcome.evidence:
         result.how_to_run = case.how_to_run + (f" ({outcome.note})" if outcome.note else "")
@@ -146,12 +145,12 @@ def _case(case: TestCase, views: list[RequestView], ctx: RuleContext,
               if f.severity is Severity.ERROR]
     own = [f for _, f in outcome.findings]
     failing = {v.exchange.id for v, _ in errors} | {i for i, _ in outcome.findings}
-    # Evidence: the exchanges that show what is wrong first, then the ones that prove the case.
-    shown = sorted(outcome.evidence, key=lambda v: v.exchange.id not in failing)[:MAX_EVIDENCE]
-    seen_ids = {v.exchange.id for v in shown}
-    result.evidence = [_evidence(v) for v in shown]
-    result.evidence += [_evidence(v) for v in outcome.evidence if v.exchange.id in failing
-                        and v.exchange.id not in seen_ids][:MAX_EVIDENCE]
+    # Evidence: every exchange that shows what is wrong, then the ones that prove the case, in time order.
+    wrong = [v for v in outcome.evidence if v.exchange.id in failing]
+    right = [v for v in outcome.evidence if v.exchange.id not in failing]
+    shown = wrong[:MAX_EVIDENCE] + right[:max(0, MAX_EVIDENCE - len(wrong))]
+    order = {id(v): i for i, v in enumerate(outcome.evidence)}
+    result.evidence = [_evidence(v) for v in sorted(shown, key=lambda v: order[id(v)])]
     result.findings = _unique([f for _, f in errors] + own)
     result.status = CaseStatus.FAILED if result.findings else CaseStatus.PASSED
     if result.status is CaseStatus.PASSED:

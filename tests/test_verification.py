@@ -1,0 +1,160 @@
+"""Judging a journal: the demo loop end to end, the cases' verdicts, the CLI's exit codes, and the
+pytest suite in contract_tests/ giving the same answer as `mockplatform verify`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mockplatform import Settings
+from mockplatform.cli import main
+from mockplatform.demo import run_demo
+from mockplatform.producers.faults import FaultKind, InjectedFault
+from mockplatform.protocol.model import CaseStatus, Verdict
+from mockplatform.sample_consumer import InboxConsumer
+from mockplatform.verification import VerifyOptions, verify
+
+from .soap import ACTIVE_SMS_EMAIL, CONSUMER, INACTIVE, INBOX, SYSTEM_ID, UNIT, add_message, is_active_user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[Path, int]:
+    out = tmp_path_factory.mktemp("demo")
+    return out, run_demo(out, say=lambda _: None)
+
+
+def test_demo_plays_every_case_and_writes_a_conformant_protocol(demo):
+    out, code = demo
+    assert code == 0
+    data = json.loads((out / "protocol.json").read_text(encoding="utf-8"))
+    assert data["verdict"] == "conformant"
+    assert [c["status"] for c in data["cases"]] == ["passed"] * 9
+    for name in ("protocol.html", "protocol.docx", "protocol.md", "protocol.json", "junit.xml"):
+        assert (out / name).stat().st_size > 0
+    tc09 = next(c for c in data["cases"] if c["id"] == "TC-09")
+    assert [e["vp_code"] for e in tc09["evidence"]][:2] == ["VP009", None]
+
+
+def test_every_passed_case_carries_evidence_with_hashes(demo):
+    out, _ = demo
+    protocol = verify(VerifyOptions(journal=out / "journal.sqlite"))
+    for case in protocol.cases:
+        assert case.status is CaseStatus.PASSED
+        assert case.evidence, case.id
+        for ev in case.evidence:
+            assert len(ev.request_sha256) == 64 and len(ev.response_sha256) == 64
+            assert ev.correlation_id and ev.time and ev.excerpt
+
+
+def test_contract_suite_and_verify_command_agree(demo, tmp_path):
+    out, _ = demo
+    journal = out / "journal.sqlite"
+    suite = subprocess.run(
+        [sys.executable, "-m", "pytest", "contract_tests", "-p", "no:cacheprovider", "-o", "testpaths=contract_tests",
+         "-q", "--journal", str(journal), "--out", str(tmp_path / "suite")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert suite.returncode == 0, suite.stdout + suite.stderr
+    assert main(["verify", "--journal", str(journal), "--out", str(tmp_path / "cli")]) == 0
+    a = json.loads((tmp_path / "suite" / "protocol.json").read_text())
+    b = json.loads((tmp_path / "cli" / "protocol.json").read_text())
+    assert [(c["id"], c["status"]) for c in a["cases"]] == [(c["id"], c["status"]) for c in b["cases"]]
+
+
+def test_empty_journal_is_not_a_pass(start_platform, tmp_path):
+    running = start_platform()
+    running.app.close()
+    code = main(["verify", "--journal", str(running.app.journal.path), "--out", str(tmp_path / "out")])
+    assert code == 1
+    data = json.loads((tmp_path / "out" / "protocol.json").read_text())
+    assert data["verdict"] == "incomplete"
+    assert all(c["status"] == "not_run" for c in data["cases"])
+
+
+def test_missing_journal_is_exit_3_and_bad_options_exit_2(tmp_path, capsys):
+    assert main(["verify", "--journal", str(tmp_path / "nope.sqlite"), "--out", str(tmp_path)]) == 3
+    assert "no journal here" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", "--no-such-option"])
+    assert exc.value.code == 2
+    (tmp_path / "bad.toml").write_text("system_nam = 'typo'\n")
+    assert main(["verify", "--journal", str(tmp_path / "nope.sqlite"), "--describe", str(tmp_path / "bad.toml")]) == 2
+
+
+def test_unwritable_output_is_exit_3(demo, tmp_path):
+    out, _ = demo
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["verify", "--journal", str(out / "journal.sqlite"), "--out", str(blocker / "sub")]) == 3
+
+
+def test_not_run_case_says_what_to_do(platform, tmp_path):
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL))
+    protocol = verify(VerifyOptions(journal=platform.app.journal.path))
+    cases = {c.id: c for c in protocol.cases}
+    assert cases["TC-01"].status is CaseStatus.PASSED
+    assert cases["TC-03"].status is CaseStatus.NOT_RUN and "plain text" in cases["TC-03"].how_to_run
+    assert not cases["TC-03"].evidence
+    assert protocol.verdict is Verdict.INCOMPLETE
+    assert main(["verify", "--journal", str(platform.app.journal.path), "--out", str(tmp_path),
+                 "--allow-not-run"]) == 0
+
+
+def test_a_case_fails_with_the_violations_of_its_exchanges(platform):
+    platform.post(add_message(ACTIVE_SMS_EMAIL, description=None, source_system=None))  # plain text, accepted
+    protocol = verify(VerifyOptions(journal=platform.app.journal.path))
+    tc03 = next(c for c in protocol.cases if c.id == "TC-03")
+    assert tc03.status is CaseStatus.FAILED
+    ids = {f.rule_id for f in tc03.findings}
+    assert {"INBOX-MESSAGE-DESCRIPTION", "INBOX-SOURCE-SYSTEM"} <= ids, ids
+    assert protocol.verdict is Verdict.NONCONFORMANT
+
+
+def test_resending_after_a_logical_error_fails_tc08(platform):
+    platform.post(is_active_user(INACTIVE))
+    for _ in range(2):
+        platform.post(add_message(INACTIVE, text="Samma text"))
+    tc08 = next(c for c in verify(VerifyOptions(journal=platform.app.journal.path)).cases if c.id == "TC-08")
+    assert tc08.status is CaseStatus.FAILED
+    assert [f.rule_id for f in tc08.findings] == ["CASE-LOGICAL-ERROR-RESENT"]
+
+
+def test_retry_sooner_than_the_backoff_fails_tc09(start_platform):
+    running = start_platform(settings=Settings(connect_retry_delay_s=0))
+    hasty = InboxConsumer(running.url + "/vp", INBOX, SYSTEM_ID, CONSUMER, backoff_s=(0.2,))
+    running.app.faults.add(InjectedFault(FaultKind.CONNECTION_REFUSED, count=1))
+    assert hasty.is_active_user(ACTIVE_SMS_EMAIL)[0] is True
+    tc09 = next(c for c in verify(VerifyOptions(journal=running.app.journal.path)).cases if c.id == "TC-09")
+    assert tc09.status is CaseStatus.FAILED
+    assert [f.rule_id for f in tc09.findings] == ["PP-RETRY-BACKOFF"]
+    assert [e.vp_code for e in tc09.evidence] == ["VP009", None]
+
+
+def test_time_window_and_consumer_select_the_judged_exchanges(platform):
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL))
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL), headers={"x-vp-sender-id": "SE2321000016-8KVR"})
+    journal = platform.app.journal.path
+    assert verify(VerifyOptions(journal=journal)).exchanges_judged == 2
+    assert verify(VerifyOptions(journal=journal, consumer="se2321000016-8kvr")).exchanges_judged == 1
+    assert verify(VerifyOptions(journal=journal, since="2999-01-01")).exchanges_judged == 0
+    assert verify(VerifyOptions(journal=journal, until="2000-01-01")).exchanges_judged == 0
+    platform.app.journal.mark_reset("2999-01-01T00:00:00.000000+00:00")
+    assert verify(VerifyOptions(journal=journal, since_reset=True)).exchanges_judged == 0
+
+
+def test_head_carries_contract_digests_period_and_cost(platform):
+    platform.post(add_message(ACTIVE_SMS_EMAIL, unit_id=UNIT))
+    from mockplatform.verification import Description
+
+    protocol = verify(VerifyOptions(journal=platform.app.journal.path,
+                                    description=Description(system_name="X", messages_per_year=75_000)))
+    head = protocol.head
+    assert {c.name for c in head.contracts} == {"IsActiveUser", "AddMessageToPatientPortalInbox"}
+    assert all(len(c.sha256) == 64 for c in head.contracts)
+    assert head.period_from and head.period_from == head.period_to
+    assert round(head.cost.per_year_sek) == 214_999
