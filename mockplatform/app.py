@@ -6,18 +6,17 @@ GET /status to the status document, and everything else to 404.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__
+from . import __version__, admin, web
 from .contracts import ContractRegistry, builtin_package_path, load_package
 from .contracts import wsdl as wsdl_documents
 from .fixtures import Fixtures, builtin_fixtures_dir, load_fixtures
 from .journal import Journal
-from .messages import Request, Response
+from .messages import Request, Response, json_response
 from .platform import CORRELATION, SoapPipeline
 from .producers.faults import FaultInjector
 from .producers.http import HttpProducer
@@ -74,9 +73,15 @@ class Application:
         in_vp = path == "/vp" or path.startswith("/vp/")
         if request.method == "POST" and in_vp:
             return self.pipeline.handle(request)
+        answer = admin.handle(self, request)
+        if answer is not None:
+            return answer
         if request.method in ("GET", "HEAD"):
+            page = web.handle(self, request)  # / and /ui/...; None for every other path
+            if page is not None:
+                return page
             if path in ("/status", "/status/"):
-                return _json(200, self.status())
+                return json_response(200, self.status())
             if in_vp and ("wsdl" in request.query or "xsd" in request.query):
                 doc = wsdl_documents.serve(self.contracts, path, request.query, self.base_url(request))
                 return Response(doc.status, [("Content-Type", doc.content_type)], doc.body)
@@ -124,8 +129,6 @@ def _duration(seconds: float) -> str:
     return f"{days}d {hours:02d}h {minutes:02d}m {secs:02d}s"
 
 
-def _json(status: int, data: dict) -> Response:
-    return Response(status, [("Content-Type", "application/json")], json.dumps(data, indent=2).encode())
 
 
 __all__ = ["CORRELATION", "Application", "Config"]

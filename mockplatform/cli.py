@@ -18,7 +18,7 @@ from .errors import ConfigError, ContractPackageError, MockplatformError
 from .fixtures import load_fixtures
 from .journal import Journal, JournalError
 from .protocol.errors import ProtocolWriteError
-from .settings import DEFAULT_JOURNAL, Settings
+from .settings import ACCESS, DEFAULT_JOURNAL, Settings
 
 if TYPE_CHECKING:
     from .protocol.model import Protocol
@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--original-consumer-allowed", action="append", metavar="HSAID",
                        help="only these consumers may set x-rivta-original-serviceconsumer-hsaid (VP013); repeatable")
     serve.add_argument("--max-body-bytes", type=int, default=10 * 1024 * 1024, help="largest accepted request")
+    serve.add_argument("--admin", choices=ACCESS, default="loopback",
+                       help="the admin API under /admin/: on, loopback (default: only from this machine) or off")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request")
 
     fixtures = sub.add_parser("fixtures", help="print the built-in (or given) test data")
@@ -178,6 +180,7 @@ def _serve(args: argparse.Namespace) -> int:
         producer_timeout_ms=args.producer_timeout_ms,
         lenient=args.lenient,
         max_body_bytes=args.max_body_bytes,
+        admin=args.admin,
     )
     app = Application(Config(journal=args.journal, tak=args.tak, fixtures=args.fixtures,
                              contracts=list(args.contracts), settings=settings))

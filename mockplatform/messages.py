@@ -3,7 +3,9 @@ mode, tests) hands to the platform and gets back."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -40,3 +42,9 @@ class Response:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+def json_response(status: int, data: Any) -> Response:
+    """A JSON answer (status document, admin API, page APIs): UTF-8, readable."""
+    return Response(status, [("Content-Type", "application/json; charset=UTF-8")],
+                    json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))

@@ -50,6 +50,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self.do_POST()
 
+    def do_DELETE(self) -> None:
+        self.do_POST()
+
     def _read_body(self) -> tuple[bytes | None, int | None]:
         """The request body; over the limit, only its head is kept and its size reported."""
         limit = self.server.app.settings.max_body_bytes

@@ -8,6 +8,7 @@ from pathlib import Path
 from .errors import ConfigError
 
 DEFAULT_JOURNAL = Path(".mockplatform") / "journal.sqlite"
+ACCESS = ("on", "loopback", "off")  # who may use the admin API and the pages
 
 
 @dataclass
@@ -31,6 +32,10 @@ class Settings:
     # Requests larger than this are refused (VP015) and stored truncated.
     max_body_bytes: int = 10 * 1024 * 1024
     journal_body_bytes: int = 1024 * 1024
+    # The web pages under /ui: "on" for everyone, "loopback" only from this machine, "off" not served.
+    ui: str = "on"
+    # The admin API (/admin/): "on", "loopback" (only from 127.0.0.1/::1) or "off".
+    admin: str = "loopback"
 
     def __post_init__(self) -> None:
         for name in ("instance_name", "instance_id"):
@@ -39,8 +44,12 @@ class Settings:
         for name in ("producer_timeout_ms", "max_body_bytes", "journal_body_bytes"):
             if int(getattr(self, name)) <= 0:
                 raise ConfigError(f"setting '{name}' must be a positive number")
+        if self.admin not in ACCESS:
+            raise ConfigError(f"setting 'admin' must be one of {', '.join(ACCESS)}, not '{self.admin}'")
         if self.connect_retry_delay_s < 0:
             raise ConfigError("setting 'connect_retry_delay_s' must not be negative")
+        if self.ui not in ACCESS:
+            raise ConfigError(f"setting 'ui' must be one of {', '.join(ACCESS)}, not '{self.ui}'")
         self.producer_timeout_by_contract = {k.lower(): int(v) for k, v in self.producer_timeout_by_contract.items()}
 
     def producer_timeout_s(self, contract: str) -> float:

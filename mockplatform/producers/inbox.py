@@ -230,6 +230,12 @@ def store_message(
     ).lastrowid
 
 
+def reset_inbox(conn: sqlite3.Connection) -> None:
+    """Forget every message and main case (the citizens, units and systems stay: they are fixtures)."""
+    conn.execute("DELETE FROM inbox_messages")
+    conn.execute("DELETE FROM inbox_cases")
+
+
 def read_inbox(conn: sqlite3.Connection, citizen: str) -> list[dict]:
     """A citizen's main cases, newest first, each with its messages (oldest first)."""
     cases: dict[int, dict] = {}

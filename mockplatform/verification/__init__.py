@@ -2,6 +2,6 @@
 
 from .cases import CATALOGUE, TestCase
 from .description import Description, load_description
-from .engine import VerifyOptions, verify
+from .engine import VerifyOptions, judge_exchanges, verify
 
-__all__ = ["CATALOGUE", "Description", "TestCase", "VerifyOptions", "load_description", "verify"]
+__all__ = ["CATALOGUE", "Description", "TestCase", "VerifyOptions", "judge_exchanges", "load_description", "verify"]

@@ -19,8 +19,8 @@ from .. import __version__
 from ..contracts import ContractRegistry, Interaction, builtin_package_path, load_package
 from ..errors import ConfigError
 from ..findings import Finding, Severity
-from ..fixtures import load_fixtures
-from ..journal import Journal
+from ..fixtures import Fixtures, load_fixtures
+from ..journal import Exchange, Journal
 from ..pricing import estimate
 from ..protocol.model import (
     CaseResult,
@@ -286,3 +286,12 @@ def _verdict(cases: list[CaseResult], findings: dict[int, list[Finding]], views:
     if any(c.status is CaseStatus.NOT_RUN for c in cases):
         return Verdict.INCOMPLETE
     return Verdict.CONFORMANT
+
+
+def judge_exchanges(exchanges: list[Exchange], fixtures: Fixtures, contracts: ContractRegistry,
+                    profile: str = "1177-inbox") -> list[tuple[int, Finding]]:
+    """The profile's findings for a handful of exchanges (a test's own calls), without a protocol."""
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown rule profile '{profile}'; known: {', '.join(sorted(PROFILES))}")
+    ctx = RuleContext(fixtures=fixtures, contracts=contracts)
+    return list(PROFILES[profile]().iter_findings(exchanges, ctx))

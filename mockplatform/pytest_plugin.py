@@ -1,0 +1,189 @@
+"""pytest fixtures for consumers written in Python (registered through the ``pytest11`` entry point).
+
+    def test_sends_a_message(mockplatform):            # a real server on a free port
+        my_system.send(url=mockplatform.vp_url, ...)
+        mockplatform.assert_received(contract="AddMessageToPatientPortalInbox", count=1)
+        mockplatform.assert_conformant()               # the 1177 contract rules on this test's calls
+
+    def test_in_process(mockplatform_inprocess):       # requests/zeep intercepted with `responses`
+        requests.post(mockplatform_inprocess.vp_url, data=..., headers=...)
+
+The platform (schemas compiled, fixtures loaded) is built once per session; each test gets it with
+an empty journal, an empty inbox and no faults. Internal errors of the platform during a test are
+raised in that test.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .admin import reset
+from .app import Application, Config
+from .expectations import Expectation, verify_count
+from .findings import Severity
+from .journal import Exchange
+from .producers.faults import FaultKind, InjectedFault
+from .producers.inbox import read_inbox
+from .settings import Settings
+
+
+class PlatformInternalError(AssertionError):
+    """The platform itself failed while the test ran (it answered VP012); the traceback follows."""
+
+
+class PlatformHandle:
+    """What a test sees of the platform: its URLs, the calls it received, the inbox, fault injection."""
+
+    def __init__(self, app: Application, url: str) -> None:
+        self.app = app
+        self.url = url.rstrip("/")
+        self.vp_url = self.url + "/vp"
+        self.inbox_logical_address = app.fixtures.inbox_logical_address
+
+    def calls(self, **filters: Any) -> list[Exchange]:
+        """The exchanges received since the test started (filters as in ``Journal.iter_exchanges``)."""
+        return self.app.journal.exchanges(**filters)
+
+    def assert_received(self, count: int | None = 1, contract: str | None = None, logical_address: str | None = None,
+                        consumer: str | None = None, http_status: int | None = None,
+                        vp_code: str | None = None) -> list[Exchange]:
+        """Exactly ``count`` matching calls (None: at least one); else the nearest misses, explained."""
+        expectation = Expectation(contract, logical_address, consumer, http_status, vp_code)
+        calls = self.calls()
+        problem = verify_count(calls, expectation, count)
+        if problem:
+            raise AssertionError(problem)
+        return [c for c in calls if expectation.matches(c)]
+
+    def inbox(self, subject_of_care_id: str) -> list[dict]:
+        """The citizen's main cases as the fake inbox holds them, newest first."""
+        return read_inbox(self.app.journal.reader(), subject_of_care_id)
+
+    def inject(self, kind: str | FaultKind, contract: str | None = None, logical_address: str | None = None,
+               count: int | None = 1, delay_ms: int = 0, text: str = "") -> InjectedFault:
+        """Make the next ``count`` producer calls (None: all, until cleared) misbehave."""
+        from .admin import resolve_contract
+
+        return self.app.faults.add(InjectedFault(
+            FaultKind(kind), contract=resolve_contract(self.app, contract) if contract else None,
+            logical_address=logical_address, count=count, delay_ms=delay_ms, text=text))
+
+    def clear_faults(self) -> None:
+        self.app.faults.clear()
+
+    def contract_findings(self, errors_only: bool = True) -> list[tuple[int, Any]]:
+        """The 1177 contract rules applied to the calls of this test."""
+        from .verification import judge_exchanges
+
+        found = judge_exchanges(self.calls(), self.app.fixtures, self.app.contracts)
+        return [(i, f) for i, f in found if f.severity is Severity.ERROR or not errors_only]
+
+    def assert_conformant(self) -> None:
+        """Fail with every rule violation (path, reason, fix) in the requests this test made."""
+        found = self.contract_findings()
+        if found:
+            raise AssertionError(f"{len(found)} contract rule violation(s) in this test's calls:\n"
+                                 + "\n".join(f"  exchange #{i}: {f}" for i, f in found))
+
+    def reset(self) -> None:
+        reset(self.app)
+
+
+class _ErrorTrap(logging.Handler):
+    """Collects the platform's logged internal errors (each became a VP012 answer)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def raise_if_any(self) -> None:
+        if self.records:
+            text = "\n\n".join(self.format(r) for r in self.records)
+            self.records.clear()
+            raise PlatformInternalError(f"the platform failed internally during the test:\n{text}")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mockplatform", "mockplatform (NTjP and 1177 inbox stand-in)")
+    group.addoption("--mockplatform-fixtures", help="fixtures TOML for the platform (default: built-in)")
+    group.addoption("--mockplatform-tak", help="TAK file for the platform (default: built-in)")
+    group.addoption("--mockplatform-check-contract", action="store_true", default=None,
+                    help="after each test using the platform, fail it on contract rule violations in its calls")
+    parser.addini("mockplatform_fixtures", "fixtures TOML for the platform", default="")
+    parser.addini("mockplatform_tak", "TAK file for the platform", default="")
+    parser.addini("mockplatform_check_contract", "fail tests on contract rule violations", type="bool",
+                  default=False)
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(f"--mockplatform-{name.replace('_', '-')}")
+    return value if value is not None else config.getini(f"mockplatform_{name}")
+
+
+@pytest.fixture(scope="session")
+def mockplatform_app(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Application]:
+    """The platform, built once per session (schemas compiled, fixtures and TAK loaded)."""
+    fixtures, tak = _option(pytestconfig, "fixtures"), _option(pytestconfig, "tak")
+    app = Application(Config(journal=tmp_path_factory.mktemp("mockplatform") / "journal.sqlite",
+                             fixtures=Path(fixtures) if fixtures else None, tak=Path(tak) if tak else None,
+                             settings=Settings(admin="on")))
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="session")
+def mockplatform_server(mockplatform_app: Application) -> Iterator[str]:
+    """A real HTTP server for the session's platform, on a free loopback port; yields its URL."""
+    from .server import start_in_thread
+
+    server = start_in_thread(mockplatform_app)
+    yield server.url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def _mockplatform_trap(mockplatform_app: Application, request: pytest.FixtureRequest) -> Iterator[_ErrorTrap]:
+    reset(mockplatform_app)
+    trap = _ErrorTrap()
+    logger = logging.getLogger("mockplatform")
+    logger.addHandler(trap)
+    try:
+        yield trap
+    finally:
+        logger.removeHandler(trap)
+    trap.raise_if_any()
+
+
+def _finish(handle: PlatformHandle, config: pytest.Config) -> None:
+    if _option(config, "check_contract") and handle.calls():
+        handle.assert_conformant()
+
+
+@pytest.fixture
+def mockplatform(mockplatform_app: Application, mockplatform_server: str, _mockplatform_trap: _ErrorTrap,
+                 pytestconfig: pytest.Config) -> Iterator[PlatformHandle]:
+    """The platform as a real server, clean for this test."""
+    handle = PlatformHandle(mockplatform_app, mockplatform_server)
+    yield handle
+    _finish(handle, pytestconfig)
+
+
+@pytest.fixture
+def mockplatform_inprocess(mockplatform_app: Application, _mockplatform_trap: _ErrorTrap,
+                           pytestconfig: pytest.Config) -> Iterator[PlatformHandle]:
+    """The platform without a socket: ``requests`` calls to its URL are answered in-process."""
+    from .inprocess import intercept
+
+    with intercept(mockplatform_app) as url:
+        handle = PlatformHandle(mockplatform_app, url)
+        yield handle
+    _finish(handle, pytestconfig)

@@ -1,0 +1,119 @@
+"""The admin API over real HTTP: journal queries, reset, a citizen's inbox, fault injection, access."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from mockplatform import Settings
+
+from .soap import ACTIVE_SMS_EMAIL, INBOX, add_message, is_active_user
+from .test_platform_http import fault
+
+ADD_NS = "urn:riv:infrastructure:eservicesupply:patientportal:AddMessageToPatientPortalInboxResponder:1"
+
+
+@pytest.fixture
+def admin(start_platform):
+    return start_platform(settings=Settings(admin="on", connect_retry_delay_s=0.1))
+
+
+def test_journal_filters_by_contract_address_consumer_and_correlation(admin):
+    admin.post(is_active_user(), headers={"x-skltp-correlation-id": "corr-1"})
+    admin.post(add_message(), headers={"x-vp-sender-id": "SE2321000016-8KVR"})
+    admin.post(is_active_user(address="SE-NOWHERE"))
+    get = lambda **q: requests.get(admin.url + "/admin/journal", params=q, timeout=10).json()  # noqa: E731
+    assert get()["count"] == 3
+    assert [e["correlation_id"] for e in get(correlation_id="corr-1")["exchanges"]] == ["corr-1"]
+    assert get(contract="AddMessageToPatientPortalInbox")["exchanges"][0]["contract"] == ADD_NS
+    assert get(consumer="se2321000016-8kvr")["count"] == 1
+    assert get(logical_address="SE-NOWHERE")["exchanges"][0]["vp_code"] == "VP004"
+    first = get()["exchanges"][0]["id"]
+    assert get(after=first)["count"] == 2
+    assert "request_body" in get(bodies=1, limit=1)["exchanges"][0]
+    assert requests.get(admin.url + "/admin/journal", params={"limit": "x"}, timeout=10).status_code == 400
+    bad = requests.get(admin.url + "/admin/journal", params={"contract": "NoSuch"}, timeout=10)
+    assert bad.status_code == 400 and "IsActiveUser" in bad.json()["error"]
+
+
+def test_inbox_shows_what_the_producer_holds_and_reset_empties_it(admin):
+    admin.post(add_message(thread_id="t1", description="Kallelse"))
+    inbox = requests.get(f"{admin.url}/admin/inbox/{ACTIVE_SMS_EMAIL}", timeout=10).json()
+    assert inbox["known_citizen"] is True
+    assert inbox["cases"][0]["messages"][0]["description"] == "Kallelse"
+    reset = requests.post(admin.url + "/admin/reset", timeout=10).json()
+    assert reset["exchanges_removed"] == 1
+    assert requests.get(f"{admin.url}/admin/inbox/{ACTIVE_SMS_EMAIL}", timeout=10).json()["cases"] == []
+    assert requests.get(admin.url + "/admin/journal", timeout=10).json()["count"] == 0
+    assert admin.app.journal.last_reset() == reset["reset_at"]
+
+
+@pytest.mark.parametrize("kind, status, code", [
+    ("connection_refused", 500, "VP009"),
+    ("http_500", 500, "VP009"),
+    ("empty", 500, "VP009"),
+    ("soap_fault", 500, None),
+])
+def test_injected_faults_reach_the_consumer_as_the_platform_would_answer(admin, kind, status, code):
+    created = requests.post(admin.url + "/admin/faults", json={"kind": kind, "contract": "IsActiveUser"}, timeout=10)
+    assert created.status_code == 201 and created.json()["count"] == 1
+    r = admin.post(is_active_user())
+    assert r.status_code == status
+    if code:
+        assert fault(r)["faultstring"].startswith(code)
+    else:
+        assert "Injected producer fault" in r.text
+    assert admin.post(is_active_user()).status_code == 200  # count 1: the next call is normal again
+    assert any("fault injected" in step for step in admin.app.journal.exchanges()[-2].route_trace)
+
+
+def test_timeout_fault_waits_for_the_configured_read_timeout(start_platform, tmp_path):
+    running = start_platform(settings=Settings(admin="on", producer_timeout_ms=300))
+    requests.post(running.url + "/admin/faults", json={"kind": "timeout"}, timeout=10)
+    started = time.monotonic()
+    r = running.post(is_active_user())
+    assert time.monotonic() - started >= 0.3
+    assert "Timeout when waiting on response from producer." in fault(r)["detail"]
+
+
+def test_logical_error_and_delay_and_until_cleared(admin):
+    requests.post(admin.url + "/admin/faults", json={"kind": "logical_error", "contract": "AddMessageToPatientPortalInbox",
+                                                     "count": None, "text": "Target person is not active user"},
+                  timeout=10)
+    for _ in range(2):
+        assert "<resultCode>ERROR</resultCode>" in admin.post(add_message()).text
+    assert admin.post(is_active_user()).status_code == 200  # a logical ERROR never hits IsActiveUser
+    assert requests.delete(admin.url + "/admin/faults", timeout=10).json()["cleared"] == 1
+    assert "<resultCode>OK</resultCode>" in admin.post(add_message()).text
+    fid = requests.post(admin.url + "/admin/faults", json={"kind": "delay", "delay_ms": 250, "logical_address": INBOX},
+                        timeout=10).json()["id"]
+    started = time.monotonic()
+    assert admin.post(is_active_user()).status_code == 200
+    assert time.monotonic() - started >= 0.25
+    assert requests.delete(f"{admin.url}/admin/faults/{fid}", timeout=10).status_code == 404  # used up
+
+
+@pytest.mark.parametrize("body, needle", [
+    ({"kind": "explode"}, "'kind' must be one of"),
+    ({"kind": "delay", "count": "2"}, "'count'"),
+    ({"kind": "delay", "colour": "red"}, "unknown field"),
+    ({"kind": "logical_error", "contract": "IsActiveUser"}, "SOAP faults"),
+    ([1, 2], "JSON object"),
+])
+def test_bad_fault_requests_get_400_naming_the_field(admin, body, needle):
+    r = requests.post(admin.url + "/admin/faults", json=body, timeout=10)
+    assert r.status_code == 400 and needle in r.json()["error"]
+
+
+def test_admin_api_can_be_off_or_loopback_only(start_platform):
+    off = start_platform(settings=Settings(admin="off"))
+    assert requests.get(off.url + "/admin/journal", timeout=10).status_code == 404
+    loopback = start_platform(settings=Settings(admin="loopback"))
+    assert requests.get(loopback.url + "/admin/journal", timeout=10).status_code == 200
+    from mockplatform.messages import Request
+
+    remote = Request("GET", "/admin/journal", [], client="192.0.2.7:5555")
+    assert loopback.app.handle(remote).status == 403
+    assert loopback.app.handle(Request("GET", "/admin/journal", [], client="127.0.0.1:5555")).status == 200

@@ -1,0 +1,101 @@
+"""The pytest plugin as a consumer's test suite sees it: fixtures, explained misses, contract checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockplatform.expectations import Expectation, verify_count
+from mockplatform.journal import Exchange
+
+pytest_plugins = ["pytester"]
+
+HELPERS = '''
+import requests
+from tests_soap import add_message, is_active_user
+
+def post(handle, body, **headers):
+    return requests.post(handle.vp_url, data=body, headers={"Content-Type": "text/xml", **headers}, timeout=10)
+'''
+
+
+@pytest.fixture
+def suite(pytester):
+    from pathlib import Path
+
+    pytester.makepyfile(tests_soap=(Path(__file__).parent / "soap.py").read_text())
+    pytester.makepyfile(helpers=HELPERS)
+    return pytester
+
+
+def test_fixtures_give_a_clean_platform_per_test_and_misses_are_explained(suite):
+    suite.makepyfile(test_consumer='''
+from helpers import post, is_active_user, add_message
+
+def test_first(mockplatform):
+    post(mockplatform, is_active_user())
+    mockplatform.assert_received(contract="IsActiveUser", count=1)
+
+def test_second_starts_empty(mockplatform_inprocess):
+    assert mockplatform_inprocess.calls() == []
+    post(mockplatform_inprocess, add_message(), **{"x-vp-sender-id": "SE2321000016-8KVR"})
+    mockplatform_inprocess.assert_received(contract="AddMessageToPatientPortalInbox", consumer="SE2321000016-8KVR")
+
+def test_miss(mockplatform):
+    post(mockplatform, is_active_user(address="SE2321000016-A1B2"))
+    mockplatform.assert_received(contract="IsActiveUser", logical_address="SE5565594230-1177", http_status=200)
+''')
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*Expected exactly 1 call(s) matching contract='IsActiveUser'*received 0*",
+        "*Nearest misses:*",
+        "*MISS logical_address: expected 'SE5565594230-1177', got 'SE2321000016-A1B2'*",
+        "*note: answered VP004*",
+    ])
+
+
+def test_check_contract_option_fails_a_test_whose_calls_break_the_rules(suite):
+    suite.makepyfile(test_consumer='''
+from helpers import post, add_message
+
+def test_sends_without_heading(mockplatform):
+    post(mockplatform, add_message(description=None))
+''')
+    result = suite.runpytest("-p", "no:cacheprovider", "--mockplatform-check-contract")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*contract rule violation(s)*", "*INBOX-MESSAGE-DESCRIPTION*"])
+    assert suite.runpytest("-p", "no:cacheprovider").ret == 0  # without the option the same test passes
+
+
+def test_an_internal_platform_error_is_raised_in_the_test(suite):
+    suite.makepyfile(test_consumer='''
+from helpers import post, is_active_user
+
+def test_breaks(mockplatform, monkeypatch):
+    def boom(call):
+        raise RuntimeError("producer exploded")
+    monkeypatch.setitem(mockplatform.app.pipeline.builtin_producers, "inbox", boom)
+    assert post(mockplatform, is_active_user()).status_code == 500
+''')
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*PlatformInternalError*", "*producer exploded*"])
+
+
+def _exchange(**kw) -> Exchange:
+    base = dict(time="t", duration_ms=1, client="c", method="POST", path="/vp", request_headers=[],
+                request_body=b"", http_status=200, response_headers=[], response_body=b"", id=1,
+                contract="urn:riv:infrastructure:eservicesupply:patientportal:IsActiveUserResponder:1",
+                logical_address="SE5565594230-1177", consumer="SE1")
+    base.update(kw)
+    return Exchange(**base)
+
+
+def test_count_expectations():
+    calls = [_exchange(id=1), _exchange(id=2, consumer="SE2")]
+    assert verify_count(calls, Expectation(contract="IsActiveUser"), 2) is None
+    assert verify_count(calls, Expectation(consumer="se2"), 1) is None
+    assert verify_count(calls, Expectation(consumer="SE3"), None).startswith("Expected at least 1")
+    too_many = verify_count(calls, Expectation(contract="IsActiveUser"), 1)
+    assert "received 2" in too_many and "Matching calls" in too_many
+    assert "pointed at this platform" in verify_count([], Expectation(), 1)
