@@ -79,9 +79,9 @@ def test_timeout_fault_waits_for_the_configured_read_timeout(start_platform, tmp
 
 
 def test_logical_error_and_delay_and_until_cleared(admin):
-    requests.post(admin.url + "/admin/faults", json={"kind": "logical_error", "contract": "AddMessageToPatientPortalInbox",
-                                                     "count": None, "text": "Target person is not active user"},
-                  timeout=10)
+    error = {"kind": "logical_error", "contract": "AddMessageToPatientPortalInbox", "count": None,
+             "text": "Target person is not active user"}
+    requests.post(admin.url + "/admin/faults", json=error, timeout=10)
     for _ in range(2):
         assert "<resultCode>ERROR</resultCode>" in admin.post(add_message()).text
     assert admin.post(is_active_user()).status_code == 200  # a logical ERROR never hits IsActiveUser
