@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     fixtures = sub.add_parser("fixtures", help="print the built-in (or given) test data")
     fixtures.add_argument("--json", action="store_true", help="as one JSON object")
     fixtures.add_argument("--fixtures", type=Path, help="fixtures file (default: built-in)")
+    fixtures.add_argument("--generate", action="store_true",
+                          help="make new test data with the Faker provider (reproducible by --seed)")
+    fixtures.add_argument("--seed", type=int, default=1177, help="seed for --generate (default 1177)")
+    fixtures.add_argument("--citizens", type=int, default=8, help="citizens for --generate (default 8)")
+    fixtures.add_argument("--units", type=int, default=4, help="units for --generate (default 4)")
+    fixtures.add_argument("--out", type=Path,
+                          help="with --generate: write inbox.toml and a matching tak.toml into this folder")
 
     journal = sub.add_parser("journal", help="print the recorded exchanges")
     journal.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -211,7 +218,33 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _generate_fixtures(args: argparse.Namespace) -> int:
+    from . import ns
+    from .tak_files import tak_toml_for
+    from .testdata import generate_fixtures  # Faker: imported only when asked for
+
+    try:
+        text = generate_fixtures(args.seed, citizens=args.citizens, units=args.units)
+    except ValueError as exc:
+        print(f"mockplatform: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.out is None:
+        print(text, end="")
+        return EXIT_OK
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "inbox.toml").write_text(text, encoding="utf-8")
+    fixtures = load_fixtures(args.out / "inbox.toml")
+    consumers = [c.hsa_id for c in fixtures.consumers if c.system_ids]
+    (args.out / "tak.toml").write_text(
+        tak_toml_for(fixtures.inbox_logical_address, consumers, [ns.IS_ACTIVE_USER, ns.ADD_MESSAGE]), encoding="utf-8")
+    print(f"wrote {args.out / 'inbox.toml'} and {args.out / 'tak.toml'}; start with:\n"
+          f"  mockplatform serve --fixtures {args.out / 'inbox.toml'} --tak {args.out / 'tak.toml'}")
+    return EXIT_OK
+
+
 def _fixtures(args: argparse.Namespace) -> int:
+    if args.generate:
+        return _generate_fixtures(args)
     fixtures = load_fixtures(args.fixtures)
     data = fixtures.to_json()
     if args.json:

@@ -79,3 +79,20 @@ def test_serve_prints_url_answers_records_and_stops_cleanly(tmp_path):
     assert rows[1]["correlation_id"] == cid
     assert {"correlation_id", "contract", "logical_address", "consumer", "http_status", "vp_code"} <= set(rows[0])
     assert rows[0]["contract"].endswith("IsActiveUserResponder:1")
+
+
+def test_generated_fixtures_and_tak_serve_a_generated_consumer(tmp_path, capsys, start_platform):
+    from mockplatform.fixtures import load_fixtures
+
+    from .soap import is_active_user
+
+    assert main(["fixtures", "--generate", "--seed", "3", "--out", str(tmp_path)]) == 0
+    fixtures = load_fixtures(tmp_path / "inbox.toml")
+    again = tmp_path / "again"
+    assert main(["fixtures", "--generate", "--seed", "3", "--out", str(again)]) == 0
+    assert (again / "inbox.toml").read_text() == (tmp_path / "inbox.toml").read_text()  # reproducible by seed
+    running = start_platform(tak=tmp_path / "tak.toml", fixtures=tmp_path / "inbox.toml")
+    citizen = next(c for c in fixtures.citizens if c.active)
+    consumer = next(c for c in fixtures.consumers if c.system_ids)
+    r = running.post(is_active_user(citizen.subject_of_care_id), headers={"x-vp-sender-id": consumer.hsa_id})
+    assert r.status_code == 200 and "<status>true</status>" in r.text
