@@ -18,6 +18,7 @@ ROOT = "SE"
 DEFAULT = "*"
 PROFILES = ("RIVTABP20", "RIVTABP21")
 FOREVER = date(9999, 12, 31)
+_MAX_DECISIONS = 10_000
 BEGINNING = date(1900, 1, 1)
 
 
@@ -101,6 +102,7 @@ class Tak:
         self._auths: dict[tuple[str, ...], list[Authorisation]] = defaultdict(list)
         for a in self.authorisations:
             self._auths[_key(a.consumer, a.contract, a.logical_address)].append(a)
+        self._decisions: dict[tuple, RouteDecision | AuthorisationDecision] = {}
         self.contracts = sorted({r.contract for r in self.routes} | {a.contract for a in self.authorisations})
 
     # -- the HSA tree --------------------------------------------------------------------------
@@ -145,6 +147,28 @@ class Tak:
     # -- lookups -------------------------------------------------------------------------------
 
     def route(self, contract: str, address: str, day: date) -> RouteDecision:
+        """The routing decision; the catalogue never changes, so decisions are remembered (treat as read-only)."""
+        key = ("route", contract, address, day)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._remember(key, self._route(contract, address, day))
+        return decision
+
+    def authorise(self, consumer: str, contract: str, address: str, day: date) -> AuthorisationDecision:
+        """The authorisation decision, remembered like routing decisions (treat as read-only)."""
+        key = ("auth", consumer, contract, address, day)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._remember(key, self._authorise(consumer, contract, address, day))
+        return decision
+
+    def _remember(self, key: tuple, decision):
+        if len(self._decisions) >= _MAX_DECISIONS:  # bounded: random addresses must not grow memory
+            self._decisions.clear()
+        self._decisions[key] = decision
+        return decision
+
+    def _route(self, contract: str, address: str, day: date) -> RouteDecision:
         trace: list[str] = []
         for label, candidate in self._routing_steps(address):
             trace.append(label)
@@ -159,7 +183,7 @@ class Tak:
             return RouteDecision(RouteOutcome.FOUND, route, trace, valid, candidate)
         return RouteDecision(RouteOutcome.NOT_FOUND, None, trace)
 
-    def authorise(self, consumer: str, contract: str, address: str, day: date) -> AuthorisationDecision:
+    def _authorise(self, consumer: str, contract: str, address: str, day: date) -> AuthorisationDecision:
         trace: list[str] = []
         for label, candidate in self._authorisation_steps(address):
             trace.append(label)
