@@ -77,7 +77,7 @@ class Application:
         if answer is not None:
             return answer
         if request.method in ("GET", "HEAD"):
-            page = web.handle(self, request)  # / and /ui/...; None for every other path
+            page = web.handle(self, request)  # /ui and below; None for every other path
             if page is not None:
                 return page
             if path in ("/status", "/status/"):

@@ -1,0 +1,101 @@
+"""The citizen's side: the inbox list and an opened message, the way 1177 shows them.
+
+The list shows main cases (huvudärenden): heading from ``messageDescription`` ("Meddelande" when it
+is missing), sender unit, date, an unread marker, and the number of messages when a case holds a
+thread. A case is shown by its newest message (heading, unit, date): this stand-in's convention.
+Opening a message marks it read (GET, as in 1177), and the mark is stored in ``inbox_messages``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..fixtures import Citizen
+from ..messages import Request, Response
+from ..producers.inbox import read_inbox
+from . import responses
+from .display import display_pnr, local_time
+from .links import sso_link
+from .render_docbook import render_message_text
+
+if TYPE_CHECKING:
+    from ..app import Application
+
+MISSING_HEADING = "Meddelande"
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One main case in the inbox list."""
+
+    heading: str
+    unit_name: str
+    received: str
+    unread: bool
+    count: int
+    message_id: int  # the message the row opens: the oldest unread one, else the newest
+
+
+def heading_of(description: str | None) -> str:
+    """The list heading: messageDescription, or "Meddelande" when it is missing (as 1177 does)."""
+    return description.strip() if description and description.strip() else MISSING_HEADING
+
+
+def case_rows(cases: list[dict]) -> list[CaseRow]:
+    rows = []
+    for case in cases:
+        messages = case["messages"]
+        newest = messages[-1]
+        unread = [m for m in messages if m["unread"]]
+        opens = unread[0] if unread else newest
+        rows.append(CaseRow(heading_of(newest["description"]), newest["unit_name"] or "",
+                            local_time(newest["received"]), bool(unread), len(messages), opens["id"]))
+    return rows
+
+
+def _citizen(app: Application, pnr: str) -> Citizen | None:
+    return next((c for c in app.fixtures.citizens if c.subject_of_care_id.lower() == pnr.strip().lower()), None)
+
+
+def inbox_page(app: Application, request: Request) -> Response:
+    """GET /ui/inbox?citizen=<personnummer>: the picker, and the citizen's main cases."""
+    pnr = (request.query.get("citizen") or "").strip()
+    citizen = _citizen(app, pnr) if pnr else None
+    rows = case_rows(read_inbox(app.journal.reader(), citizen.subject_of_care_id)) if citizen else []
+    return responses.page(
+        "inbox.html.j2", title="Inkorg", nav="inbox", citizens=app.fixtures.citizens, pnr=pnr, citizen=citizen,
+        rows=rows, unread=sum(r.unread for r in rows), display_pnr=display_pnr,
+    )
+
+
+def mark_read(app: Application, message_id: int) -> None:
+    """The citizen opened the message: store it as read (only written when it was unread)."""
+    def update(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE inbox_messages SET unread = 0 WHERE id = ? AND unread = 1", (message_id,))
+
+    app.journal.write(update)
+
+
+def message_page(app: Application, request: Request, message_id: int) -> Response:
+    """GET /ui/message/<id>: the message as the citizen sees it, with its thread; opening marks it read."""
+    reader = app.journal.reader()
+    row = reader.execute("SELECT citizen, unread FROM inbox_messages WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        return responses.not_found("Meddelandet finns inte.", "No such message.")
+    if row["unread"] and request.method == "GET":
+        mark_read(app, message_id)
+    cases = read_inbox(reader, row["citizen"])
+    case = next(c for c in cases if any(m["id"] == message_id for m in c["messages"]))
+    message = next(m for m in case["messages"] if m["id"] == message_id)
+    thread = [dict(m, heading=heading_of(m["description"]), received_local=local_time(m["received"]))
+              for m in case["messages"]]
+    return responses.page(
+        "message.html.j2", title=heading_of(message["description"]), nav="inbox", message=message,
+        received=local_time(message["received"]), citizen=_citizen(app, row["citizen"]),
+        pnr=row["citizen"], display_pnr=display_pnr, body=render_message_text(message["text"]),
+        sso=sso_link(app.fixtures, message["sso_system_id"], message["sso_text"], message["sso_query"],
+                     message["sso_type"]),
+        thread=thread if len(thread) > 1 else [],
+    )

@@ -1,0 +1,173 @@
+"""The integrator's side: the journal of exchanges, filterable, with one exchange opened in full.
+
+The list and the JSON poll endpoint share one query (``select``), so the live rows a browser adds
+are exactly the rows a reload would show. The findings of an exchange are the 1177 profile's
+request rules, the same the protocol uses.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lxml import etree
+
+from ..faults import VP_CODES
+from ..journal import Exchange
+from ..messages import Request, Response
+from ..xmlsafe import parse
+from . import responses
+from .display import contract_name, local_time
+
+if TYPE_CHECKING:
+    from ..app import Application
+
+PROFILE = "1177-inbox"
+PAGE_ROWS = 200
+POLL_ROWS = 200
+OK, VP, PRODUCER, OTHER = "ok", "vp", "producer", "other"
+OUTCOME_LABELS = {
+    OK: ("OK", "ok"),
+    VP: ("VP-fel", "VP fault"),
+    PRODUCER: ("Producentfel", "producer fault"),
+    OTHER: ("Annat", "not a SOAP call"),
+}
+# Query parameter -> Journal.iter_exchanges keyword.
+_COLUMN_FILTERS = {"contract": "contract", "consumer": "consumer", "address": "logical_address"}
+
+
+def outcome(exchange: Exchange) -> str:
+    """ok (2xx answer), vp (the platform's own fault), producer (a fault from the producer), or other."""
+    if exchange.vp_code:
+        return VP
+    if 200 <= exchange.http_status < 300:
+        return OK
+    if exchange.producer_status is not None:
+        return PRODUCER
+    return OTHER
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The journal filters of a request's query; empty strings are no filter."""
+
+    contract: str = ""
+    consumer: str = ""
+    address: str = ""
+    outcome: str = ""
+
+    @classmethod
+    def of(cls, request: Request) -> Filters:
+        return cls(*((request.query.get(k) or "").strip() for k in ("contract", "consumer", "address", "outcome")))
+
+    def keep(self, exchange: Exchange) -> bool:
+        if not self.outcome:
+            return True
+        if self.outcome in OUTCOME_LABELS:
+            return outcome(exchange) == self.outcome
+        return (exchange.vp_code or "").upper() == self.outcome.upper()
+
+    @property
+    def active(self) -> bool:
+        return any((self.contract, self.consumer, self.address, self.outcome))
+
+
+def select(app: Application, filters: Filters, after: int | None = None, limit: int = PAGE_ROWS) -> Iterator[Exchange]:
+    """The matching exchanges, newest first (the outcome filter is applied while reading)."""
+    columns = {kw: getattr(filters, key) for key, kw in _COLUMN_FILTERS.items() if getattr(filters, key)}
+    rows = app.journal.iter_exchanges(after_id=after, newest_first=True, **columns)
+    return itertools.islice(filter(filters.keep, rows), limit)
+
+
+def row_json(exchange: Exchange) -> dict[str, Any]:
+    """One journal row as the list (and the live poll) shows it."""
+    kind = outcome(exchange)
+    label = exchange.vp_code or OUTCOME_LABELS[kind][0]
+    return {
+        "id": exchange.id,
+        "time": exchange.time,
+        "time_local": local_time(exchange.time, seconds=True),
+        "contract": exchange.contract,
+        "contract_name": contract_name(exchange.contract) or f"{exchange.method} {exchange.path}",
+        "consumer": exchange.consumer,
+        "logical_address": exchange.logical_address,
+        "http_status": exchange.http_status,
+        "vp_code": exchange.vp_code,
+        "outcome": kind,
+        "outcome_label": label,
+        "duration_ms": round(exchange.duration_ms, 1),
+        "url": f"/ui/journal/{exchange.id}",
+    }
+
+
+def _distinct(app: Application, column: str) -> list[str]:
+    assert column in ("contract", "consumer", "logical_address", "vp_code")
+    sql = f"SELECT DISTINCT {column} FROM exchanges WHERE {column} IS NOT NULL AND {column} != '' ORDER BY 1"
+    return [r[0] for r in app.journal.reader().execute(sql)]
+
+
+def _last_id(app: Application) -> int:
+    return app.journal.reader().execute("SELECT coalesce(max(id), 0) FROM exchanges").fetchone()[0]
+
+
+def journal_page(app: Application, request: Request) -> Response:
+    """GET /ui/journal: the newest exchanges with the filters; journal.js adds new ones as they come."""
+    filters = Filters.of(request)
+    last_id = _last_id(app)  # read first: a row written meanwhile is shown twice at worst, and deduplicated
+    rows = [row_json(e) for e in select(app, filters)]
+    return responses.page(
+        "journal.html.j2", title="Journal", nav="journal", filters=filters, rows=rows, last_id=last_id,
+        page_rows=PAGE_ROWS, outcomes=OUTCOME_LABELS,
+        contracts=[(c, contract_name(c)) for c in _distinct(app, "contract")],
+        consumers=[(c, c) for c in _distinct(app, "consumer")],
+        addresses=[(a, a) for a in _distinct(app, "logical_address")],
+        vp_codes=sorted(set(_distinct(app, "vp_code")) | set(VP_CODES)),
+    )
+
+
+def journal_api(app: Application, request: Request) -> Response:
+    """GET /ui/api/journal?after=<id>&<filters>: the matching exchanges newer than ``after``, newest first.
+
+    ``last_id`` is the newest exchange id seen, matching or not: the next poll asks for what follows it.
+    """
+    try:
+        after = max(0, int(request.query.get("after") or 0))
+    except ValueError:
+        return responses.json_response({"error": "after must be an exchange id (an integer)"}, 400)
+    last_id = max(after, _last_id(app))
+    rows = [row_json(e) for e in select(app, Filters.of(request), after=after, limit=POLL_ROWS)]
+    return responses.json_response({"exchanges": rows, "last_id": max([last_id, *(r["id"] for r in rows)])})
+
+
+def pretty(body: bytes) -> str:
+    """A body for reading: XML indented (parsed with the hardened parser), anything else as text."""
+    try:
+        root = parse(body)
+    except Exception:  # not XML, or refused: shown as it came
+        return body.decode("utf-8", "replace")
+    etree.indent(root, space="  ")
+    return etree.tostring(root, encoding="unicode")
+
+
+def exchange_page(app: Application, exchange_id: int) -> Response:
+    """GET /ui/journal/<id>: one exchange in full, with the contract-rule findings of its request."""
+    from ..rules import PROFILES, RuleContext, view_of  # the rule profiles load only when an exchange is opened
+
+    exchange = next(app.journal.iter_exchanges(after_id=exchange_id - 1, limit=1), None)
+    if exchange is None or exchange.id != exchange_id:
+        return responses.not_found("Det finns inget anrop med det numret i journalen.", "No such exchange.")
+    view = view_of(exchange)
+    findings = list(PROFILES[PROFILE]().iter_request_findings(view, RuleContext(app.fixtures, app.contracts)))
+    message = app.journal.reader().execute(
+        "SELECT id FROM inbox_messages WHERE exchange_id = ? ORDER BY id LIMIT 1", (exchange_id,)).fetchone()
+    vp = VP_CODES.get(exchange.vp_code or "")
+    return responses.page(
+        "exchange.html.j2", title=f"Anrop {exchange_id}", nav="journal", e=exchange, row=row_json(exchange),
+        outcomes=OUTCOME_LABELS, vp=vp, judged=view.judged, findings=findings,
+        message_id=message["id"] if message else None,
+        request_body=pretty(exchange.request_body), response_body=pretty(exchange.response_body),
+        truncated=exchange.request_size is not None and exchange.request_size > len(exchange.request_body),
+        time_local=local_time(exchange.time, seconds=True),
+    )

@@ -1,0 +1,74 @@
+"""Responses of the web pages: one Jinja2 environment with autoescape, and the security headers.
+
+Every page shows what consumers sent, so every value is escaped by the environment (autoescape on
+for every template, whatever its name), and the Content-Security-Policy lets the browser run only
+our own script file and load nothing from elsewhere, should something slip through anyway.
+Jinja2 is imported on first use, so starting the platform does not pay for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any
+
+from ..messages import Response
+
+CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+       "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = [
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+]
+HTML = "text/html; charset=utf-8"
+# Characters no HTML document should hold (C0 controls but tab/newline/return, noncharacters, lone surrogates).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+
+def clean(value: Any) -> str:
+    """Text for a page: a forbidden character is shown as ``[U+001B]`` rather than sent raw."""
+    text = "" if value is None else str(value)
+    return _FORBIDDEN.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+
+
+@functools.cache
+def environment() -> Any:
+    """The one template environment of the pages (built once)."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("mockplatform.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=lambda value: value if hasattr(value, "__html__") else clean(value),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def page(template: str, http_status: int = 200, **context: Any) -> Response:
+    """A rendered HTML page; pages reflect live state, so they are never cached."""
+    body = environment().get_template(template).render(**context).encode("utf-8")
+    return Response(http_status, [("Content-Type", HTML), ("Cache-Control", "no-store"), *SECURITY_HEADERS], body)
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    return Response(status, [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store"),
+                             *SECURITY_HEADERS], body)
+
+
+def redirect(location: str) -> Response:
+    return Response(302, [("Location", location), ("Content-Type", "text/plain; charset=utf-8"),
+                          *SECURITY_HEADERS], f"See {location}\n".encode())
+
+
+def plain(status: int, text: str) -> Response:
+    return Response(status, [("Content-Type", "text/plain; charset=utf-8"), *SECURITY_HEADERS], text.encode("utf-8"))
+
+
+def not_found(what_sv: str = "Sidan finns inte.", what_en: str = "No such page.") -> Response:
+    return page("not_found.html.j2", 404, title="Hittades inte", nav="", what_sv=what_sv, what_en=what_en)
