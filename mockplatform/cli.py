@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-bytes", type=int, default=10 * 1024 * 1024, help="largest accepted request")
     serve.add_argument("--admin", choices=ACCESS, default="loopback",
                        help="the admin API under /admin/: on, loopback (default: only from this machine) or off")
+    serve.add_argument("--ui", choices=ACCESS, default="on",
+                       help="the web pages under /ui/: on (default), loopback (only from this machine) or off")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request")
 
     fixtures = sub.add_parser("fixtures", help="print the built-in (or given) test data")
@@ -188,6 +190,7 @@ def _serve(args: argparse.Namespace) -> int:
         lenient=args.lenient,
         max_body_bytes=args.max_body_bytes,
         admin=args.admin,
+        ui=args.ui,
     )
     app = Application(Config(journal=args.journal, tak=args.tak, fixtures=args.fixtures,
                              contracts=list(args.contracts), settings=settings))
@@ -202,6 +205,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"journal: {app.journal.path}")
     print(f"inbox logical address: {app.fixtures.inbox_logical_address}; "
           f"default consumer: {app.settings.default_consumer}")
+    if settings.ui != "off":
+        print(f"inbox preview and journal: {server.url}/ui/")
     print(f"mockplatform listening on {server.url}/vp", flush=True)
 
     def stop(*_):
