@@ -2,8 +2,9 @@
 
 Runs, in one go: a bare server (the same PlatformHTTPServer, answering a canned response) and the
 real platform (routed through TAK, validated against the schema, journaled to SQLite), each in its
-own process, loaded by 16 concurrent keep-alive clients from two client processes. Prints
-throughput, p50 and p99 latency, the ratio platform/bare, and the time until the platform is ready.
+own process, loaded by 16 concurrent keep-alive clients from two client processes: first as fast as
+they can (saturation: throughput, p50/p99, the ratio platform/bare), then paced at a fixed total rate
+(latency as a consumer under ordinary load sees it). Also the time until each server answers.
 
     python benchmarks/platform_bench.py [--seconds 5] [--clients 16]
 """
@@ -61,15 +62,24 @@ def serve(mode: str, journal: str) -> None:
 
 # -- the load (run in client processes) -----------------------------------------------------------------
 
-def _client(port: int, body: bytes, seconds: float, out: list) -> None:
+def _client(port: int, body: bytes, seconds: float, out: list, interval: float = 0.0) -> None:
+    """One keep-alive client: as fast as it can (interval 0), or one request every ``interval`` seconds,
+    its latency counted from when it was due (so a slow answer also delays the next: no coordinated omission)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Content-Type": "text/xml; charset=UTF-8"}
     latencies = []
     errors = 0
-    deadline = time.perf_counter() + seconds
+    start = time.perf_counter()
+    deadline = start + seconds
+    due = start + (interval * (hash(threading.current_thread().name) % 1000) / 1000 if interval else 0)
     while True:
-        t0 = time.perf_counter()
-        if t0 > deadline:
+        if interval:
+            due += interval
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+        t0 = due if interval else time.perf_counter()
+        if time.perf_counter() > deadline:
             break
         conn.request("POST", "/vp", body, headers)
         response = conn.getresponse()
@@ -81,9 +91,9 @@ def _client(port: int, body: bytes, seconds: float, out: list) -> None:
     out.append((latencies, errors))
 
 
-def _load_process(port: int, body: bytes, threads: int, seconds: float, queue) -> None:
+def _load_process(port: int, body: bytes, threads: int, seconds: float, queue, interval: float = 0.0) -> None:
     out: list = []
-    workers = [threading.Thread(target=_client, args=(port, body, seconds, out)) for _ in range(threads)]
+    workers = [threading.Thread(target=_client, args=(port, body, seconds, out, interval)) for _ in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
@@ -92,10 +102,12 @@ def _load_process(port: int, body: bytes, threads: int, seconds: float, queue) -
     queue.put((latencies, sum(e for _, e in out)))
 
 
-def load(port: int, body: bytes, clients: int, seconds: float, processes: int = 2) -> dict:
+def load(port: int, body: bytes, clients: int, seconds: float, processes: int = 2, rate: float = 0.0) -> dict:
+    """Closed-loop load (rate 0: every client as fast as it can) or paced load (``rate`` requests/s in all)."""
     queue = mp.Queue()
     per = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
-    procs = [mp.Process(target=_load_process, args=(port, body, n, seconds, queue)) for n in per if n]
+    interval = clients / rate if rate else 0.0
+    procs = [mp.Process(target=_load_process, args=(port, body, n, seconds, queue, interval)) for n in per if n]
     start = time.perf_counter()
     for p in procs:
         p.start()
@@ -109,6 +121,7 @@ def load(port: int, body: bytes, clients: int, seconds: float, processes: int = 
         "requests": len(latencies),
         "errors": errors,
         "throughput": len(latencies) / seconds,
+        "rate": rate,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "elapsed_s": elapsed,
@@ -131,20 +144,8 @@ def start_server(mode: str, journal: str) -> tuple[subprocess.Popen, int, float]
     return proc, port, time.perf_counter() - t0
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    parser.add_argument("--serve", help=argparse.SUPPRESS)
-    parser.add_argument("--journal", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.serve:
-        serve(args.serve, args.journal)
-        return 0
-
-    print(f"machine: {os.cpu_count()} cores, Python {pyplatform.python_version()}, {pyplatform.machine()}; "
-          f"{args.clients} concurrent keep-alive clients, {args.seconds:.0f} s per run")
+def run(seconds: float = 5.0, clients: int = 16, paced_rate: float = 500.0) -> dict:
+    """Every case in one go: saturation throughput and latency, then latency at a paced load."""
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         cases = [("bare", "IsActiveUser", is_active_user()),
@@ -154,18 +155,58 @@ def main() -> int:
             journal = str(Path(tmp) / f"{mode}-{name}.sqlite")
             proc, port, ready_s = start_server(mode, journal)
             try:
-                load(port, body, args.clients, 1.0)  # warm-up
-                figures = load(port, body, args.clients, args.seconds)
+                load(port, body, clients, 1.0)  # warm-up
+                figures = load(port, body, clients, seconds)
+                figures["paced"] = load(port, body, clients, seconds, rate=paced_rate)
+                figures["rss_mb"] = _rss_mb(proc.pid)
             finally:
                 proc.terminate()
                 proc.wait()
             figures["ready_s"] = ready_s
             results[f"{mode} {name}"] = figures
+    return results
+
+
+def _rss_mb(pid: int) -> float | None:
+    """Resident memory of a process (Linux), after the load."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def table(results: dict) -> list[str]:
     bare = results["bare IsActiveUser"]["throughput"]
-    print(f"{'run':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'errors':>6} {'ready s':>8}")
+    paced = next(iter(results.values()))["paced"]["rate"]
+    lines = [f"| run | req/s | p50 ms | p99 ms | ratio to bare | p50 / p99 ms at {paced:.0f} req/s | errors "
+             "| ready s |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for key, r in results.items():
-        print(f"{key:28} {r['throughput']:8.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
-              f"{r['throughput'] / bare:6.2f} {r['errors']:6d} {r['ready_s']:8.2f}")
+        p = r["paced"]
+        lines.append(f"| {key} | {r['throughput']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+                     f"{r['throughput'] / bare:.2f} | {p['p50_ms']:.2f} / {p['p99_ms']:.2f} | "
+                     f"{r['errors'] + p['errors']} | {r['ready_s']:.2f} |")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=500.0, help="the paced load, requests/s in all")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--journal", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.journal)
+        return 0
+    print(f"machine: {os.cpu_count()} cores, Python {pyplatform.python_version()}, {pyplatform.machine()}; "
+          f"{args.clients} concurrent keep-alive clients, {args.seconds:.0f} s per run")
+    results = run(args.seconds, args.clients, args.rate)
+    print("\n".join(table(results)))
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

@@ -94,15 +94,12 @@ def baseline(path: Path) -> int:
     return n
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--exchanges", type=int, default=100_000)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+def measure(count: int) -> dict:
+    """Build a journal of ``count`` exchanges and time the baseline, verify and the protocol files."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "journal.sqlite"
         t0 = time.perf_counter()
-        build_journal(path, args.exchanges)
+        build_journal(path, count)
         built = time.perf_counter() - t0
         t0 = time.perf_counter()
         baseline(path)
@@ -113,18 +110,29 @@ def main() -> int:
         t0 = time.perf_counter()
         write_all(protocol, Path(tmp) / "out")
         written = time.perf_counter() - t0
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    total = judged + written
+    return {"exchanges": protocol.exchanges_judged, "built_s": built, "baseline_s": base, "verify_s": judged,
+            "write_s": written, "verdict": protocol.verdict.value,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exchanges", type=int, default=100_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    r = measure(args.exchanges)
+    n = r["exchanges"]
     print(f"machine: {os.cpu_count()} cores, Python {pyplatform.python_version()}, {pyplatform.machine()}")
-    print(f"journal of {protocol.exchanges_judged} exchanges built in {built:.1f} s")
+    print(f"journal of {n} exchanges built in {r['built_s']:.1f} s")
     print(f"{'step':34} {'seconds':>8} {'exchanges/s':>12} {'ratio':>6}")
-    for name, seconds in (("baseline: read + parse requests", base), ("verify (rules, cases, protocol)", judged),
-                          ("write html/docx/md/json/junit", written), ("verify total", total)):
-        print(f"{name:34} {seconds:8.2f} {protocol.exchanges_judged / seconds:12.0f} {seconds / base:6.2f}")
-    print(f"verdict: {protocol.verdict.value}; peak memory {peak_mb:.0f} MB")
+    total = r["verify_s"] + r["write_s"]
+    for name, seconds in (("baseline: read + parse requests", r["baseline_s"]),
+                          ("verify (rules, cases, protocol)", r["verify_s"]),
+                          ("write html/docx/md/json/junit", r["write_s"]), ("verify total", total)):
+        print(f"{name:34} {seconds:8.2f} {n / seconds:12.0f} {seconds / r['baseline_s']:6.2f}")
+    print(f"verdict: {r['verdict']}; peak memory {r['peak_mb']:.0f} MB")
     if args.json:
-        print(json.dumps({"exchanges": protocol.exchanges_judged, "baseline_s": base, "verify_s": judged,
-                          "write_s": written, "peak_mb": peak_mb}))
+        print(json.dumps(r))
     return 0
 
 

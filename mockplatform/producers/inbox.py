@@ -86,16 +86,22 @@ class InboxMessage:
     notifications: list[str]
 
 
-def _text(parent: etree._Element | None, name: str) -> str | None:
-    """Text of the first child with this local name, whatever its namespace (lenient reading)."""
-    if parent is None:
-        return None
-    child = parent.find("{*}" + name)
+def _fields(parent: etree._Element | None) -> dict[str, etree._Element]:
+    """The children by local name, whatever their namespace (lenient reading; the first one wins).
+
+    One pass per element: cheaper than a lookup per field."""
+    out: dict[str, etree._Element] = {}
+    if parent is not None:
+        for child in parent:
+            tag = child.tag
+            if isinstance(tag, str):
+                out.setdefault(tag.rpartition("}")[2], child)
+    return out
+
+
+def _text(fields: dict[str, etree._Element], name: str) -> str | None:
+    child = fields.get(name)
     return None if child is None else (child.text or "")
-
-
-def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
-    return None if parent is None else parent.find("{*}" + name)
 
 
 def soap_response(payload: str) -> bytes:
@@ -142,7 +148,7 @@ class InboxProducer:
         return citizen if citizen is not None and citizen.active else None
 
     def _is_active_user(self, payload: etree._Element) -> ProducerAnswer:
-        citizen = self.active_citizen(_text(payload, "subjectOfCareId"))
+        citizen = self.active_citizen(_text(_fields(payload), "subjectOfCareId"))
         methods = "".join(
             f"<activeNotificationMethods>{m}</activeNotificationMethods>"
             for m in (citizen.notification_methods if citizen else ())
@@ -154,10 +160,11 @@ class InboxProducer:
         return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
 
     def _add_message(self, call: ProducerCall, payload: etree._Element) -> ProducerAnswer:
-        message = _child(payload, "message")
+        request = _fields(payload)
+        message = _fields(request.get("message"))
         thread_id = _text(message, "messageThreadId")
         echo = f"<messageThreadId>{escape(thread_id)}</messageThreadId>" if thread_id is not None else ""
-        citizen = self.active_citizen(_text(payload, "subjectOfCareId"))
+        citizen = self.active_citizen(_text(request, "subjectOfCareId"))
         if citizen is None:
             body = soap_response(
                 f'<AddMessageToPatientPortalInboxResponse xmlns="{ns.ADD_MESSAGE}">{echo}'
@@ -165,11 +172,11 @@ class InboxProducer:
                 "</AddMessageToPatientPortalInboxResponse>"
             )
             return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
-        notify = (_text(payload, "notify") or "").strip().lower() in ("true", "1")
-        source_system = _text(payload, "sourceSystem")
+        notify = (_text(request, "notify") or "").strip().lower() in ("true", "1")
+        source_system = _text(request, "sourceSystem")
         sent = list(citizen.notification_methods) if notify and source_system else []
-        unit = _child(message, "organisationUnit")
-        sso = _child(message, "ssoLink")
+        unit = _fields(message.get("organisationUnit"))
+        sso = _fields(message.get("ssoLink"))
         record = InboxMessage(
             citizen=citizen.subject_of_care_id,
             unit_id=_text(unit, "unitId"),
