@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .app import Application, Config
-from .errors import ConfigError, ContractPackageError, MockplatformError
+from .errors import ConfigError, ContractPackageError, MockplatformError, UnreadableFile
 from .fixtures import load_fixtures
 from .journal import Journal, JournalError
 from .protocol.errors import ProtocolWriteError
@@ -157,9 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     except (JournalError, ProtocolWriteError) as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_IO
+    except UnreadableFile as exc:
+        print(f"mockplatform: {exc}", file=sys.stderr)
+        return EXIT_IO
     except (ConfigError, ContractPackageError) as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
-        return EXIT_IO if "cannot read" in str(exc) or "no such file" in str(exc) else EXIT_USAGE
+        return EXIT_USAGE
     except MockplatformError as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -9,5 +9,9 @@ class ConfigError(MockplatformError):
     """A configuration file or option is invalid; the message names the file and the key."""
 
 
+class UnreadableFile(ConfigError):
+    """A file named in the setup cannot be read at all (missing, no permission): exit code 3."""
+
+
 class ContractPackageError(MockplatformError):
     """A contract release package cannot be read."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from .errors import ConfigError
 from .personnummer import problems
+from .tomlfile import load_toml
 
 NOTIFICATION_METHODS = ("SMS", "Email", "Other")
 
@@ -82,13 +82,7 @@ def load_fixtures(path: str | Path | None = None) -> Fixtures:
     path = Path(path) if path else builtin_fixtures_dir() / "inbox.toml"
     if path.is_dir():
         path = path / "inbox.toml"
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read fixtures: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = load_toml(path, "fixtures")
 
     def rows(key: str) -> list[dict]:
         value = data.get(key, [])

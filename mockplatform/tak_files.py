@@ -6,13 +6,13 @@ Every error names the file and the entry, so a broken catalogue is fixed in one 
 from __future__ import annotations
 
 import json
-import tomllib
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UnreadableFile
 from .tak import BEGINNING, FOREVER, PROFILES, Authorisation, Route, Tak
+from .tomlfile import load_toml
 
 
 def _date(value: Any, where: str) -> date:
@@ -50,13 +50,7 @@ def _contracts(entry: dict, where: str) -> list[str]:
 def load_tak_toml(path: str | Path) -> tuple[Tak, dict[str, int]]:
     """Load the project's TAK file (see fixtures/tak.toml). Returns the TAK and per-contract timeouts."""
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read TAK file: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = load_toml(path, "TAK file")
     known = {"hsa_climb", "hsa_parents", "route", "authorisation", "producer_timeout_ms", "import"}
     unknown = set(data) - known
     if unknown:
@@ -142,7 +136,7 @@ def load_tak_any(path: str | Path) -> Tak:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        raise UnreadableFile(f"{path}: cannot read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON: {exc}") from None
     if isinstance(data, dict) and "data" in data:

@@ -24,7 +24,7 @@ from pathlib import Path
 from lxml import etree
 
 from .. import ns
-from ..errors import ContractPackageError
+from ..errors import ContractPackageError, UnreadableFile
 
 MAX_PACKAGE_BYTES = 50 * 1024 * 1024
 _VERSION_IN_NAME = re.compile(r"_(\d+)\.(\d+)(?:\.\d+)?_RIVTABP(\d\d)\.wsdl$", re.IGNORECASE)
@@ -105,7 +105,7 @@ def load_package(source: str | Path, workdir: Path | None = None) -> ContractPac
     """Load a release package from a folder or a zip; raise ContractPackageError naming the file."""
     source = Path(source)
     if not source.exists():
-        raise ContractPackageError(f"{source}: no such file or folder")
+        raise UnreadableFile(f"{source}: no such contract package (file or folder)")
     owned = workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="mockplatform-contracts-")) if owned else workdir
     try:

@@ -12,11 +12,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..tomlfile import load_toml
 
 _TEXT_KEYS = ("system_name", "organisation", "system_id", "consumer_hsa_id", "environment")
 
@@ -38,13 +38,7 @@ class Description:
 
 def load_description(path: Path) -> Description:
     """Read protocol.toml; every error names the file and the key."""
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the protocol description: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = load_toml(path, "the protocol description")
     known = {f.name for f in fields(Description)}
     unknown = sorted(set(data) - known)
     if unknown:
