@@ -33,6 +33,19 @@ PREFIX = "/admin"
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _JOURNAL_FILTERS = ("contract", "logical_address", "consumer", "correlation_id", "since", "until")
 
+ENDPOINTS = (
+    ("GET", "/admin/", "this list"),
+    ("GET", "/admin/journal", "exchanges; filters: contract, logical_address, consumer, correlation_id, since, until, "
+                              "after (id), limit, bodies=1"),
+    ("POST", "/admin/reset", "empty the journal, the inbox and the faults (a new test run)"),
+    ("GET", "/admin/inbox/<citizen>", "a citizen's inbox as the fake producer holds it"),
+    ("GET", "/admin/faults", "the faults in force"),
+    ("POST", "/admin/faults", 'inject one: {"kind", "contract", "logical_address", "count" (null: until cleared), '
+                              '"delay_ms", "text"}'),
+    ("DELETE", "/admin/faults", "clear all faults"),
+    ("DELETE", "/admin/faults/<id>", "clear one fault"),
+)
+
 # Short contract names an integrator may use instead of the responder namespace.
 _SHORT_CONTRACTS = {"isactiveuser", "addmessagetopatientportalinbox"}
 
@@ -61,7 +74,7 @@ def _route(app: Application, request: Request, parts: list[str]) -> Response:
     method = request.method
     head = parts[0] if parts else ""
     if not parts and method in ("GET", "HEAD"):
-        return _json(200, {"endpoints": __doc__.split("\n\n")[1].strip().splitlines()})
+        return _json(200, {"endpoints": [{"method": m, "path": p, "what": w} for m, p, w in ENDPOINTS]})
     if head == "journal" and len(parts) == 1 and method in ("GET", "HEAD"):
         return _journal(app, request.query)
     if head == "reset" and len(parts) == 1 and method == "POST":

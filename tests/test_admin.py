@@ -117,3 +117,10 @@ def test_admin_api_can_be_off_or_loopback_only(start_platform):
     remote = Request("GET", "/admin/journal", [], client="192.0.2.7:5555")
     assert loopback.app.handle(remote).status == 403
     assert loopback.app.handle(Request("GET", "/admin/journal", [], client="127.0.0.1:5555")).status == 200
+
+
+def test_index_lists_every_endpoint(admin):
+    endpoints = requests.get(admin.url + "/admin/", timeout=10).json()["endpoints"]
+    assert {(e["method"], e["path"]) for e in endpoints} >= {
+        ("GET", "/admin/journal"), ("POST", "/admin/reset"), ("POST", "/admin/faults"), ("DELETE", "/admin/faults")}
+    assert requests.get(admin.url + "/admin/nothing", timeout=10).status_code == 404
