@@ -31,10 +31,13 @@ class Request:
 
     @property
     def client_ip(self) -> str:
-        host = self.client.rsplit(":", 1)[0] if self.client.count(":") == 1 else self.client
-        if self.client.startswith("[") and "]" in self.client:
-            host = self.client[1:self.client.index("]")]
-        return host
+        """The address without the port: "127.0.0.1:5555", "[::1]:5555" and "::1:5555" all work."""
+        client = self.client
+        if client.startswith("[") and "]" in client:
+            return client[1:client.index("]")]
+        if ":" in client:
+            return client.rpartition(":")[0]
+        return client
 
 
 @dataclass
