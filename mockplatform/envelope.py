@@ -52,7 +52,8 @@ def read_envelope(data: bytes) -> Envelope:
         root = parse(data)
     except etree.XMLSyntaxError as exc:
         # lxml appends "(<string>, line N)" to the parser's own message; the consumer sent no file name.
-        raise MalformedRequest(str(exc).removesuffix(f" (<string>, line {exc.lineno})")) from None
+        message = str(exc).removesuffix(f" (<string>, line {exc.lineno})")
+        raise MalformedRequest(" ".join(message.split()).replace(" ,", ",")) from None
     except UnsafeXMLError as exc:
         raise MalformedRequest(str(exc)) from None
     except ValueError as exc:  # e.g. lxml refusing a str with an encoding declaration

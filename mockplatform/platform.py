@@ -8,6 +8,7 @@ fault: VP011, VP002, VP014, VP015, VP013, VP008, VP003, VP004/VP006/VP010, VP007
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -83,7 +84,7 @@ class SoapPipeline:
             outcome = VPFault("VP012", f"Server problem, VP does not have all necessary resources to operate. "
                                        f"({type(exc).__name__}: {exc})")
         if isinstance(outcome, VPFault):
-            vp_fault = outcome
+            vp_fault = outcome = _xml_safe(outcome)
             response = Response(
                 500,
                 [("Content-Type", CONTENT_TYPE), (CORRELATION, ctx.correlation_id)],
@@ -245,7 +246,8 @@ class SoapPipeline:
         return faults.vp009(url, f"Producer answered HTTP {answer.status}.", answer.status)
 
     def record_plain(self, request: Request, response: Response) -> None:
-        """Record an exchange that never reached the pipeline (a POST outside /vp)."""
+        """Record an exchange that never reached the pipeline: a POST outside /vp, or one the HTTP server
+        refused for its framing (two Content-Length headers, a body cut short)."""
         ctx = _Context(correlation_id=request.header(CORRELATION) or str(uuid.uuid4()))
         self._record(request, response, ctx, None, datetime.now(UTC), time.perf_counter())
 
@@ -279,6 +281,16 @@ class SoapPipeline:
             producer_ms=ctx.producer_ms,
         )
         self.journal.record(exchange, ctx.effects)
+
+
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_safe(fault: VPFault) -> VPFault:
+    """The detail may quote what the consumer sent (a sender header, a parser message); a character
+    XML 1.0 cannot carry would make the fault itself unreadable, so it becomes U+FFFD."""
+    detail = _NOT_XML_CHAR.sub("\ufffd", fault.detail)
+    return fault if detail == fault.detail else VPFault(fault.code, detail)
 
 
 def _is_soap11_fault(body: bytes) -> bool:

@@ -8,19 +8,42 @@ the stdlib ssl module; the handshake runs in the connection's thread, not the ac
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import ssl
+import sys
 import threading
+import time
+import uuid
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from .app import Application
+from .faults import CONTENT_TYPE, VPFault
 from .messages import Request, Response
+from .platform import CORRELATION
 
 log = logging.getLogger("mockplatform.server")
 
 READ_CHUNK = 64 * 1024
+MAX_LINE = 1024  # a chunk-size line or a trailer line
+MAX_TRAILERS = 100
+LINGER_S = 2.0  # how long a refused request's remaining body is read and dropped
+_DIGITS = re.compile(r"[0-9]{1,18}")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
+_FOLD = re.compile(r"\r?\n[ \t]+")  # obsolete line folding: one space, as RFC 9112 5.2 allows a server to do
+
+
+@dataclass
+class _Body:
+    """What came of reading a request body: the bytes kept, the full size when it was more than
+    what was kept (over the limit, or cut short), and the refusal text when the framing was bad."""
+
+    data: bytes
+    size: int | None = None
+    refusal: str | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -36,16 +59,19 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s - %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
-        self._dispatch(b"")
+        body = self._read_body()  # a body on GET is read and ignored, so it cannot pose as the next request
+        if body.refusal is None:
+            self._dispatch(b"")
 
     def do_HEAD(self) -> None:
-        self._dispatch(b"", head=True)
+        body = self._read_body()
+        if body.refusal is None:
+            self._dispatch(b"", head=True)
 
     def do_POST(self) -> None:
-        body, announced = self._read_body()
-        if body is None:
-            return
-        self._dispatch(body, announced)
+        body = self._read_body()
+        if body.refusal is None:
+            self._dispatch(body.data, body.size)
 
     def do_PUT(self) -> None:
         self.do_POST()
@@ -53,65 +79,130 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self.do_POST()
 
-    def _read_body(self) -> tuple[bytes | None, int | None]:
-        """The request body; over the limit, only its head is kept and its size reported."""
-        limit = self.server.app.settings.max_body_bytes
-        keep = self.server.app.settings.journal_body_bytes
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked(limit, keep)
-        length_text = self.headers.get("Content-Length")
-        if length_text is None:
-            return b"", None
-        try:
-            length = int(length_text)
-            if length < 0:
-                raise ValueError
-        except ValueError:
-            self._plain(400, "Bad Content-Length\n")
-            return None, None
-        if length <= limit:
-            data = self.rfile.read(length)
-            if len(data) < length:  # the client went away mid-body: record what came
-                self.close_connection = True
-                return data, length
-            return data, None
-        head = self.rfile.read(keep)
-        remaining = length - len(head)
-        while remaining > 0:
-            chunk = self.rfile.read(min(READ_CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-        self.close_connection = True
-        return head, length
+    # -- reading the body: bounded memory, framing checked ------------------------------------------
 
-    def _read_chunked(self, limit: int, keep: int) -> tuple[bytes | None, int | None]:
+    def _read_body(self) -> _Body:
+        """The request body; over the limit only its head is kept and its size reported.
+
+        Framing that cannot be trusted (two Content-Length headers, a bad chunk, a body that ends
+        early) is refused with 400 (501 for a transfer coding we lack) and the connection closed:
+        guessing where a request ends is how one request smuggles in another, and an incomplete
+        request must not be acted on.
+        """
+        settings = self.server.app.settings
+        limit, keep = settings.max_body_bytes, settings.journal_body_bytes
+        lengths = self.headers.get_all("Content-Length") or []
+        codings = [c.strip().lower() for c in ",".join(self.headers.get_all("Transfer-Encoding") or []).split(",")]
+        if codings != [""]:
+            if lengths:  # RFC 9112 6.3: Transfer-Encoding wins, and the connection is not reused
+                self.close_connection = True
+            if codings[-1] != "chunked":
+                return self._refuse(501, f"Transfer-Encoding {', '.join(codings)} is not supported\n")
+            return self._read_chunked(limit, keep)
+        if not lengths:
+            return _Body(b"")
+        if len(lengths) > 1 or not _DIGITS.fullmatch(lengths[0].strip()):
+            return self._refuse(400, f"Bad Content-Length: {', '.join(lengths)}\n")
+        length = int(lengths[0])
+        data, received = self._read_exactly(length, length if length <= limit else keep)
+        if received < length:
+            return self._refuse(400, f"Request body incomplete: {received} of {length} bytes received\n",
+                                data, length)
+        if length > limit:
+            self.close_connection = True
+            return _Body(data, length)
+        return _Body(data)
+
+    def _read_exactly(self, length: int, keep: int) -> tuple[bytes, int]:
+        """Read ``length`` bytes in bounded pieces, keeping the first ``keep``: (kept, received).
+
+        Fewer received means the client closed, reset or fell silent for ``timeout`` seconds.
+        """
+        parts: list[bytes] = []
+        kept = received = 0
+        while received < length:
+            try:
+                chunk = self.rfile.read1(min(READ_CHUNK, length - received))
+            except OSError:  # reset, or silent past the timeout
+                chunk = b""
+            if not chunk:
+                self.close_connection = True
+                break
+            received += len(chunk)
+            if kept < keep:
+                parts.append(chunk[: keep - kept])
+                kept += len(parts[-1])
+        return b"".join(parts), received
+
+    def _read_line(self) -> bytes:
+        try:
+            return self.rfile.readline(MAX_LINE)
+        except OSError:
+            return b""
+
+    def _read_chunked(self, limit: int, keep: int) -> _Body:
         parts: list[bytes] = []
         kept = total = 0
         while True:
-            line = self.rfile.readline(1024)
+            line = self._read_line()
             if not line:
-                self.close_connection = True
-                return b"".join(parts), total or None
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                self._plain(400, "Bad chunk size\n")
-                return None, None
+                return self._refuse(400, f"Request body incomplete: chunked body ended after {total} bytes\n",
+                                    b"".join(parts), total)
+            size_text = line.split(b";")[0].strip()
+            if not _HEX.fullmatch(size_text):
+                return self._refuse(400, "Bad chunk size\n", b"".join(parts), total)
+            size = int(size_text, 16)
             if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
+                for _ in range(MAX_TRAILERS):
+                    if self._read_line() in (b"\r\n", b"\n", b""):
+                        break
+                else:
+                    return self._refuse(400, "Too many trailer lines\n", b"".join(parts), total)
                 break
-            data = self.rfile.read(size)
-            self.rfile.readline(8)
-            total += len(data)
-            if kept < keep and total <= limit:
-                parts.append(data)
-                kept += len(data)
-        body = b"".join(parts)
-        return body, (total if total > limit else None)
+            data, received = self._read_exactly(size, max(0, limit - kept))
+            total += received
+            parts.append(data)
+            kept += len(data)
+            if received < size:
+                return self._refuse(400, f"Request body incomplete: chunked body ended after {total} bytes\n",
+                                    b"".join(parts), total)
+            if self._read_line() not in (b"\r\n", b"\n"):
+                return self._refuse(400, "Bad chunk: no line end after the chunk data\n", b"".join(parts), total)
+        if total > limit:
+            self.close_connection = True
+            return _Body(b"".join(parts)[:keep], total)
+        return _Body(b"".join(parts))
 
-    def _dispatch(self, body: bytes, announced: int | None = None, head: bool = False) -> None:
+    def _refuse(self, status: int, text: str, received: bytes = b"", size: int | None = None) -> _Body:
+        """Answer a request whose HTTP framing is broken, and close. A POST is still journaled
+        (with what arrived and the size announced), so the consumer's developer can see it."""
+        self.close_connection = True
+        response = Response(status, [("Content-Type", "text/plain; charset=UTF-8")], text.encode())
+        if self.command == "POST":
+            try:
+                self.server.app.pipeline.record_plain(self._request(received, size), response)
+            except Exception:  # the journal is broken: the refusal still goes out
+                log.exception("could not record a refused request from %s", self.client_address)
+        self._send(response)
+        self._linger()
+        return _Body(received, size, refusal=text)
+
+    def _linger(self) -> None:
+        """Drop what the client is still sending, for a moment, before the connection closes: closing
+        with unread bytes makes TCP reset the connection, and the client may lose the answer with it."""
+        deadline = time.monotonic() + LINGER_S
+        left = self.server.app.settings.max_body_bytes
+        try:
+            while left > 0 and (wait := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(wait)
+                chunk = self.rfile.read1(READ_CHUNK)
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            pass
+
+    def _request(self, body: bytes, announced: int | None = None) -> Request:
         split = urlsplit(self.path)
         query = {k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)}
         tls_serial = None
@@ -119,10 +210,10 @@ class _Handler(BaseHTTPRequestHandler):
         if is_tls:
             tls_serial = _serialnumber(self.connection.getpeercert())
         host, port = self.client_address[:2]
-        request = Request(
+        return Request(
             method=self.command,
             path=split.path or "/",
-            headers=list(self.headers.items()),
+            headers=[(key, _FOLD.sub(" ", value)) for key, value in self.headers.items()],
             body=body,
             query=query,
             client=f"{host}:{port}",
@@ -131,27 +222,35 @@ class _Handler(BaseHTTPRequestHandler):
             scheme="https" if is_tls else "http",
             body_size=announced,
         )
+
+    def _dispatch(self, body: bytes, announced: int | None = None, head: bool = False) -> None:
+        request = self._request(body, announced)
         try:
             response = self.server.app.handle(request)
-        except Exception:  # never a traceback to the client
+        except Exception as exc:  # never a traceback to the client: the platform's internal-error fault
             log.exception("unhandled error for %s %s", self.command, self.path)
-            response = Response(500, [("Content-Type", "text/plain; charset=UTF-8")], b"Internal error\n")
+            correlation = request.header(CORRELATION) or str(uuid.uuid4())
+            fault = VPFault("VP012", "Server problem, VP does not have all necessary resources to operate. "
+                                     f"({type(exc).__name__})")
+            response = Response(500, [("Content-Type", CONTENT_TYPE), (CORRELATION, correlation)],
+                                fault.render(self.server.app.settings.instance_name))
         self._send(response, head)
 
     def _send(self, response: Response, head: bool = False) -> None:
-        self.send_response(response.status)
-        for key, value in response.headers:
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if not head:
-            self.wfile.write(response.body)
-
-    def _plain(self, status: int, text: str) -> None:
-        self.close_connection = True
-        self._send(Response(status, [("Content-Type", "text/plain; charset=UTF-8")], text.encode()))
+        """Write the answer; a client that has gone away is no error of ours."""
+        try:
+            self.send_response(response.status)
+            for key, value in response.headers:
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if not head:
+                self.wfile.write(response.body)
+        except OSError as exc:
+            self.close_connection = True
+            log.debug("%s went away before its answer was written: %s", self.address_string(), exc)
 
 
 def _serialnumber(cert: dict | None) -> str:
@@ -176,6 +275,14 @@ class PlatformHTTPServer(ThreadingHTTPServer):
         if ":" in host:
             self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
+
+    def handle_error(self, request, client_address) -> None:
+        """To the log, not to stderr: a client that vanishes mid-request is routine, anything else a bug."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            log.debug("connection from %s ended: %s", client_address, exc)
+        else:
+            log.exception("unhandled error on the connection from %s", client_address)
 
     def finish_request(self, request, client_address) -> None:
         if self.ssl_context is None:

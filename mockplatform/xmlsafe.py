@@ -46,8 +46,6 @@ def _parser() -> etree.XMLParser:
 
 def parse(data: bytes) -> etree._Element:
     """Parse untrusted bytes; raise etree.XMLSyntaxError (not well-formed) or UnsafeXMLError (DOCTYPE)."""
-    if not data or not data.strip():
-        raise etree.XMLSyntaxError("Document is empty", None, 1, 1)
     root = etree.fromstring(data, _parser())
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:

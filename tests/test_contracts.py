@@ -188,3 +188,20 @@ def test_zeep_builds_clients_from_the_served_wsdl_and_calls_both_operations(plat
     assert answer.notificationSent == ["SMS", "Email"]
     exchanges = platform.app.journal.exchanges()
     assert [e.http_status for e in exchanges] == [200, 200, 200]
+
+
+def test_a_flood_of_violations_is_listed_up_to_a_cap_and_counted():
+    from mockplatform.contracts import ContractRegistry
+    from mockplatform.envelope import read_envelope
+
+    from .soap import is_active_user
+
+    registry = ContractRegistry()
+    registry.add(load_package(builtin_package_path()))
+    many = b" ".join(b"a%d='1'" % i for i in range(80))
+    body = is_active_user().replace(b"<IsActiveUser ", b"<IsActiveUser " + many + b" ")
+    validator = registry.get(read_envelope(body).contract).validator
+    findings = validator.findings(read_envelope(body).payload)
+    assert len(findings) == 51
+    assert "80 schema violations in all" in findings[-1].message_en
+    assert all(f.rule_id == "SCHEMA" for f in findings)

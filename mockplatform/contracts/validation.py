@@ -21,6 +21,18 @@ if TYPE_CHECKING:
     import xmlschema
 
 RULE_ID = "SCHEMA"
+MAX_FINDINGS = 50
+# Beyond these the rich (xmlschema) explanation is skipped: its cost grows with every error.
+_RICH_MAX_ERRORS, _RICH_MAX_ELEMENTS, _RICH_MAX_ATTRIBUTES = 50, 1000, 50
+
+
+def _small_enough(payload: etree._Element, entries: list) -> bool:
+    if len(entries) > _RICH_MAX_ERRORS:
+        return False
+    for count, element in enumerate(payload.iter(), 1):
+        if count > _RICH_MAX_ELEMENTS or len(element.attrib) > _RICH_MAX_ATTRIBUTES:
+            return False
+    return True
 
 
 class SchemaValidator:
@@ -60,18 +72,38 @@ class SchemaValidator:
             return self._rich
 
     def iter_findings(self, payload: etree._Element) -> Iterator[Finding]:
-        """Every violation in the payload; nothing when it is valid."""
+        """Every violation in the payload (at most MAX_FINDINGS, then a count); nothing when it is valid.
+
+        xmlschema's rich errors cost time in proportion to the element, for every error: a hostile
+        payload with thousands of violations would take minutes. Such payloads get lxml's own
+        messages instead, which are found in one pass.
+        """
         valid, entries = self._validate(payload)
         if valid:
             return
-        found = False
-        for error in self._rich_schema().iter_errors(payload):
-            found = True
-            yield _to_finding(error, self.interaction)
-        if not found:  # the two validators disagree: trust lxml and say what it said
-            for entry in entries:
+        found = 0
+        if _small_enough(payload, entries):
+            for error in self._rich_schema().iter_errors(payload):
+                found += 1
+                if found > MAX_FINDINGS:
+                    break
+                yield _to_finding(error, self.interaction)
+            if found > MAX_FINDINGS:
+                yield self._more(f"more than {MAX_FINDINGS}")
+                return
+        if not found:  # too large for the rich pass, or the two validators disagree: say what lxml said
+            for entry in entries[:MAX_FINDINGS]:
                 yield Finding(RULE_ID, Severity.ERROR, entry.message, f"Schemafel: {entry.message}",
-                              line=entry.line, source=self.interaction.responder_file)
+                              path=getattr(entry, "path", None), line=entry.line,
+                              source=self.interaction.responder_file)
+            if len(entries) > MAX_FINDINGS:
+                yield self._more(str(len(entries)))
+
+    def _more(self, how_many: str) -> Finding:
+        return Finding(RULE_ID, Severity.ERROR, f"... {how_many} schema violations in all; only the first "
+                       f"{MAX_FINDINGS} are listed", f"... totalt {how_many} schemafel; bara de första "
+                       f"{MAX_FINDINGS} visas", source=self.interaction.responder_file,
+                       hint="fix the first ones: the rest often follow from them")
 
     def findings(self, payload: etree._Element) -> list[Finding]:
         return list(self.iter_findings(payload))
