@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .app import Application, Config
-from .errors import ConfigError, ContractPackageError, MockplatformError, UnreadableFile
+from .errors import ConfigError, MockplatformError, UnreadableFile
 from .fixtures import load_fixtures
 from .journal import Journal, JournalError
 from .protocol.errors import ProtocolWriteError
@@ -154,21 +154,12 @@ def main(argv: list[str] | None = None) -> int:
             from .demo import run_demo
 
             return run_demo(args.out)
-    except (JournalError, ProtocolWriteError) as exc:
+    except (JournalError, ProtocolWriteError, UnreadableFile, OSError, sqlite3.Error) as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_IO
-    except UnreadableFile as exc:
-        print(f"mockplatform: {exc}", file=sys.stderr)
-        return EXIT_IO
-    except (ConfigError, ContractPackageError) as exc:
+    except MockplatformError as exc:  # a bad option, TAK, fixtures or contract package
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except MockplatformError as exc:
-        print(f"mockplatform: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (OSError, sqlite3.Error) as exc:
-        print(f"mockplatform: {exc}", file=sys.stderr)
-        return EXIT_IO
     return EXIT_USAGE
 
 
