@@ -23,6 +23,7 @@ from .xmlsafe import UnsafeXMLError, local_name, namespace, parse
 
 DOCBOOK5 = "http://docbook.org/ns/docbook"
 MISMATCH_TEXT = "##### Mismatched Element in Source #####"
+_WEB_LINK = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 ROOT = "(root)"  # the "parent" of the root element in the table
 
 
@@ -186,6 +187,11 @@ def _judge(element: etree._Element, parent: str, path: str, offset: int, subset:
                 problem(f"<{name}> needs a non-empty '{attribute}' attribute; without it the link leads nowhere",
                         f"<{name}> måste ha ett attribut '{attribute}' som inte är tomt; utan det leder länken "
                         "ingenstans", mismatch=False)
+        url = (element.get("url") or "").strip()
+        if name == "ulink" and url and not _WEB_LINK.match(url):
+            problem(f"<ulink url='{url[:80]}'> is not an absolute http(s) address; a citizen's browser cannot "
+                    "(or must not) open it", f"<ulink url='{url[:80]}'> är ingen absolut http(s)-adress; "
+                    "invånarens webbläsare kan inte (eller får inte) öppna den", mismatch=False)
         if not row.text and _has_text(element):
             hold = ", ".join(f"<{c}>" for c in sorted(row.children))
             problem(f"<{name}> cannot hold text directly (only {hold}), so the text may not be shown; "

@@ -177,3 +177,15 @@ def test_the_walk_gives_a_judged_tree_a_renderer_can_reuse():
     assert [n.path for n in nodes] == ["/article", "/article/para[1]", "/article/para[1]/ulink", "/article/para[2]",
                                        "/article/para[2]/emphasis"]
     assert [n.mismatched for n in nodes] == [False, False, False, False, True]
+
+
+@pytest.mark.parametrize("url, ok", [
+    ("https://www.1177.se/avgifter", True), ("HTTP://example.invalid/x", True),
+    ("javascript:alert(1)", False), ("/relative/path", False), ("mailto:a@b.invalid", False), ("https://", False),
+])
+def test_ulink_must_be_an_absolute_web_address(url, ok):
+    from xml.sax.saxutils import quoteattr
+
+    text = f"<article><para><ulink url={quoteattr(url)}>länk</ulink></para></article>"
+    problems = [p for p in check(text) if "http(s)" in p.message_en]
+    assert (not problems) is ok, problems
