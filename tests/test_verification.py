@@ -158,3 +158,16 @@ def test_head_carries_contract_digests_period_and_cost(platform):
     assert all(len(c.sha256) == 64 for c in head.contracts)
     assert head.period_from and head.period_from == head.period_to
     assert round(head.cost.per_year_sek) == 214_999
+
+
+def test_a_corrected_resend_after_a_client_fault_is_not_a_retry(platform):
+    from mockplatform import ns
+
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL))
+    assert platform.post(add_message(ACTIVE_SMS_EMAIL, message_ns=ns.ADD_MESSAGE)).status_code == 500  # schema
+    assert platform.post(add_message(ACTIVE_SMS_EMAIL)).status_code == 200  # fixed and sent again at once
+    protocol = verify(VerifyOptions(journal=platform.app.journal.path))
+    tc09 = next(c for c in protocol.cases if c.id == "TC-09")
+    assert tc09.status is CaseStatus.NOT_RUN and "technical fault" not in tc09.how_to_run
+    retry = next(r for r in protocol.rules if r.rule_id == "PP-RETRY-BACKOFF")
+    assert retry.violations == 0

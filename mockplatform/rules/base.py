@@ -8,6 +8,7 @@ severity and source from its catalogue, so no rule repeats them.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from ..fixtures import Fixtures, System, Unit
 from ..journal import Exchange
 from ..xmlsafe import local_name, parse
 
+_CLIENT_FAULT = re.compile(rb"<(?:[\w.-]+:)?faultcode>\s*(?:[\w.-]+:)?Client\s*</")
 IS_ACTIVE_USER = "IsActiveUser"
 ADD_MESSAGE = "AddMessageToPatientPortalInbox"
 OPERATIONS = (IS_ACTIVE_USER, ADD_MESSAGE)
@@ -124,6 +126,18 @@ class RequestView:
     active: bool | None = None  # IsActiveUser response status (None: no readable answer)
     elements: dict[str, etree._Element] = field(default_factory=dict)  # "" = the request element
     lines: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def technical_fault(self) -> bool:
+        """Did the call fail in a way a retry can cure: VP009 (producer unreachable, timeout, non-SOAP
+        error) or the producer's own Server fault. A Client fault (VP003, VP004, VP007, a schema
+        violation) needs a corrected request, not a retry; resultCode=ERROR is a logical answer."""
+        ex = self.exchange
+        if ex.http_status < 500:
+            return False
+        if ex.vp_code:
+            return ex.vp_code == "VP009"
+        return _CLIENT_FAULT.search(ex.response_body or b"") is None
 
     @property
     def has_sso_link(self) -> bool:

@@ -68,10 +68,11 @@ def active_user_checked(views: list[RequestView], ctx: RuleContext) -> Iterator[
 def retry_backoff(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[int, Hit]]:
     """A retry sooner than ``ctx.min_retry_s`` after a technical fault.
 
-    A technical fault is an HTTP 500 answer (SOAP fault: producer fault, VP fault, timeout);
-    resultCode=ERROR is a logical answer, not a fault. A retry is a later request of the same
-    consumer with the same body (SHA-256), or an AddMessage with the same citizen and messageText.
-    A success ends the sequence: a later identical request is a new send, not a retry.
+    A technical fault is one a retry can cure (``RequestView.technical_fault``: VP009, a producer's
+    Server fault); a Client fault needs a corrected request, and resultCode=ERROR is a logical answer.
+    A retry is a later request of the same consumer with the same body (SHA-256), or an AddMessage
+    with the same citizen and messageText. A success ends the sequence: a later identical request is
+    a new send, not a retry.
     """
     failed: dict[tuple, tuple[float, int]] = {}  # key -> (time, exchange id) of the last failed attempt
     for view in views:
@@ -91,7 +92,7 @@ def retry_backoff(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[
                 f"kräver ökande väntetid, första omförsöket tidigast efter {ctx.min_retry_s:g} s",
                 path="/Envelope",
                 hint="retry after 4 s, then +20 s, +5 min, +30 min and so on")
-        if view.exchange.http_status == 500:
+        if view.technical_fault:
             for k in keys:
                 failed[k] = (view.t, view.exchange.id)
         else:

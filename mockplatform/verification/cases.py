@@ -112,19 +112,13 @@ def _logical_error_handled(views: list[RequestView], ctx: RuleContext, findings:
     return out
 
 
-def _technical_fault(view: RequestView) -> bool:
-    """A fault worth retrying: the producer could not be reached or failed (VP009, producer SOAP fault)."""
-    ex = view.exchange
-    return view.operation is not None and ex.http_status >= 500 and ex.vp_code in (None, "VP009")
-
-
 def _retry_after_fault(views: list[RequestView], ctx: RuleContext, findings: Findings) -> Outcome:
     """A technical fault followed by a resend of the same request; its timing is judged by the
     profile's retry rule, whose findings on the resend fail the case."""
     out = Outcome()
     faults_without_retry = 0
     for i, v in enumerate(views):
-        if not _technical_fault(v):
+        if v.operation is None or not v.technical_fault:
             continue
         retry = next((later for later in views[i + 1:] if _same_message(v, later)), None)
         if retry is None:
