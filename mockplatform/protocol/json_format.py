@@ -12,7 +12,6 @@ import json
 from importlib import resources
 from typing import Any
 
-from ..findings import Finding
 from .model import CaseResult, ContractInfo, CostEstimate, Evidence, Protocol, ProtocolHead, RuleResult
 
 FORMAT_NAME = "mockplatform-test-protocol"
@@ -22,19 +21,6 @@ SCHEMA_FILE = "protocol.schema.json"
 def load_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) shipped in the package; a fresh copy on every call."""
     return json.loads(resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8"))
-
-
-def finding_to_dict(finding: Finding) -> dict[str, Any]:
-    return {
-        "rule_id": finding.rule_id,
-        "severity": str(finding.severity),
-        "message_en": finding.message_en,
-        "message_sv": finding.message_sv,
-        "path": finding.path,
-        "line": finding.line,
-        "source": finding.source,
-        "hint": finding.hint,
-    }
 
 
 def _contract(contract: ContractInfo) -> dict[str, Any]:
@@ -107,7 +93,7 @@ def _case(case: CaseResult) -> dict[str, Any]:
         "purpose": case.purpose,
         "status": str(case.status),
         "evidence": [_evidence(e) for e in case.evidence],
-        "findings": [finding_to_dict(f) for f in case.findings],
+        "findings": [f.to_json() for f in case.findings],
         "how_to_run": case.how_to_run,
     }
 
@@ -121,7 +107,7 @@ def _rule(rule: RuleResult) -> dict[str, Any]:
         "source": rule.source,
         "checked": rule.checked,
         "violations": rule.violations,
-        "examples": [{"exchange_id": ex_id, "finding": finding_to_dict(f)} for ex_id, f in rule.examples],
+        "examples": [{"exchange_id": ex_id, "finding": f.to_json()} for ex_id, f in rule.examples],
     }
 
 
