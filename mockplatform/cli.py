@@ -109,6 +109,9 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--environment", help="test environment (protocol head)")
     parser.add_argument("--messages-per-year", type=int, help="declared volume, for the yearly cost estimate")
     parser.add_argument("--contact", action="append", help="a contact for the protocol head; repeatable")
+    parser.add_argument("--same-text-threshold", type=int, default=20, metavar="N",
+                        help="the same message text to N citizens counts as a general information channel "
+                             "(warning; default 20)")
     parser.add_argument("--allow-not-run", action="store_true",
                         help="exit 0 when nothing failed even if some cases were not run (they stay 'not run')")
 
@@ -119,12 +122,15 @@ def verify_options(args: argparse.Namespace) -> VerifyOptions:
     description = load_description(args.describe) if args.describe else Description()
     if args.messages_per_year is not None and args.messages_per_year < 0:
         raise ConfigError("--messages-per-year must be 0 or more")
+    if args.same_text_threshold < 2:
+        raise ConfigError("--same-text-threshold must be at least 2 (citizens)")
     description = description.merged(system_name=args.system_name, organisation=args.organisation,
                                      environment=args.environment, messages_per_year=args.messages_per_year,
                                      contacts=tuple(args.contact) if args.contact else None)
     return VerifyOptions(journal=args.journal, since=args.since, until=args.until, since_reset=args.since_reset,
                          consumer=args.consumer, system_id=args.system_id, profile=args.profile,
-                         fixtures=args.fixtures, contracts=list(args.contracts), description=description)
+                         fixtures=args.fixtures, contracts=list(args.contracts), description=description,
+                         same_text_threshold=args.same_text_threshold)
 
 
 def verdict_exit_code(protocol: Protocol, allow_not_run: bool = False) -> int:

@@ -171,3 +171,19 @@ def test_a_corrected_resend_after_a_client_fault_is_not_a_retry(platform):
     assert tc09.status is CaseStatus.NOT_RUN and "technical fault" not in tc09.how_to_run
     retry = next(r for r in protocol.rules if r.rule_id == "PP-RETRY-BACKOFF")
     assert retry.violations == 0
+
+
+def test_same_text_threshold_is_an_option(platform, tmp_path):
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL))
+    platform.post(is_active_user("198505133283"))
+    for pnr in (ACTIVE_SMS_EMAIL, "198505133283"):
+        platform.post(add_message(pnr, text="Samma information till alla"))
+    journal = str(platform.app.journal.path)
+
+    def general(threshold: str) -> int:
+        main(["verify", "--journal", journal, "--out", str(tmp_path), "--same-text-threshold", threshold])
+        rules = json.loads((tmp_path / "protocol.json").read_text())["rules"]
+        return next(r for r in rules if r["rule_id"] == "INBOX-GENERAL-INFORMATION")["violations"]
+
+    assert general("2") == 1 and general("3") == 0
+    assert main(["verify", "--journal", journal, "--out", str(tmp_path), "--same-text-threshold", "1"]) == 2

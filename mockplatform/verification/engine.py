@@ -57,6 +57,7 @@ class VerifyOptions:
     fixtures: Path | None = None
     contracts: list[Path] = field(default_factory=list)
     description: Description = field(default_factory=Description)
+    same_text_threshold: int = 20  # this many citizens with the same text = a general information channel
 
 
 def verify(options: VerifyOptions) -> Protocol:
@@ -70,7 +71,8 @@ def verify(options: VerifyOptions) -> Protocol:
     for package in options.contracts:
         registry.add(load_package(package))
     ctx = RuleContext(fixtures=fixtures, contracts=registry, consumer=options.consumer,
-                      system_ids=(options.system_id,) if options.system_id else ())
+                      system_ids=(options.system_id,) if options.system_id else (),
+                      same_text_threshold=options.same_text_threshold)
 
     journal = Journal(options.journal, read_only=True)
     try:
