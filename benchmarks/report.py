@@ -101,6 +101,8 @@ def main() -> int:
                f"{pyplatform.system()} {pyplatform.release()}, Python {pyplatform.python_version()}")
     print("platform throughput ...", flush=True)
     http = platform_bench.run(args.seconds, args.clients, args.rate)
+    print("platform throughput with 4 clients ...", flush=True)
+    few = platform_bench.run(min(args.seconds, 3.0), 4, args.rate)
     print("validation ...", flush=True)
     val = validation()
     print("verification ...", flush=True)
@@ -124,6 +126,10 @@ def main() -> int:
         f"sending {args.rate:g} requests/s in all (latency counted from when each request was due).",
         "",
         *platform_bench.table(http),
+        "",
+        "The same with 4 clients instead of 16 (fewer threads handing the interpreter lock around):",
+        "",
+        *platform_bench.table(few),
         "",
         "Server memory after the runs (RSS): "
         + ", ".join(f"{k} {v['rss_mb']:.0f} MB" for k, v in http.items() if v.get("rss_mb")) + ".",
