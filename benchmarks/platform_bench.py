@@ -144,26 +144,46 @@ def start_server(mode: str, journal: str) -> tuple[subprocess.Popen, int, float]
     return proc, port, time.perf_counter() - t0
 
 
-def run(seconds: float = 5.0, clients: int = 16, paced_rate: float = 500.0) -> dict:
-    """Every case in one go: saturation throughput and latency, then latency at a paced load."""
-    results = {}
+def run(seconds: float = 5.0, clients: int = 16, paced_rate: float = 500.0, rounds: int = 3) -> dict:
+    """Every case, ``rounds`` times interleaved (bare, platform, platform, bare, ...): saturation
+    throughput and latency, then latency at a paced load. Figures are medians over the rounds; the
+    ratio is taken within each round (against that round's bare run), so a machine whose speed drifts
+    from minute to minute still gives a fair ratio, and its spread is reported."""
+    cases = [("bare", "IsActiveUser", is_active_user()),
+             ("platform", "IsActiveUser", is_active_user()),
+             ("platform", "AddMessage", add_message(notify=True, thread_id="bench"))]
+    runs: dict[str, list[dict]] = {f"{mode} {name}": [] for mode, name, _ in cases}
     with tempfile.TemporaryDirectory() as tmp:
-        cases = [("bare", "IsActiveUser", is_active_user()),
-                 ("platform", "IsActiveUser", is_active_user()),
-                 ("platform", "AddMessage", add_message(notify=True, thread_id="bench"))]
-        for mode, name, body in cases:
-            journal = str(Path(tmp) / f"{mode}-{name}.sqlite")
-            proc, port, ready_s = start_server(mode, journal)
-            try:
-                load(port, body, clients, 1.0)  # warm-up
-                figures = load(port, body, clients, seconds)
-                figures["paced"] = load(port, body, clients, seconds, rate=paced_rate)
-                figures["rss_mb"] = _rss_mb(proc.pid)
-            finally:
-                proc.terminate()
-                proc.wait()
-            figures["ready_s"] = ready_s
-            results[f"{mode} {name}"] = figures
+        for round_no in range(rounds):
+            for mode, name, body in cases:
+                journal = str(Path(tmp) / f"{mode}-{name}-{round_no}.sqlite")
+                proc, port, ready_s = start_server(mode, journal)
+                try:
+                    load(port, body, clients, 1.0)  # warm-up
+                    figures = load(port, body, clients, seconds)
+                    figures["paced"] = load(port, body, clients, seconds, rate=paced_rate)
+                    figures["rss_mb"] = _rss_mb(proc.pid)
+                finally:
+                    proc.terminate()
+                    proc.wait()
+                figures["ready_s"] = ready_s
+                runs[f"{mode} {name}"].append(figures)
+    bare = runs["bare IsActiveUser"]
+    results = {}
+    for key, figures in runs.items():
+        ratios = [f["throughput"] / b["throughput"] for f, b in zip(figures, bare, strict=True)]
+        def med(pick, figures=figures):
+            return statistics.median(pick(f) for f in figures)
+
+        results[key] = {
+            "throughput": med(lambda f: f["throughput"]), "p50_ms": med(lambda f: f["p50_ms"]),
+            "p99_ms": med(lambda f: f["p99_ms"]), "errors": sum(f["errors"] + f["paced"]["errors"] for f in figures),
+            "ratio": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+            "ready_s": max(f["ready_s"] for f in figures), "rss_mb": max(f["rss_mb"] or 0 for f in figures),
+            "paced": {"rate": paced_rate, "p50_ms": med(lambda f: f["paced"]["p50_ms"]),
+                      "p99_ms": med(lambda f: f["paced"]["p99_ms"])},
+            "rounds": figures,
+        }
     return results
 
 
@@ -179,15 +199,16 @@ def _rss_mb(pid: int) -> float | None:
 
 
 def table(results: dict) -> list[str]:
-    bare = results["bare IsActiveUser"]["throughput"]
     paced = next(iter(results.values()))["paced"]["rate"]
-    lines = [f"| run | req/s | p50 ms | p99 ms | ratio to bare | p50 / p99 ms at {paced:.0f} req/s | errors "
-             "| ready s |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    rounds = len(next(iter(results.values()))["rounds"])
+    lines = [f"| run (median of {rounds} rounds) | req/s | p50 ms | p99 ms | ratio to bare (min-max) "
+             f"| p50 / p99 ms at {paced:.0f} req/s | errors | ready s (max) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for key, r in results.items():
         p = r["paced"]
         lines.append(f"| {key} | {r['throughput']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-                     f"{r['throughput'] / bare:.2f} | {p['p50_ms']:.2f} / {p['p99_ms']:.2f} | "
-                     f"{r['errors'] + p['errors']} | {r['ready_s']:.2f} |")
+                     f"{r['ratio']:.2f} ({r['ratio_min']:.2f}-{r['ratio_max']:.2f}) | "
+                     f"{p['p50_ms']:.2f} / {p['p99_ms']:.2f} | {r['errors']} | {r['ready_s']:.2f} |")
     return lines
 
 
@@ -196,6 +217,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rate", type=float, default=500.0, help="the paced load, requests/s in all")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions (medians are shown)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--journal", help=argparse.SUPPRESS)
@@ -204,8 +226,8 @@ def main() -> int:
         serve(args.serve, args.journal)
         return 0
     print(f"machine: {os.cpu_count()} cores, Python {pyplatform.python_version()}, {pyplatform.machine()}; "
-          f"{args.clients} concurrent keep-alive clients, {args.seconds:.0f} s per run")
-    results = run(args.seconds, args.clients, args.rate)
+          f"{args.clients} concurrent keep-alive clients, {args.seconds:g} s per run, {args.rounds} rounds")
+    results = run(args.seconds, args.clients, args.rate, args.rounds)
     print("\n".join(table(results)))
     if args.json:
         print(json.dumps(results, indent=2))

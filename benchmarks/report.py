@@ -94,15 +94,16 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--exchanges", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     machine = (f"{os.cpu_count()} cores ({pyplatform.processor() or pyplatform.machine()}), "
                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
                f"{pyplatform.system()} {pyplatform.release()}, Python {pyplatform.python_version()}")
     print("platform throughput ...", flush=True)
-    http = platform_bench.run(args.seconds, args.clients, args.rate)
+    http = platform_bench.run(args.seconds, args.clients, args.rate, args.rounds)
     print("platform throughput with 4 clients ...", flush=True)
-    few = platform_bench.run(min(args.seconds, 3.0), 4, args.rate)
+    few = platform_bench.run(min(args.seconds, 3.0), 4, args.rate, args.rounds)
     print("validation ...", flush=True)
     val = validation()
     print("verification ...", flush=True)
@@ -120,7 +121,9 @@ def main() -> int:
         "",
         "## The platform over HTTP",
         f"{args.clients} concurrent keep-alive clients (two client processes on the same machine), "
-        f"{args.seconds:g} s per run. *Bare* is the same HTTP server answering a canned response; "
+        f"{args.seconds:g} s per run, {args.rounds} rounds interleaved (the figures are medians; each round's "
+        "ratio is against that round's bare run, because this kind of machine drifts in speed). "
+        "*Bare* is the same HTTP server answering a canned response; "
         "*platform* routes through TAK, validates against the schema, runs the fake inbox and commits "
         "the exchange to the SQLite journal before it answers. The paced columns: the same clients "
         f"sending {args.rate:g} requests/s in all (latency counted from when each request was due).",
