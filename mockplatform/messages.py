@@ -20,7 +20,7 @@ class Request:
     # SERIALNUMBER of the verified client certificate's subject; "" when a cert had none.
     tls_serialnumber: str | None = None
     scheme: str = "http"
-    body_size: int | None = None  # the announced size when the body was cut short (too large)
+    body_size: int | None = None  # the announced size when only part of the body is kept (over the limit, or cut short)
 
     def header(self, name: str) -> str | None:
         name = name.lower()

@@ -191,8 +191,3 @@ class Tak:
                 if a.valid_on(day):
                     return AuthorisationDecision(True, a, trace)
         return AuthorisationDecision(False, None, trace)
-
-    def routes_for(self, contract: str | None = None) -> list[Route]:
-        if contract is None:
-            return list(self.routes)
-        return [r for r in self.routes if r.contract.lower() == contract.lower()]

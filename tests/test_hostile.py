@@ -286,15 +286,25 @@ def test_request_cut_short_is_refused_journaled_and_never_acted_on(hostile):
     assert_serving(hostile)
 
 
+def raw_exchange(url: str, head: str, body: bytes = b"", half_close: bool = False) -> bytes:
+    """Send hand-written HTTP (``head`` without the request line's Host, which is added) and read the
+    whole answer until the server closes; ``half_close`` stops sending as a vanishing client would."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        request_line, _, rest = head.partition("\r\n")
+        sock.sendall(f"{request_line}\r\nHost: {host}\r\n{rest}".encode("latin-1") + body)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
 def test_client_that_stops_sending_but_waits_gets_400(hostile):
     """Half-closed after part of the body: the answer still reaches the client."""
-    host, port = hostile.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(f"POST /vp HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5000\r\n\r\n".encode() + b"<soap:")
-        sock.shutdown(socket.SHUT_WR)
-        answer = b""
-        while chunk := sock.recv(4096):
-            answer += chunk
+    answer = raw_exchange(hostile.url, "POST /vp HTTP/1.1\r\nContent-Length: 5000\r\n\r\n", b"<soap:",
+                          half_close=True)
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b"Request body incomplete: 6 of 5000 bytes received" in answer
     assert_serving(hostile)
@@ -302,14 +312,9 @@ def test_client_that_stops_sending_but_waits_gets_400(hostile):
 
 def test_folded_header_is_unfolded_before_it_is_echoed(hostile):
     """A correlation id sent with obsolete line folding comes back on one line, never as a folded header."""
-    host, port = hostile.url.removeprefix("http://").split(":")
     data = is_active_user()
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(f"POST /vp HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {len(data)}\r\n"
-                     "x-skltp-correlation-id: folded\r\n  twice\r\n\r\n".encode() + data)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+    answer = raw_exchange(hostile.url, f"POST /vp HTTP/1.1\r\nConnection: close\r\nContent-Length: {len(data)}\r\n"
+                          "x-skltp-correlation-id: folded\r\n  twice\r\n\r\n", data)
     assert b"\r\nx-skltp-correlation-id: folded twice\r\n" in answer.partition(b"\r\n\r\n")[0]
     assert len(hostile.app.journal.exchanges(correlation_id="folded twice")) == 1
 
@@ -360,14 +365,8 @@ def test_limit_below_the_journal_size_is_enforced_without_waiting(start_platform
 
 def test_huge_chunk_size_is_read_in_pieces_not_allocated(hostile):
     """A chunk announcing 140 TB must not make the server try to allocate it."""
-    host, port = hostile.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(f"POST /vp HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
-                     + b"7FFFFFFFFFFF\r\n" + b"x" * 1000)
-        sock.shutdown(socket.SHUT_WR)
-        answer = b""
-        while chunk := sock.recv(4096):
-            answer += chunk
+    answer = raw_exchange(hostile.url, "POST /vp HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                          b"7FFFFFFFFFFF\r\n" + b"x" * 1000, half_close=True)
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b"chunked body ended after 1000 bytes" in answer
     assert_serving(hostile)
@@ -389,14 +388,9 @@ def test_connection_stays_usable_after_a_platform_fault(hostile):
 
 def test_sender_header_with_control_characters_gives_a_readable_fault(hostile):
     """A header value quoted in a fault detail must not make the fault unreadable XML."""
-    host, port = hostile.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        data = is_active_user()
-        sock.sendall(f"POST /vp HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {len(data)}\r\n"
-                     "x-vp-sender-id: SE\x01\x1bEVIL\r\n\r\n".encode() + data)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+    data = is_active_user()
+    answer = raw_exchange(hostile.url, f"POST /vp HTTP/1.1\r\nConnection: close\r\nContent-Length: {len(data)}\r\n"
+                          "x-vp-sender-id: SE\x01\x1bEVIL\r\n\r\n", data)
     body = answer.partition(b"\r\n\r\n")[2]
     fault = fault_of(body)
     assert fault["faultstring"].startswith("VP007")

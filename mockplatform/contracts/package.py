@@ -58,10 +58,6 @@ class Interaction:
     package: ContractPackage = field(repr=False)
 
     @property
-    def major(self) -> str:
-        return self.wsdl_namespace.split(":")[-2]
-
-    @property
     def domain(self) -> str:
         """``infrastructure:eservicesupply:patientportal`` for the patientportal contracts."""
         parts = self.wsdl_namespace.split(":")
