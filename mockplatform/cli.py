@@ -209,13 +209,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"inbox preview and journal: {server.url}/ui/")
     print(f"mockplatform listening on {server.url}/vp", flush=True)
 
-    def stop(*_):
-        raise KeyboardInterrupt
+    def stop(*_):  # Ctrl-C or SIGTERM: finish what is being answered, then stop
+        server.request_stop()
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
+        server.serve_forever()
         print("mockplatform: stopping", flush=True)
     finally:
         server.server_close()

@@ -89,6 +89,11 @@ class FaultInjector:
             self._faults = [f for f in self._faults if fault_id is not None and f.id != fault_id]
             return before - len(self._faults)
 
+    def armed(self) -> bool:
+        """Whether any fault waits for a call (read without the lock: a fault armed a moment ago may be missed
+        by a call already on its way, as it would be anyway)."""
+        return bool(self._faults)
+
     def active(self) -> list[InjectedFault]:
         with self._lock:
             return list(self._faults)

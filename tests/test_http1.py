@@ -1,0 +1,156 @@
+"""HTTP/1.1 framing without a socket: what comes out of the bytes a client sends, however they are split."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockplatform.http1 import MAX_HEAD, Head, Message, Refusal, RequestReader
+
+LIMIT = 1000
+KEEP = 100
+
+
+def events(*pieces: bytes, limit: int = LIMIT, keep: int = KEEP, eof: bool = False) -> list:
+    """Every event the reader gives for these pieces, fed one after the other."""
+    reader = RequestReader(limit, keep)
+    out = []
+    for piece in pieces:
+        reader.feed(piece)
+        while (event := reader.next_event()) is not None:
+            out.append(event)
+    if eof and (refusal := reader.eof()) is not None:
+        out.append(refusal)
+    return out
+
+
+def messages(*pieces: bytes, **kw) -> list[Message]:
+    return [e for e in events(*pieces, **kw) if isinstance(e, Message)]
+
+
+def refusal(*pieces: bytes, **kw) -> Refusal:
+    found = [e for e in events(*pieces, **kw) if isinstance(e, Refusal)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+POST = b"POST /vp/x?wsdl HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nx-skltp-correlation-id: c1\r\n\r\nhello"
+
+
+def test_a_request_in_one_piece_and_byte_by_byte_reads_the_same():
+    whole = messages(POST)
+    split = messages(*[POST[i:i + 1] for i in range(len(POST))])
+    assert len(whole) == len(split) == 1
+    for m in (whole[0], split[0]):
+        assert (m.head.method, m.head.target, m.body, m.size, m.close) == ("POST", "/vp/x?wsdl", b"hello", None, False)
+        assert m.head.headers == [("Host", "h"), ("Content-Length", "5"), ("x-skltp-correlation-id", "c1")]
+
+
+def test_pipelined_requests_come_out_in_order():
+    got = messages(POST + b"GET /status HTTP/1.1\r\nHost: h\r\n\r\n" + POST.replace(b"hello", b"again"))
+    assert [(m.head.method, m.body) for m in got] == [("POST", b"hello"), ("GET", b""), ("POST", b"again")]
+
+
+def test_bare_line_feeds_and_empty_lines_before_the_request_line_are_accepted():
+    got = messages(b"\r\n\nPOST /vp HTTP/1.1\nContent-Length: 2\n\nok")
+    assert got[0].body == b"ok" and got[0].head.headers == [("Content-Length", "2")]
+
+
+def test_folded_header_is_unfolded_and_a_bare_cr_cannot_split_a_header():
+    head = messages(b"GET / HTTP/1.1\r\nX-A: one\r\n  two\r\n\tthree\r\nX-B: a\rInjected: b\r\n\r\n")[0].head
+    assert head.headers == [("X-A", "one two three"), ("X-B", "a Injected: b")]
+
+
+def test_keep_alive_follows_the_version_and_connection_header():
+    def keep(request: bytes) -> bool:
+        return messages(request)[0].head.keep_alive
+
+    assert keep(b"GET / HTTP/1.1\r\n\r\n")
+    assert not keep(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert not keep(b"GET / HTTP/1.0\r\n\r\n")
+    assert keep(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+    assert messages(b"GET / HTTP/1.0\r\n\r\n")[0].close
+
+
+def test_expect_100_continue_is_announced_only_while_the_body_is_still_to_come():
+    reader = RequestReader(LIMIT, KEEP)
+    reader.feed(b"POST /vp HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+    head = reader.next_event()
+    assert isinstance(head, Head) and head.expects_continue
+    assert reader.next_event() is None
+    reader.feed(b"ok")
+    assert reader.next_event().body == b"ok"
+    early = events(b"POST /vp HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok")
+    assert not early[0].expects_continue
+
+
+def test_chunked_body_with_extensions_and_trailers():
+    got = messages(b"POST /vp HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   b"3;name=x\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: 1\r\n\r\n",
+                   b"GET /next HTTP/1.1\r\n\r\n")
+    assert [m.body for m in got] == [b"abcde", b""]
+
+
+def test_chunked_with_content_length_closes_after_the_answer():
+    got = messages(b"POST /vp HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n")
+    assert got[0].body == b"a" and got[0].close
+
+
+@pytest.mark.parametrize(("head", "status", "text"), [
+    (b"POST /vp HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400, "Bad Content-Length: 5, 6"),
+    (b"POST /vp HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n", 400, "Bad Content-Length: 12abc"),
+    (b"POST /vp HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, "Bad Content-Length: -1"),
+    (b"POST /vp HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "Transfer-Encoding gzip is not supported"),
+    (b"POST /vp HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "Bad chunk size"),
+    (b"POST /vp HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabcd", 400, "no line end after the chunk data"),
+    (b"POST /vp HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + b"T: x\r\n" * 101, 400, "Too many trailer"),
+    (b"POST /vp HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 2000, 400, "Bad chunk size"),
+    (b"GET /vp\r\n\r\n", 400, "Bad request syntax"),
+    (b"GET /vp HTTPS/1.1\r\n\r\n", 400, "Bad request version"),
+    (b"GET /vp HTTP/2.0\r\n\r\n", 505, "Invalid HTTP version"),
+    (b"PATCH /vp HTTP/1.1\r\n\r\n", 501, "Unsupported method ('PATCH')"),
+    (b"GET /vp HTTP/1.1\r\nNo colon here\r\n\r\n", 400, "Bad header line"),
+    (b"GET /vp HTTP/1.1\r\nBad Name: x\r\n\r\n", 400, "Bad header line"),
+    (b"GET /vp HTTP/1.1\r\n continued first\r\n\r\n", 400, "continuation line comes first"),
+    (b"GET /vp HTTP/1.1\r\n" + b"X: y\r\n" * 101 + b"\r\n", 431, "Too many headers"),
+    (b"GET /vp HTTP/1.1\r\nX: " + b"y" * MAX_HEAD + b"\r\n\r\n", 431, "Request header fields too large"),
+    (b"GET /" + b"a" * (MAX_HEAD + 1), 414, "Request line too long"),
+])
+def test_framing_that_cannot_be_trusted_is_refused(head, status, text):
+    found = refusal(head)
+    assert found.status == status and text in found.text
+    after = events(head + POST)  # nothing is read after a refusal: the next "request" may be smuggled
+    assert isinstance(after[-1], Refusal) and not any(isinstance(e, Message) for e in after)
+
+
+def test_a_refusal_keeps_the_head_for_the_journal():
+    found = refusal(b"POST /vp HTTP/1.1\r\nx-skltp-correlation-id: c9\r\n"
+                    b"Content-Length: 1\r\nContent-Length: 2\r\n\r\n")
+    assert found.head.method == "POST" and ("x-skltp-correlation-id", "c9") in found.head.headers
+
+
+def test_body_over_the_limit_is_counted_and_only_its_head_kept():
+    body = b"x" * 3000
+    request = b"POST /vp HTTP/1.1\r\nContent-Length: 3000\r\n\r\n" + body
+    got = messages(*[request[i:i + 64] for i in range(0, len(request), 64)])
+    assert got[0].size == 3000 and got[0].body == body[:KEEP] and got[0].close
+    chunked = b"POST /vp HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"3e8\r\n" + b"y" * 1000 + b"\r\n" \
+        + b"1\r\nz\r\n0\r\n\r\n"
+    got = messages(chunked)
+    assert got[0].size == 1001 and got[0].body == b"y" * KEEP and got[0].close
+
+
+def test_body_at_the_limit_is_kept_whole():
+    got = messages(b"POST /vp HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + b"x" * 1000)
+    assert got[0].size is None and len(got[0].body) == 1000 and not got[0].close
+
+
+def test_body_cut_short_is_refused_with_what_came():
+    found = refusal(b"POST /vp HTTP/1.1\r\nContent-Length: 50\r\n\r\n<soap:", eof=True)
+    assert found.status == 400 and found.text == "Request body incomplete: 6 of 50 bytes received\n"
+    assert found.received == b"<soap:" and found.size == 50 and not found.body_unread
+    found = refusal(b"POST /vp HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n7FFFFFFFFFFF\r\n" + b"x" * 1000, eof=True)
+    assert "chunked body ended after 1000 bytes" in found.text
+
+
+def test_end_of_stream_between_requests_is_no_refusal():
+    assert events(POST, b"GET / HTTP/1.1\r\n", eof=True)[-1].body == b"hello"

@@ -1,0 +1,113 @@
+"""The HTTP server over real sockets: what any consumer's HTTP stack relies on (100-continue, HEAD,
+pipelining, Connection: close), and that a waiting call or an idle client holds up nobody else."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from mockplatform.producers.faults import FaultKind, InjectedFault
+
+from .soap import is_active_user
+
+
+def _connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=5)
+
+
+def _read_answer(sock: socket.socket, head_only: bool = False) -> tuple[bytes, bytes]:
+    """One answer: its head and body (by Content-Length)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed after {data!r}"
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0 if head_only else int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                                           if line.lower().startswith(b"content-length:")))
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head, rest
+
+
+def _post(body: bytes, extra: str = "") -> bytes:
+    return (f"POST /vp HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n{extra}"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def test_expect_100_continue_is_answered_before_the_body_is_sent(platform):
+    """.NET's HttpClient and curl ask first for large bodies; without the 100 they wait before sending."""
+    body = is_active_user()
+    with _connect(platform.url) as sock:
+        request = _post(body, "Expect: 100-continue\r\n")
+        sock.sendall(request[: -len(body)])
+        assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        head, answer = _read_answer(sock)
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"<status>true</status>" in answer
+
+
+def test_head_gets_the_headers_of_get_without_a_body(platform):
+    with _connect(platform.url) as sock:
+        sock.sendall(b"HEAD /status HTTP/1.1\r\nHost: x\r\n\r\nGET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, _ = _read_answer(sock, head_only=True)
+        get_head, body = _read_answer(sock)
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length:" in head
+    assert b'"ServiceStatus"' in body
+
+
+def test_pipelined_requests_are_answered_in_order(platform):
+    with _connect(platform.url) as sock:
+        sock.sendall(b"".join(_post(is_active_user(), f"x-skltp-correlation-id: pipe-{i}\r\n") for i in range(5)))
+        heads = [_read_answer(sock)[0] for _ in range(5)]
+    assert [h.split(b"x-skltp-correlation-id: ")[1].split(b"\r\n")[0] for h in heads] == \
+        [f"pipe-{i}".encode() for i in range(5)]
+
+
+def test_connection_close_and_http_1_0_close_after_the_answer(platform):
+    for request in (_post(is_active_user(), "Connection: close\r\n"),
+                    _post(is_active_user()).replace(b"HTTP/1.1", b"HTTP/1.0", 1)):
+        with _connect(platform.url) as sock:
+            sock.sendall(request)
+            head, _ = _read_answer(sock)
+            assert b"Connection: close" in head
+            assert sock.recv(1024) == b"", "the server keeps the connection open"
+
+
+def test_a_delayed_call_holds_up_no_other_client(platform):
+    """An injected 1.5 s delay on one call: calls on other connections are answered meanwhile."""
+    platform.app.faults.add(InjectedFault(FaultKind.DELAY, delay_ms=1500))
+    slow: dict[str, float] = {}
+
+    def delayed() -> None:
+        t0 = time.monotonic()
+        with _connect(platform.url) as sock:
+            sock.sendall(_post(is_active_user()))
+            _read_answer(sock)
+        slow["s"] = time.monotonic() - t0
+
+    thread = threading.Thread(target=delayed)
+    thread.start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    assert platform.post(is_active_user()).status_code == 200
+    quick = time.monotonic() - t0
+    thread.join(5)
+    assert slow["s"] >= 1.4 and quick < 0.5, (slow, quick)
+
+
+def test_idle_connections_cost_no_threads(platform):
+    """Two hundred clients connected and silent: no thread each, and the next client is answered at once."""
+    before = threading.active_count()
+    idle = [_connect(platform.url) for _ in range(200)]
+    try:
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        assert platform.post(is_active_user()).status_code == 200
+        assert time.monotonic() - t0 < 0.5
+        assert threading.active_count() <= before + 2
+    finally:
+        for sock in idle:
+            sock.close()
