@@ -44,6 +44,7 @@ def serve(mode: str, journal: str) -> None:
     if mode == "bare":
         class Bare:
             settings = Settings()
+            journal = None  # nothing to commit: answered at once
 
             def needs_worker(self, request):
                 return False  # a canned answer never waits: answered on the event loop, like a platform call

@@ -23,6 +23,7 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _VERSION = re.compile(r"HTTP/([0-9])\.([0-9])")
 _BLANK_LINE = re.compile(rb"\n\r?\n")  # the end of the headers (a bare LF is accepted, as by most servers)
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "expect"})
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
@@ -36,9 +37,12 @@ class Head:
     headers: list[tuple[str, str]]
     keep_alive: bool
     expects_continue: bool = False
+    framing: dict[str, list[str]] = field(default_factory=dict)  # the values of the _FRAMING headers
 
     def values(self, name: str) -> list[str]:
         name = name.lower()
+        if name in _FRAMING:
+            return self.framing.get(name, [])
         return [v for k, v in self.headers if k.lower() == name]
 
 
@@ -146,6 +150,8 @@ class RequestReader:
 
     def _read_head(self) -> Head | Message | Refusal | None:
         buf = self._buffer
+        if not buf:
+            return None
         while buf[:2] == b"\r\n" or buf[:1] == b"\n":  # empty lines before a request line are ignored
             del buf[: 2 if buf[:1] == b"\r" else 1]
             self._scanned = 0
@@ -172,10 +178,11 @@ class RequestReader:
         return Refusal(status, text)
 
     def _start_body(self, head: Head) -> Head | Message | Refusal | None:
-        lengths = head.values("content-length")
-        codings = [c.strip().lower() for c in ",".join(head.values("transfer-encoding")).split(",")]
+        lengths = head.framing.get("content-length", ())
+        codings = head.framing.get("transfer-encoding")
         close = not head.keep_alive
-        if codings != [""]:
+        if codings is not None:
+            codings = [c.strip().lower() for c in ",".join(codings).split(",")]
             if lengths:  # RFC 9112 6.3: Transfer-Encoding wins, and the connection is not reused
                 close = True
             if codings[-1] != "chunked":
@@ -194,8 +201,8 @@ class RequestReader:
             over = length > self.max_body
             keep = self.journal_keep if over else length
             self._body = _Body(head, length, keep, close or over)
-        head.expects_continue = (head.version == "HTTP/1.1" and not self._buffer
-                                 and any(v.strip().lower() == "100-continue" for v in head.values("expect")))
+        head.expects_continue = ("expect" in head.framing and head.version == "HTTP/1.1" and not self._buffer
+                                 and any(v.strip().lower() == "100-continue" for v in head.framing["expect"]))
         return head
 
     # -- bodies ------------------------------------------------------------------------------------
@@ -268,6 +275,7 @@ def _parse_head(text: str) -> Head | Refusal:
     if match.group(1) != "1":
         return Refusal(505, f"Invalid HTTP version ({version})\n")
     headers: list[tuple[str, str]] = []
+    framing: dict[str, list[str]] = {}
     for raw in lines[1:]:
         line = raw[:-1] if raw.endswith("\r") else raw
         if "\r" in line:  # a bare CR must not reach an echoed header (RFC 9112 2.2)
@@ -277,19 +285,24 @@ def _parse_head(text: str) -> Head | Refusal:
                 return Refusal(400, "Bad header: a continuation line comes first\n")
             name, value = headers[-1]
             headers[-1] = (name, (value + " " + line.strip(" \t")).strip())
+            if (low := name.lower()) in framing:
+                framing[low][-1] = headers[-1][1]
             continue
         name, sep, value = line.partition(":")
         if not sep or not _TOKEN.fullmatch(name):
             return Refusal(400, f"Bad header line ({line[:100]!r})\n")
-        headers.append((name, value.strip(" \t")))
+        value = value.strip(" \t")
+        headers.append((name, value))
+        if (low := name.lower()) in _FRAMING:
+            framing.setdefault(low, []).append(value)
         if len(headers) > MAX_HEADERS:
             return Refusal(431, "Too many headers\n")
-    connection = {t.strip().lower() for k, v in headers if k.lower() == "connection" for t in v.split(",")}
+    connection = {t.strip().lower() for v in framing.get("connection", ()) for t in v.split(",")}
     if version == "HTTP/1.1":
         keep_alive = "close" not in connection
     else:
         keep_alive = "keep-alive" in connection and "close" not in connection
-    head = Head(method, target, version, headers, keep_alive)
+    head = Head(method, target, version, headers, keep_alive, framing=framing)
     if method not in METHODS:
         return Refusal(501, f"Unsupported method ({method[:50]!r})\n", head)
     return head

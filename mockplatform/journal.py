@@ -12,8 +12,10 @@ import contextlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,16 +125,49 @@ _COLUMNS = (
 _INSERT = f"INSERT INTO exchanges (id, {', '.join(_COLUMNS)}) VALUES (?, {', '.join('?' * len(_COLUMNS))})"
 
 
+_this_second: tuple[int, str] = (0, "")
+
+
+def utc_now_iso() -> str:
+    """``datetime.now(UTC).isoformat(timespec="microseconds")``, the journal's time format, with the date
+    and time of day formatted once a second rather than on every call."""
+    global _this_second
+    ns = time.time_ns()
+    second = ns // 1_000_000_000
+    cached = _this_second  # one read: another thread may replace it meanwhile
+    if cached[0] != second:
+        cached = _this_second = (second, datetime.fromtimestamp(second, UTC).isoformat()[:19])
+    return f"{cached[1]}.{ns // 1000 % 1_000_000:06d}+00:00"
+
+
+try:  # the encoder json.dumps builds anew on every call (its set-up costs more than the encoding), made once
+    _encoder = json.encoder.c_make_encoder(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii,
+                                           None, ": ", ", ", False, False, True)
+except (AttributeError, TypeError):  # no C accelerator, or another signature: json.dumps it is
+    _encoder = None
+
+
+def _json(value: Any) -> str:
+    """``json.dumps(value)``, the same text. The one encoder has no check for circular references (json.dumps
+    makes a fresh one per call): anything it refuses, json.dumps does again and says why."""
+    if _encoder is not None:
+        try:
+            return "".join(_encoder(value, 0))
+        except (TypeError, ValueError, RecursionError):
+            pass
+    return json.dumps(value)
+
+
 def _row(exchange: Exchange) -> tuple:
     return (
         exchange.time, exchange.duration_ms, exchange.client, exchange.method, exchange.path,
         exchange.consumer, exchange.logical_address, exchange.contract, exchange.correlation_id,
         exchange.http_status, exchange.vp_code, exchange.fault_detail,
-        json.dumps(exchange.route_trace) if exchange.route_trace else None,
+        _json(exchange.route_trace) if exchange.route_trace else None,
         exchange.producer_address, exchange.producer_status, exchange.producer_ms,
-        json.dumps(exchange.request_headers), exchange.request_body,
+        _json(exchange.request_headers), exchange.request_body,
         exchange.request_size if exchange.request_size is not None else len(exchange.request_body),
-        json.dumps(exchange.response_headers), exchange.response_body,
+        _json(exchange.response_headers), exchange.response_body,
     )
 
 
@@ -152,10 +187,20 @@ class _Checkpointer:
 
     SQLite's automatic checkpoint runs inside the committing request and fsyncs the database there;
     here a request's commit only appends to the WAL, and the fsync happens beside the traffic.
+
+    Under steady traffic a checkpoint beside the writer never catches up with it (commits land while
+    it runs), and SQLite starts the WAL over only once all of it is in the database: the WAL would grow
+    without end, and every commit would pay for extending the file. So once the WAL holds
+    ``RESTART_FRAMES``, a second pass moves what came during the first, and a third, short one (little
+    more than its two fsyncs) runs with the journal's writers held; the next commit then writes the WAL
+    from its beginning again.
     """
 
-    def __init__(self, path: Path, interval: float = 1.0) -> None:
+    RESTART_FRAMES = 16384  # 64 MiB of 4 KiB pages
+
+    def __init__(self, path: Path, write_lock: threading.Lock, interval: float = 1.0) -> None:
         self._path = path
+        self._write_lock = write_lock
         self._interval = interval
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mockplatform-checkpoint", daemon=True)
@@ -166,7 +211,11 @@ class _Checkpointer:
         try:
             while not self._stopped.wait(self._interval):
                 with contextlib.suppress(sqlite3.Error):  # busy or locked: try again next round
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if frames >= self.RESTART_FRAMES:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # what came meanwhile: a shorter run
+                        with self._write_lock:  # and the little that is left, with the writers held
+                            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
             conn.close()
 
@@ -224,7 +273,7 @@ class Journal:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
         if str(self.path) != ":memory:":
-            self._checkpointer = _Checkpointer(self.path)
+            self._checkpointer = _Checkpointer(self.path, self._lock)
 
     def close(self) -> None:
         reader = getattr(self._local, "conn", None)
@@ -240,12 +289,16 @@ class Journal:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
 
-    def record(self, exchange: Exchange, effects: Sequence[Effect] = ()) -> int:
+    def record(self, exchange: Exchange, effects: Sequence[Effect] = ()) -> int | None:
         """Store the exchange and apply the producers' state changes, in one transaction.
 
         Returns once the transaction is committed, so the caller may answer its client.
         """
         pending = _Pending(exchange, effects)
+        held = getattr(self._local, "held", None)
+        if held is not None:  # the caller commits it, before it answers (see ``holding``)
+            held.append(pending)
+            return None
         with self._queue_lock:
             self._queue.append(pending)
         with self._lock:
@@ -256,6 +309,23 @@ class Journal:
         if pending.error is not None:
             raise pending.error
         return exchange.id
+
+    @contextlib.contextmanager
+    def holding(self, held: list[_Pending]) -> Iterator[None]:
+        """Within this block, exchanges this thread records are appended to ``held`` instead of being
+        committed; ``commit(held)`` writes them later, in one transaction. For the HTTP server's event
+        loop, which answers many requests in one turn: one commit for all of them, and each answer
+        written only after it."""
+        self._local.held = held
+        try:
+            yield
+        finally:
+            self._local.held = None
+
+    def commit(self, held: list[_Pending]) -> None:
+        """Write held exchanges in one transaction; one that fails has its ``error`` set (the rest are kept)."""
+        with self._lock:
+            self._write_group(held)
 
     def _write_group(self, batch: list[_Pending]) -> None:
         try:

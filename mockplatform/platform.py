@@ -8,17 +8,17 @@ fault: VP011, VP002, VP014, VP015, VP013, VP008, VP003, VP004/VP006/VP010, VP007
 from __future__ import annotations
 
 import logging
+import os
+import random
 import re
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from . import faults
 from .envelope import MalformedRequest, read_envelope, rewrite_address_header
 from .faults import VPFault
-from .journal import Effect, Exchange, Journal
+from .journal import Effect, Exchange, Journal, utc_now_iso
 from .messages import Request, Response
 from .producers import Producer, ProducerAnswer, ProducerCall
 from .producers.faults import FaultInjector
@@ -34,21 +34,62 @@ ORIGINAL_CONSUMER = "x-rivta-original-serviceconsumer-hsaid"
 BUILTIN_SCHEME = "builtin:"
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade",
                "proxy-authenticate", "proxy-authorization", "content-type", "soapaction", "date", "server"}
+_NOT_PASSED_ON = frozenset(_HOP_BY_HOP | {CORRELATION, "x-skltp-prt"})  # producer headers the consumer never sees
 
 
-@dataclass
 class _Context:
-    """What the pipeline has learnt so far; becomes the journal row."""
+    """What the pipeline has learnt so far; becomes the journal row. (A slotted class: one is made per call.)"""
 
-    correlation_id: str
-    consumer: str | None = None
-    logical_address: str | None = None
-    contract: str | None = None
-    trace: list[str] = field(default_factory=list)
-    producer_address: str | None = None
-    producer_status: int | None = None
-    producer_ms: float | None = None
-    effects: list[Effect] = field(default_factory=list)
+    __slots__ = ("correlation_id", "consumer", "logical_address", "contract", "trace", "producer_address",
+                 "producer_status", "producer_ms", "effects")
+
+    def __init__(self, correlation_id: str) -> None:
+        self.correlation_id = correlation_id
+        self.consumer: str | None = None
+        self.logical_address: str | None = None
+        self.contract: str | None = None
+        self.trace: list[str] = []
+        self.producer_address: str | None = None
+        self.producer_status: int | None = None
+        self.producer_ms: float | None = None
+        self.effects: list[Effect] = []
+
+
+def _header_map(request: Request) -> dict[str, str]:
+    """The request's headers by lower-case name, the first of each name winning as in ``Request.header``:
+    one pass, where the pipeline would otherwise scan the list once per header it asks for."""
+    headers: dict[str, str] = {}
+    for key, value in request.headers:
+        headers.setdefault(key.lower(), value)
+    return headers
+
+
+_this_second: tuple[int, date] = (-1, date.min)
+
+
+def _local_today() -> date:
+    """``date.today()``, asked of the clock once a second (a local day always begins on a whole second)."""
+    global _this_second
+    second = int(time.time())
+    cached = _this_second  # one read: another thread may replace it meanwhile
+    if cached[0] != second:
+        cached = _this_second = (second, date.fromtimestamp(second))
+    return cached[1]
+
+
+# Correlation ids must be unique, not secret (a consumer may choose its own): they come from a generator
+# seeded from os.urandom rather than from a system call each, as uuid.uuid4() makes them. A private one, so
+# that a random.seed() elsewhere cannot make ids repeat, reseeded in a forked child for the same reason.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+_V4 = 0x4000 << 64 | 0x8000 << 48  # the version (4) and RFC 4122 variant bits of a random UUID
+_V4_MASK = ~(0xF000 << 64 | 0xC000 << 48)
+
+
+def _new_correlation_id() -> str:
+    """A random (version 4) UUID in ``str(uuid.uuid4())``'s form."""
+    h = f"{_ids.getrandbits(128) & _V4_MASK | _V4:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class SoapPipeline:
@@ -60,7 +101,7 @@ class SoapPipeline:
         builtin_producers: dict[str, Producer],
         http_producer: Producer,
         faults: FaultInjector | None = None,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = _local_today,
     ) -> None:
         self.settings = settings
         self.tak = tak
@@ -74,11 +115,12 @@ class SoapPipeline:
 
     def handle(self, request: Request) -> Response:
         started = time.perf_counter()
-        wall = datetime.now(UTC)
-        ctx = _Context(correlation_id=request.header(CORRELATION) or str(uuid.uuid4()))
+        wall = utc_now_iso()
+        headers = _header_map(request)
+        ctx = _Context(headers.get(CORRELATION) or _new_correlation_id())
         vp_fault: VPFault | None = None
         try:
-            outcome = self._process(request, ctx)
+            outcome = self._process(request, headers, ctx)
         except Exception as exc:  # a bug of ours: answer like the platform would, and keep the evidence
             log.exception("internal error while handling %s", ctx.correlation_id)
             outcome = VPFault("VP012", f"Server problem, VP does not have all necessary resources to operate. "
@@ -105,14 +147,14 @@ class SoapPipeline:
 
     # -- the steps, in the real platform's order ------------------------------------------------
 
-    def _process(self, request: Request, ctx: _Context) -> Response | VPFault:
+    def _process(self, request: Request, headers: dict[str, str], ctx: _Context) -> Response | VPFault:
         s = self.settings
-        identity = self._consumer(request)
+        identity = self._consumer(request, headers)
         if isinstance(identity, VPFault):
             return identity
         ctx.consumer = identity
 
-        history = request.header(ROUTING_HISTORY)
+        history = headers.get(ROUTING_HISTORY)
         if history and s.instance_id in [h.strip() for h in history.split("#")]:
             return faults.vp014()
 
@@ -127,7 +169,7 @@ class SoapPipeline:
         ctx.contract = envelope.contract
         ctx.logical_address = envelope.logical_address
 
-        if (s.original_consumer_allowed is not None and request.header(ORIGINAL_CONSUMER) is not None
+        if (s.original_consumer_allowed is not None and ORIGINAL_CONSUMER in headers
                 and identity.lower() not in {c.lower() for c in s.original_consumer_allowed}):
             return faults.vp013()
         if self.tak is None:
@@ -181,13 +223,13 @@ class SoapPipeline:
         ctx.producer_status = answer.status
         return self._judge(answer, route.address, ctx)
 
-    def _consumer(self, request: Request) -> str | VPFault:
+    def _consumer(self, request: Request, headers: dict[str, str]) -> str | VPFault:
         """Who is calling: certificate SERIALNUMBER over TLS; x-vp-sender-id or the default over HTTP."""
         s = self.settings
-        sender = request.header("x-vp-sender-id")
+        sender = headers.get("x-vp-sender-id")
         sender = sender.strip() if sender else None
         if sender and (s.strict_sender or request.tls):
-            if (request.header("x-vp-instance-id") or "").strip() == s.instance_id:
+            if (headers.get("x-vp-instance-id") or "").strip() == s.instance_id:
                 if request.client_ip not in s.sender_allowed_ips:
                     return faults.vp011(request.client_ip, "x-vp-sender-id")
                 return sender
@@ -237,8 +279,7 @@ class SoapPipeline:
             return faults.vp009(url, "Empty response from producer.", answer.status if answer.status >= 300 else None)
         if 200 <= answer.status < 300 or (answer.status == 500 and _is_soap11_fault(answer.body)):
             ctx.effects = answer.effects
-            headers = [(k, v) for k, v in answer.headers
-                       if k.lower() not in _HOP_BY_HOP and k.lower() not in (CORRELATION, "x-skltp-prt")]
+            headers = [(k, v) for k, v in answer.headers if k.lower() not in _NOT_PASSED_ON]
             headers += [("Content-Type", CONTENT_TYPE), (CORRELATION, ctx.correlation_id)]
             if 200 <= answer.status < 300:
                 headers.append(("x-skltp-prt", str(int(round(ctx.producer_ms or 0)))))
@@ -248,17 +289,18 @@ class SoapPipeline:
     def record_plain(self, request: Request, response: Response) -> None:
         """Record an exchange that never reached the pipeline: a POST outside /vp, or one the HTTP server
         refused for its framing (two Content-Length headers, a body cut short)."""
-        ctx = _Context(correlation_id=request.header(CORRELATION) or str(uuid.uuid4()))
-        self._record(request, response, ctx, None, datetime.now(UTC), time.perf_counter())
+        ctx = _Context(request.header(CORRELATION) or _new_correlation_id())
+        self._record(request, response, ctx, None, utc_now_iso(), time.perf_counter())
 
     # -- the one place the journal is written -----------------------------------------------------
 
     def _record(self, request: Request, response: Response, ctx: _Context, vp_fault: VPFault | None,
-                wall: datetime, started: float) -> None:
+                wall: str, started: float) -> None:
+        """``wall``: when the request came, as ``utc_now_iso`` gives it."""
         limit = self.settings.journal_body_bytes
         body = request.body if len(request.body) <= limit else request.body[:limit]
         exchange = Exchange(
-            time=wall.isoformat(timespec="microseconds"),
+            time=wall,
             duration_ms=(time.perf_counter() - started) * 1000.0,
             client=request.client,
             method=request.method,

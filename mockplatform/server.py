@@ -167,7 +167,18 @@ class _Connection(asyncio.Protocol):
                 future = self.server.pool.submit(self._handle, request)
                 future.add_done_callback(lambda done, message=event: self._from_worker(message, done))
                 return
-            self._answer(event, self._handle(request))
+            if self.server.journal is None:
+                self._answer(event, self._handle(request))
+                continue
+            # The exchange is committed with the others answered in this turn of the loop, in one
+            # transaction, and the answer written after that commit (see PlatformHTTPServer.flush).
+            held = self.server.held
+            first = len(held)
+            with self.server.journal.holding(held):
+                response = self._handle(request)
+            self.busy = True
+            self.server.answer_after_commit(self, event, response, held[first:])
+            return
 
     def _from_worker(self, message: Message, done: Future) -> None:
         """Runs in the worker thread: hands the answer back to the loop (unless it has stopped)."""
@@ -265,6 +276,14 @@ class _Connection(asyncio.Protocol):
             self.transport.close()  # what is written still goes out first
 
 
+def unrecorded(response: Response, instance_name: str) -> Response:
+    """The answer when an exchange could not be journaled (disk full, locked): never answer unrecorded."""
+    correlation = next((v for k, v in response.headers if k.lower() == CORRELATION), None) or str(uuid.uuid4())
+    fault = VPFault("VP012", "Server problem, VP does not have all necessary resources to operate. "
+                             "(the journal could not be written)")
+    return Response(500, [("Content-Type", CONTENT_TYPE), (CORRELATION, correlation)], fault.render(instance_name))
+
+
 def _serialnumber(cert: dict | None) -> str:
     """SERIALNUMBER (OID 2.5.4.5) of the certificate subject; "" when absent."""
     if not cert:
@@ -318,12 +337,38 @@ class PlatformHTTPServer:
         self.server_address = self.socket.getsockname()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mockplatform-worker")
         self.connections: set[_Connection] = set()
+        self.journal = getattr(app, "journal", None)
+        self.held: list = []  # exchanges recorded in this turn of the loop, not yet committed
+        self._after_commit: list[tuple[_Connection, Message, Response, list]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread: threading.Thread | None = None
         self._serving = threading.Event()
         self._stopped = threading.Event()
         self._stop: asyncio.Event | None = None
         self._stop_requested = False
+
+    def answer_after_commit(self, connection: _Connection, message: Message, response: Response,
+                            held: list) -> None:
+        """Queue an answer until its exchange is committed; the commit runs once this turn of the loop
+        has read what all connections sent (a group commit: one transaction for many exchanges)."""
+        if not self._after_commit:
+            self.loop.call_soon(self.flush)
+        self._after_commit.append((connection, message, response, held))
+
+    def flush(self) -> None:
+        """Commit the held exchanges, then write their answers (a failed commit answers VP012)."""
+        answers, held = self._after_commit, self.held
+        self._after_commit, self.held = [], []
+        if held:
+            self.journal.commit(held)
+        for connection, message, response, mine in answers:
+            if any(pending.error is not None for pending in mine):
+                log.error("could not record exchange: %s", next(p.error for p in mine if p.error is not None))
+                response = unrecorded(response, self.app.settings.instance_name)
+            connection.busy = False
+            connection._answer(message, response)
+            if not connection.closed:
+                connection._advance()
 
     def serve_forever(self, poll_interval: float | None = None) -> None:
         """Serve until shutdown. (``poll_interval`` is accepted for the stdlib server's signature.)"""

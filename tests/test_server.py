@@ -18,18 +18,19 @@ def _connect(url: str) -> socket.socket:
 
 
 def _read_answer(sock: socket.socket, head_only: bool = False) -> tuple[bytes, bytes]:
-    """One answer: its head and body (by Content-Length)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, f"connection closed after {data!r}"
-        data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    length = 0 if head_only else int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+    """One answer: its head and body (by Content-Length). What follows it stays unread for the next call."""
+    reader = _READERS.setdefault(sock, sock.makefile("rb"))
+    lines = []
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        lines.append(line)
+    assert lines, "connection closed"
+    head = b"".join(lines)
+    length = 0 if head_only else int(next(line.split(b":")[1] for line in lines
                                            if line.lower().startswith(b"content-length:")))
-    while len(rest) < length:
-        rest += sock.recv(65536)
-    return head, rest
+    return head, reader.read(length)
+
+
+_READERS: dict = {}
 
 
 def _post(body: bytes, extra: str = "") -> bytes:

@@ -79,8 +79,10 @@ class SchemaValidator:
         messages instead, which are found in one pass.
         """
         valid, entries = self._validate(payload)
-        if valid:
-            return
+        if not valid:
+            yield from self._explain(payload, entries)
+
+    def _explain(self, payload: etree._Element, entries: list) -> Iterator[Finding]:
         found = 0
         if _small_enough(payload, entries):
             for error in self._rich_schema().iter_errors(payload):
@@ -106,7 +108,9 @@ class SchemaValidator:
                        hint="fix the first ones: the rest often follow from them")
 
     def findings(self, payload: etree._Element) -> list[Finding]:
-        return list(self.iter_findings(payload))
+        """As ``iter_findings``; a valid payload (the usual case) goes without the generator."""
+        valid, entries = self._validate(payload)
+        return [] if valid else list(self._explain(payload, entries))
 
 
 def namespace_of(tag: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -20,6 +19,7 @@ from ..contracts import ContractRegistry
 from ..faults import render_fault
 from ..findings import Finding
 from ..fixtures import Citizen, Fixtures
+from ..journal import utc_now_iso
 from .base import ProducerAnswer, ProducerCall
 
 NOT_ACTIVE_TEXT = "Target person is not active user"
@@ -104,6 +104,20 @@ def _text(fields: dict[str, etree._Element], name: str) -> str | None:
     return None if child is None else (child.text or "")
 
 
+def _texts(parent: etree._Element | None) -> dict[str, str]:
+    """The children's texts by local name, as ``_text`` would read each ("" for an empty one): for an
+    element whose children are all read as text, one pass instead of a lookup per field."""
+    out: dict[str, str] = {}
+    if parent is not None:
+        for child in parent:
+            tag = child.tag
+            if isinstance(tag, str):
+                name = tag.rpartition("}")[2]
+                if name not in out:
+                    out[name] = child.text or ""
+    return out
+
+
 def soap_response(payload: str) -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
@@ -127,6 +141,7 @@ class InboxProducer:
         self.contracts = contracts
         self.lenient = lenient
         self.citizens: dict[str, Citizen] = {c.subject_of_care_id.lower(): c for c in fixtures.citizens}
+        self._is_active_bodies: dict[str | None, bytes] = {}  # the answer depends only on the citizen
 
     def __call__(self, call: ProducerCall) -> ProducerAnswer:
         payload = call.envelope.payload
@@ -148,15 +163,18 @@ class InboxProducer:
         return citizen if citizen is not None and citizen.active else None
 
     def _is_active_user(self, payload: etree._Element) -> ProducerAnswer:
-        citizen = self.active_citizen(_text(_fields(payload), "subjectOfCareId"))
-        methods = "".join(
-            f"<activeNotificationMethods>{m}</activeNotificationMethods>"
-            for m in (citizen.notification_methods if citizen else ())
-        )
-        body = soap_response(
-            f'<IsActiveUserResponse xmlns="{ns.IS_ACTIVE_USER}">'
-            f"<status>{'true' if citizen else 'false'}</status>{methods}</IsActiveUserResponse>"
-        )
+        citizen = self.active_citizen(_texts(payload).get("subjectOfCareId"))
+        key = citizen.subject_of_care_id if citizen else None
+        body = self._is_active_bodies.get(key)
+        if body is None:
+            methods = "".join(
+                f"<activeNotificationMethods>{m}</activeNotificationMethods>"
+                for m in (citizen.notification_methods if citizen else ())
+            )
+            body = self._is_active_bodies[key] = soap_response(
+                f'<IsActiveUserResponse xmlns="{ns.IS_ACTIVE_USER}">'
+                f"<status>{'true' if citizen else 'false'}</status>{methods}</IsActiveUserResponse>"
+            )
         return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
 
     def _add_message(self, call: ProducerCall, payload: etree._Element) -> ProducerAnswer:
@@ -175,23 +193,23 @@ class InboxProducer:
         notify = (_text(request, "notify") or "").strip().lower() in ("true", "1")
         source_system = _text(request, "sourceSystem")
         sent = list(citizen.notification_methods) if notify and source_system else []
-        unit = _fields(message.get("organisationUnit"))
-        sso = _fields(message.get("ssoLink"))
+        unit = _texts(message.get("organisationUnit"))
+        sso = _texts(message.get("ssoLink"))
         record = InboxMessage(
             citizen=citizen.subject_of_care_id,
-            unit_id=_text(unit, "unitId"),
-            unit_name=_text(unit, "unitName"),
-            unit_address=_text(unit, "unitAddress"),
-            unit_postal_code=_text(unit, "unitPostalCode"),
-            unit_postal_city=_text(unit, "unitPostalCity"),
-            unit_telephone=_text(unit, "unitTelephone"),
+            unit_id=unit.get("unitId"),
+            unit_name=unit.get("unitName"),
+            unit_address=unit.get("unitAddress"),
+            unit_postal_code=unit.get("unitPostalCode"),
+            unit_postal_city=unit.get("unitPostalCity"),
+            unit_telephone=unit.get("unitTelephone"),
             thread_id=thread_id,
             description=_text(message, "messageDescription"),
             text=_text(message, "messageText"),
-            sso_system_id=_text(sso, "systemId"),
-            sso_text=_text(sso, "text"),
-            sso_query=_text(sso, "queryString"),
-            sso_type=_text(sso, "type"),
+            sso_system_id=sso.get("systemId"),
+            sso_text=sso.get("text"),
+            sso_query=sso.get("queryString"),
+            sso_type=sso.get("type"),
             notify=notify,
             source_system=source_system,
             notifications=sent,
@@ -209,32 +227,34 @@ class InboxProducer:
         return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)], effects=[store])
 
 
+_MESSAGE_COLUMNS = """case_id, exchange_id, citizen, received, unread, consumer, source_system, correlation_id,
+    unit_id, unit_name, unit_address, unit_postal_code, unit_postal_city, unit_telephone, thread_id, description,
+    text, sso_system_id, sso_text, sso_query, sso_type, notify, notifications"""
+_MESSAGE_VALUES = "?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"  # all after case_id
+_INSERT_MESSAGE = f"INSERT INTO inbox_messages ({_MESSAGE_COLUMNS}) VALUES (?, {_MESSAGE_VALUES})"
+# The lookup of a thread's main case and the insert in one statement: no row when there is no such case yet.
+_INSERT_MESSAGE_INTO_THREAD = (f"INSERT INTO inbox_messages ({_MESSAGE_COLUMNS}) SELECT id, {_MESSAGE_VALUES} "
+                               "FROM inbox_cases WHERE citizen = ? AND thread_key = ?")
+
+
 def store_message(
     conn: sqlite3.Connection, exchange_id: int, m: InboxMessage, consumer: str, correlation_id: str
 ) -> int:
     """Insert an unread message; a message with a known thread id joins that main case."""
-    now = datetime.now(UTC).isoformat(timespec="milliseconds")
-    case_id = None
+    now = utc_now_iso()[:23] + "+00:00"  # to the millisecond
+    values = (exchange_id, m.citizen, now, consumer, m.source_system, correlation_id, m.unit_id, m.unit_name,
+              m.unit_address, m.unit_postal_code, m.unit_postal_city, m.unit_telephone, m.thread_id, m.description,
+              m.text, m.sso_system_id, m.sso_text, m.sso_query, m.sso_type, int(m.notify), ",".join(m.notifications))
     thread_key = None
     if m.thread_id:
         thread_key = f"{(m.source_system or consumer or '').lower()}|{m.thread_id}"
-        row = conn.execute(
-            "SELECT id FROM inbox_cases WHERE citizen = ? AND thread_key = ?", (m.citizen, thread_key)
-        ).fetchone()
-        case_id = row[0] if row else None
-    if case_id is None:
-        case_id = conn.execute(
-            "INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, ?)", (m.citizen, thread_key, now)
-        ).lastrowid
-    return conn.execute(
-        """INSERT INTO inbox_messages (case_id, exchange_id, citizen, received, unread, consumer, source_system,
-           correlation_id, unit_id, unit_name, unit_address, unit_postal_code, unit_postal_city, unit_telephone,
-           thread_id, description, text, sso_system_id, sso_text, sso_query, sso_type, notify, notifications)
-           VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (case_id, exchange_id, m.citizen, now, consumer, m.source_system, correlation_id, m.unit_id, m.unit_name,
-         m.unit_address, m.unit_postal_code, m.unit_postal_city, m.unit_telephone, m.thread_id, m.description,
-         m.text, m.sso_system_id, m.sso_text, m.sso_query, m.sso_type, int(m.notify), ",".join(m.notifications)),
+        joined = conn.execute(_INSERT_MESSAGE_INTO_THREAD, (*values, m.citizen, thread_key))
+        if joined.rowcount:
+            return joined.lastrowid
+    case_id = conn.execute(
+        "INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, ?)", (m.citizen, thread_key, now)
     ).lastrowid
+    return conn.execute(_INSERT_MESSAGE, (case_id, *values)).lastrowid
 
 
 def reset_inbox(conn: sqlite3.Connection) -> None:
