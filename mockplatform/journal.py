@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS exchanges (
     response_headers TEXT NOT NULL,
     response_body BLOB
 );
-CREATE INDEX IF NOT EXISTS exchanges_correlation ON exchanges(correlation_id);
+DROP INDEX IF EXISTS exchanges_correlation;
 """
 
 
@@ -253,6 +253,9 @@ class Journal:
         self._queue: list[_Pending] = []
         self._checkpointer: _Checkpointer | None = None
         self._next_id: int | None = None  # the next exchange id; asked of the database when unknown
+        # Exchange ids by correlation id, for this process's lookups; built at the first one. An index in
+        # the database would cost every insert a write in a random place (correlation ids are random).
+        self._by_correlation: dict[str, list[int]] | None = None
         if read_only:  # a reader beside a running server: no schema changes, no checkpoints
             self._conn = None
             if not self.path.is_file():
@@ -369,12 +372,16 @@ class Journal:
             self._next_id = None  # another writer may have taken ids: ask the database again
             raise
         self._next_id = first + len(batch)
+        index = self._by_correlation
         for row, pending in zip(rows, batch, strict=True):
             pending.exchange.id = row[0]
+            if index is not None:
+                index.setdefault(pending.exchange.correlation_id, []).append(row[0])
 
     def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run a state change outside an exchange (admin actions) in its own transaction."""
         with self._lock:
+            self._by_correlation = None  # the change may remove exchanges: built again when asked
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(self._conn)
@@ -407,6 +414,18 @@ class Journal:
             self._local.conn = conn
         return conn
 
+    def _ids_with(self, correlation_id: str) -> list[int] | None:
+        """The ids of the exchanges with this correlation id; None for a reader beside the server (it scans)."""
+        if self.read_only:
+            return None
+        with self._lock:
+            if self._by_correlation is None:
+                index: dict[str, list[int]] = {}
+                for exchange_id, cid in self._conn.execute("SELECT id, correlation_id FROM exchanges ORDER BY id"):
+                    index.setdefault(cid, []).append(exchange_id)
+                self._by_correlation = index
+            return list(self._by_correlation.get(correlation_id, ()))
+
     def count(self) -> int:
         return self.reader().execute("SELECT count(*) FROM exchanges").fetchone()[0]
 
@@ -434,6 +453,12 @@ class Journal:
         if correlation_id is not None:
             where.append("correlation_id = ?")
             args.append(correlation_id)
+            ids = self._ids_with(correlation_id)
+            if ids is not None:  # this process writes the journal and knows where to look
+                if not ids:
+                    return
+                where.append(f"id IN ({', '.join('?' * len(ids))})")
+                args.extend(ids)
         if since is not None:
             where.append("time >= ?")
             args.append(since)

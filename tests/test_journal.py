@@ -1,0 +1,39 @@
+"""Finding exchanges by correlation id: in the writing process from its own map, beside it by a scan."""
+
+from __future__ import annotations
+
+from mockplatform.journal import Exchange, Journal
+
+
+def _exchange(correlation_id: str) -> Exchange:
+    return Exchange(time="2026-11-26T12:00:00.000000+00:00", duration_ms=1.0, client="127.0.0.1:1", method="POST",
+                    path="/vp", request_headers=[], request_body=b"<x/>", http_status=200, response_headers=[],
+                    response_body=b"<y/>", correlation_id=correlation_id)
+
+
+def test_lookup_by_correlation_id_follows_writes_and_resets(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    try:
+        first = journal.record(_exchange("a"))
+        assert [e.id for e in journal.exchanges(correlation_id="a")] == [first]  # the map is built here
+        second = journal.record(_exchange("a"))
+        journal.record(_exchange("b"))
+        held: list = []
+        with journal.holding(held):
+            journal.record(_exchange("a"))
+        assert len(journal.exchanges(correlation_id="a")) == 2, "held, not yet committed"
+        journal.commit(held)
+        assert [e.id for e in journal.exchanges(correlation_id="a")] == [first, second, held[0].exchange.id]
+        assert journal.exchanges(correlation_id="missing") == []
+
+        reader = Journal(tmp_path / "j.sqlite", read_only=True)  # e.g. `mockplatform journal` beside the server
+        assert len(reader.exchanges(correlation_id="a")) == 3
+        reader.close()
+
+        journal.write(lambda conn: conn.execute("DELETE FROM exchanges WHERE correlation_id = 'a'"))
+        assert journal.exchanges(correlation_id="a") == []
+        assert [e.correlation_id for e in journal.exchanges(correlation_id="b")] == ["b"]
+        journal.record(_exchange("a"))
+        assert len(journal.exchanges(correlation_id="a")) == 1
+    finally:
+        journal.close()
