@@ -3,8 +3,10 @@
 Runs, in one go: a bare server (the same PlatformHTTPServer, answering a canned response) and the
 real platform (routed through TAK, validated against the schema, journaled to SQLite), each in its
 own process, loaded by 16 concurrent keep-alive clients from two client processes: first as fast as
-they can (saturation: throughput, p50/p99, the ratio platform/bare), then paced at a fixed total rate
-(latency as a consumer under ordinary load sees it). Also the time until each server answers.
+they can (saturation: throughput, p50/p99, the ratio platform/bare, the server's CPU time per call),
+then paced at a fixed total rate (latency as a consumer under ordinary load sees it). Also the time
+until each server answers. The clients share the machine with the server, so a bare server this
+fast is held back by its clients, not by itself: its CPU per call shows how much it has to spare.
 
     python benchmarks/platform_bench.py [--seconds 5] [--clients 16]
 """
@@ -164,7 +166,11 @@ def run(seconds: float = 5.0, clients: int = 16, paced_rate: float = 500.0, roun
                 proc, port, ready_s = start_server(mode, journal)
                 try:
                     load(port, body, clients, 1.0)  # warm-up
+                    cpu0 = _cpu_seconds(proc.pid)
                     figures = load(port, body, clients, seconds)
+                    cpu1 = _cpu_seconds(proc.pid)
+                    if cpu0 is not None and cpu1 is not None and figures["requests"]:
+                        figures["server_cpu_us"] = (cpu1 - cpu0) / figures["requests"] * 1e6
                     figures["paced"] = load(port, body, clients, seconds, rate=paced_rate)
                     figures["rss_mb"] = _rss_mb(proc.pid)
                 finally:
@@ -183,12 +189,22 @@ def run(seconds: float = 5.0, clients: int = 16, paced_rate: float = 500.0, roun
             "throughput": med(lambda f: f["throughput"]), "p50_ms": med(lambda f: f["p50_ms"]),
             "p99_ms": med(lambda f: f["p99_ms"]), "errors": sum(f["errors"] + f["paced"]["errors"] for f in figures),
             "ratio": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+            "server_cpu_us": med(lambda f: f.get("server_cpu_us") or 0.0),
             "ready_s": max(f["ready_s"] for f in figures), "rss_mb": max(f["rss_mb"] or 0 for f in figures),
             "paced": {"rate": paced_rate, "p50_ms": med(lambda f: f["paced"]["p50_ms"]),
                       "p99_ms": med(lambda f: f["paced"]["p99_ms"])},
             "rounds": figures,
         }
     return results
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far (Linux): the server's cost per call."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -206,12 +222,12 @@ def table(results: dict) -> list[str]:
     paced = next(iter(results.values()))["paced"]["rate"]
     rounds = len(next(iter(results.values()))["rounds"])
     lines = [f"| run (median of {rounds} rounds) | req/s | p50 ms | p99 ms | ratio to bare (min-max) "
-             f"| p50 / p99 ms at {paced:.0f} req/s | errors | ready s (max) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             f"| server CPU µs/call | p50 / p99 ms at {paced:.0f} req/s | errors | ready s (max) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key, r in results.items():
         p = r["paced"]
         lines.append(f"| {key} | {r['throughput']:.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-                     f"{r['ratio']:.2f} ({r['ratio_min']:.2f}-{r['ratio_max']:.2f}) | "
+                     f"{r['ratio']:.2f} ({r['ratio_min']:.2f}-{r['ratio_max']:.2f}) | {r['server_cpu_us']:.0f} | "
                      f"{p['p50_ms']:.2f} / {p['p99_ms']:.2f} | {r['errors']} | {r['ready_s']:.2f} |")
     return lines
 
