@@ -39,7 +39,6 @@ from mockplatform import (  # noqa: E402
     ns,  # noqa: E402
 )
 from mockplatform.envelope import read_envelope  # noqa: E402
-from mockplatform.server import EVENT_LOOP_ENV  # noqa: E402
 from tests.soap import add_message  # noqa: E402
 
 
@@ -105,12 +104,6 @@ def main() -> int:
     http = platform_bench.run(args.seconds, args.clients, args.rate, args.rounds)
     print("platform throughput with 4 clients ...", flush=True)
     few = platform_bench.run(min(args.seconds, 3.0), 4, args.rate, args.rounds)
-    print("platform throughput on asyncio's own event loop ...", flush=True)
-    os.environ[EVENT_LOOP_ENV] = "asyncio"  # the servers are child processes: they inherit it
-    try:
-        stdlib_loop = platform_bench.run(min(args.seconds, 3.0), args.clients, args.rate, args.rounds)
-    finally:
-        del os.environ[EVENT_LOOP_ENV]
     print("validation ...", flush=True)
     val = validation()
     print("verification ...", flush=True)
@@ -140,11 +133,6 @@ def main() -> int:
         "The same with 4 clients instead of 16:",
         "",
         *platform_bench.table(few),
-        "",
-        f"The same with {args.clients} clients on asyncio's own event loop instead of uvloop (as on Windows, "
-        f"where uvloop is not installed; `{EVENT_LOOP_ENV}=asyncio` chooses it elsewhere):",
-        "",
-        *platform_bench.table(stdlib_loop),
         "",
         "Server memory after the runs (RSS): "
         + ", ".join(f"{k} {v['rss_mb']:.0f} MB" for k, v in http.items() if v.get("rss_mb")) + ".",

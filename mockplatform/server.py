@@ -5,7 +5,7 @@ thread, and a call to an in-process producer (the common case) is handled right 
 hand-off between threads: with many concurrent clients, hand-offs were most of the cost. A request
 that may wait on something outside the process (a remote producer, an injected delay) or that is
 not a platform call (the admin API, the pages) goes to a pool of worker threads instead; its
-connection waits for the answer while the others go on. uvloop is used when it is installed.
+connection waits for the answer while the others go on.
 
 Framing is read by ``http1.RequestReader``; TLS with optional client certificates uses the stdlib
 ssl module (the handshake runs on the loop, without blocking it).
@@ -17,7 +17,6 @@ import asyncio
 import asyncio.sslproto as sslproto
 import contextlib
 import logging
-import os
 import socket
 import ssl
 import threading
@@ -40,7 +39,6 @@ log = logging.getLogger("mockplatform.server")
 TIMEOUT_S = 60.0  # seconds of silence before a connection is dropped (a request cut short gets 400)
 LINGER_S = 2.0  # how long a refused request's remaining body is read and dropped
 WORKERS = 64  # threads for requests that may wait (remote producers, injected delays, admin, pages)
-EVENT_LOOP_ENV = "MOCKPLATFORM_EVENT_LOOP"  # "asyncio" forces the stdlib loop even when uvloop is installed
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 
@@ -123,18 +121,18 @@ class _Connection(asyncio.Protocol):
         self._advance()
 
     def eof_received(self) -> bool:
+        """The client stopped sending. Over plain TCP the connection stays open for the answer in the
+        works (a half-close); TLS has no half-close (asyncio closes the transport itself)."""
         self.eof = True
         if self.linger_left:  # the refused client has stopped sending: nothing left to drop
             self._close()
-            return True
-        if self.busy:
-            return True  # the answer in the works is still written; then the connection closes
-        refusal = self.reader.eof()
-        if refusal is not None:
-            self._refuse(refusal)
-        else:
-            self._close()
-        return True
+        elif not self.busy:
+            refusal = self.reader.eof()
+            if refusal is not None:
+                self._refuse(refusal)
+            else:
+                self._close()
+        return not self.tls
 
     def pause_writing(self) -> None:
         self.write_paused = True  # the client is not reading its answers: stop reading its requests
@@ -312,18 +310,6 @@ class _AlertingTLS(sslproto.SSLProtocol):
             self._on_handshake_complete(None)
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
-    """uvloop when installed (about 25% more calls a second), else asyncio's own loop."""
-    if os.environ.get(EVENT_LOOP_ENV, "").lower() != "asyncio":
-        try:
-            import uvloop
-        except ImportError:
-            pass
-        else:
-            return uvloop.new_event_loop()
-    return asyncio.new_event_loop()
-
-
 class PlatformHTTPServer:
     """The listening socket is bound at once (so ``url`` is known); ``serve_forever`` runs the loop
     in the calling thread until ``shutdown`` (from another thread) or KeyboardInterrupt."""
@@ -372,12 +358,13 @@ class PlatformHTTPServer:
 
     def serve_forever(self, poll_interval: float | None = None) -> None:
         """Serve until shutdown. (``poll_interval`` is accepted for the stdlib server's signature.)"""
-        self.loop = loop = _new_loop()
+        self.loop = loop = asyncio.new_event_loop()
         self._stopped.clear()
         try:
             loop.run_until_complete(self._serve())
         finally:
             try:
+                self.flush()  # what was answered on the loop but not yet committed: committed and sent
                 for connection in list(self.connections):
                     connection._close()
                 loop.run_until_complete(asyncio.sleep(0))
