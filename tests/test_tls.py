@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import socket
+import ssl
+import time
+
 import pytest
 import requests
 
@@ -64,3 +69,22 @@ def test_certificate_from_an_unknown_ca_fails_the_handshake(tls_platform):
     with pytest.raises(requests.exceptions.SSLError):
         post(server, ca, stranger)
     assert post(server, ca, ca.issue("consumer", "Journal", serialnumber=CONSUMER)).status_code == 200
+
+
+def test_a_client_closing_its_tls_connection_leaves_no_warning(tls_platform, caplog):
+    """The TLS layer tells the server of the close (close_notify); that is routine, not a warning."""
+    server, ca, _ = tls_platform
+    caplog.set_level(logging.WARNING)
+    cert_path, key_path = ca.issue("consumer", "Journal", serialnumber=CONSUMER)
+    context = ssl.create_default_context(cafile=str(ca.cert_path))
+    context.load_cert_chain(str(cert_path), str(key_path))
+    host, port = server.server_address[:2]
+    body = is_active_user()
+    with socket.create_connection((host, port), timeout=5) as raw, \
+            context.wrap_socket(raw, server_hostname="localhost") as tls:
+        tls.sendall(b"POST /vp HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
+                    b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        assert tls.recv(65536).startswith(b"HTTP/1.1 200 ")
+        tls.unwrap()  # close_notify, as a well-behaved client closes
+    time.sleep(0.3)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
