@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mockplatform.http1 import MAX_HEAD, Head, Message, Refusal, RequestReader
 
@@ -154,3 +156,30 @@ def test_body_cut_short_is_refused_with_what_came():
 
 def test_end_of_stream_between_requests_is_no_refusal():
     assert events(POST, b"GET / HTTP/1.1\r\n", eof=True)[-1].body == b"hello"
+
+
+_names = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,15}", fullmatch=True).filter(
+    lambda n: n.lower() not in ("content-length", "transfer-encoding", "connection", "expect"))
+_values = st.from_regex(r"[!-~]([ -~]{0,30}[!-~])?", fullmatch=True)
+
+
+@given(headers=st.lists(st.tuples(_names, _values), max_size=8), body=st.binary(max_size=300),
+       chunked=st.booleans(), chunk=st.integers(1, 64),
+       cuts=st.one_of(st.just("every byte"), st.lists(st.integers(0, 2000), max_size=6)))
+@settings(max_examples=200, deadline=None)
+def test_any_split_of_a_well_formed_request_reads_the_same(headers, body, chunked, chunk, cuts):
+    """However the bytes are cut into reads, the same request comes out, and the next one after it."""
+    head = "POST /vp HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+    if chunked:
+        framed = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + chunk]), body[i:i + chunk])
+                          for i in range(0, len(body), chunk)) + b"0\r\n\r\n"
+        head += "Transfer-Encoding: chunked\r\n"
+    else:
+        framed = body
+        head += f"Content-Length: {len(body)}\r\n"
+    wire = (head + "\r\n").encode() + framed + b"GET /next HTTP/1.1\r\n\r\n"
+    points = range(1, len(wire)) if cuts == "every byte" else sorted({min(c, len(wire)) for c in cuts})
+    pieces = [wire[a:b] for a, b in zip([0, *points], [*points, len(wire)], strict=True)]
+    got = messages(*pieces, limit=10_000)
+    assert [(m.head.method, m.body) for m in got] == [("POST", body), ("GET", b"")]
+    assert got[0].head.headers[: len(headers)] == headers
