@@ -17,7 +17,7 @@ from .contracts import wsdl as wsdl_documents
 from .fixtures import Fixtures, builtin_fixtures_dir, load_fixtures
 from .journal import Journal
 from .messages import Request, Response, json_response
-from .platform import BUILTIN_SCHEME, CORRELATION, SoapPipeline
+from .platform import CORRELATION, SoapPipeline
 from .producers.faults import FaultInjector
 from .producers.http import HttpProducer
 from .producers.inbox import INBOX_SCHEMA, InboxProducer
@@ -63,8 +63,6 @@ class Application:
         self.faults = FaultInjector(connect_retry_delay_s=settings.connect_retry_delay_s)
         self.pipeline = SoapPipeline(settings, self.tak, self.journal, {"inbox": self.inbox}, self.http_producer,
                                      self.faults)
-        self._tak_checked: Tak | None = None
-        self._remote_routes = True
 
     def close(self) -> None:
         self.http_producer.close()
@@ -77,14 +75,7 @@ class Application:
         path = request.path
         if request.method != "POST" or not (path == "/vp" or path.startswith("/vp/")):
             return True  # the admin API and the pages: not the hot path, and some read a lot
-        if self.faults.armed():  # an injected delay, timeout or refused connection waits
-            return True
-        tak = self.pipeline.tak
-        if tak is not self._tak_checked:
-            self._remote_routes = tak is not None and any(
-                not route.address.lower().startswith(BUILTIN_SCHEME) for route in tak.routes)
-            self._tak_checked = tak
-        return self._remote_routes
+        return self.pipeline.may_wait(request)
 
     def handle(self, request: Request) -> Response:
         path = request.path

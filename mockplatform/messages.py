@@ -21,6 +21,8 @@ class Request:
     tls_serialnumber: str | None = None
     scheme: str = "http"
     body_size: int | None = None  # the announced size when only part of the body is kept (over the limit, or cut short)
+    # The SOAP envelope once read (``SoapPipeline.may_wait`` reads it before ``handle``, which reuses it).
+    envelope: Any = field(default=None, repr=False, compare=False)
 
     def header(self, name: str) -> str | None:
         name = name.lower()

@@ -110,6 +110,34 @@ class SoapPipeline:
         self.http_producer = http_producer
         self.faults = faults
         self.today = today
+        self._tak_checked: Tak | None = None
+        self._remote_routes = True
+
+    def may_wait(self, request: Request) -> bool:
+        """Whether handling this call may wait on something outside the process: an armed fault, or a
+        route to a producer URL. The HTTP server hands such calls to a worker thread and answers the rest
+        on its event loop. The envelope read here is kept on the request for ``handle`` on the loop."""
+        if self.faults is not None and self.faults.armed():
+            return True
+        tak = self.tak
+        if tak is None:
+            return False
+        if tak is not self._tak_checked:
+            self._remote_routes = any(not r.address.lower().startswith(BUILTIN_SCHEME) for r in tak.routes)
+            self._tak_checked = tak
+        if not self._remote_routes or request.body_size is not None:  # over the limit: VP015 at once
+            return False
+        try:
+            envelope = read_envelope(request.body)
+        except MalformedRequest:
+            return False  # VP015 at once
+        address = envelope.logical_address
+        if address is not None and address.strip():
+            route = tak.route(envelope.contract, address, self.today()).route
+            if route is not None and not route.address.lower().startswith(BUILTIN_SCHEME):
+                return True  # the worker reads its own envelope: an lxml tree is best kept to one thread
+        request.envelope = envelope
+        return False
 
     # -- the one entry point ------------------------------------------------------------------
 
@@ -162,10 +190,12 @@ class SoapPipeline:
             return faults.vp015(
                 f"Request body of {request.body_size} bytes exceeds the limit of {s.max_body_bytes} bytes"
             )
-        try:
-            envelope = read_envelope(request.body)
-        except MalformedRequest as exc:
-            return faults.vp015(str(exc))
+        envelope = request.envelope
+        if envelope is None:
+            try:
+                envelope = read_envelope(request.body)
+            except MalformedRequest as exc:
+                return faults.vp015(str(exc))
         ctx.contract = envelope.contract
         ctx.logical_address = envelope.logical_address
 

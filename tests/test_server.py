@@ -7,9 +7,12 @@ import socket
 import threading
 import time
 
+from mockplatform.fixtures import builtin_fixtures_dir
+from mockplatform.messages import Request
 from mockplatform.producers.faults import FaultKind, InjectedFault
 
-from .soap import is_active_user
+from .soap import CONSUMER, is_active_user
+from .test_platform_http import C, auth, route, write_tak
 
 
 def _connect(url: str) -> socket.socket:
@@ -112,3 +115,23 @@ def test_idle_connections_cost_no_threads(platform):
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_only_calls_that_may_wait_go_to_a_worker(start_platform, producer, tmp_path):
+    """A TAK with the built-in inbox and a remote producer: inbox calls stay on the event loop, calls
+    routed to the URL (and, while a fault is armed, every call) go to a worker thread."""
+    tak = write_tak(tmp_path, (builtin_fixtures_dir() / "tak.toml").read_text(encoding="utf-8")
+                    + route(C, "PRODUCER-1", producer.url) + auth(CONSUMER, C, "PRODUCER-1"))
+    app = start_platform(tak=tak).app
+
+    def waits(body: bytes, path: str = "/vp") -> bool:
+        return app.needs_worker(Request("POST", path, [("x-vp-sender-id", CONSUMER)], body))
+
+    remote = is_active_user(address="PRODUCER-1").replace(
+        b"urn:riv:infrastructure:eservicesupply:patientportal:IsActiveUserResponder:1", C.encode())
+    assert not waits(is_active_user())
+    assert not waits(b"not xml")  # answered at once with VP015
+    assert waits(remote)
+    assert waits(is_active_user(), path="/admin/journal")
+    app.faults.add(InjectedFault(FaultKind.DELAY, delay_ms=1))
+    assert waits(is_active_user())
