@@ -15,25 +15,34 @@ from .soap import CONSUMER, is_active_user
 from .test_platform_http import C, auth, route, write_tak
 
 
-def _connect(url: str) -> socket.socket:
-    host, port = url.removeprefix("http://").split(":")
-    return socket.create_connection((host, int(port)), timeout=5)
+class _Wire:
+    """A raw connection to the server, with one buffered reader for what comes back (so that what it
+    read ahead, such as a second pipelined answer, is there for the next read)."""
 
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=5)
+        self.reader = self.sock.makefile("rb")
 
-def _read_answer(sock: socket.socket, head_only: bool = False) -> tuple[bytes, bytes]:
-    """One answer: its head and body (by Content-Length). What follows it stays unread for the next call."""
-    reader = _READERS.setdefault(sock, sock.makefile("rb"))
-    lines = []
-    while (line := reader.readline()) not in (b"\r\n", b""):
-        lines.append(line)
-    assert lines, "connection closed"
-    head = b"".join(lines)
-    length = 0 if head_only else int(next(line.split(b":")[1] for line in lines
-                                           if line.lower().startswith(b"content-length:")))
-    return head, reader.read(length)
+    def __enter__(self) -> _Wire:
+        return self
 
+    def __exit__(self, *exc) -> None:
+        self.reader.close()
+        self.sock.close()
 
-_READERS: dict = {}
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def answer(self, head_only: bool = False) -> tuple[bytes, bytes]:
+        """One answer: its head and its body (by Content-Length; none after HEAD)."""
+        lines = []
+        while (line := self.reader.readline()) not in (b"\r\n", b""):
+            lines.append(line)
+        assert lines, "connection closed"
+        length = 0 if head_only else int(next(line.split(b":")[1] for line in lines
+                                               if line.lower().startswith(b"content-length:")))
+        return b"".join(lines), self.reader.read(length)
 
 
 def _post(body: bytes, extra: str = "") -> bytes:
@@ -44,28 +53,28 @@ def _post(body: bytes, extra: str = "") -> bytes:
 def test_expect_100_continue_is_answered_before_the_body_is_sent(platform):
     """.NET's HttpClient and curl ask first for large bodies; without the 100 they wait before sending."""
     body = is_active_user()
-    with _connect(platform.url) as sock:
+    with _Wire(platform.url) as wire:
         request = _post(body, "Expect: 100-continue\r\n")
-        sock.sendall(request[: -len(body)])
-        assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
-        sock.sendall(body)
-        head, answer = _read_answer(sock)
+        wire.send(request[: -len(body)])
+        assert wire.reader.read(25) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        wire.send(body)
+        head, answer = wire.answer()
     assert head.startswith(b"HTTP/1.1 200 OK") and b"<status>true</status>" in answer
 
 
 def test_head_gets_the_headers_of_get_without_a_body(platform):
-    with _connect(platform.url) as sock:
-        sock.sendall(b"HEAD /status HTTP/1.1\r\nHost: x\r\n\r\nGET /status HTTP/1.1\r\nHost: x\r\n\r\n")
-        head, _ = _read_answer(sock, head_only=True)
-        get_head, body = _read_answer(sock)
+    with _Wire(platform.url) as wire:
+        wire.send(b"HEAD /status HTTP/1.1\r\nHost: x\r\n\r\nGET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        head, _ = wire.answer(head_only=True)
+        get_head, body = wire.answer()
     assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length:" in head
     assert b'"ServiceStatus"' in body
 
 
 def test_pipelined_requests_are_answered_in_order(platform):
-    with _connect(platform.url) as sock:
-        sock.sendall(b"".join(_post(is_active_user(), f"x-skltp-correlation-id: pipe-{i}\r\n") for i in range(5)))
-        heads = [_read_answer(sock)[0] for _ in range(5)]
+    with _Wire(platform.url) as wire:
+        wire.send(b"".join(_post(is_active_user(), f"x-skltp-correlation-id: pipe-{i}\r\n") for i in range(5)))
+        heads = [wire.answer()[0] for _ in range(5)]
     assert [h.split(b"x-skltp-correlation-id: ")[1].split(b"\r\n")[0] for h in heads] == \
         [f"pipe-{i}".encode() for i in range(5)]
 
@@ -73,11 +82,11 @@ def test_pipelined_requests_are_answered_in_order(platform):
 def test_connection_close_and_http_1_0_close_after_the_answer(platform):
     for request in (_post(is_active_user(), "Connection: close\r\n"),
                     _post(is_active_user()).replace(b"HTTP/1.1", b"HTTP/1.0", 1)):
-        with _connect(platform.url) as sock:
-            sock.sendall(request)
-            head, _ = _read_answer(sock)
+        with _Wire(platform.url) as wire:
+            wire.send(request)
+            head, _ = wire.answer()
             assert b"Connection: close" in head
-            assert sock.recv(1024) == b"", "the server keeps the connection open"
+            assert wire.reader.read(1) == b"", "the server keeps the connection open"
 
 
 def test_a_delayed_call_holds_up_no_other_client(platform):
@@ -87,9 +96,9 @@ def test_a_delayed_call_holds_up_no_other_client(platform):
 
     def delayed() -> None:
         t0 = time.monotonic()
-        with _connect(platform.url) as sock:
-            sock.sendall(_post(is_active_user()))
-            _read_answer(sock)
+        with _Wire(platform.url) as wire:
+            wire.send(_post(is_active_user()))
+            wire.answer()
         slow["s"] = time.monotonic() - t0
 
     thread = threading.Thread(target=delayed)
@@ -105,7 +114,7 @@ def test_a_delayed_call_holds_up_no_other_client(platform):
 def test_idle_connections_cost_no_threads(platform):
     """Two hundred clients connected and silent: no thread each, and the next client is answered at once."""
     before = threading.active_count()
-    idle = [_connect(platform.url) for _ in range(200)]
+    idle = [_Wire(platform.url) for _ in range(200)]
     try:
         time.sleep(0.2)
         t0 = time.monotonic()
@@ -113,8 +122,8 @@ def test_idle_connections_cost_no_threads(platform):
         assert time.monotonic() - t0 < 0.5
         assert threading.active_count() <= before + 2
     finally:
-        for sock in idle:
-            sock.close()
+        for wire in idle:
+            wire.__exit__()
 
 
 def test_only_calls_that_may_wait_go_to_a_worker(start_platform, producer, tmp_path):
