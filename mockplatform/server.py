@@ -144,7 +144,8 @@ class _Connection(asyncio.Protocol):
     # -- requests -----------------------------------------------------------------------------------
 
     def _advance(self) -> None:
-        """Answer every complete request that has arrived, in order, until one goes to a worker."""
+        """Answer the complete requests that have arrived, in order: one at a time, each waiting for its
+        worker or its journal commit before the next one is read."""
         while not (self.busy or self.write_paused or self.closed or self.linger_left):
             event = self.reader.next_event()
             if event is None:
@@ -159,7 +160,7 @@ class _Connection(asyncio.Protocol):
                 self._refuse(event)
                 return
             request = self._request(event.head, event.body, event.size)
-            if self.app.needs_worker(request):
+            if self._needs_worker(request):
                 self.busy = True
                 self.transport.pause_reading()
                 future = self.server.pool.submit(self._handle, request)
@@ -177,6 +178,13 @@ class _Connection(asyncio.Protocol):
             self.busy = True
             self.server.answer_after_commit(self, event, response, held[first:])
             return
+
+    def _needs_worker(self, request: Request) -> bool:
+        try:
+            return self.app.needs_worker(request)
+        except Exception:  # a bug of ours: logged, and the worker's handling answers (VP012 if it fails too)
+            log.exception("could not tell whether %s %s may wait", request.method, request.path)
+            return True
 
     def _from_worker(self, message: Message, done: Future) -> None:
         """Runs in the worker thread: hands the answer back to the loop (unless it has stopped)."""
