@@ -72,14 +72,13 @@ class Application:
         """Whether handling ``request`` may wait on something outside this process, or is not a platform
         call at all: the HTTP server hands such requests to a worker thread and handles the rest (calls
         routed to in-process producers) on its event loop, where a wait would hold up every client."""
-        path = request.path
-        if request.method != "POST" or not (path == "/vp" or path.startswith("/vp/")):
+        if request.method != "POST" or not _under_vp(request.path):
             return True  # the admin API and the pages: not the hot path, and some read a lot
         return self.pipeline.may_wait(request)
 
     def handle(self, request: Request) -> Response:
         path = request.path
-        in_vp = path == "/vp" or path.startswith("/vp/")
+        in_vp = _under_vp(path)
         if request.method == "POST" and in_vp:
             return self.pipeline.handle(request)
         answer = admin.handle(self, request)
@@ -129,6 +128,11 @@ class Application:
             "PatternRepairs": [str(r) for r in self.contracts.repairs],
             "JournalPath": str(self.journal.path),
         }
+
+
+def _under_vp(path: str) -> bool:
+    """The platform's paths: /vp and everything under it."""
+    return path == "/vp" or path.startswith("/vp/")
 
 
 def _duration(seconds: float) -> str:

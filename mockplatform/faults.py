@@ -188,6 +188,11 @@ def vp011(ip: str, header: str) -> VPFault:
     )
 
 
+def vp012(reason: str) -> VPFault:
+    """Our own internal errors (a bug, a journal that cannot be written), answered as the platform would."""
+    return VPFault("VP012", f"Server problem, VP does not have all necessary resources to operate. ({reason})")
+
+
 def vp013() -> VPFault:
     return VPFault("VP013", "Sender is not approved to set header x-rivta-original-serviceconsumer-hsaid.")
 

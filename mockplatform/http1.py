@@ -39,12 +39,6 @@ class Head:
     expects_continue: bool = False
     framing: dict[str, list[str]] = field(default_factory=dict)  # the values of the _FRAMING headers
 
-    def values(self, name: str) -> list[str]:
-        name = name.lower()
-        if name in _FRAMING:
-            return self.framing.get(name, [])
-        return [v for k, v in self.headers if k.lower() == name]
-
 
 @dataclass
 class Message:

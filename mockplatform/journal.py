@@ -295,7 +295,8 @@ class Journal:
     def record(self, exchange: Exchange, effects: Sequence[Effect] = ()) -> int | None:
         """Store the exchange and apply the producers' state changes, in one transaction.
 
-        Returns once the transaction is committed, so the caller may answer its client.
+        Returns its id once the transaction is committed, so the caller may answer its client; inside
+        ``holding`` it returns None at once, and the holder commits it before answering.
         """
         pending = _Pending(exchange, effects)
         held = getattr(self._local, "held", None)
@@ -457,8 +458,12 @@ class Journal:
             if ids is not None:  # this process writes the journal and knows where to look
                 if not ids:
                     return
-                where.append(f"id IN ({', '.join('?' * len(ids))})")
-                args.extend(ids)
+                if len(ids) <= 100:
+                    where.append(f"id IN ({', '.join('?' * len(ids))})")
+                    args.extend(ids)
+                else:  # an id reused very often: from its first exchange on (SQLite limits the ? per query)
+                    where.append("id >= ?")
+                    args.append(ids[0])
         if since is not None:
             where.append("time >= ?")
             args.append(since)

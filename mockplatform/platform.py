@@ -151,15 +151,10 @@ class SoapPipeline:
             outcome = self._process(request, headers, ctx)
         except Exception as exc:  # a bug of ours: answer like the platform would, and keep the evidence
             log.exception("internal error while handling %s", ctx.correlation_id)
-            outcome = VPFault("VP012", f"Server problem, VP does not have all necessary resources to operate. "
-                                       f"({type(exc).__name__}: {exc})")
+            outcome = faults.vp012(f"{type(exc).__name__}: {exc}")
         if isinstance(outcome, VPFault):
             vp_fault = outcome = _xml_safe(outcome)
-            response = Response(
-                500,
-                [("Content-Type", CONTENT_TYPE), (CORRELATION, ctx.correlation_id)],
-                outcome.render(self.settings.instance_name),
-            )
+            response = fault_response(outcome, ctx.correlation_id, self.settings.instance_name)
             ctx.effects = []
         else:
             response = outcome
@@ -167,10 +162,7 @@ class SoapPipeline:
             self._record(request, response, ctx, vp_fault, wall, started)
         except Exception:  # the journal is broken (disk full, locked): say so, never answer unrecorded
             log.exception("could not record exchange %s", ctx.correlation_id)
-            fault = VPFault("VP012", "Server problem, VP does not have all necessary resources to operate. "
-                                     "(the journal could not be written)")
-            return Response(500, [("Content-Type", CONTENT_TYPE), (CORRELATION, ctx.correlation_id)],
-                            fault.render(self.settings.instance_name))
+            return unrecorded(response, self.settings.instance_name)
         return response
 
     # -- the steps, in the real platform's order ------------------------------------------------
@@ -353,6 +345,18 @@ class SoapPipeline:
             producer_ms=ctx.producer_ms,
         )
         self.journal.record(exchange, ctx.effects)
+
+
+def fault_response(fault: VPFault, correlation_id: str, instance_name: str) -> Response:
+    """The platform's own fault as an HTTP answer: 500, SOAP 1.1, the correlation id echoed."""
+    return Response(500, [("Content-Type", CONTENT_TYPE), (CORRELATION, correlation_id)], fault.render(instance_name))
+
+
+def unrecorded(response: Response, instance_name: str) -> Response:
+    """What is answered instead of ``response`` when its exchange could not be journaled: never an
+    answer that is not in the journal."""
+    correlation = next((v for k, v in response.headers if k.lower() == CORRELATION), None) or _new_correlation_id()
+    return fault_response(faults.vp012("the journal could not be written"), correlation, instance_name)
 
 
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

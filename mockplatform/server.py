@@ -29,10 +29,10 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from .app import Application
-from .faults import CONTENT_TYPE, VPFault
+from .faults import vp012
 from .http1 import Head, Message, Refusal, RequestReader
 from .messages import Request, Response
-from .platform import CORRELATION
+from .platform import CORRELATION, fault_response, unrecorded
 
 log = logging.getLogger("mockplatform.server")
 
@@ -206,10 +206,7 @@ class _Connection(asyncio.Protocol):
         except Exception as exc:  # never a traceback to the client: the platform's internal-error fault
             log.exception("unhandled error for %s %s", request.method, request.path)
             correlation = request.header(CORRELATION) or str(uuid.uuid4())
-            fault = VPFault("VP012", "Server problem, VP does not have all necessary resources to operate. "
-                                     f"({type(exc).__name__})")
-            return Response(500, [("Content-Type", CONTENT_TYPE), (CORRELATION, correlation)],
-                            fault.render(self.app.settings.instance_name))
+            return fault_response(vp012(type(exc).__name__), correlation, self.app.settings.instance_name)
 
     def _answer(self, message: Message, response: Response) -> None:
         if self.closed:
@@ -280,14 +277,6 @@ class _Connection(asyncio.Protocol):
     def _close(self) -> None:
         if not self.closed and self.transport is not None:
             self.transport.close()  # what is written still goes out first
-
-
-def unrecorded(response: Response, instance_name: str) -> Response:
-    """The answer when an exchange could not be journaled (disk full, locked): never answer unrecorded."""
-    correlation = next((v for k, v in response.headers if k.lower() == CORRELATION), None) or str(uuid.uuid4())
-    fault = VPFault("VP012", "Server problem, VP does not have all necessary resources to operate. "
-                             "(the journal could not be written)")
-    return Response(500, [("Content-Type", CONTENT_TYPE), (CORRELATION, correlation)], fault.render(instance_name))
 
 
 def _serialnumber(cert: dict | None) -> str:

@@ -35,5 +35,9 @@ def test_lookup_by_correlation_id_follows_writes_and_resets(tmp_path):
         assert [e.correlation_id for e in journal.exchanges(correlation_id="b")] == ["b"]
         journal.record(_exchange("a"))
         assert len(journal.exchanges(correlation_id="a")) == 1
+
+        for _ in range(150):  # an id a consumer reuses for everything: more ids than one query may name
+            journal.record(_exchange("reused"))
+        assert len(journal.exchanges(correlation_id="reused")) == 150
     finally:
         journal.close()
