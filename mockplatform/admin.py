@@ -24,7 +24,7 @@ from .errors import ConfigError
 from .messages import Request, Response
 from .messages import json_response as _json
 from .producers.faults import FaultKind, InjectedFault
-from .producers.inbox import read_inbox, reset_inbox
+from .producers.inbox_store import read_inbox, reset_inbox
 
 if TYPE_CHECKING:
     from .app import Application

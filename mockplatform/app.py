@@ -20,7 +20,8 @@ from .messages import Request, Response, json_response
 from .platform import CORRELATION, SoapPipeline
 from .producers.faults import FaultInjector
 from .producers.http import HttpProducer
-from .producers.inbox import INBOX_SCHEMA, InboxProducer
+from .producers.inbox import InboxProducer
+from .producers.inbox_store import INBOX_SCHEMA
 from .settings import DEFAULT_JOURNAL, Settings
 from .tak import Tak
 from .tak_files import load_tak

@@ -182,6 +182,53 @@ def open_database(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+# The next exchange id, asked of the database inside the writing transaction: two processes may write
+# (the server's writer process and this one). Ids never go back: ``Journal.write`` keeps a floor in meta
+# before a state change that may remove the newest exchanges (a reset), so a reader that follows the
+# journal by id (the web page's live view) never misses one.
+_NEXT_ID = ("SELECT max(coalesce((SELECT max(id) FROM exchanges), 0), "
+            "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'id_floor'), 0)) + 1")
+_KEEP_ID_FLOOR = ("INSERT INTO meta(key, value) "
+                  "SELECT 'id_floor', id FROM exchanges WHERE true ORDER BY id DESC LIMIT 1 "
+                  "ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)")
+_INSERT_ONE = _INSERT.replace("VALUES (?", f"VALUES (({_NEXT_ID})", 1)
+
+
+def write_exchanges(conn: sqlite3.Connection, items: Sequence[tuple[tuple, Sequence[Effect]]]) -> list[int | Exception]:
+    """Write exchanges (each its row, see ``_row``, and the producers' state changes) in one transaction,
+    with as few calls into SQLite as possible; if that fails, each alone, so only a bad one fails.
+
+    Returns, for each, its id or why it could not be written. The caller holds the write connection.
+    """
+    try:
+        return _write_together(conn, items)
+    except Exception:
+        results: list[int | Exception] = []
+        for item in items:
+            try:
+                results += _write_together(conn, [item])
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+
+def _write_together(conn: sqlite3.Connection, items: Sequence[tuple[tuple, Sequence[Effect]]]) -> list[int]:
+    if len(items) == 1 and not items[0][1]:  # autocommit: the INSERT is its own transaction
+        return [conn.execute(_INSERT_ONE, items[0][0]).lastrowid]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        first = conn.execute(_NEXT_ID).fetchone()[0]
+        conn.executemany(_INSERT, [(first + i, *row) for i, (row, _) in enumerate(items)])
+        for i, (_, effects) in enumerate(items):
+            for effect in effects:
+                effect(conn, first + i)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return list(range(first, first + len(items)))
+
+
 class _Checkpointer:
     """Moves the WAL into the database from a thread of its own, every ``interval`` seconds.
 
@@ -252,7 +299,6 @@ class Journal:
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._checkpointer: _Checkpointer | None = None
-        self._next_id: int | None = None  # the next exchange id; asked of the database when unknown
         # Exchange ids by correlation id, for this process's lookups; built at the first one. An index in
         # the database would cost every insert a write in a random place (correlation ids are random).
         self._by_correlation: dict[str, list[int]] | None = None
@@ -332,52 +378,20 @@ class Journal:
             self._write_group(held)
 
     def _write_group(self, batch: list[_Pending]) -> None:
-        try:
-            self._write_batch(batch)
-        except Exception:
-            # Something in the group failed: write each alone, so only the bad one fails.
-            for pending in batch:
-                try:
-                    self._write_batch([pending])
-                except Exception as exc:
-                    pending.error = exc
-        for pending in batch:
-            pending.done = True
+        self.written(batch, write_exchanges(self._conn, [(p.row, p.effects) for p in batch]))
 
-    def _write_batch(self, batch: list[_Pending]) -> None:
-        """Write a group with as few calls into SQLite as possible.
-
-        Each call releases the GIL and must win it back while holding the write lock, so the
-        rows go in with one executemany under ids handed out here (this is the only writer).
-        """
-        conn = self._conn
-        if self._next_id is None:
-            self._next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM exchanges").fetchone()[0]
-        first = self._next_id
-        rows = [(first + i, *pending.row) for i, pending in enumerate(batch)]
-        try:
-            if len(batch) == 1 and not batch[0].effects:  # autocommit: the INSERT is its own transaction
-                conn.execute(_INSERT, rows[0])
-            else:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.executemany(_INSERT, rows)
-                    for row, pending in zip(rows, batch, strict=True):
-                        for effect in pending.effects:
-                            effect(conn, row[0])
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-        except BaseException:
-            self._next_id = None  # another writer may have taken ids: ask the database again
-            raise
-        self._next_id = first + len(batch)
+    def written(self, batch: list[_Pending], results: Sequence[int | BaseException]) -> None:
+        """Note what became of held exchanges (``write_exchanges``' results, here or from the writer
+        process): their ids, or why they could not be written."""
         index = self._by_correlation
-        for row, pending in zip(rows, batch, strict=True):
-            pending.exchange.id = row[0]
-            if index is not None:
-                index.setdefault(pending.exchange.correlation_id, []).append(row[0])
+        for pending, result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                pending.error = result
+            else:
+                pending.exchange.id = result
+                if index is not None:
+                    index.setdefault(pending.exchange.correlation_id, []).append(result)
+            pending.done = True
 
     def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run a state change outside an exchange (admin actions) in its own transaction."""
@@ -385,6 +399,7 @@ class Journal:
             self._by_correlation = None  # the change may remove exchanges: built again when asked
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                self._conn.execute(_KEEP_ID_FLOOR)  # were the newest exchanges removed, ids still go on
                 result = fn(self._conn)
                 self._conn.execute("COMMIT")
             except BaseException:

@@ -28,7 +28,7 @@ from .expectations import Expectation, verify_count
 from .findings import Severity
 from .journal import Exchange
 from .producers.faults import FaultKind, InjectedFault
-from .producers.inbox import read_inbox
+from .producers.inbox_store import read_inbox
 from .settings import Settings
 
 

@@ -7,7 +7,7 @@ import sqlite3
 from lxml import etree
 
 from mockplatform import Application, Config, Settings, ns
-from mockplatform.producers.inbox import read_inbox
+from mockplatform.producers.inbox_store import read_inbox
 
 from .soap import (
     ACTIVE_NO_NOTIFICATION,

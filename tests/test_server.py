@@ -146,17 +146,17 @@ def test_only_calls_that_may_wait_go_to_a_worker(start_platform, producer, tmp_p
     assert waits(is_active_user())
 
 
-def test_an_answer_whose_exchange_cannot_be_journaled_is_vp012(platform, monkeypatch):
+def test_an_answer_whose_exchange_cannot_be_journaled_is_vp012(platform):
     """Over HTTP (committed with the turn's others) and in-process alike: never an answer that is not in
     the journal, and the next call goes through once the journal works again."""
-    def broken(batch):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(platform.app.journal, "_write_batch", broken)
+    journal = platform.app.journal
+    # A failure inside SQLite, whichever process writes (the server's writer process or this one).
+    journal.write(lambda conn: conn.execute(
+        "CREATE TRIGGER broken BEFORE INSERT ON exchanges BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
     over_http = platform.post(is_active_user(), headers={"x-skltp-correlation-id": "lost"})
     in_process = platform.app.handle(Request("POST", "/vp", [("x-skltp-correlation-id", "lost")], is_active_user()))
     for status, body in ((over_http.status_code, over_http.content), (in_process.status, in_process.body)):
         assert status == 500 and b"VP012" in body and b"the journal could not be written" in body
-    monkeypatch.undo()
+    journal.write(lambda conn: conn.execute("DROP TRIGGER broken"))
     assert platform.post(is_active_user()).status_code == 200
-    assert platform.app.journal.exchanges(correlation_id="lost") == []
+    assert journal.exchanges(correlation_id="lost") == []

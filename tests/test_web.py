@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from mockplatform import Application, Config, Request, Settings, ns
 from mockplatform.docbook import MISMATCH_TEXT
 from mockplatform.errors import ConfigError
-from mockplatform.producers.inbox import read_inbox
+from mockplatform.producers.inbox_store import read_inbox
 from mockplatform.web.dispatch import is_loopback
 from mockplatform.web.links import safe_url
 from mockplatform.web.responses import CSP

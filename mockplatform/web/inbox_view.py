@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..fixtures import Citizen
 from ..messages import Request, Response
-from ..producers.inbox import read_inbox
+from ..producers.inbox_store import read_inbox
 from . import responses
 from .display import display_pnr, local_time
 from .links import sso_link
