@@ -59,7 +59,8 @@ class Application:
         for package in config.contracts:
             self.contracts.add(load_package(package))
         self.journal = Journal(config.journal, extra_schema=[INBOX_SCHEMA])
-        self.inbox = InboxProducer(self.fixtures, self.contracts, lenient=settings.lenient)
+        self.inbox = InboxProducer(self.fixtures, self.contracts, lenient=settings.lenient,
+                                   journal_body_bytes=settings.journal_body_bytes)
         self.http_producer = HttpProducer(retry_delay_s=settings.connect_retry_delay_s)
         self.faults = FaultInjector(connect_retry_delay_s=settings.connect_retry_delay_s)
         self.pipeline = SoapPipeline(settings, self.tak, self.journal, {"inbox": self.inbox}, self.http_producer,

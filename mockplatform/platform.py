@@ -230,6 +230,7 @@ class SoapPipeline:
             envelope=envelope,
             headers=self._producer_headers(request, identity, ctx.correlation_id, route.address),
             timeout_s=s.producer_timeout_s(envelope.contract),
+            request_size=len(request.body),
         )
         producer = self._producer_for(route.address)
         if producer is None:

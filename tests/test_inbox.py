@@ -155,3 +155,34 @@ def test_stored_messages_match_journal_rows(platform):
     rows = conn.execute("SELECT e.correlation_id, m.correlation_id FROM inbox_messages m "
                         "JOIN exchanges e ON e.id = m.exchange_id").fetchall()
     assert len(rows) == 1 and rows[0][0] == rows[0][1]
+
+
+def test_a_message_is_read_from_its_exchange_in_the_journal(platform):
+    """The message row only places the message; what the citizen reads is the request the journal kept."""
+    r = platform.post(add_message(ACTIVE_SMS_EMAIL, description="Provsvar", text="Ditt provsvar är klart.",
+                                  notify=True, thread_id="t-1"))
+    conn = sqlite3.connect(platform.app.journal.path)
+    text, description, notify = conn.execute("SELECT text, description, notify FROM inbox_messages").fetchone()
+    assert (text, description, notify) == (None, None, None)  # not stored twice
+    message = inbox(platform, ACTIVE_SMS_EMAIL)[0]["messages"][0]
+    assert message["text"] == "Ditt provsvar är klart." and message["description"] == "Provsvar"
+    assert message["thread_id"] == "t-1" and message["notify"] is True
+    assert message["notifications"] == ["SMS", "Email"]
+    assert message["consumer"] == platform.app.settings.default_consumer
+    assert message["correlation_id"] == r.headers["x-skltp-correlation-id"]
+    assert message["received"].endswith("+00:00") and len(message["received"]) == len("2026-01-01T00:00:00.000+00:00")
+
+
+def test_a_message_larger_than_the_journal_keeps_is_stored_whole(start_platform):
+    """The journal keeps the first journal_body_bytes of a request: a longer message's content goes into
+    its row, so the inbox still shows all of it."""
+    platform = start_platform(settings=Settings(journal_body_bytes=2000))
+    long_text = "Lång text. " * 400
+    platform.post(add_message(ACTIVE_SMS_EMAIL, text=long_text, description="Lång", thread_id="big"))
+    platform.post(add_message(ACTIVE_SMS_EMAIL, text="Kort.", description="Kort", thread_id="big"))
+    (case,) = inbox(platform, ACTIVE_SMS_EMAIL)
+    long_one, short_one = case["messages"]
+    assert long_one["text"] == long_text and long_one["description"] == "Lång"
+    assert long_one["unit_id"] and long_one["consumer"] == platform.app.settings.default_consumer
+    assert short_one["text"] == "Kort." and short_one["thread_id"] == "big"
+    assert len(platform.app.journal.exchanges()[0].request_body) == 2000  # cut: the row had to hold it

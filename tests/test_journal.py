@@ -41,3 +41,24 @@ def test_lookup_by_correlation_id_follows_writes_and_resets(tmp_path):
         assert len(journal.exchanges(correlation_id="reused")) == 150
     finally:
         journal.close()
+
+
+def test_exchange_ids_never_go_back_not_even_after_a_reset_or_a_restart(tmp_path):
+    """A reader that follows the journal by id (the web page's live view, ``/admin/journal?after=``) must
+    not miss what comes after a reset: ids go on from the highest ever given, also in a new process."""
+    journal = Journal(tmp_path / "j.sqlite")
+    ids = [journal.record(_exchange("x")) for _ in range(3)]
+    journal.write(lambda conn: conn.execute("DELETE FROM exchanges"))
+    after_reset = journal.record(_exchange("y"))
+    held: list = []
+    with journal.holding(held):
+        journal.record(_exchange("z"), effects=[lambda conn, exchange_id: None])
+    journal.commit(held)
+    assert after_reset > max(ids) and held[0].exchange.id == after_reset + 1
+    journal.write(lambda conn: conn.execute("DELETE FROM exchanges"))
+    journal.close()
+    journal = Journal(tmp_path / "j.sqlite")
+    try:
+        assert journal.record(_exchange("w")) == after_reset + 2
+    finally:
+        journal.close()

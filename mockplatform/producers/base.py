@@ -20,6 +20,7 @@ class ProducerCall:
     envelope: Envelope
     headers: list[tuple[str, str]]
     timeout_s: float
+    request_size: int = 0  # bytes of the consumer's request
 
     def body(self) -> bytes:
         return self.envelope.to_bytes()

@@ -19,43 +19,11 @@ from ..faults import render_fault
 from ..findings import Finding
 from ..fixtures import Citizen, Fixtures
 from .base import ProducerAnswer, ProducerCall
-from .inbox_store import InboxMessage, store_message
+from .inbox_store import _fields, _text, _texts, message_content, store_message, thread_key, wants_notification
 
 NOT_ACTIVE_TEXT = "Target person is not active user"
 CONTENT_TYPE = "text/xml; charset=UTF-8"
 
-
-
-def _fields(parent: etree._Element | None) -> dict[str, etree._Element]:
-    """The children by local name, whatever their namespace (lenient reading; the first one wins).
-
-    One pass per element: cheaper than a lookup per field."""
-    out: dict[str, etree._Element] = {}
-    if parent is not None:
-        for child in parent:
-            tag = child.tag
-            if isinstance(tag, str):
-                out.setdefault(tag.rpartition("}")[2], child)
-    return out
-
-
-def _text(fields: dict[str, etree._Element], name: str) -> str | None:
-    child = fields.get(name)
-    return None if child is None else (child.text or "")
-
-
-def _texts(parent: etree._Element | None) -> dict[str, str]:
-    """The children's texts by local name, as ``_text`` would read each ("" for an empty one): for an
-    element whose children are all read as text, one pass instead of a lookup per field."""
-    out: dict[str, str] = {}
-    if parent is not None:
-        for child in parent:
-            tag = child.tag
-            if isinstance(tag, str):
-                name = tag.rpartition("}")[2]
-                if name not in out:
-                    out[name] = child.text or ""
-    return out
 
 
 def soap_response(payload: str) -> bytes:
@@ -76,10 +44,12 @@ def validation_fault(findings: list[Finding]) -> bytes:
 class InboxProducer:
     """The fake inbox. Citizens, units and systems come from fixtures; messages live in SQLite."""
 
-    def __init__(self, fixtures: Fixtures, contracts: ContractRegistry, lenient: bool = False) -> None:
+    def __init__(self, fixtures: Fixtures, contracts: ContractRegistry, lenient: bool = False,
+                 journal_body_bytes: int = 1024 * 1024) -> None:
         self.fixtures = fixtures
         self.contracts = contracts
         self.lenient = lenient
+        self.journal_body_bytes = journal_body_bytes  # the journal's limit on a request body it keeps
         self.citizens: dict[str, Citizen] = {c.subject_of_care_id.lower(): c for c in fixtures.citizens}
         self._is_active_bodies: dict[str | None, bytes] = {}  # the answer depends only on the citizen
 
@@ -130,32 +100,14 @@ class InboxProducer:
                 "</AddMessageToPatientPortalInboxResponse>"
             )
             return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
-        notify = (_text(request, "notify") or "").strip().lower() in ("true", "1")
         source_system = _text(request, "sourceSystem")
-        sent = list(citizen.notification_methods) if notify and source_system else []
-        unit = _texts(message.get("organisationUnit"))
-        sso = _texts(message.get("ssoLink"))
-        record = InboxMessage(
-            citizen=citizen.subject_of_care_id,
-            unit_id=unit.get("unitId"),
-            unit_name=unit.get("unitName"),
-            unit_address=unit.get("unitAddress"),
-            unit_postal_code=unit.get("unitPostalCode"),
-            unit_postal_city=unit.get("unitPostalCity"),
-            unit_telephone=unit.get("unitTelephone"),
-            thread_id=thread_id,
-            description=_text(message, "messageDescription"),
-            text=_text(message, "messageText"),
-            sso_system_id=sso.get("systemId"),
-            sso_text=sso.get("text"),
-            sso_query=sso.get("queryString"),
-            sso_type=sso.get("type"),
-            notify=notify,
-            source_system=source_system,
-            notifications=sent,
-        )
-        # Stored in the exchange's transaction, maybe by the journal's writer process: data, not a closure.
-        store = functools.partial(store_message, m=record, consumer=call.consumer, correlation_id=call.correlation_id)
+        sent = list(citizen.notification_methods) if source_system and wants_notification(request) else []
+        # The content stays in the journal's copy of the request, unless the journal keeps only part of it.
+        content = message_content(payload) if call.request_size > self.journal_body_bytes else None
+        store = functools.partial(
+            store_message, citizen=citizen.subject_of_care_id,
+            thread=thread_key(thread_id, source_system, call.consumer), notifications=",".join(sent),
+            correlation_id=call.correlation_id, content=content, consumer=call.consumer)
         notifications = "".join(f"<notificationSent>{m}</notificationSent>" for m in sent)
         body = soap_response(
             f'<AddMessageToPatientPortalInboxResponse xmlns="{ns.ADD_MESSAGE}">{echo}{notifications}'

@@ -1,16 +1,20 @@
 """The fake 1177 inbox's state in SQLite: main cases and messages, in the journal's database.
 
-Apart from the SOAP producer (``inbox.py``) because the journal's writer process stores messages too:
-an AddMessage call's message is an effect applied in the same transaction as its exchange, and this
-module is all that process needs to import for it.
+A message's row places it: whose inbox, which main case, read or not, which notifications were sent,
+and the AddMessage exchange it came in. Its content (unit, heading, text, SSO link) is read from that
+exchange's request, which the journal keeps in the same transaction: one small row per call rather than
+the whole message a second time, as the commit is a large part of what an AddMessage call costs. A
+request larger than the journal keeps (``journal_body_bytes``) has its content stored in the row too.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from ..journal import utc_now_iso
+from lxml import etree
+
+from ..envelope import MalformedRequest, read_envelope
 
 INBOX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox_cases (
@@ -51,8 +55,9 @@ CREATE INDEX IF NOT EXISTS inbox_messages_citizen ON inbox_messages(citizen);
 
 
 @dataclass
-class InboxMessage:
-    citizen: str
+class MessageContent:
+    """What an AddMessage request says, read the lenient way (by local name, the first one wins)."""
+
     unit_id: str | None
     unit_name: str | None
     unit_address: str | None
@@ -68,37 +73,105 @@ class InboxMessage:
     sso_type: str | None
     notify: bool
     source_system: str | None
-    notifications: list[str]
 
 
-_MESSAGE_COLUMNS = """case_id, exchange_id, citizen, received, unread, consumer, source_system, correlation_id,
-    unit_id, unit_name, unit_address, unit_postal_code, unit_postal_city, unit_telephone, thread_id, description,
-    text, sso_system_id, sso_text, sso_query, sso_type, notify, notifications"""
-_MESSAGE_VALUES = "?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"  # all after case_id
-_INSERT_MESSAGE = f"INSERT INTO inbox_messages ({_MESSAGE_COLUMNS}) VALUES (?, {_MESSAGE_VALUES})"
+def _fields(parent: etree._Element | None) -> dict[str, etree._Element]:
+    """The children by local name, whatever their namespace (lenient reading; the first one wins).
+
+    One pass per element: cheaper than a lookup per field."""
+    out: dict[str, etree._Element] = {}
+    if parent is not None:
+        for child in parent:
+            tag = child.tag
+            if isinstance(tag, str):
+                out.setdefault(tag.rpartition("}")[2], child)
+    return out
+
+
+def _text(fields: dict[str, etree._Element], name: str) -> str | None:
+    child = fields.get(name)
+    return None if child is None else (child.text or "")
+
+
+def _texts(parent: etree._Element | None) -> dict[str, str]:
+    """The children's texts by local name, as ``_text`` would read each ("" for an empty one): for an
+    element whose children are all read as text, one pass instead of a lookup per field."""
+    out: dict[str, str] = {}
+    if parent is not None:
+        for child in parent:
+            tag = child.tag
+            if isinstance(tag, str):
+                name = tag.rpartition("}")[2]
+                if name not in out:
+                    out[name] = child.text or ""
+    return out
+
+
+def wants_notification(request: dict[str, etree._Element]) -> bool:
+    return (_text(request, "notify") or "").strip().lower() in ("true", "1")
+
+
+def message_content(payload: etree._Element) -> MessageContent:
+    """The content of an AddMessageToPatientPortalInbox payload."""
+    request = _fields(payload)
+    message = _fields(request.get("message"))
+    unit = _texts(message.get("organisationUnit"))
+    sso = _texts(message.get("ssoLink"))
+    return MessageContent(
+        unit_id=unit.get("unitId"),
+        unit_name=unit.get("unitName"),
+        unit_address=unit.get("unitAddress"),
+        unit_postal_code=unit.get("unitPostalCode"),
+        unit_postal_city=unit.get("unitPostalCity"),
+        unit_telephone=unit.get("unitTelephone"),
+        thread_id=_text(message, "messageThreadId"),
+        description=_text(message, "messageDescription"),
+        text=_text(message, "messageText"),
+        sso_system_id=sso.get("systemId"),
+        sso_text=sso.get("text"),
+        sso_query=sso.get("queryString"),
+        sso_type=sso.get("type"),
+        notify=wants_notification(request),
+        source_system=_text(request, "sourceSystem"),
+    )
+
+
+def thread_key(thread_id: str | None, source_system: str | None, consumer: str | None) -> str | None:
+    """Messages with the same key (in one citizen's inbox) make one main case: the thread id, per sender."""
+    return f"{(source_system or consumer or '').lower()}|{thread_id}" if thread_id else None
+
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"  # UTC, to the millisecond
+_PLACE = "case_id, exchange_id, citizen, received, correlation_id, notifications"
 # The lookup of a thread's main case and the insert in one statement: no row when there is no such case yet.
-_INSERT_MESSAGE_INTO_THREAD = (f"INSERT INTO inbox_messages ({_MESSAGE_COLUMNS}) SELECT id, {_MESSAGE_VALUES} "
-                               "FROM inbox_cases WHERE citizen = ? AND thread_key = ?")
+_INSERT_INTO_THREAD = (f"INSERT INTO inbox_messages ({_PLACE}) SELECT id, ?, ?, {_NOW}, ?, ? "
+                       "FROM inbox_cases WHERE citizen = ? AND thread_key = ?")
+_INSERT = f"INSERT INTO inbox_messages ({_PLACE}) VALUES (?, ?, ?, {_NOW}, ?, ?)"
+_CONTENT_COLUMNS = tuple(MessageContent.__dataclass_fields__)
+_STORE_CONTENT = (f"UPDATE inbox_messages SET consumer = ?, {', '.join(f'{c} = ?' for c in _CONTENT_COLUMNS)} "
+                  "WHERE id = ?")
 
 
-def store_message(
-    conn: sqlite3.Connection, exchange_id: int, m: InboxMessage, consumer: str, correlation_id: str
-) -> int:
-    """Insert an unread message; a message with a known thread id joins that main case."""
-    now = utc_now_iso()[:23] + "+00:00"  # to the millisecond
-    values = (exchange_id, m.citizen, now, consumer, m.source_system, correlation_id, m.unit_id, m.unit_name,
-              m.unit_address, m.unit_postal_code, m.unit_postal_city, m.unit_telephone, m.thread_id, m.description,
-              m.text, m.sso_system_id, m.sso_text, m.sso_query, m.sso_type, int(m.notify), ",".join(m.notifications))
-    thread_key = None
-    if m.thread_id:
-        thread_key = f"{(m.source_system or consumer or '').lower()}|{m.thread_id}"
-        joined = conn.execute(_INSERT_MESSAGE_INTO_THREAD, (*values, m.citizen, thread_key))
+def store_message(conn: sqlite3.Connection, exchange_id: int, citizen: str, thread: str | None,
+                  notifications: str, correlation_id: str, content: MessageContent | None = None,
+                  consumer: str | None = None) -> int:
+    """Insert an unread message (an effect of its exchange, in the same transaction); a message with a
+    known ``thread`` key joins that main case. ``content``: for a request the journal keeps only in part."""
+    message_id = None
+    if thread is not None:
+        joined = conn.execute(_INSERT_INTO_THREAD,
+                              (exchange_id, citizen, correlation_id, notifications, citizen, thread))
         if joined.rowcount:
-            return joined.lastrowid
-    case_id = conn.execute(
-        "INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, ?)", (m.citizen, thread_key, now)
-    ).lastrowid
-    return conn.execute(_INSERT_MESSAGE, (case_id, *values)).lastrowid
+            message_id = joined.lastrowid
+    if message_id is None:
+        case_id = conn.execute(f"INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, {_NOW})",
+                               (citizen, thread)).lastrowid
+        message_id = conn.execute(_INSERT, (case_id, exchange_id, citizen, correlation_id, notifications)).lastrowid
+    if content is not None:
+        values = asdict(content)
+        values["notify"] = int(values["notify"])
+        conn.execute(_STORE_CONTENT, (consumer, *values.values(), message_id))
+    return message_id
 
 
 def reset_inbox(conn: sqlite3.Connection) -> None:
@@ -107,14 +180,30 @@ def reset_inbox(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM inbox_cases")
 
 
+def _content_of_request(body: bytes | None) -> MessageContent | None:
+    if not body:
+        return None
+    try:
+        return message_content(read_envelope(bytes(body)).payload)
+    except MalformedRequest:
+        return None
+
+
 def read_inbox(conn: sqlite3.Connection, citizen: str) -> list[dict]:
     """A citizen's main cases, newest first, each with its messages (oldest first)."""
     cases: dict[int, dict] = {}
     rows = conn.execute(
-        "SELECT * FROM inbox_messages WHERE citizen = ? ORDER BY id", (citizen,)
+        "SELECT m.*, e.request_body AS exchange_request, e.consumer AS exchange_consumer FROM inbox_messages m "
+        "LEFT JOIN exchanges e ON e.id = m.exchange_id WHERE m.citizen = ? ORDER BY m.id", (citizen,)
     ).fetchall()
     for row in rows:
         data = dict(row)
+        request, consumer = data.pop("exchange_request"), data.pop("exchange_consumer")
+        if data["notify"] is None:  # the content is in the exchange's request
+            content = _content_of_request(request)
+            data["consumer"] = consumer
+            if content is not None:
+                data.update(asdict(content))
         data["unread"] = bool(data["unread"])
         data["notify"] = bool(data["notify"])
         data["notifications"] = [n for n in (data["notifications"] or "").split(",") if n]
