@@ -202,7 +202,7 @@ class SoapPipeline:
 
         day = self.today()
         decision = self.tak.route(envelope.contract, address, day)
-        ctx.trace = [f"route: {step}" for step in decision.trace]
+        ctx.trace = list(decision.shown_trace)
         if decision.outcome is RouteOutcome.NOT_FOUND:
             return faults.vp004(envelope.contract, address)
         if decision.outcome is RouteOutcome.AMBIGUOUS:
@@ -213,7 +213,7 @@ class SoapPipeline:
         ctx.producer_address = route.address
 
         auth = self.tak.authorise(identity, envelope.contract, address, day)
-        ctx.trace += [f"authorisation: {step}" for step in auth.trace]
+        ctx.trace += auth.shown_trace
         if not auth.allowed:
             return faults.vp007(envelope.contract, address, identity)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from functools import cached_property
 
 ROOT = "SE"
 DEFAULT = "*"
@@ -68,12 +69,21 @@ class RouteDecision:
     candidates: list[Route] = field(default_factory=list)
     matched_address: str | None = None
 
+    @cached_property
+    def shown_trace(self) -> tuple[str, ...]:
+        """The steps as an exchange's trace shows them (made once: decisions are remembered)."""
+        return tuple(f"route: {step}" for step in self.trace)
+
 
 @dataclass
 class AuthorisationDecision:
     allowed: bool
     authorisation: Authorisation | None
     trace: list[str]
+
+    @cached_property
+    def shown_trace(self) -> tuple[str, ...]:
+        return tuple(f"authorisation: {step}" for step in self.trace)
 
 
 def _key(*parts: str) -> tuple[str, ...]:

@@ -19,7 +19,16 @@ from ..faults import render_fault
 from ..findings import Finding
 from ..fixtures import Citizen, Fixtures
 from .base import ProducerAnswer, ProducerCall
-from .inbox_store import _fields, _text, _texts, message_content, store_message, thread_key, wants_notification
+from .inbox_store import (
+    _child_text,
+    _fields,
+    _text,
+    _texts,
+    message_content,
+    store_message,
+    thread_key,
+    wants_notification,
+)
 
 NOT_ACTIVE_TEXT = "Target person is not active user"
 CONTENT_TYPE = "text/xml; charset=UTF-8"
@@ -89,8 +98,7 @@ class InboxProducer:
 
     def _add_message(self, call: ProducerCall, payload: etree._Element) -> ProducerAnswer:
         request = _fields(payload)
-        message = _fields(request.get("message"))
-        thread_id = _text(message, "messageThreadId")
+        thread_id = _child_text(request.get("message"), "messageThreadId")
         echo = f"<messageThreadId>{escape(thread_id)}</messageThreadId>" if thread_id is not None else ""
         citizen = self.active_citizen(_text(request, "subjectOfCareId"))
         if citizen is None:

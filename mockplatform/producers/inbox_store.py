@@ -93,6 +93,16 @@ def _text(fields: dict[str, etree._Element], name: str) -> str | None:
     return None if child is None else (child.text or "")
 
 
+def _child_text(parent: etree._Element | None, name: str) -> str | None:
+    """The text of the first child with this local name (as ``_text`` reads it), without reading the rest."""
+    if parent is not None:
+        for child in parent:
+            tag = child.tag
+            if isinstance(tag, str) and tag.rpartition("}")[2] == name:
+                return child.text or ""
+    return None
+
+
 def _texts(parent: etree._Element | None) -> dict[str, str]:
     """The children's texts by local name, as ``_text`` would read each ("" for an empty one): for an
     element whose children are all read as text, one pass instead of a lookup per field."""
