@@ -282,6 +282,21 @@ class _Pending:
         self.error: BaseException | None = None
 
 
+class _Holding:
+    """``Journal.holding``'s block: a plain class, as it is entered once per request on the event loop."""
+
+    __slots__ = ("local", "held")
+
+    def __init__(self, local: threading.local, held: list[_Pending]) -> None:
+        self.local, self.held = local, held
+
+    def __enter__(self) -> None:
+        self.local.held = self.held
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.local.held = None
+
+
 class Journal:
     """The SQLite journal. One write connection; readers get their own (WAL lets them run beside
     the writer).
@@ -360,17 +375,12 @@ class Journal:
             raise pending.error
         return exchange.id
 
-    @contextlib.contextmanager
-    def holding(self, held: list[_Pending]) -> Iterator[None]:
+    def holding(self, held: list[_Pending]) -> _Holding:
         """Within this block, exchanges this thread records are appended to ``held`` instead of being
         committed; ``commit(held)`` writes them later, in one transaction. For the HTTP server's event
         loop, which answers many requests in one turn: one commit for all of them, and each answer
         written only after it."""
-        self._local.held = held
-        try:
-            yield
-        finally:
-            self._local.held = None
+        return _Holding(self._local, held)
 
     def commit(self, held: list[_Pending]) -> None:
         """Write held exchanges in one transaction; one that fails has its ``error`` set (the rest are kept)."""

@@ -221,6 +221,9 @@ class SoapPipeline:
             return faults.vp005(envelope.profile or "rivtabp21")
         rewrite_address_header(envelope, route.profile)
 
+        producer = self._producer_for(route.address)
+        if producer is None:
+            return faults.vp009(route.address, "Unsupported producer address (use http://, https:// or builtin:).")
         call = ProducerCall(
             route=route,
             contract=envelope.contract,
@@ -228,13 +231,12 @@ class SoapPipeline:
             consumer=identity,
             correlation_id=ctx.correlation_id,
             envelope=envelope,
-            headers=self._producer_headers(request, identity, ctx.correlation_id, route.address),
+            # What goes to a producer over HTTP; an in-process producer reads no headers.
+            headers=self._producer_headers(request, identity, ctx.correlation_id, route.address)
+            if producer is self.http_producer else [],
             timeout_s=s.producer_timeout_s(envelope.contract),
             request_size=len(request.body),
         )
-        producer = self._producer_for(route.address)
-        if producer is None:
-            return faults.vp009(route.address, "Unsupported producer address (use http://, https:// or builtin:).")
         fault = self.faults.take(call) if self.faults is not None else None
         t0 = time.perf_counter()
         if fault is not None:

@@ -18,7 +18,7 @@ class ProducerCall:
     consumer: str
     correlation_id: str
     envelope: Envelope
-    headers: list[tuple[str, str]]
+    headers: list[tuple[str, str]]  # the platform's headers to a producer URL (none for an in-process one)
     timeout_s: float
     request_size: int = 0  # bytes of the consumer's request
 
