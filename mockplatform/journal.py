@@ -27,7 +27,9 @@ class JournalError(MockplatformError):
     """The journal cannot be opened or read (missing file, not a journal)."""
 
 
-# An effect is a state change of an in-process producer, applied with the exchange's row id.
+# An effect is a state change of an in-process producer, applied with the exchange's row id, in the
+# exchange's transaction. An effect with an ``apply_all(conn, [(exchange_id, effect), ...])`` is applied
+# together with the others of that ``apply_all`` in the same commit: one call into SQLite for them all.
 Effect = Callable[[sqlite3.Connection, int], None]
 
 _SCHEMA = """
@@ -182,46 +184,60 @@ def open_database(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-# The next exchange id, asked of the database inside the writing transaction: two processes may write
-# (the server's writer process and this one). Ids never go back: ``Journal.write`` keeps a floor in meta
-# before a state change that may remove the newest exchanges (a reset), so a reader that follows the
-# journal by id (the web page's live view) never misses one.
+# The next exchange id, for when the journal does not know it (at its first write, after an admin change,
+# after a failure). Ids never go back: ``Journal.write`` keeps a floor in meta before a state change that
+# may remove the newest exchanges (a reset), so a reader that follows the journal by id (the web page's
+# live view, ``/admin/journal?after=``) never misses one, even across a restart.
 _NEXT_ID = ("SELECT max(coalesce((SELECT max(id) FROM exchanges), 0), "
             "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'id_floor'), 0)) + 1")
 _KEEP_ID_FLOOR = ("INSERT INTO meta(key, value) "
                   "SELECT 'id_floor', id FROM exchanges WHERE true ORDER BY id DESC LIMIT 1 "
                   "ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)")
-_INSERT_ONE = _INSERT.replace("VALUES (?", f"VALUES (({_NEXT_ID})", 1)
 
 
-def write_exchanges(conn: sqlite3.Connection, items: Sequence[tuple[tuple, Sequence[Effect]]]) -> list[int | Exception]:
+def write_exchanges(conn: sqlite3.Connection, items: Sequence[tuple[tuple, Sequence[Effect]]],
+                    first_id: int) -> list[int | Exception]:
     """Write exchanges (each its row, see ``_row``, and the producers' state changes) in one transaction,
-    with as few calls into SQLite as possible; if that fails, each alone, so only a bad one fails.
+    with as few calls into SQLite as possible, under ids from ``first_id`` on; if that fails, each alone,
+    so only a bad one fails.
 
     Returns, for each, its id or why it could not be written. The caller holds the write connection.
     """
     try:
-        return _write_together(conn, items)
+        return _write_together(conn, items, first_id)
     except Exception:
         results: list[int | Exception] = []
+        next_id = None
         for item in items:
             try:
-                results += _write_together(conn, [item])
+                if next_id is None:  # after a failure: whatever it was, ask the database
+                    next_id = conn.execute(_NEXT_ID).fetchone()[0]
+                results += _write_together(conn, [item], next_id)
+                next_id += 1
             except Exception as exc:
                 results.append(exc)
+                next_id = None
         return results
 
 
-def _write_together(conn: sqlite3.Connection, items: Sequence[tuple[tuple, Sequence[Effect]]]) -> list[int]:
+def _write_together(conn: sqlite3.Connection, items: Sequence[tuple[tuple, Sequence[Effect]]],
+                    first: int) -> list[int]:
     if len(items) == 1 and not items[0][1]:  # autocommit: the INSERT is its own transaction
-        return [conn.execute(_INSERT_ONE, items[0][0]).lastrowid]
+        conn.execute(_INSERT, (first, *items[0][0]))
+        return [first]
     conn.execute("BEGIN IMMEDIATE")
     try:
-        first = conn.execute(_NEXT_ID).fetchone()[0]
         conn.executemany(_INSERT, [(first + i, *row) for i, (row, _) in enumerate(items)])
+        together: dict[Callable, list[tuple[int, Effect]]] = {}
         for i, (_, effects) in enumerate(items):
             for effect in effects:
-                effect(conn, first + i)
+                apply_all = getattr(effect, "apply_all", None)
+                if apply_all is None:
+                    effect(conn, first + i)
+                else:
+                    together.setdefault(apply_all, []).append((first + i, effect))
+        for apply_all, group in together.items():
+            apply_all(conn, group)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -314,6 +330,7 @@ class Journal:
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._checkpointer: _Checkpointer | None = None
+        self._next_id: int | None = None  # of the next exchange; asked of the database when unknown
         # Exchange ids by correlation id, for this process's lookups; built at the first one. An index in
         # the database would cost every insert a write in a random place (correlation ids are random).
         self._by_correlation: dict[str, list[int]] | None = None
@@ -388,11 +405,17 @@ class Journal:
             self._write_group(held)
 
     def _write_group(self, batch: list[_Pending]) -> None:
-        self.written(batch, write_exchanges(self._conn, [(p.row, p.effects) for p in batch]))
+        if self._next_id is None:
+            self._next_id = self._conn.execute(_NEXT_ID).fetchone()[0]
+        results = write_exchanges(self._conn, [(p.row, p.effects) for p in batch], self._next_id)
+        ids = [r for r in results if isinstance(r, int)]
+        # All written: the ids follow on. Something failed: the next write asks the database again.
+        self._next_id = ids[-1] + 1 if len(ids) == len(results) else None
+        self._written(batch, results)
 
-    def written(self, batch: list[_Pending], results: Sequence[int | BaseException]) -> None:
-        """Note what became of held exchanges (``write_exchanges``' results, here or from the writer
-        process): their ids, or why they could not be written."""
+    def _written(self, batch: list[_Pending], results: Sequence[int | BaseException]) -> None:
+        """Note what became of held exchanges (``write_exchanges``' results): their ids, or why they
+        could not be written."""
         index = self._by_correlation
         for pending, result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
@@ -407,6 +430,7 @@ class Journal:
         """Run a state change outside an exchange (admin actions) in its own transaction."""
         with self._lock:
             self._by_correlation = None  # the change may remove exchanges: built again when asked
+            self._next_id = None
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.execute(_KEEP_ID_FLOOR)  # were the newest exchanges removed, ids still go on

@@ -186,3 +186,34 @@ def test_a_message_larger_than_the_journal_keeps_is_stored_whole(start_platform)
     assert long_one["unit_id"] and long_one["consumer"] == platform.app.settings.default_consumer
     assert short_one["text"] == "Kort." and short_one["thread_id"] == "big"
     assert len(platform.app.journal.exchanges()[0].request_body) == 2000  # cut: the row had to hold it
+
+
+def test_messages_committed_together_keep_their_threads_and_order(tmp_path):
+    """Under load the server commits many calls at once, and the inbox stores their messages together:
+    new and known threads, and a message without a thread among them, come out as one at a time would."""
+    from mockplatform.messages import Request
+
+    app = Application(Config(journal=tmp_path / "j.sqlite"))
+    try:
+        def post(body):
+            return app.handle(Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
+
+        post(add_message(ACTIVE_SMS_EMAIL, thread_id="known", text="1"))
+        for bodies in ([add_message(ACTIVE_SMS_EMAIL, thread_id=t, text=x) for t, x in
+                        (("known", "2"), ("new", "3"), ("new", "4"), ("known", "5"))],
+                       [add_message(ACTIVE_SMS_EMAIL, thread_id="new", text="6"),
+                        add_message(ACTIVE_SMS_EMAIL, text="7"),
+                        add_message(ACTIVE_SMS_EMAIL, thread_id="known", text="8")]):
+            held: list = []
+            with app.journal.holding(held):
+                for body in bodies:
+                    assert post(body).status == 200
+            app.journal.commit(held)
+            assert all(p.error is None for p in held)
+        cases = read_inbox(app.journal.reader(), ACTIVE_SMS_EMAIL)
+        texts = [[m["text"] for m in case["messages"]] for case in cases]
+        assert texts == [["1", "2", "5", "8"], ["7"], ["3", "4", "6"]]  # newest case first, each oldest first
+        exchange_ids = [m["exchange_id"] for case in cases for m in case["messages"]]
+        assert len(set(exchange_ids)) == 8
+    finally:
+        app.close()

@@ -8,7 +8,6 @@ messageThreadId, in the journal's database and in the same transaction as the ex
 
 from __future__ import annotations
 
-import functools
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -20,12 +19,12 @@ from ..findings import Finding
 from ..fixtures import Citizen, Fixtures
 from .base import ProducerAnswer, ProducerCall
 from .inbox_store import (
+    StoreMessage,
     _child_text,
     _fields,
     _text,
     _texts,
     message_content,
-    store_message,
     thread_key,
     wants_notification,
 )
@@ -112,10 +111,8 @@ class InboxProducer:
         sent = list(citizen.notification_methods) if source_system and wants_notification(request) else []
         # The content stays in the journal's copy of the request, unless the journal keeps only part of it.
         content = message_content(payload) if call.request_size > self.journal_body_bytes else None
-        store = functools.partial(
-            store_message, citizen=citizen.subject_of_care_id,
-            thread=thread_key(thread_id, source_system, call.consumer), notifications=",".join(sent),
-            correlation_id=call.correlation_id, content=content, consumer=call.consumer)
+        store = StoreMessage(citizen.subject_of_care_id, thread_key(thread_id, source_system, call.consumer),
+                             ",".join(sent), call.correlation_id, content, call.consumer)
         notifications = "".join(f"<notificationSent>{m}</notificationSent>" for m in sent)
         body = soap_response(
             f'<AddMessageToPatientPortalInboxResponse xmlns="{ns.ADD_MESSAGE}">{echo}{notifications}'

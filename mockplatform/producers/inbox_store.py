@@ -157,6 +157,7 @@ _PLACE = "case_id, exchange_id, citizen, received, correlation_id, notifications
 _INSERT_INTO_THREAD = (f"INSERT INTO inbox_messages ({_PLACE}) SELECT id, ?, ?, {_NOW}, ?, ? "
                        "FROM inbox_cases WHERE citizen = ? AND thread_key = ?")
 _INSERT = f"INSERT INTO inbox_messages ({_PLACE}) VALUES (?, ?, ?, {_NOW}, ?, ?)"
+_MAKE_THREAD = f"INSERT OR IGNORE INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, {_NOW})"
 _CONTENT_COLUMNS = tuple(MessageContent.__dataclass_fields__)
 _STORE_CONTENT = (f"UPDATE inbox_messages SET consumer = ?, {', '.join(f'{c} = ?' for c in _CONTENT_COLUMNS)} "
                   "WHERE id = ?")
@@ -182,6 +183,34 @@ def store_message(conn: sqlite3.Connection, exchange_id: int, citizen: str, thre
         values["notify"] = int(values["notify"])
         conn.execute(_STORE_CONTENT, (consumer, *values.values(), message_id))
     return message_id
+
+
+@dataclass(slots=True)
+class StoreMessage:
+    """The effect of an AddMessage call: ``store_message`` with the exchange's id. The messages of one
+    commit that all join a thread are stored together (``apply_all``): their main cases made where
+    missing, then the messages, two calls into SQLite for the lot instead of one or two each."""
+
+    citizen: str
+    thread: str | None
+    notifications: str
+    correlation_id: str
+    content: MessageContent | None = None
+    consumer: str | None = None
+
+    def __call__(self, conn: sqlite3.Connection, exchange_id: int) -> None:
+        store_message(conn, exchange_id, self.citizen, self.thread, self.notifications, self.correlation_id,
+                      self.content, self.consumer)
+
+    @staticmethod
+    def apply_all(conn: sqlite3.Connection, group: list[tuple[int, StoreMessage]]) -> None:
+        if any(m.thread is None or m.content is not None for _, m in group):
+            for exchange_id, m in group:  # one by one, in order: each without a thread makes a case of its own
+                m(conn, exchange_id)
+            return
+        conn.executemany(_MAKE_THREAD, [(m.citizen, m.thread) for _, m in group])
+        conn.executemany(_INSERT_INTO_THREAD, [(exchange_id, m.citizen, m.correlation_id, m.notifications,
+                                                m.citizen, m.thread) for exchange_id, m in group])
 
 
 def reset_inbox(conn: sqlite3.Connection) -> None:
