@@ -79,9 +79,12 @@ def build_journal(path: Path, count: int) -> None:
 
 
 def _write(journal: Journal, batch: list[Exchange]) -> None:
-    from mockplatform.journal import _Pending
-
-    journal._write_group([_Pending(e, ()) for e in batch])
+    """In one transaction, as the server commits a turn's exchanges."""
+    held: list = []
+    with journal.holding(held):
+        for exchange in batch:
+            journal.record(exchange)
+    journal.commit(held)
 
 
 def baseline(path: Path) -> int:

@@ -405,6 +405,8 @@ class Journal:
             self._write_group(held)
 
     def _write_group(self, batch: list[_Pending]) -> None:
+        if not batch:
+            return
         if self._next_id is None:
             self._next_id = self._conn.execute(_NEXT_ID).fetchone()[0]
         results = write_exchanges(self._conn, [(p.row, p.effects) for p in batch], self._next_id)
