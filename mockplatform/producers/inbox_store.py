@@ -204,7 +204,7 @@ class StoreMessage:
 
     @staticmethod
     def apply_all(conn: sqlite3.Connection, group: list[tuple[int, StoreMessage]]) -> None:
-        if any(m.thread is None or m.content is not None for _, m in group):
+        if len(group) == 1 or any(m.thread is None or m.content is not None for _, m in group):
             for exchange_id, m in group:  # one by one, in order: each without a thread makes a case of its own
                 m(conn, exchange_id)
             return
