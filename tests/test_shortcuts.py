@@ -22,7 +22,7 @@ from lxml import etree
 from mockplatform import journal
 from mockplatform.journal import Exchange, Journal, _json, utc_now_iso
 from mockplatform.platform import _local_today, _new_correlation_id
-from mockplatform.producers.inbox import _fields, _text, _texts
+from mockplatform.producers.inbox_store import children_by_name, text_of, texts_by_name
 
 TEXT = st.text(st.characters(codec=None, exclude_categories=()))  # surrogates, controls, all of it
 
@@ -83,10 +83,10 @@ def test_correlation_ids_are_random_uuids_in_their_usual_form():
 def test_inbox_texts_read_as_fields_then_text():
     parent = etree.fromstring(
         '<m xmlns:c="urn:c"><!--x--><c:a>1</c:a><a>2</a><b/><c:d>x<e>y</e>z</c:d><?pi?><f><![CDATA[<&]]></f></m>')
-    fields, texts = _fields(parent), _texts(parent)
+    fields, texts = children_by_name(parent), texts_by_name(parent)
     assert texts.keys() == fields.keys()
-    assert all(texts[name] == _text(fields, name) for name in fields)
-    assert _texts(None) == {}
+    assert all(texts[name] == text_of(fields, name) for name in fields)
+    assert texts_by_name(None) == {}
 
 
 def test_wal_starts_over_under_steady_writes(tmp_path, monkeypatch):

@@ -20,11 +20,11 @@ from ..fixtures import Citizen, Fixtures
 from .base import ProducerAnswer, ProducerCall
 from .inbox_store import (
     StoreMessage,
-    _child_text,
-    _fields,
-    _text,
-    _texts,
+    children_by_name,
+    first_child_text,
     message_content,
+    text_of,
+    texts_by_name,
     thread_key,
     wants_notification,
 )
@@ -81,7 +81,7 @@ class InboxProducer:
         return citizen if citizen is not None and citizen.active else None
 
     def _is_active_user(self, payload: etree._Element) -> ProducerAnswer:
-        citizen = self.active_citizen(_texts(payload).get("subjectOfCareId"))
+        citizen = self.active_citizen(texts_by_name(payload).get("subjectOfCareId"))
         key = citizen.subject_of_care_id if citizen else None
         body = self._is_active_bodies.get(key)
         if body is None:
@@ -96,10 +96,10 @@ class InboxProducer:
         return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
 
     def _add_message(self, call: ProducerCall, payload: etree._Element) -> ProducerAnswer:
-        request = _fields(payload)
-        thread_id = _child_text(request.get("message"), "messageThreadId")
+        request = children_by_name(payload)
+        thread_id = first_child_text(request.get("message"), "messageThreadId")
         echo = f"<messageThreadId>{escape(thread_id)}</messageThreadId>" if thread_id is not None else ""
-        citizen = self.active_citizen(_text(request, "subjectOfCareId"))
+        citizen = self.active_citizen(text_of(request, "subjectOfCareId"))
         if citizen is None:
             body = soap_response(
                 f'<AddMessageToPatientPortalInboxResponse xmlns="{ns.ADD_MESSAGE}">{echo}'
@@ -107,7 +107,7 @@ class InboxProducer:
                 "</AddMessageToPatientPortalInboxResponse>"
             )
             return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
-        source_system = _text(request, "sourceSystem")
+        source_system = text_of(request, "sourceSystem")
         sent = list(citizen.notification_methods) if source_system and wants_notification(request) else []
         # The content stays in the journal's copy of the request, unless the journal keeps only part of it.
         content = message_content(payload) if call.request_size > self.journal_body_bytes else None

@@ -75,7 +75,7 @@ class MessageContent:
     source_system: str | None
 
 
-def _fields(parent: etree._Element | None) -> dict[str, etree._Element]:
+def children_by_name(parent: etree._Element | None) -> dict[str, etree._Element]:
     """The children by local name, whatever their namespace (lenient reading; the first one wins).
 
     One pass per element: cheaper than a lookup per field."""
@@ -88,13 +88,13 @@ def _fields(parent: etree._Element | None) -> dict[str, etree._Element]:
     return out
 
 
-def _text(fields: dict[str, etree._Element], name: str) -> str | None:
+def text_of(fields: dict[str, etree._Element], name: str) -> str | None:
     child = fields.get(name)
     return None if child is None else (child.text or "")
 
 
-def _child_text(parent: etree._Element | None, name: str) -> str | None:
-    """The text of the first child with this local name (as ``_text`` reads it), without reading the rest."""
+def first_child_text(parent: etree._Element | None, name: str) -> str | None:
+    """The text of the first child with this local name (as ``text_of`` reads it), without reading the rest."""
     if parent is not None:
         for child in parent:
             tag = child.tag
@@ -103,8 +103,8 @@ def _child_text(parent: etree._Element | None, name: str) -> str | None:
     return None
 
 
-def _texts(parent: etree._Element | None) -> dict[str, str]:
-    """The children's texts by local name, as ``_text`` would read each ("" for an empty one): for an
+def texts_by_name(parent: etree._Element | None) -> dict[str, str]:
+    """The children's texts by local name, as ``text_of`` would read each ("" for an empty one): for an
     element whose children are all read as text, one pass instead of a lookup per field."""
     out: dict[str, str] = {}
     if parent is not None:
@@ -118,15 +118,15 @@ def _texts(parent: etree._Element | None) -> dict[str, str]:
 
 
 def wants_notification(request: dict[str, etree._Element]) -> bool:
-    return (_text(request, "notify") or "").strip().lower() in ("true", "1")
+    return (text_of(request, "notify") or "").strip().lower() in ("true", "1")
 
 
 def message_content(payload: etree._Element) -> MessageContent:
     """The content of an AddMessageToPatientPortalInbox payload."""
-    request = _fields(payload)
-    message = _fields(request.get("message"))
-    unit = _texts(message.get("organisationUnit"))
-    sso = _texts(message.get("ssoLink"))
+    request = children_by_name(payload)
+    message = children_by_name(request.get("message"))
+    unit = texts_by_name(message.get("organisationUnit"))
+    sso = texts_by_name(message.get("ssoLink"))
     return MessageContent(
         unit_id=unit.get("unitId"),
         unit_name=unit.get("unitName"),
@@ -134,15 +134,15 @@ def message_content(payload: etree._Element) -> MessageContent:
         unit_postal_code=unit.get("unitPostalCode"),
         unit_postal_city=unit.get("unitPostalCity"),
         unit_telephone=unit.get("unitTelephone"),
-        thread_id=_text(message, "messageThreadId"),
-        description=_text(message, "messageDescription"),
-        text=_text(message, "messageText"),
+        thread_id=text_of(message, "messageThreadId"),
+        description=text_of(message, "messageDescription"),
+        text=text_of(message, "messageText"),
         sso_system_id=sso.get("systemId"),
         sso_text=sso.get("text"),
         sso_query=sso.get("queryString"),
         sso_type=sso.get("type"),
         notify=wants_notification(request),
-        source_system=_text(request, "sourceSystem"),
+        source_system=text_of(request, "sourceSystem"),
     )
 
 
