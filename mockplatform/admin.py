@@ -82,7 +82,7 @@ def _route(app: Application, request: Request, parts: list[str]) -> Response:
     if head == "inbox" and len(parts) == 2 and method in ("GET", "HEAD"):
         citizen = parts[1]
         known = any(c.subject_of_care_id == citizen for c in app.fixtures.citizens)
-        cases = read_inbox(app.journal.reader(), citizen)
+        cases = read_inbox(app.journal, citizen)
         return _json(200, {"citizen": citizen, "known_citizen": known, "cases": cases})
     if head == "faults" and len(parts) == 1:
         if method in ("GET", "HEAD"):

@@ -28,8 +28,7 @@ class JournalError(MockplatformError):
 
 
 # An effect is a state change of an in-process producer, applied with the exchange's row id, in the
-# exchange's transaction. An effect with an ``apply_all(conn, [(exchange_id, effect), ...])`` is applied
-# together with the others of that ``apply_all`` in the same commit: one call into SQLite for them all.
+# exchange's transaction. (A change that can wait is recorded as the exchange's ``effect`` instead.)
 Effect = Callable[[sqlite3.Connection, int], None]
 
 _SCHEMA = """
@@ -56,7 +55,8 @@ CREATE TABLE IF NOT EXISTS exchanges (
     request_body BLOB,
     request_size INTEGER NOT NULL,
     response_headers TEXT NOT NULL,
-    response_body BLOB
+    response_body BLOB,
+    effect TEXT
 );
 DROP INDEX IF EXISTS exchanges_correlation;
 """
@@ -87,6 +87,9 @@ class Exchange:
     producer_status: int | None = None
     producer_ms: float | None = None
     request_size: int | None = None
+    # A state change of an in-process producer as data (JSON), applied when that producer's state is next
+    # read: the inbox takes its messages from these (``producers.inbox_store.sync_inbox``).
+    effect: str | None = None
     id: int | None = None
 
     def to_json(self, bodies: bool = False) -> dict[str, Any]:
@@ -122,7 +125,7 @@ _COLUMNS = (
     "time", "duration_ms", "client", "method", "path", "consumer", "logical_address", "contract",
     "correlation_id", "http_status", "vp_code", "fault_detail", "route_trace", "producer_address",
     "producer_status", "producer_ms", "request_headers", "request_body", "request_size",
-    "response_headers", "response_body",
+    "response_headers", "response_body", "effect",
 )
 _INSERT = f"INSERT INTO exchanges (id, {', '.join(_COLUMNS)}) VALUES (?, {', '.join('?' * len(_COLUMNS))})"
 
@@ -169,7 +172,7 @@ def _row(exchange: Exchange) -> tuple:
         exchange.producer_address, exchange.producer_status, exchange.producer_ms,
         _json(exchange.request_headers), exchange.request_body,
         exchange.request_size if exchange.request_size is not None else len(exchange.request_body),
-        _json(exchange.response_headers), exchange.response_body,
+        _json(exchange.response_headers), exchange.response_body, exchange.effect,
     )
 
 
@@ -228,16 +231,9 @@ def _write_together(conn: sqlite3.Connection, items: Sequence[tuple[tuple, Seque
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany(_INSERT, [(first + i, *row) for i, (row, _) in enumerate(items)])
-        together: dict[Callable, list[tuple[int, Effect]]] = {}
         for i, (_, effects) in enumerate(items):
             for effect in effects:
-                apply_all = getattr(effect, "apply_all", None)
-                if apply_all is None:
-                    effect(conn, first + i)
-                else:
-                    together.setdefault(apply_all, []).append((first + i, effect))
-        for apply_all, group in together.items():
-            apply_all(conn, group)
+                effect(conn, first + i)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -348,6 +344,8 @@ class Journal:
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         with self._lock:
             self._conn.executescript(_SCHEMA)
+            if "effect" not in {r[1] for r in self._conn.execute("PRAGMA table_info(exchanges)")}:
+                self._conn.execute("ALTER TABLE exchanges ADD COLUMN effect TEXT")  # a journal from before it
             for script in extra_schema:
                 self._conn.executescript(script)
             self._conn.execute(
@@ -428,14 +426,17 @@ class Journal:
                     index.setdefault(pending.exchange.correlation_id, []).append(result)
             pending.done = True
 
-    def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        """Run a state change outside an exchange (admin actions) in its own transaction."""
+    def write(self, fn: Callable[[sqlite3.Connection], Any], exchanges_kept: bool = False) -> Any:
+        """Run a state change outside an exchange (admin actions) in its own transaction.
+        ``exchanges_kept``: the change leaves the exchanges as they are (a producer's state only)."""
         with self._lock:
-            self._by_correlation = None  # the change may remove exchanges: built again when asked
-            self._next_id = None
+            if not exchanges_kept:
+                self._by_correlation = None  # the change may remove exchanges: built again when asked
+                self._next_id = None
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute(_KEEP_ID_FLOOR)  # were the newest exchanges removed, ids still go on
+                if not exchanges_kept:  # were the newest exchanges removed, ids still go on
+                    self._conn.execute(_KEEP_ID_FLOOR)
                 result = fn(self._conn)
                 self._conn.execute("COMMIT")
             except BaseException:
@@ -559,4 +560,12 @@ def _from_row(row: sqlite3.Row) -> Exchange:
         request_size=row["request_size"],
         response_headers=[tuple(h) for h in json.loads(row["response_headers"])],
         response_body=bytes(row["response_body"] or b""),
+        effect=_optional(row, "effect"),
     )
+
+
+def _optional(row: sqlite3.Row, column: str) -> Any:
+    try:
+        return row[column]
+    except IndexError:  # a journal from before the column, opened read-only
+        return None

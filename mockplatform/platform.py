@@ -41,7 +41,7 @@ class _Context:
     """What the pipeline has learnt so far; becomes the journal row. (A slotted class: one is made per call.)"""
 
     __slots__ = ("correlation_id", "consumer", "logical_address", "contract", "trace", "producer_address",
-                 "producer_status", "producer_ms", "effects")
+                 "producer_status", "producer_ms", "effects", "deferred")
 
     def __init__(self, correlation_id: str) -> None:
         self.correlation_id = correlation_id
@@ -53,6 +53,7 @@ class _Context:
         self.producer_status: int | None = None
         self.producer_ms: float | None = None
         self.effects: list[Effect] = []
+        self.deferred: str | None = None
 
 
 def _header_map(request: Request) -> dict[str, str]:
@@ -155,7 +156,7 @@ class SoapPipeline:
         if isinstance(outcome, VPFault):
             vp_fault = outcome = _xml_safe(outcome)
             response = fault_response(outcome, ctx.correlation_id, self.settings.instance_name)
-            ctx.effects = []
+            ctx.effects, ctx.deferred = [], None
         else:
             response = outcome
         try:
@@ -303,7 +304,7 @@ class SoapPipeline:
         if not answer.body.strip():
             return faults.vp009(url, "Empty response from producer.", answer.status if answer.status >= 300 else None)
         if 200 <= answer.status < 300 or (answer.status == 500 and _is_soap11_fault(answer.body)):
-            ctx.effects = answer.effects
+            ctx.effects, ctx.deferred = answer.effects, answer.deferred
             headers = [(k, v) for k, v in answer.headers if k.lower() not in _NOT_PASSED_ON]
             headers += [("Content-Type", CONTENT_TYPE), (CORRELATION, ctx.correlation_id)]
             if 200 <= answer.status < 300:
@@ -346,6 +347,7 @@ class SoapPipeline:
             producer_address=ctx.producer_address,
             producer_status=ctx.producer_status,
             producer_ms=ctx.producer_ms,
+            effect=ctx.deferred,
         )
         self.journal.record(exchange, ctx.effects)
 

@@ -62,7 +62,7 @@ class PlatformHandle:
 
     def inbox(self, subject_of_care_id: str) -> list[dict]:
         """The citizen's main cases as the fake inbox holds them, newest first."""
-        return read_inbox(self.app.journal.reader(), subject_of_care_id)
+        return read_inbox(self.app.journal, subject_of_care_id)
 
     def inject(self, kind: str | FaultKind, contract: str | None = None, logical_address: str | None = None,
                count: int | None = 1, delay_ms: int = 0, text: str = "") -> InjectedFault:

@@ -13,6 +13,9 @@ import time
 
 import pytest
 
+from mockplatform.journal import Journal
+from mockplatform.producers.inbox_store import sync_inbox
+
 from .test_load import check_answers, check_journal_has_each_answer_once, journal_rows, run_clients, serving
 
 
@@ -42,6 +45,9 @@ def test_answered_exchanges_survive_kill_minus_nine_and_the_inbox_matches_the_jo
     check_answers(after)
     again.stop()
 
+    reader = Journal(journal)  # the inbox takes its messages from the journal when read
+    sync_inbox(reader)
+    reader.close()
     conn = sqlite3.connect(journal)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

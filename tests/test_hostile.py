@@ -24,6 +24,7 @@ import pytest
 from lxml import etree
 
 from mockplatform import Application, Config, Settings
+from mockplatform.producers.inbox_store import sync_inbox
 from mockplatform.server import start_in_thread
 
 from .conftest import Running
@@ -280,6 +281,7 @@ def test_request_cut_short_is_refused_journaled_and_never_acted_on(hostile):
     assert len(rows) == 1
     assert rows[0].http_status == 400 and rows[0].vp_code is None
     assert rows[0].request_size == announced and rows[0].request_body == data
+    sync_inbox(hostile.app.journal)
     stored = hostile.app.journal.reader().execute("SELECT count(*) FROM inbox_messages WHERE correlation_id = ?",
                                                   (cid,)).fetchone()[0]
     assert stored == 0

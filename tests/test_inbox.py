@@ -7,7 +7,7 @@ import sqlite3
 from lxml import etree
 
 from mockplatform import Application, Config, Settings, ns
-from mockplatform.producers.inbox_store import read_inbox
+from mockplatform.producers.inbox_store import read_inbox, sync_inbox
 
 from .soap import (
     ACTIVE_NO_NOTIFICATION,
@@ -28,7 +28,7 @@ def payload(response):
 
 
 def inbox(platform, pnr):
-    return read_inbox(platform.app.journal.reader(), pnr)
+    return read_inbox(platform.app.journal, pnr)
 
 
 def test_is_active_user_reports_status_and_active_methods(platform):
@@ -142,7 +142,7 @@ def test_inbox_state_and_journal_survive_a_restart(tmp_path):
     app.close()
     app = Application(Config(journal=journal))
     assert post(app, add_message(ACTIVE_SMS_EMAIL, thread_id="a")).status == 200
-    cases = read_inbox(app.journal.reader(), ACTIVE_SMS_EMAIL)
+    cases = read_inbox(app.journal, ACTIVE_SMS_EMAIL)
     assert len(cases) == 1 and len(cases[0]["messages"]) == 2
     assert app.journal.count() == 2
     app.close()
@@ -151,6 +151,7 @@ def test_inbox_state_and_journal_survive_a_restart(tmp_path):
 def test_stored_messages_match_journal_rows(platform):
     platform.post(add_message(ACTIVE_SMS_EMAIL))
     platform.post(add_message(INACTIVE))
+    sync_inbox(platform.app.journal)
     conn = sqlite3.connect(platform.app.journal.path)
     rows = conn.execute("SELECT e.correlation_id, m.correlation_id FROM inbox_messages m "
                         "JOIN exchanges e ON e.id = m.exchange_id").fetchall()
@@ -161,6 +162,7 @@ def test_a_message_is_read_from_its_exchange_in_the_journal(platform):
     """The message row only places the message; what the citizen reads is the request the journal kept."""
     r = platform.post(add_message(ACTIVE_SMS_EMAIL, description="Provsvar", text="Ditt provsvar är klart.",
                                   notify=True, thread_id="t-1"))
+    sync_inbox(platform.app.journal)
     conn = sqlite3.connect(platform.app.journal.path)
     text, description, notify = conn.execute("SELECT text, description, notify FROM inbox_messages").fetchone()
     assert (text, description, notify) == (None, None, None)  # not stored twice
@@ -210,7 +212,7 @@ def test_messages_committed_together_keep_their_threads_and_order(tmp_path):
                     assert post(body).status == 200
             app.journal.commit(held)
             assert all(p.error is None for p in held)
-        cases = read_inbox(app.journal.reader(), ACTIVE_SMS_EMAIL)
+        cases = read_inbox(app.journal, ACTIVE_SMS_EMAIL)
         texts = [[m["text"] for m in case["messages"]] for case in cases]
         assert texts == [["1", "2", "5", "8"], ["7"], ["3", "4", "6"]]  # newest case first, each oldest first
         exchange_ids = [m["exchange_id"] for case in cases for m in case["messages"]]

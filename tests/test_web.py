@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from mockplatform import Application, Config, Request, Settings, ns
 from mockplatform.docbook import MISMATCH_TEXT
 from mockplatform.errors import ConfigError
-from mockplatform.producers.inbox_store import read_inbox
+from mockplatform.producers.inbox_store import read_inbox, sync_inbox
 from mockplatform.web.dispatch import is_loopback
 from mockplatform.web.links import safe_url
 from mockplatform.web.responses import CSP
@@ -59,6 +59,7 @@ class Client:
         """Send an AddMessage and return the stored message's id."""
         response = self.post(add_message(**kw))
         assert response.status == 200 and b"<resultCode>OK</resultCode>" in response.body, response.body
+        sync_inbox(self.app.journal)
         return self.app.journal.reader().execute("SELECT max(id) FROM inbox_messages").fetchone()[0]
 
 
@@ -160,7 +161,7 @@ def test_static_files_are_only_the_named_ones(client):
 def test_head_answers_like_get_without_marking_read(client):
     message_id = client.send()
     assert client.get(f"/ui/message/{message_id}", method="HEAD").status == 200
-    assert read_inbox(client.app.journal.reader(), ACTIVE_SMS_EMAIL)[0]["messages"][0]["unread"] is True
+    assert read_inbox(client.app.journal, ACTIVE_SMS_EMAIL)[0]["messages"][0]["unread"] is True
 
 
 def test_pages_leave_other_paths_alone(client):
@@ -213,7 +214,7 @@ def test_opening_a_message_marks_it_read_and_the_mark_survives_a_restart(tmp_pat
     app.close()
     app = Application(Config(journal=journal))
     try:
-        messages = {m["description"]: m["unread"] for case in read_inbox(app.journal.reader(), ACTIVE_SMS_EMAIL)
+        messages = {m["description"]: m["unread"] for case in read_inbox(app.journal, ACTIVE_SMS_EMAIL)
                     for m in case["messages"]}
         assert messages == {"Första": False, "Andra": True}
         cases = css(Client(app).page("/ui/inbox", citizen=ACTIVE_SMS_EMAIL), "li.case")

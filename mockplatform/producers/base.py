@@ -35,6 +35,9 @@ class ProducerAnswer:
     headers: list[tuple[str, str]] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     failure: str | None = None
+    # A state change recorded with the exchange, as data, and applied when the producer's state is next
+    # read (``Exchange.effect``): nothing for the commit to do while the consumer waits.
+    deferred: str | None = None
 
 
 Producer = Callable[[ProducerCall], ProducerAnswer]

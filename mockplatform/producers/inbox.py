@@ -23,6 +23,7 @@ from .inbox_store import (
     children_by_name,
     first_child_text,
     message_content,
+    message_effect,
     text_of,
     texts_by_name,
     thread_key,
@@ -109,13 +110,16 @@ class InboxProducer:
             return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
         source_system = text_of(request, "sourceSystem")
         sent = list(citizen.notification_methods) if source_system and wants_notification(request) else []
-        # The content stays in the journal's copy of the request, unless the journal keeps only part of it.
-        content = message_content(payload) if call.request_size > self.journal_body_bytes else None
-        store = StoreMessage(citizen.subject_of_care_id, thread_key(thread_id, source_system, call.consumer),
-                             ",".join(sent), call.correlation_id, content, call.consumer)
+        thread = thread_key(thread_id, source_system, call.consumer)
         notifications = "".join(f"<notificationSent>{m}</notificationSent>" for m in sent)
         body = soap_response(
             f'<AddMessageToPatientPortalInboxResponse xmlns="{ns.ADD_MESSAGE}">{echo}{notifications}'
             "<resultCode>OK</resultCode></AddMessageToPatientPortalInboxResponse>"
         )
-        return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)], effects=[store])
+        answer = ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
+        if call.request_size > self.journal_body_bytes:  # the journal keeps only part: stored now, whole
+            answer.effects.append(StoreMessage(citizen.subject_of_care_id, thread, ",".join(sent),
+                                               call.correlation_id, message_content(payload), call.consumer))
+        else:  # taken into the inbox from the journal when it is next read (inbox_store.sync_inbox)
+            answer.deferred = message_effect(citizen.subject_of_care_id, thread, ",".join(sent))
+        return answer

@@ -1,20 +1,27 @@
 """The fake 1177 inbox's state in SQLite: main cases and messages, in the journal's database.
 
-A message's row places it: whose inbox, which main case, read or not, which notifications were sent,
-and the AddMessage exchange it came in. Its content (unit, heading, text, SSO link) is read from that
-exchange's request, which the journal keeps in the same transaction: one small row per call rather than
-the whole message a second time, as the commit is a large part of what an AddMessage call costs. A
-request larger than the journal keeps (``journal_body_bytes``) has its content stored in the row too.
+The inbox is taken from the journal. An AddMessage call that stores a message records it with its
+exchange, as data (the exchange's ``effect``: citizen, thread, notifications sent), and costs the
+commit nothing more; whoever reads the inbox first takes the messages recorded since the last time
+into its tables (``sync_inbox``), in the order they came. A message's row places it: citizen, main
+case, read or not, notifications, and its exchange. Its content (unit, heading, text, SSO link) is
+read from that exchange's request. A request longer than the journal keeps (``journal_body_bytes``)
+has its message stored at once, content and all, in the exchange's transaction.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from ..envelope import MalformedRequest, read_envelope
+
+if TYPE_CHECKING:
+    from ..journal import Journal
 
 INBOX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox_cases (
@@ -154,10 +161,9 @@ def thread_key(thread_id: str | None, source_system: str | None, consumer: str |
 _NOW = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"  # UTC, to the millisecond
 _PLACE = "case_id, exchange_id, citizen, received, correlation_id, notifications"
 # The lookup of a thread's main case and the insert in one statement: no row when there is no such case yet.
-_INSERT_INTO_THREAD = (f"INSERT INTO inbox_messages ({_PLACE}) SELECT id, ?, ?, {_NOW}, ?, ? "
+_INSERT_INTO_THREAD = (f"INSERT INTO inbox_messages ({_PLACE}) SELECT id, ?, ?, coalesce(?, {_NOW}), ?, ? "
                        "FROM inbox_cases WHERE citizen = ? AND thread_key = ?")
-_INSERT = f"INSERT INTO inbox_messages ({_PLACE}) VALUES (?, ?, ?, {_NOW}, ?, ?)"
-_MAKE_THREAD = f"INSERT OR IGNORE INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, {_NOW})"
+_INSERT = f"INSERT INTO inbox_messages ({_PLACE}) VALUES (?, ?, ?, coalesce(?, {_NOW}), ?, ?)"
 _CONTENT_COLUMNS = tuple(MessageContent.__dataclass_fields__)
 _STORE_CONTENT = (f"UPDATE inbox_messages SET consumer = ?, {', '.join(f'{c} = ?' for c in _CONTENT_COLUMNS)} "
                   "WHERE id = ?")
@@ -165,19 +171,21 @@ _STORE_CONTENT = (f"UPDATE inbox_messages SET consumer = ?, {', '.join(f'{c} = ?
 
 def store_message(conn: sqlite3.Connection, exchange_id: int, citizen: str, thread: str | None,
                   notifications: str, correlation_id: str, content: MessageContent | None = None,
-                  consumer: str | None = None) -> int:
-    """Insert an unread message (an effect of its exchange, in the same transaction); a message with a
-    known ``thread`` key joins that main case. ``content``: for a request the journal keeps only in part."""
+                  consumer: str | None = None, received: str | None = None) -> int:
+    """Insert an unread message; a message with a known ``thread`` key joins that main case.
+    ``content``: for a request the journal keeps only in part. ``received``: default now."""
     message_id = None
     if thread is not None:
         joined = conn.execute(_INSERT_INTO_THREAD,
-                              (exchange_id, citizen, correlation_id, notifications, citizen, thread))
+                              (exchange_id, citizen, received, correlation_id, notifications, citizen, thread))
         if joined.rowcount:
             message_id = joined.lastrowid
     if message_id is None:
-        case_id = conn.execute(f"INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, {_NOW})",
-                               (citizen, thread)).lastrowid
-        message_id = conn.execute(_INSERT, (case_id, exchange_id, citizen, correlation_id, notifications)).lastrowid
+        case_id = conn.execute(
+            f"INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, coalesce(?, {_NOW}))",
+            (citizen, thread, received)).lastrowid
+        message_id = conn.execute(_INSERT, (case_id, exchange_id, citizen, received, correlation_id,
+                                            notifications)).lastrowid
     if content is not None:
         values = asdict(content)
         values["notify"] = int(values["notify"])
@@ -185,11 +193,17 @@ def store_message(conn: sqlite3.Connection, exchange_id: int, citizen: str, thre
     return message_id
 
 
+MESSAGE_EFFECT = "inbox.message"
+
+
+def message_effect(citizen: str, thread: str | None, notifications: str) -> str:
+    """What an AddMessage call records with its exchange for ``sync_inbox`` to store."""
+    return json.dumps([MESSAGE_EFFECT, citizen, thread, notifications], ensure_ascii=False)
+
+
 @dataclass(slots=True)
 class StoreMessage:
-    """The effect of an AddMessage call: ``store_message`` with the exchange's id. The messages of one
-    commit that all join a thread are stored together (``apply_all``): their main cases made where
-    missing, then the messages, two calls into SQLite for the lot instead of one or two each."""
+    """The effect of an AddMessage call whose content must be stored now (``store_message``)."""
 
     citizen: str
     thread: str | None
@@ -202,15 +216,34 @@ class StoreMessage:
         store_message(conn, exchange_id, self.citizen, self.thread, self.notifications, self.correlation_id,
                       self.content, self.consumer)
 
-    @staticmethod
-    def apply_all(conn: sqlite3.Connection, group: list[tuple[int, StoreMessage]]) -> None:
-        if len(group) == 1 or any(m.thread is None or m.content is not None for _, m in group):
-            for exchange_id, m in group:  # one by one, in order: each without a thread makes a case of its own
-                m(conn, exchange_id)
-            return
-        conn.executemany(_MAKE_THREAD, [(m.citizen, m.thread) for _, m in group])
-        conn.executemany(_INSERT_INTO_THREAD, [(exchange_id, m.citizen, m.correlation_id, m.notifications,
-                                                m.citizen, m.thread) for exchange_id, m in group])
+
+_SYNCED = "inbox_synced"  # meta: the exchanges up to this id have given the inbox their messages
+_SYNC_CHUNK = 200  # messages per transaction: the server's commits wait while one is written
+
+
+def sync_inbox(journal: Journal) -> None:
+    """Take into the inbox the messages recorded with exchanges since the last time. Every reader of the
+    inbox calls this first."""
+    while journal.write(_take_messages, exchanges_kept=True):
+        pass
+
+
+def _take_messages(conn: sqlite3.Connection) -> bool:
+    """One chunk, in the order the exchanges came; True when there may be more."""
+    row = conn.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", (_SYNCED,)).fetchone()
+    after = row[0] if row else 0
+    rows = conn.execute("SELECT id, time, correlation_id, effect FROM exchanges WHERE id > ? AND effect IS NOT NULL "
+                        "ORDER BY id LIMIT ?", (after, _SYNC_CHUNK)).fetchall()
+    for exchange_id, time, correlation_id, effect in rows:
+        kind, citizen, thread, notifications = json.loads(effect)
+        if kind == MESSAGE_EFFECT:
+            store_message(conn, exchange_id, citizen, thread, notifications, correlation_id,
+                          received=f"{time[:23]}+00:00")  # when the call came, to the millisecond
+    more = len(rows) == _SYNC_CHUNK
+    upto = rows[-1][0] if more else conn.execute("SELECT coalesce(max(id), 0) FROM exchanges").fetchone()[0]
+    conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                 (_SYNCED, str(max(upto, after))))  # ids never go back, not even after a reset
+    return more
 
 
 def reset_inbox(conn: sqlite3.Connection) -> None:
@@ -228,12 +261,13 @@ def _content_of_request(body: bytes | None) -> MessageContent | None:
         return None
 
 
-def read_inbox(conn: sqlite3.Connection, citizen: str) -> list[dict]:
+def read_inbox(journal: Journal, citizen: str) -> list[dict]:
     """A citizen's main cases, newest first, each with its messages (oldest first)."""
+    sync_inbox(journal)
     cases: dict[int, dict] = {}
-    rows = conn.execute(
+    rows = journal.reader().execute(
         "SELECT m.*, e.request_body AS exchange_request, e.consumer AS exchange_consumer FROM inbox_messages m "
-        "LEFT JOIN exchanges e ON e.id = m.exchange_id WHERE m.citizen = ? ORDER BY m.id", (citizen,)
+        "LEFT JOIN exchanges e ON e.id = m.exchange_id WHERE m.citizen = ? ORDER BY m.exchange_id, m.id", (citizen,)
     ).fetchall()
     for row in rows:
         data = dict(row)
@@ -248,4 +282,4 @@ def read_inbox(conn: sqlite3.Connection, citizen: str) -> list[dict]:
         data["notifications"] = [n for n in (data["notifications"] or "").split(",") if n]
         case = cases.setdefault(data["case_id"], {"case_id": data["case_id"], "messages": []})
         case["messages"].append(data)
-    return sorted(cases.values(), key=lambda c: c["messages"][-1]["id"], reverse=True)
+    return sorted(cases.values(), key=lambda c: c["messages"][-1]["exchange_id"], reverse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..messages import Response
+from ..producers.inbox_store import sync_inbox
 from . import responses
 
 if TYPE_CHECKING:
@@ -12,8 +13,8 @@ if TYPE_CHECKING:
 
 
 def front_page(app: Application) -> Response:
-    reader = app.journal.reader()
-    messages, unread = reader.execute(
+    sync_inbox(app.journal)
+    messages, unread = app.journal.reader().execute(
         "SELECT count(*), coalesce(sum(unread), 0) FROM inbox_messages").fetchone()
     return responses.page(
         "front.html.j2", title="Start", nav="front", status=app.status(), exchanges=app.journal.count(),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..fixtures import Citizen
 from ..messages import Request, Response
-from ..producers.inbox_store import read_inbox
+from ..producers.inbox_store import read_inbox, sync_inbox
 from . import responses
 from .display import display_pnr, local_time
 from .links import sso_link
@@ -63,7 +63,7 @@ def inbox_page(app: Application, request: Request) -> Response:
     """GET /ui/inbox?citizen=<personnummer>: the picker, and the citizen's main cases."""
     pnr = (request.query.get("citizen") or "").strip()
     citizen = _citizen(app, pnr) if pnr else None
-    rows = case_rows(read_inbox(app.journal.reader(), citizen.subject_of_care_id)) if citizen else []
+    rows = case_rows(read_inbox(app.journal, citizen.subject_of_care_id)) if citizen else []
     return responses.page(
         "inbox.html.j2", title="Inkorg", nav="inbox", citizens=app.fixtures.citizens, pnr=pnr, citizen=citizen,
         rows=rows, unread=sum(r.unread for r in rows), display_pnr=display_pnr,
@@ -80,13 +80,14 @@ def mark_read(app: Application, message_id: int) -> None:
 
 def message_page(app: Application, request: Request, message_id: int) -> Response:
     """GET /ui/message/<id>: the message as the citizen sees it, with its thread; opening marks it read."""
-    reader = app.journal.reader()
-    row = reader.execute("SELECT citizen, unread FROM inbox_messages WHERE id = ?", (message_id,)).fetchone()
+    sync_inbox(app.journal)
+    row = app.journal.reader().execute("SELECT citizen, unread FROM inbox_messages WHERE id = ?",
+                                       (message_id,)).fetchone()
     if row is None:
         return responses.not_found("Meddelandet finns inte.", "No such message.")
     if row["unread"] and request.method == "GET":
         mark_read(app, message_id)
-    cases = read_inbox(reader, row["citizen"])
+    cases = read_inbox(app.journal, row["citizen"])
     case = next(c for c in cases if any(m["id"] == message_id for m in c["messages"]))
     message = next(m for m in case["messages"] if m["id"] == message_id)
     thread = [dict(m, heading=heading_of(m["description"]), received_local=local_time(m["received"]))

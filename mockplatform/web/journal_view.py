@@ -17,6 +17,7 @@ from lxml import etree
 from ..faults import VP_CODES
 from ..journal import Exchange
 from ..messages import Request, Response
+from ..producers.inbox_store import sync_inbox
 from ..xmlsafe import parse
 from . import responses
 from .display import contract_name, local_time
@@ -160,6 +161,7 @@ def exchange_page(app: Application, exchange_id: int) -> Response:
         return responses.not_found("Det finns inget anrop med det numret i journalen.", "No such exchange.")
     view = view_of(exchange)
     findings = list(PROFILES[PROFILE]().iter_request_findings(view, RuleContext(app.fixtures, app.contracts)))
+    sync_inbox(app.journal)
     message = app.journal.reader().execute(
         "SELECT id FROM inbox_messages WHERE exchange_id = ? ORDER BY id LIMIT 1", (exchange_id,)).fetchone()
     vp = VP_CODES.get(exchange.vp_code or "")
