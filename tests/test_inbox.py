@@ -219,3 +219,21 @@ def test_messages_committed_together_keep_their_threads_and_order(tmp_path):
         assert len(set(exchange_ids)) == 8
     finally:
         app.close()
+
+
+def test_the_inbox_takes_each_recorded_message_once_also_across_a_reset(platform):
+    """Messages are taken from the journal when the inbox is read: each once, in order, and a reset
+    (which empties journal and inbox) does not bring back what came before it."""
+    from mockplatform.admin import reset
+
+    platform.post(add_message(ACTIVE_SMS_EMAIL, text="före"))
+    assert [m["text"] for c in inbox(platform, ACTIVE_SMS_EMAIL) for m in c["messages"]] == ["före"]
+    assert len(inbox(platform, ACTIVE_SMS_EMAIL)) == 1  # read again: nothing taken twice
+    reset(platform.app)
+    assert inbox(platform, ACTIVE_SMS_EMAIL) == []
+    platform.post(add_message(ACTIVE_SMS_EMAIL, text="efter 1", thread_id="t"))
+    platform.post(add_message(ACTIVE_SMS_EMAIL, text="efter 2", thread_id="t"))
+    platform.post(add_message(INACTIVE, text="aldrig"))  # ERROR: records nothing for the inbox
+    (case,) = inbox(platform, ACTIVE_SMS_EMAIL)
+    assert [m["text"] for m in case["messages"]] == ["efter 1", "efter 2"]
+    assert inbox(platform, INACTIVE) == []

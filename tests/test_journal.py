@@ -63,3 +63,26 @@ def test_exchange_ids_never_go_back_not_even_after_a_reset_or_a_restart(tmp_path
         assert journal.record(_exchange("w")) == after_reset + 2
     finally:
         journal.close()
+
+
+def test_a_journal_from_before_the_effect_column_is_read_and_then_upgraded(tmp_path):
+    path = tmp_path / "old.sqlite"
+    journal = Journal(path)
+    journal.record(_exchange("old"))
+    journal.close()
+    import sqlite3
+
+    conn = sqlite3.connect(path)  # make it look like a journal written before exchanges had an effect column
+    conn.execute("ALTER TABLE exchanges DROP COLUMN effect")
+    conn.commit()
+    conn.close()
+
+    reader = Journal(path, read_only=True)  # e.g. `mockplatform journal` on it, before any server opened it
+    assert [(e.correlation_id, e.effect) for e in reader.exchanges()] == [("old", None)]
+    reader.close()
+    journal = Journal(path)
+    try:
+        journal.record(_exchange("new"))
+        assert [e.correlation_id for e in journal.exchanges()] == ["old", "new"]
+    finally:
+        journal.close()
