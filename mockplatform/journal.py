@@ -152,7 +152,7 @@ except (AttributeError, TypeError):  # no C accelerator, or another signature: j
     _encoder = None
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
     """``json.dumps(value)``, the same text. The one encoder has no check for circular references (json.dumps
     makes a fresh one per call): anything it refuses, json.dumps does again and says why."""
     if _encoder is not None:
@@ -168,11 +168,11 @@ def _row(exchange: Exchange) -> tuple:
         exchange.time, exchange.duration_ms, exchange.client, exchange.method, exchange.path,
         exchange.consumer, exchange.logical_address, exchange.contract, exchange.correlation_id,
         exchange.http_status, exchange.vp_code, exchange.fault_detail,
-        _json(exchange.route_trace) if exchange.route_trace else None,
+        json_text(exchange.route_trace) if exchange.route_trace else None,
         exchange.producer_address, exchange.producer_status, exchange.producer_ms,
-        _json(exchange.request_headers), exchange.request_body,
+        json_text(exchange.request_headers), exchange.request_body,
         exchange.request_size if exchange.request_size is not None else len(exchange.request_body),
-        _json(exchange.response_headers), exchange.response_body, exchange.effect,
+        json_text(exchange.response_headers), exchange.response_body, exchange.effect,
     )
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from mockplatform import journal
-from mockplatform.journal import Exchange, Journal, _json, utc_now_iso
+from mockplatform.journal import Exchange, Journal, json_text, utc_now_iso
 from mockplatform.platform import _local_today, _new_correlation_id
 from mockplatform.producers.inbox_store import children_by_name, text_of, texts_by_name
 
@@ -41,21 +41,21 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | TE
 @settings(deadline=None, derandomize=True, database=None)
 @given(st.lists(st.tuples(TEXT, TEXT)))
 def test_header_json_is_json_dumps(headers):
-    assert _json(headers) == json.dumps(headers)
+    assert json_text(headers) == json.dumps(headers)
 
 
 @settings(deadline=None, derandomize=True, database=None)
 @given(JSON)
 def test_any_json_is_json_dumps(value):
-    assert outcome(_json, value) == outcome(json.dumps, value)
+    assert outcome(json_text, value) == outcome(json.dumps, value)
 
 
 def test_what_json_refuses_it_refuses_alike():
     circular: list = []
     circular.append(circular)
     for odd in ([b"ab"], [{1j: 2}], [object()], circular, {(1, 2): 3}):
-        assert outcome(_json, odd) == outcome(json.dumps, odd)
-    assert outcome(_json, circular) is ValueError
+        assert outcome(json_text, odd) == outcome(json.dumps, odd)
+    assert outcome(json_text, circular) is ValueError
 
 
 def test_journal_time_is_isoformat_to_the_microsecond():

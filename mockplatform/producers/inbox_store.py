@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ..envelope import MalformedRequest, read_envelope
+from ..journal import json_text
 
 if TYPE_CHECKING:
     from ..journal import Journal
@@ -198,7 +199,7 @@ MESSAGE_EFFECT = "inbox.message"
 
 def message_effect(citizen: str, thread: str | None, notifications: str) -> str:
     """What an AddMessage call records with its exchange for ``sync_inbox`` to store."""
-    return json.dumps([MESSAGE_EFFECT, citizen, thread, notifications], ensure_ascii=False)
+    return json_text([MESSAGE_EFFECT, citizen, thread, notifications])
 
 
 @dataclass(slots=True)
