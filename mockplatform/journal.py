@@ -181,6 +181,9 @@ def open_database(path: str | Path) -> sqlite3.Connection:
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+    # For a new file only. An exchange's row (2-3 KB) takes a 4 KiB page to itself; 8 KiB pages hold three,
+    # so a commit writes fewer WAL frames (each two system calls): some 5% of an AddMessage call's CPU.
+    conn.execute("PRAGMA page_size=8192")
     conn.execute("PRAGMA journal_mode=WAL")
     # NORMAL: a commit survives the process being killed (not a power cut), at no fsync cost.
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -250,12 +253,12 @@ class _Checkpointer:
     Under steady traffic a checkpoint beside the writer never catches up with it (commits land while
     it runs), and SQLite starts the WAL over only once all of it is in the database: the WAL would grow
     without end, and every commit would pay for extending the file. So once the WAL holds
-    ``RESTART_FRAMES``, a second pass moves what came during the first, and a third, short one (little
+    ``RESTART_BYTES``, a second pass moves what came during the first, and a third, short one (little
     more than its two fsyncs) runs with the journal's writers held; the next commit then writes the WAL
     from its beginning again.
     """
 
-    RESTART_FRAMES = 16384  # 64 MiB of 4 KiB pages
+    RESTART_BYTES = 64 * 1024 * 1024
 
     def __init__(self, path: Path, write_lock: threading.Lock, interval: float = 1.0) -> None:
         self._path = path
@@ -268,10 +271,11 @@ class _Checkpointer:
     def _run(self) -> None:
         conn = sqlite3.connect(str(self._path), check_same_thread=False, isolation_level=None, timeout=30)
         try:
+            restart_frames = self.RESTART_BYTES // conn.execute("PRAGMA page_size").fetchone()[0]
             while not self._stopped.wait(self._interval):
                 with contextlib.suppress(sqlite3.Error):  # busy or locked: try again next round
                     _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    if frames >= self.RESTART_FRAMES:
+                    if frames >= restart_frames:
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # what came meanwhile: a shorter run
                         with self._write_lock:  # and the little that is left, with the writers held
                             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
