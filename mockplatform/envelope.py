@@ -17,7 +17,7 @@ PROFILE_BP21 = "RIVTABP21"
 PROFILE_BP20 = "RIVTABP20"
 
 
-@dataclass
+@dataclass(slots=True)
 class Envelope:
     root: etree._Element
     header: etree._Element | None

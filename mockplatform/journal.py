@@ -62,7 +62,7 @@ DROP INDEX IF EXISTS exchanges_correlation;
 """
 
 
-@dataclass
+@dataclass(slots=True)
 class Exchange:
     """One request and its answer, as recorded."""
 

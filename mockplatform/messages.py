@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     method: str
     path: str
@@ -42,7 +42,7 @@ class Request:
         return client
 
 
-@dataclass
+@dataclass(slots=True)
 class Response:
     status: int
     headers: list[tuple[str, str]]

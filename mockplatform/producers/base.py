@@ -10,7 +10,7 @@ from ..journal import Effect
 from ..tak import Route
 
 
-@dataclass
+@dataclass(slots=True)
 class ProducerCall:
     route: Route
     contract: str
@@ -26,7 +26,7 @@ class ProducerCall:
         return self.envelope.to_bytes()
 
 
-@dataclass
+@dataclass(slots=True)
 class ProducerAnswer:
     """What came back. ``status`` is None when nothing came back (``failure`` says why)."""
 
