@@ -224,7 +224,9 @@ _SYNC_CHUNK = 200  # messages per transaction: the server's commits wait while o
 
 def sync_inbox(journal: Journal) -> None:
     """Take into the inbox the messages recorded with exchanges since the last time. Every reader of the
-    inbox calls this first."""
+    inbox calls this first. (A read-only journal, beside a running server, shows what was taken so far.)"""
+    if journal.read_only:
+        return
     while journal.write(_take_messages, exchanges_kept=True):
         pass
 
