@@ -158,21 +158,27 @@ def test_stored_messages_match_journal_rows(platform):
     assert len(rows) == 1 and rows[0][0] == rows[0][1]
 
 
-def test_a_message_is_read_from_its_exchange_in_the_journal(platform):
-    """The message row only places the message; what the citizen reads is the request the journal kept."""
+def test_a_message_is_taken_from_its_exchange_in_the_journal_when_the_inbox_is_read(platform):
+    """The call's commit writes only the exchange, with the message as its effect; reading the inbox
+    takes it into the inbox's tables, content and all."""
     r = platform.post(add_message(ACTIVE_SMS_EMAIL, description="Provsvar", text="Ditt provsvar är klart.",
                                   notify=True, thread_id="t-1"))
-    sync_inbox(platform.app.journal)
     conn = sqlite3.connect(platform.app.journal.path)
-    text, description, notify = conn.execute("SELECT text, description, notify FROM inbox_messages").fetchone()
-    assert (text, description, notify) == (None, None, None)  # not stored twice
-    message = inbox(platform, ACTIVE_SMS_EMAIL)[0]["messages"][0]
-    assert message["text"] == "Ditt provsvar är klart." and message["description"] == "Provsvar"
-    assert message["thread_id"] == "t-1" and message["notify"] is True
-    assert message["notifications"] == ["SMS", "Email"]
-    assert message["consumer"] == platform.app.settings.default_consumer
-    assert message["correlation_id"] == r.headers["x-skltp-correlation-id"]
-    assert message["received"].endswith("+00:00") and len(message["received"]) == len("2026-01-01T00:00:00.000+00:00")
+    try:
+        assert conn.execute("SELECT count(*) FROM inbox_messages").fetchone()[0] == 0
+        (effect,) = conn.execute("SELECT effect FROM exchanges").fetchone()
+        assert ACTIVE_SMS_EMAIL in effect and "t-1" in effect
+        message = inbox(platform, ACTIVE_SMS_EMAIL)[0]["messages"][0]
+        assert message["text"] == "Ditt provsvar är klart." and message["description"] == "Provsvar"
+        assert message["thread_id"] == "t-1" and message["notify"] is True
+        assert message["notifications"] == ["SMS", "Email"]
+        assert message["consumer"] == platform.app.settings.default_consumer
+        assert message["correlation_id"] == r.headers["x-skltp-correlation-id"]
+        assert len(message["received"]) == len("2026-01-01T00:00:00.000+00:00")  # UTC, to the millisecond
+        stored = conn.execute("SELECT text, unit_id FROM inbox_messages").fetchone()
+        assert stored == ("Ditt provsvar är klart.", "SE2321000016-A1B2")  # taken whole: reading is SQL only
+    finally:
+        conn.close()
 
 
 def test_a_message_larger_than_the_journal_keeps_is_stored_whole(start_platform):

@@ -2,15 +2,15 @@
 
 The inbox is taken from the journal. An AddMessage call that stores a message records it with its
 exchange, as data (the exchange's ``effect``: citizen, thread, notifications sent), and costs the
-commit nothing more; whoever reads the inbox first takes the messages recorded since the last time
-into its tables (``sync_inbox``), in the order they came. A message's row places it: citizen, main
-case, read or not, notifications, and its exchange. Its content (unit, heading, text, SSO link) is
-read from that exchange's request. A request longer than the journal keeps (``journal_body_bytes``)
-has its message stored at once, content and all, in the exchange's transaction.
+commit nothing more; whoever reads the inbox next takes the messages recorded since the last time
+into its tables (``sync_inbox``), in the order they came, with their content (unit, heading, text,
+SSO link) read from the exchange's request. A request longer than the journal keeps
+(``journal_body_bytes``) has its message stored at once, whole, in the exchange's transaction.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from dataclasses import asdict, dataclass
@@ -223,30 +223,53 @@ _SYNC_CHUNK = 200  # messages per transaction: the server's commits wait while o
 
 
 def sync_inbox(journal: Journal) -> None:
-    """Take into the inbox the messages recorded with exchanges since the last time. Every reader of the
-    inbox calls this first. (A read-only journal, beside a running server, shows what was taken so far.)"""
+    """Take into the inbox the messages recorded with exchanges since the last time, content and all (so
+    that reading an inbox is SQL only). Every reader of the inbox calls this first. The requests are read
+    and parsed outside the journal's write lock, for which the server's commits wait. (A read-only
+    journal, beside a running server, shows what was taken so far.)"""
     if journal.read_only:
         return
-    while journal.write(_take_messages, exchanges_kept=True):
-        pass
+    while True:
+        reader = journal.reader()
+        row = reader.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", (_SYNCED,)).fetchone()
+        after = row[0] if row else 0
+        upto = reader.execute("SELECT coalesce(max(id), 0) FROM exchanges").fetchone()[0]
+        rows = reader.execute(
+            "SELECT id, time, correlation_id, consumer, effect, request_body FROM exchanges "
+            "WHERE id > ? AND id <= ? AND effect IS NOT NULL ORDER BY id LIMIT ?", (after, upto, _SYNC_CHUNK)
+        ).fetchall()
+        if not rows and upto <= after:
+            return
+        more = len(rows) == _SYNC_CHUNK
+        store = functools.partial(_store_taken, after=after, upto=rows[-1][0] if more else upto,
+                                  taken=[_taken(*r) for r in rows])
+        if journal.write(store, exchanges_kept=True) and not more:
+            return  # (not stored: another reader took these first, so look again)
 
 
-def _take_messages(conn: sqlite3.Connection) -> bool:
-    """One chunk, in the order the exchanges came; True when there may be more."""
+def _taken(exchange_id: int, time: str, correlation_id: str, consumer: str | None, effect: str,
+           request: bytes | None) -> tuple:
+    kind, citizen, thread, notifications = json.loads(effect)
+    if kind != MESSAGE_EFFECT:
+        return (exchange_id, None)
+    # when the call came, to the millisecond
+    return (exchange_id, (citizen, thread, notifications, correlation_id, _content_of_request(request), consumer,
+                          f"{time[:23]}+00:00"))
+
+
+def _store_taken(conn: sqlite3.Connection, after: int, upto: int, taken: list[tuple]) -> bool:
+    """Store what was read after ``after``; False (nothing stored) if another reader got there first."""
     row = conn.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", (_SYNCED,)).fetchone()
-    after = row[0] if row else 0
-    rows = conn.execute("SELECT id, time, correlation_id, effect FROM exchanges WHERE id > ? AND effect IS NOT NULL "
-                        "ORDER BY id LIMIT ?", (after, _SYNC_CHUNK)).fetchall()
-    for exchange_id, time, correlation_id, effect in rows:
-        kind, citizen, thread, notifications = json.loads(effect)
-        if kind == MESSAGE_EFFECT:
-            store_message(conn, exchange_id, citizen, thread, notifications, correlation_id,
-                          received=f"{time[:23]}+00:00")  # when the call came, to the millisecond
-    more = len(rows) == _SYNC_CHUNK
-    upto = rows[-1][0] if more else conn.execute("SELECT coalesce(max(id), 0) FROM exchanges").fetchone()[0]
+    if (row[0] if row else 0) != after:
+        return False
+    for exchange_id, message in taken:
+        if message is not None:
+            citizen, thread, notifications, correlation_id, content, consumer, received = message
+            store_message(conn, exchange_id, citizen, thread, notifications, correlation_id, content, consumer,
+                          received)
     conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                 (_SYNCED, str(max(upto, after))))  # ids never go back, not even after a reset
-    return more
+                 (_SYNCED, str(upto)))
+    return True
 
 
 def reset_inbox(conn: sqlite3.Connection) -> None:
@@ -269,17 +292,9 @@ def read_inbox(journal: Journal, citizen: str) -> list[dict]:
     sync_inbox(journal)
     cases: dict[int, dict] = {}
     rows = journal.reader().execute(
-        "SELECT m.*, e.request_body AS exchange_request, e.consumer AS exchange_consumer FROM inbox_messages m "
-        "LEFT JOIN exchanges e ON e.id = m.exchange_id WHERE m.citizen = ? ORDER BY m.exchange_id, m.id", (citizen,)
-    ).fetchall()
+        "SELECT * FROM inbox_messages WHERE citizen = ? ORDER BY exchange_id, id", (citizen,)).fetchall()
     for row in rows:
         data = dict(row)
-        request, consumer = data.pop("exchange_request"), data.pop("exchange_consumer")
-        if data["notify"] is None:  # the content is in the exchange's request
-            content = _content_of_request(request)
-            data["consumer"] = consumer
-            if content is not None:
-                data.update(asdict(content))
         data["unread"] = bool(data["unread"])
         data["notify"] = bool(data["notify"])
         data["notifications"] = [n for n in (data["notifications"] or "").split(",") if n]
