@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .messages import Request, Response
     from .settings import Settings
 
-# Imported when first asked for, so that a module of the package (the journal's writer process) starts
+# Imported when first asked for: a tool that needs one module of the package (the journal, say) starts
 # without loading the whole platform.
 _LAZY = {"Application": "app", "Config": "app", "Request": "messages", "Response": "messages",
          "Settings": "settings"}

@@ -150,7 +150,7 @@ def test_an_answer_whose_exchange_cannot_be_journaled_is_vp012(platform):
     """Over HTTP (committed with the turn's others) and in-process alike: never an answer that is not in
     the journal, and the next call goes through once the journal works again."""
     journal = platform.app.journal
-    # A failure inside SQLite, whichever process writes (the server's writer process or this one).
+    # A failure inside SQLite itself, for the loop's group commit and an in-process call alike.
     journal.write(lambda conn: conn.execute(
         "CREATE TRIGGER broken BEFORE INSERT ON exchanges BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
     over_http = platform.post(is_active_user(), headers={"x-skltp-correlation-id": "lost"})
