@@ -243,3 +243,41 @@ def test_the_inbox_takes_each_recorded_message_once_also_across_a_reset(platform
     (case,) = inbox(platform, ACTIVE_SMS_EMAIL)
     assert [m["text"] for m in case["messages"]] == ["efter 1", "efter 2"]
     assert inbox(platform, INACTIVE) == []
+
+
+def test_readers_taking_messages_at_the_same_time_take_each_once(tmp_path):
+    """Two readers syncing together (a page and the admin API, say): each message lands once, in order."""
+    import threading
+
+    from mockplatform.messages import Request
+
+    app = Application(Config(journal=tmp_path / "j.sqlite"))
+    try:
+        held: list = []
+        with app.journal.holding(held):
+            for i in range(450):  # more than two chunks
+                body = add_message(ACTIVE_SMS_EMAIL, thread_id=f"t{i % 3}", text=str(i))
+                app.handle(Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
+        app.journal.commit(held)
+        errors = []
+
+        def read():
+            try:
+                sync_inbox(app.journal)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        readers = [threading.Thread(target=read) for _ in range(3)]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join()
+        assert errors == []
+        cases = read_inbox(app.journal, ACTIVE_SMS_EMAIL)
+        texts = sorted((m["thread_id"], int(m["text"])) for case in cases for m in case["messages"])
+        assert texts == sorted((f"t{i % 3}", i) for i in range(450))
+        for case in cases:
+            numbers = [int(m["text"]) for m in case["messages"]]
+            assert numbers == sorted(numbers)
+    finally:
+        app.close()
