@@ -174,7 +174,7 @@ def store_message(conn: sqlite3.Connection, exchange_id: int, citizen: str, thre
                   notifications: str, correlation_id: str, content: MessageContent | None = None,
                   consumer: str | None = None, received: str | None = None) -> int:
     """Insert an unread message; a message with a known ``thread`` key joins that main case.
-    ``content``: for a request the journal keeps only in part. ``received``: default now."""
+    ``content``: what it says (None: the request could not be read). ``received``: default now."""
     message_id = None
     if thread is not None:
         joined = conn.execute(_INSERT_INTO_THREAD,
