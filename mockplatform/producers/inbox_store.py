@@ -160,14 +160,15 @@ def thread_key(thread_id: str | None, source_system: str | None, consumer: str |
 
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"  # UTC, to the millisecond
-_PLACE = "case_id, exchange_id, citizen, received, correlation_id, notifications"
-# The lookup of a thread's main case and the insert in one statement: no row when there is no such case yet.
-_INSERT_INTO_THREAD = (f"INSERT INTO inbox_messages ({_PLACE}) SELECT id, ?, ?, coalesce(?, {_NOW}), ?, ? "
-                       "FROM inbox_cases WHERE citizen = ? AND thread_key = ?")
-_INSERT = f"INSERT INTO inbox_messages ({_PLACE}) VALUES (?, ?, ?, coalesce(?, {_NOW}), ?, ?)"
 _CONTENT_COLUMNS = tuple(MessageContent.__dataclass_fields__)
-_STORE_CONTENT = (f"UPDATE inbox_messages SET consumer = ?, {', '.join(f'{c} = ?' for c in _CONTENT_COLUMNS)} "
-                  "WHERE id = ?")
+_COLUMNS = ("exchange_id, citizen, received, correlation_id, notifications, consumer, "
+            + ", ".join(_CONTENT_COLUMNS))
+_VALUES = f"?, ?, coalesce(?, {_NOW}), ?, ?, ?, " + ", ".join("?" * len(_CONTENT_COLUMNS))
+# The lookup of a thread's main case and the insert in one statement: no row when there is no such case yet.
+_INSERT_INTO_THREAD = (f"INSERT INTO inbox_messages (case_id, {_COLUMNS}) SELECT id, {_VALUES} "
+                       "FROM inbox_cases WHERE citizen = ? AND thread_key = ?")
+_INSERT = f"INSERT INTO inbox_messages (case_id, {_COLUMNS}) VALUES (?, {_VALUES})"
+_NO_CONTENT = (None,) * len(_CONTENT_COLUMNS)
 
 
 def store_message(conn: sqlite3.Connection, exchange_id: int, citizen: str, thread: str | None,
@@ -175,23 +176,21 @@ def store_message(conn: sqlite3.Connection, exchange_id: int, citizen: str, thre
                   consumer: str | None = None, received: str | None = None) -> int:
     """Insert an unread message; a message with a known ``thread`` key joins that main case.
     ``content``: what it says (None: the request could not be read). ``received``: default now."""
-    message_id = None
-    if thread is not None:
-        joined = conn.execute(_INSERT_INTO_THREAD,
-                              (exchange_id, citizen, received, correlation_id, notifications, citizen, thread))
-        if joined.rowcount:
-            message_id = joined.lastrowid
-    if message_id is None:
-        case_id = conn.execute(
-            f"INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, coalesce(?, {_NOW}))",
-            (citizen, thread, received)).lastrowid
-        message_id = conn.execute(_INSERT, (case_id, exchange_id, citizen, received, correlation_id,
-                                            notifications)).lastrowid
-    if content is not None:
+    if content is None:
+        said: tuple = _NO_CONTENT
+    else:
         values = asdict(content)
         values["notify"] = int(values["notify"])
-        conn.execute(_STORE_CONTENT, (consumer, *values.values(), message_id))
-    return message_id
+        said = tuple(values.values())
+    row = (exchange_id, citizen, received, correlation_id, notifications, consumer, *said)
+    if thread is not None:
+        joined = conn.execute(_INSERT_INTO_THREAD, (*row, citizen, thread))
+        if joined.rowcount:
+            return joined.lastrowid
+    case_id = conn.execute(
+        f"INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, coalesce(?, {_NOW}))",
+        (citizen, thread, received)).lastrowid
+    return conn.execute(_INSERT, (case_id, *row)).lastrowid
 
 
 MESSAGE_EFFECT = "inbox.message"
