@@ -2,8 +2,9 @@
 AddMessageToPatientPortalInbox (patientportal 1.x).
 
 It behaves as a validating producer: a request that violates the schema gets a SOAP fault naming
-every violation (unless lenient). Messages are stored unread, grouped into main cases by
-messageThreadId, in the journal's database and in the same transaction as the exchange.
+every violation (unless lenient). A message is recorded with its exchange, in the same commit, and
+stored unread, grouped into main cases by messageThreadId, when the inbox is next read (see
+``inbox_store``).
 """
 
 from __future__ import annotations
