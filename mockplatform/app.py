@@ -6,6 +6,7 @@ GET /status to the status document, and everything else to 404.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,10 +62,16 @@ class Application:
         self.journal = Journal(config.journal, extra_schema=[INBOX_SCHEMA])
         self.inbox = InboxProducer(self.fixtures, self.contracts, lenient=settings.lenient,
                                    journal_body_bytes=settings.journal_body_bytes)
-        self.http_producer = HttpProducer(retry_delay_s=settings.connect_retry_delay_s)
-        self.faults = FaultInjector(connect_retry_delay_s=settings.connect_retry_delay_s)
+        self.interrupt = threading.Event()  # see interrupt_waits
+        self.http_producer = HttpProducer(retry_delay_s=settings.connect_retry_delay_s, interrupt=self.interrupt)
+        self.faults = FaultInjector(connect_retry_delay_s=settings.connect_retry_delay_s, interrupt=self.interrupt)
         self.pipeline = SoapPipeline(settings, self.tak, self.journal, {"inbox": self.inbox}, self.http_producer,
                                      self.faults)
+
+    def interrupt_waits(self) -> None:
+        """The platform stops for good: injected delays and timeouts, and the wait before a retry, end
+        now, so the calls in them are answered (as the fault says) and journaled before it stops."""
+        self.interrupt.set()
 
     def close(self) -> None:
         self.http_producer.close()

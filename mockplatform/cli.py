@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -27,6 +28,27 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE, EXIT_IO = 0, 1, 2, 3
 
 
+def _port(text: str) -> int:
+    """A TCP port for argparse: 0 (any free one) to 65535; anything else is a usage error (exit 2)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535; 0 picks a free one)")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: must be 1 or more")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockplatform", description="A local NTjP and 1177 inbox for testing.")
     parser.add_argument("--version", action="version", version=f"mockplatform {__version__}")
@@ -34,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the platform as an HTTP(S) server")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL,
                        help=f"SQLite journal (default {DEFAULT_JOURNAL})")
     serve.add_argument("--tak", type=Path, help="TAK file (TOML; default: the built-in fixtures/tak.toml)")
@@ -75,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     journal.add_argument("--json", action="store_true", help="one JSON object per line")
     journal.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL)
     journal.add_argument("--bodies", action="store_true", help="include headers and bodies (with --json)")
-    journal.add_argument("--limit", type=int, help="only the newest N exchanges")
+    journal.add_argument("--limit", type=_positive, help="only the newest N exchanges")
 
     verify = sub.add_parser("verify", help="judge a journal and write the test protocol",
                             description="Judge the consumer requests in a journal against the contract schemas "
@@ -172,8 +194,9 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .server import PlatformHTTPServer, tls_context
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose:  # our own lines only: the libraries' debug output says nothing to an integrator
+        logging.getLogger("mockplatform").setLevel(logging.DEBUG)
     if bool(args.tls_cert) != bool(args.tls_key):
         print("mockplatform: --tls-cert and --tls-key go together", file=sys.stderr)
         return EXIT_USAGE
@@ -203,13 +226,14 @@ def _serve(args: argparse.Namespace) -> int:
               flush=True)
     print(f"TAK: {len(app.tak.routes)} routes, {len(app.tak.authorisations)} authorisations from {app.tak.source}")
     print(f"journal: {app.journal.path}")
-    print(f"inbox logical address: {app.fixtures.inbox_logical_address}; "
-          f"default consumer: {app.settings.default_consumer}")
+    consumer = "none (--strict-sender: x-vp-sender-id is required)" if settings.strict_sender \
+        else app.settings.default_consumer
+    print(f"inbox logical address: {app.fixtures.inbox_logical_address}; default consumer: {consumer}")
     if settings.ui != "off":
         print(f"inbox preview and journal: {server.url}/ui/")
     print(f"mockplatform listening on {server.url}/vp", flush=True)
 
-    def stop(*_):  # Ctrl-C or SIGTERM: finish what is being answered, then stop
+    def stop(*_):  # Ctrl-C or SIGTERM: finish what is being answered, then stop; a second one: sooner
         server.request_stop()
 
     signal.signal(signal.SIGTERM, stop)
@@ -220,6 +244,12 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
         app.close()
+    if server.unanswered:
+        # Their worker threads still wait on a producer, and the interpreter would wait for them at
+        # exit; everything that was answered is committed, so there is nothing left to lose.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_OK)
     return EXIT_OK
 
 
@@ -274,6 +304,10 @@ def _fixtures(args: argparse.Namespace) -> int:
 
 
 def _journal(args: argparse.Namespace) -> int:
+    if args.bodies and not args.json:
+        print("mockplatform: --bodies goes with --json (one JSON object per exchange, bodies included)",
+              file=sys.stderr)
+        return EXIT_USAGE
     journal = Journal(args.journal, read_only=True)
     try:
         rows = journal.exchanges(limit=args.limit, newest_first=True) if args.limit else journal.exchanges()

@@ -326,6 +326,8 @@ class Journal:
         self.path = Path(path)
         self.read_only = read_only
         self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []  # every thread's read connection, closed in close()
+        self._readers_lock = threading.Lock()
         self._lock = threading.Lock()  # the write connection
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
@@ -359,10 +361,14 @@ class Journal:
             self._checkpointer = _Checkpointer(self.path, self._lock)
 
     def close(self) -> None:
-        reader = getattr(self._local, "conn", None)
-        if reader is not None:
-            reader.close()
-            self._local.conn = None
+        """Close every connection, the readers of all threads too: with the last one SQLite moves the WAL
+        into the database and removes it, so the file alone is the whole journal (to copy or hand in)."""
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for reader in readers:
+            with contextlib.suppress(sqlite3.Error):
+                reader.close()
+        self._local = threading.local()
         if self._conn is None:
             return
         if self._checkpointer is not None:
@@ -469,6 +475,8 @@ class Journal:
                 conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
         return conn
 
     def _ids_with(self, correlation_id: str) -> list[int] | None:

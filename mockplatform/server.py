@@ -39,6 +39,7 @@ log = logging.getLogger("mockplatform.server")
 TIMEOUT_S = 60.0  # seconds of silence before a connection is dropped (a request cut short gets 400)
 LINGER_S = 2.0  # how long a refused request's remaining body is read and dropped
 WORKERS = 64  # threads for requests that may wait (remote producers, injected delays, admin, pages)
+STOP_GRACE_S = 2.0  # after a second stop request: how much longer remote producers get to answer
 READ_BUFFER = 64 * 1024  # bytes read from a connection at a time
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
@@ -177,6 +178,7 @@ class _Connection(asyncio.BufferedProtocol):
                 self.busy = True
                 self.transport.pause_reading()
                 future = self.server.pool.submit(self._handle, request)
+                self.server.in_flight.add(future)
                 future.add_done_callback(lambda done, message=event: self._from_worker(message, done))
                 return
             if self.server.journal is None:
@@ -204,11 +206,12 @@ class _Connection(asyncio.BufferedProtocol):
         if done.cancelled():  # the server was shut down with the request still queued
             return
         with contextlib.suppress(RuntimeError):  # the loop is closed: the server was shut down
-            self.loop.call_soon_threadsafe(self._answer_later, message, done.result())
+            self.loop.call_soon_threadsafe(self._answer_later, message, done)
 
-    def _answer_later(self, message: Message, response: Response) -> None:
+    def _answer_later(self, message: Message, done: Future) -> None:
+        self.server.in_flight.discard(done)
         self.busy = False
-        self._answer(message, response)
+        self._answer(message, done.result())
         if not self.closed:
             self.transport.resume_reading()
             self._advance()
@@ -224,8 +227,12 @@ class _Connection(asyncio.BufferedProtocol):
     def _answer(self, message: Message, response: Response) -> None:
         if self.closed:
             return  # the client went away before its answer: no error of ours
-        close = message.close or (self.eof and self.reader.idle)
+        close = message.close or (self.eof and self.reader.idle) or self.server.stopping
         self.transport.write(render(response, close, head_only=message.head.method == "HEAD"))
+        if log.isEnabledFor(logging.DEBUG):  # serve -v: one line per request
+            correlation = next((v for k, v in response.headers if k.lower() == CORRELATION), "-")
+            log.debug("%s %s %s -> %d, %d bytes, correlation id %s", self.client, message.head.method,
+                      message.head.target, response.status, len(response.body), correlation)
         if close:
             self._close()
 
@@ -242,6 +249,7 @@ class _Connection(asyncio.BufferedProtocol):
         if self.closed:
             return
         self.transport.write(render(response, close=True))
+        log.debug("%s refused -> %d %s", self.client, refusal.status, refusal.text.strip())
         if refusal.body_unread and not self.eof:
             # Closing with unread bytes makes TCP reset the connection, and the client may lose the
             # answer with it: what still comes is read and dropped, for a moment, before closing.
@@ -289,6 +297,7 @@ class _Connection(asyncio.BufferedProtocol):
 
     def _close(self) -> None:
         if not self.closed and self.transport is not None:
+            self.closed = True  # nothing more is read or answered here
             self.transport.close()  # what is written still goes out first
 
 
@@ -342,7 +351,12 @@ class PlatformHTTPServer:
         self._serving = threading.Event()
         self._stopped = threading.Event()
         self._stop: asyncio.Event | None = None
-        self._stop_requested = False
+        self._stop_requests = 0
+        self._force: asyncio.Event | None = None
+        self._force_requested = False
+        self.in_flight: set[Future] = set()  # requests a worker thread is answering
+        self.stopping = False  # no new requests: what is in flight is answered, then the server stops
+        self.unanswered = 0  # calls still in flight when the server gave up waiting (see request_stop)
 
     def answer_after_commit(self, connection: _Connection, message: Message, response: Response,
                             held: list) -> None:
@@ -387,6 +401,7 @@ class PlatformHTTPServer:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
+        self._force = asyncio.Event()
         if self.ssl_context is None:
             def factory() -> asyncio.BaseProtocol:
                 return _Connection(self)
@@ -396,28 +411,62 @@ class PlatformHTTPServer:
                                     ssl_handshake_timeout=TIMEOUT_S)
         server = await self.loop.create_server(factory, sock=self.socket)
         self._serving.set()
-        if self._stop_requested:
+        if self._stop_requests:
             self._stop.set()
+        if self._force_requested:
+            self._force.set()
         try:
             await self._stop.wait()
         finally:
             server.close()
+        await self._finish_in_flight()
+
+    async def _finish_in_flight(self) -> None:
+        """Stopping: no new connections or requests, but the calls that workers are answering (a remote
+        producer, an injected delay) are answered and journaled first, so a consumer never loses an
+        answer it was owed. A forced stop cuts injected waits short at once and gives remote producers
+        STOP_GRACE_S more; a call still unanswered then is left (``unanswered``)."""
+        self.stopping = True
+        for connection in list(self.connections):
+            if not connection.busy:
+                connection._close()  # idle, or a request not yet complete: nothing is owed
+        if self.in_flight and not self._force.is_set():
+            log.warning("stopping: waiting for %d call(s) still being answered (stop again to stop sooner)",
+                        len(self.in_flight))
+        deadline = None
+        while self.in_flight:
+            if deadline is None and self._force.is_set():
+                self.app.interrupt_waits()
+                deadline = self.loop.time() + STOP_GRACE_S
+            if deadline is not None and self.loop.time() >= deadline:
+                self.unanswered = len(self.in_flight)
+                log.error("stopped with %d call(s) unanswered: the producer did not answer in time; "
+                          "they are not in the journal", self.unanswered)
+                return
+            await asyncio.sleep(0.02)
 
     def wait_serving(self, timeout: float = 10.0) -> bool:
         return self._serving.wait(timeout)
 
-    def request_stop(self) -> None:
-        """Ask ``serve_forever`` to return; safe from a signal handler and from any thread."""
-        self._stop_requested = True  # read by _serve when this comes before the loop runs
-        loop, stop = self.loop, self._stop
-        if loop is None or stop is None or self._stopped.is_set():
+    def request_stop(self, force: bool = False) -> None:
+        """Ask ``serve_forever`` to return once the calls in flight are answered; safe from a signal
+        handler and from any thread. A second request (a second Ctrl-C), or ``force``, stops sooner:
+        injected delays and timeouts end at once, remote producers get STOP_GRACE_S more."""
+        self._stop_requests += 1  # read by _serve when this comes before the loop runs
+        force = force or self._stop_requests > 1
+        self._force_requested = self._force_requested or force
+        loop, stop, forced = self.loop, self._stop, self._force
+        if loop is None or stop is None or forced is None or self._stopped.is_set():
             return
         with contextlib.suppress(RuntimeError):  # the loop is already closed
             loop.call_soon_threadsafe(stop.set)
+            if force:
+                loop.call_soon_threadsafe(forced.set)
 
     def shutdown(self) -> None:
-        """Stop serving and wait until ``serve_forever`` has returned (call from another thread)."""
-        self.request_stop()
+        """Stop serving and wait until ``serve_forever`` has returned (call from another thread). Forced:
+        a test's teardown does not wait out an injected timeout."""
+        self.request_stop(force=True)
         if self.loop is not None:
             self._stopped.wait(10)
 

@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
+import pytest
 import requests
 
 from mockplatform.cli import main
@@ -45,24 +47,34 @@ def test_missing_journal_is_exit_3(tmp_path, capsys):
     assert main(["journal", "--journal", str(tmp_path / "none.sqlite")]) == 3
 
 
-def test_serve_prints_url_answers_records_and_stops_cleanly(tmp_path):
-    journal = tmp_path / "j.sqlite"
+def _start_serve(journal, *options: str) -> tuple[subprocess.Popen, str]:
+    """``mockplatform serve`` as a real process; returns it and the URL it printed."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mockplatform", "serve", "--port", "0", "--journal", str(journal)],
+        [sys.executable, "-m", "mockplatform", "serve", "--port", "0", "--journal", str(journal), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
+    started = time.monotonic()
+    lines = []
+    while True:
+        line = proc.stdout.readline()
+        assert line, "".join(lines)
+        lines.append(line)
+        if "listening on" in line:
+            assert time.monotonic() - started < 10
+            return proc, line.strip().rsplit(" ", 1)[-1]
+
+
+def _journal_rows(journal) -> list[dict]:
+    result = subprocess.run([sys.executable, "-m", "mockplatform", "journal", "--json", "--journal", str(journal)],
+                            capture_output=True, text=True, check=True)
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_serve_prints_url_answers_records_and_stops_cleanly(tmp_path):
+    journal = tmp_path / "j.sqlite"
+    proc, url = _start_serve(journal)
     try:
-        started = time.monotonic()
-        url = None
-        lines = []
-        while url is None:
-            line = proc.stdout.readline()
-            assert line, "".join(lines)
-            lines.append(line)
-            if "listening on" in line:
-                url = line.strip().rsplit(" ", 1)[-1]
-        assert time.monotonic() - started < 10
         assert url.endswith("/vp")
         r = requests.post(url, data=is_active_user(), headers={"Content-Type": "text/xml"}, timeout=10)
         assert r.status_code == 200
@@ -72,13 +84,88 @@ def test_serve_prints_url_answers_records_and_stops_cleanly(tmp_path):
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0, out
-    result = subprocess.run([sys.executable, "-m", "mockplatform", "journal", "--json", "--journal", str(journal)],
-                            capture_output=True, text=True, check=True)
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    rows = _journal_rows(journal)
     assert len(rows) == 2
     assert rows[1]["correlation_id"] == cid
     assert {"correlation_id", "contract", "logical_address", "consumer", "http_status", "vp_code"} <= set(rows[0])
     assert rows[0]["contract"].endswith("IsActiveUserResponder:1")
+
+
+def _call_in_background(url: str, body: bytes) -> tuple[threading.Thread, list]:
+    answers: list = []
+
+    def call() -> None:
+        try:
+            answers.append(requests.post(url, data=body, headers={"Content-Type": "text/xml"}, timeout=30))
+        except requests.RequestException as exc:
+            answers.append(exc)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    return thread, answers
+
+
+def _inject(url: str, fault: dict) -> None:
+    admin = url.rsplit("/vp", 1)[0] + "/admin/faults"
+    assert requests.post(admin, json=fault, timeout=10).status_code == 201
+
+
+def test_ctrl_c_during_a_call_answers_and_records_it_before_stopping(tmp_path):
+    journal = tmp_path / "j.sqlite"
+    proc, url = _start_serve(journal, "-v")
+    try:
+        _inject(url, {"kind": "delay", "contract": "IsActiveUser", "delay_ms": 1500})
+        thread, answers = _call_in_background(url, is_active_user())
+        time.sleep(0.5)  # the call waits in its injected delay
+    finally:
+        proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    thread.join(20)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out, out
+    assert "waiting for 1 call(s) still being answered" in out
+    answer = answers[0]
+    assert not isinstance(answer, Exception), out
+    assert answer.status_code == 200 and "<status>true</status>" in answer.text
+    assert answer.headers["Connection"] == "close"  # the platform is stopping: no more on this connection
+    assert "POST /vp -> 200" in out  # -v logs every request
+    rows = _journal_rows(journal)
+    assert rows[-1]["correlation_id"] == answer.headers["x-skltp-correlation-id"]
+
+
+def test_second_ctrl_c_ends_an_injected_timeout_at_once_and_still_records_the_call(tmp_path):
+    journal = tmp_path / "j.sqlite"
+    proc, url = _start_serve(journal)
+    try:
+        _inject(url, {"kind": "timeout", "contract": "IsActiveUser"})  # waits the producer timeout: 29 s
+        thread, answers = _call_in_background(url, is_active_user())
+        time.sleep(0.5)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    thread.join(20)
+    assert time.monotonic() - started < 5, out
+    assert proc.returncode == 0 and "Traceback" not in out, out
+    answer = answers[0]
+    assert not isinstance(answer, Exception), out
+    assert answer.status_code == 500 and "VP009" in answer.text
+    rows = _journal_rows(journal)
+    assert rows[-1]["vp_code"] == "VP009"
+    assert rows[-1]["correlation_id"] == answer.headers["x-skltp-correlation-id"]
+
+
+def test_out_of_range_options_are_usage_errors(tmp_path, capsys):
+    for argv, says in ((["serve", "--port", "99999"], "99999 is not a port"),
+                       (["journal", "--limit", "0"], "--limit: 0: must be 1 or more")):
+        with pytest.raises(SystemExit) as exited:  # argparse's usage error
+            main([*argv, "--journal", str(tmp_path / "j.sqlite")])
+        assert exited.value.code == 2
+        assert says in capsys.readouterr().err
+    assert main(["journal", "--bodies", "--journal", str(tmp_path / "j.sqlite")]) == 2
+    assert "--bodies goes with --json" in capsys.readouterr().err
 
 
 def test_generated_fixtures_and_tak_serve_a_generated_consumer(tmp_path, capsys, start_platform):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+
 from mockplatform.journal import Exchange, Journal
 
 
@@ -86,3 +89,18 @@ def test_a_journal_from_before_the_effect_column_is_read_and_then_upgraded(tmp_p
         assert [e.correlation_id for e in journal.exchanges()] == ["old", "new"]
     finally:
         journal.close()
+
+
+def test_closing_leaves_the_whole_journal_in_its_one_file(tmp_path):
+    """Readers in other threads (the server's workers) are closed too, so SQLite moves the WAL into the
+    file and removes it: copying journal.sqlite alone (to hand it in) loses nothing."""
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    journal.record(_exchange("a"))
+    worker = threading.Thread(target=lambda: journal.reader().execute("SELECT count(*) FROM exchanges").fetchall())
+    worker.start()
+    worker.join()
+    journal.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["j.sqlite"]
+    with sqlite3.connect(path) as copy:
+        assert copy.execute("SELECT correlation_id FROM exchanges").fetchall() == [("a",)]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import socket
+import struct
+import threading
 import time
 import uuid
 
 import pytest
+import requests
 from lxml import etree
 
 from mockplatform import Settings, ns
@@ -20,6 +24,7 @@ from .soap import (
     envelope,
     is_active_user,
 )
+from .test_faults import SPEC_TEXTS
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -99,7 +104,7 @@ def test_unknown_address_is_vp004_even_for_an_unauthorised_consumer(platform):
     r = platform.post(is_active_user(address="SE0000000000-NONE"), headers={"x-vp-sender-id": UNAUTHORISED})
     f = fault(r)
     assert f["faultcode"] == "SOAP-ENV:Client"
-    assert f["faultstring"].startswith("VP004 [mockplatform] Det finns inget vägval i tjänsteadresseringskatalogen")
+    assert f["faultstring"] == f"VP004 [mockplatform] {SPEC_TEXTS['VP004'][1]}"
     assert f["detail"] == (f"No receiverId (logical address) found for serviceNamespace: {ns.IS_ACTIVE_USER}, "
                            "receiverId: SE0000000000-NONE")
 
@@ -113,7 +118,7 @@ def test_address_with_surrounding_whitespace_is_vp004_with_a_note(platform):
 def test_unauthorised_consumer_is_vp007(platform):
     f = fault(platform.post(is_active_user(), headers={"x-vp-sender-id": UNAUTHORISED}))
     assert f["faultcode"] == "SOAP-ENV:Server"
-    assert f["faultstring"].startswith("VP007 [mockplatform] Tjänstekonsumenten saknar behörighet")
+    assert f["faultstring"] == f"VP007 [mockplatform] {SPEC_TEXTS['VP007'][1]}"
     assert f["detail"] == (f"Authorization missing for serviceNamespace: {ns.IS_ACTIVE_USER}, "
                            f"receiverId: {INBOX}, senderId: {UNAUTHORISED}")
 
@@ -140,7 +145,7 @@ def test_routing_loop_is_vp014(platform):
     r = platform.post(is_active_user(), headers={"x-rivta-routing-history": "SE1#other-vp#mockplatform"})
     f = fault(r)
     assert f["faultcode"] == "SOAP-ENV:Server"
-    assert f["faultstring"].startswith("VP014 [mockplatform] Anropsförmedlingen")
+    assert f["faultstring"] == f"VP014 [mockplatform] {SPEC_TEXTS['VP014'][1]}"
     assert f["detail"] in ("", None)
 
 
@@ -294,6 +299,57 @@ def test_unreachable_producer_is_vp009_after_more_than_two_seconds(forwarding):
     assert "http://127.0.0.1:9/nothing-listens-here" in f["detail"]
 
 
+def test_a_reset_connection_is_retried_once_then_vp009(forwarding):
+    """Connection reset: the platform tries again once, after the retry delay, then gives VP009."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def reset_every_connection() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # the listener is closed: the test is over
+            accepted.append(time.monotonic())
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()  # with linger 0: a reset
+
+    threading.Thread(target=reset_every_connection, daemon=True).start()
+    try:
+        port = listener.getsockname()[1]
+        p = forwarding(address=f"http://127.0.0.1:{port}/reset", settings=Settings(connect_retry_delay_s=0.5))
+        f = fault(p.post(PING))
+        assert f["faultstring"].startswith("VP009 ")
+        assert len(accepted) == 2  # the first attempt and one retry, no more
+        assert accepted[1] - accepted[0] >= 0.5
+    finally:
+        listener.close()
+
+
+def test_a_forced_stop_gives_a_silent_remote_producer_a_grace_then_stops(forwarding, producer):
+    from mockplatform.server import STOP_GRACE_S
+
+    producer.behaviour.body, producer.behaviour.delay_s = OK_BODY, STOP_GRACE_S + 2
+    p = forwarding()
+    answers: list = []
+
+    def call() -> None:
+        try:
+            answers.append(p.post(PING))
+        except requests.RequestException as exc:
+            answers.append(exc)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    time.sleep(0.3)  # the call waits on the producer
+    t0 = time.monotonic()
+    p.server.shutdown()  # forced: a test's teardown does not wait out a producer
+    assert STOP_GRACE_S - 0.1 < time.monotonic() - t0 < STOP_GRACE_S + 1
+    assert p.server.unanswered == 1
+    thread.join(10)
+    assert isinstance(answers[0], requests.ConnectionError)  # never answered: the connection is closed
+
+
 def test_producer_read_timeout_is_vp009_without_retry(forwarding, producer, tmp_path):
     producer.behaviour.body, producer.behaviour.delay_s = OK_BODY, 1.5
     p = forwarding(extra=f'[producer_timeout_ms]\n"{C}" = 300\n')
@@ -353,6 +409,16 @@ def test_default_routes_with_and_without_default_authorisation(start_platform, p
         assert r.status_code == 200
     else:
         assert fault(r)["faultstring"].startswith("VP007")
+
+
+@pytest.mark.parametrize("default", ["*", "SE"])
+def test_default_route_with_the_authorisation_on_the_exact_address(start_platform, producer, tmp_path, default):
+    producer.behaviour.body = OK_BODY
+    tak = write_tak(tmp_path, route(C, default, producer.url) + auth(CONSUMER, C, "SE123-ANY"))
+    p = start_platform(tak=tak)
+    assert p.post(envelope(f'<Ping xmlns="{C}"/>', address="SE123-ANY")).status_code == 200
+    other = p.post(envelope(f'<Ping xmlns="{C}"/>', address="SE123-OTHER"))  # routed, but not authorised there
+    assert fault(other)["faultstring"].startswith("VP007 ")
 
 
 def test_hsa_tree_climbing_routes_and_authorises_via_parent(start_platform, producer, tmp_path):

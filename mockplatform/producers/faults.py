@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from xml.sax.saxutils import escape
@@ -62,8 +61,11 @@ class InjectedFault:
 class FaultInjector:
     """The faults in force, consulted once per producer call. Thread-safe."""
 
-    def __init__(self, connect_retry_delay_s: float = 2.0) -> None:
+    def __init__(self, connect_retry_delay_s: float = 2.0, interrupt: threading.Event | None = None) -> None:
         self.connect_retry_delay_s = connect_retry_delay_s
+        # Set when the platform stops for good: an injected wait ends at once, and the call is answered
+        # as the fault says, so it is still answered and journaled.
+        self.interrupt = interrupt or threading.Event()
         self._faults: list[InjectedFault] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -118,15 +120,15 @@ class FaultInjector:
     def call(self, producer: Producer, call: ProducerCall, fault: InjectedFault) -> ProducerAnswer:
         """Answer the call the way the fault says, instead of (or around) the real producer."""
         if fault.delay_ms:
-            time.sleep(fault.delay_ms / 1000.0)
+            self.interrupt.wait(fault.delay_ms / 1000.0)
         kind = fault.kind
         if kind is FaultKind.DELAY:
             return producer(call)
         if kind is FaultKind.TIMEOUT:
-            time.sleep(call.timeout_s)
+            self.interrupt.wait(call.timeout_s)
             return ProducerAnswer(None, failure=TIMEOUT_TEXT)
         if kind is FaultKind.CONNECTION_REFUSED:
-            time.sleep(self.connect_retry_delay_s)
+            self.interrupt.wait(self.connect_retry_delay_s)
             return ProducerAnswer(None, failure="Connection failed after one retry: Connection refused (injected)")
         if kind is FaultKind.SOAP_FAULT:
             body = render_fault("SOAP-ENV:Server", fault.text or "Injected producer fault", None)

@@ -6,7 +6,7 @@ at once, no retry. Everything else comes back as the producer's answer.
 
 from __future__ import annotations
 
-import time
+import threading
 
 import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
@@ -17,8 +17,10 @@ TIMEOUT_TEXT = "Timeout when waiting on response from producer."
 
 
 class HttpProducer:
-    def __init__(self, retry_delay_s: float = 2.0, connect_timeout_s: float = 5.0) -> None:
+    def __init__(self, retry_delay_s: float = 2.0, connect_timeout_s: float = 5.0,
+                 interrupt: threading.Event | None = None) -> None:
         self.retry_delay_s = retry_delay_s
+        self.interrupt = interrupt or threading.Event()  # set: the platform stops, the retry comes at once
         self.connect_timeout_s = connect_timeout_s
         self._pool = urllib3.PoolManager(num_pools=32, maxsize=16, retries=False, cert_reqs="CERT_NONE")
 
@@ -35,14 +37,14 @@ class HttpProducer:
                 return ProducerAnswer(None, failure=TIMEOUT_TEXT)
             except (NewConnectionError, ProtocolError, ConnectionError) as exc:
                 if attempt == 1:
-                    time.sleep(self.retry_delay_s)
+                    self.interrupt.wait(self.retry_delay_s)
                     continue
                 return ProducerAnswer(None, failure=f"Connection failed after one retry: {_reason(exc)}")
             except HTTPError as exc:
                 if "timed out" in str(exc).lower():
                     return ProducerAnswer(None, failure=TIMEOUT_TEXT)
                 if attempt == 1:
-                    time.sleep(self.retry_delay_s)
+                    self.interrupt.wait(self.retry_delay_s)
                     continue
                 return ProducerAnswer(None, failure=f"Connection failed after one retry: {_reason(exc)}")
             return ProducerAnswer(response.status, response.data, list(response.headers.items()))
