@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from . import ns
-from .xmlsafe import UnsafeXMLError, local_name, namespace, parse
+from .xmlsafe import UnsafeXMLError, local_name, namespace, parse, text_value
 
 PROFILE_BP21 = "RIVTABP21"
 PROFILE_BP20 = "RIVTABP20"
@@ -86,8 +86,7 @@ def read_envelope(data: bytes) -> Envelope:
                 address_element = child  # the last one wins, as on the real platform
     logical_address = None
     if address_element is not None:
-        # Without child nodes the text is all there is, and itertext() costs ten times .text.
-        logical_address = "".join(address_element.itertext()) if len(address_element) else address_element.text or ""
+        logical_address = text_value(address_element)
     return Envelope(
         root=root,
         header=header,

@@ -53,6 +53,14 @@ def parse(data: bytes) -> etree._Element:
     return root
 
 
+def text_value(element: etree._Element) -> str:
+    """An element's whole character data. A comment or processing instruction inside a value splits it,
+    and ``.text`` alone is only the part before it: a schema-valid value would be misread."""
+    if len(element):  # comments and PIs are children; without any, .text is all (and ten times cheaper)
+        return "".join(element.itertext())
+    return element.text or ""
+
+
 def local_name(element: etree._Element) -> str:
     tag = element.tag
     if not isinstance(tag, str):

@@ -94,6 +94,29 @@ def test_inactive_or_unknown_citizen_gets_error_and_nothing_is_stored(platform):
         assert inbox(platform, pnr) == []
 
 
+def test_a_comment_inside_a_value_does_not_cut_it_short(platform):
+    """A comment or processing instruction splits an element's text in the parsed tree; the schema reads the
+    whole value, and so must the inbox (and the rules), or a valid request is misread."""
+    split = ACTIVE_SMS_EMAIL[:4] + "<!--x-->" + ACTIVE_SMS_EMAIL[4:]
+    p = payload(platform.post(is_active_user(split)))
+    assert p.findtext(f"{R_IS}status") == "true"
+    body = add_message(ACTIVE_SMS_EMAIL, thread_id="T2", description="Kallelse", notify=True)
+    body = (body.replace(f"<subjectOfCareId>{ACTIVE_SMS_EMAIL}<".encode(), f"<subjectOfCareId>{split}<".encode())
+                .replace(b">T2<", b">T<?pi x?>2<").replace(b">Kallelse<", b">Kal<!--y-->lelse<")
+                .replace(b"<notify>true", b"<notify><!--z-->true"))
+    p = payload(platform.post(body))
+    assert p.findtext(f"{R_ADD}resultCode") == "OK"
+    assert p.findtext(f"{R_ADD}messageThreadId") == "T2"
+    assert [e.text for e in p.findall(f"{R_ADD}notificationSent")] == ["SMS", "Email"]
+    message = inbox(platform, ACTIVE_SMS_EMAIL)[0]["messages"][0]
+    assert message["description"] == "Kallelse" and message["thread_id"] == "T2"
+
+
+def test_a_source_system_of_spaces_alone_sends_no_notification(platform):
+    p = payload(platform.post(add_message(ACTIVE_SMS_EMAIL, notify=True, source_system="  ")))
+    assert p.findtext(f"{R_ADD}resultCode") == "OK" and p.find(f"{R_ADD}notificationSent") is None
+
+
 def producer_fault(r) -> str:
     assert r.status_code == 500
     f = etree.fromstring(r.content).find(".//{http://schemas.xmlsoap.org/soap/envelope/}Fault")
@@ -114,6 +137,8 @@ def test_enumeration_case_is_explained(platform):
            "<c:type>newTarget</c:type></c:ssoLink>")
     text = producer_fault(platform.post(add_message(sso=sso)))
     assert "write 'NewTarget', not 'newTarget'" in text
+    text = producer_fault(platform.post(add_message(sso=sso.replace("newTarget", " NewTarget "))))
+    assert "remove the spaces around 'NewTarget'" in text
 
 
 def test_every_violation_is_named_with_its_path(platform):

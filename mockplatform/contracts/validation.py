@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ..findings import Finding, Severity
+from ..xmlsafe import text_value
 from .package import Interaction
 
 if TYPE_CHECKING:
@@ -152,9 +153,12 @@ def _to_finding(error: xmlschema.XMLSchemaValidationError, interaction: Interact
             hint = ("expected here: " if invalid else "missing: ") + ", ".join(_shown(e) for e in expected)
     elif error.validator is not None and getattr(error.validator, "enumeration", None):
         allowed = [str(v) for v in error.validator.enumeration]
-        value = (elem.text or "") if hasattr(elem, "text") else str(error.obj)
+        value = text_value(elem) if hasattr(elem, "text") else str(error.obj)
         same = [a for a in allowed if a.lower() == value.strip().lower()]
-        if same:
+        if same and same[0] == value.strip():  # right but for the spaces around it
+            hint = f"remove the spaces around '{same[0]}': the value must be exactly one of the allowed ones"
+            message_sv = f"värdet '{value}' har mellanslag runt '{same[0]}'; ta bort dem"
+        elif same:
             hint = f"values are case-sensitive: write '{same[0]}', not '{value.strip()}'"
             message_sv = f"värdet '{value.strip()}' ska skrivas '{same[0]}' (skiftlägeskänsligt)"
         else:

@@ -110,7 +110,8 @@ class InboxProducer:
             )
             return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
         source_system = text_of(request, "sourceSystem")
-        sent = list(citizen.notification_methods) if source_system and wants_notification(request) else []
+        given = bool(source_system and source_system.strip())  # whitespace alone names no system
+        sent = list(citizen.notification_methods) if given and wants_notification(request) else []
         thread = thread_key(thread_id, source_system, call.consumer)
         notifications = "".join(f"<notificationSent>{m}</notificationSent>" for m in sent)
         body = soap_response(

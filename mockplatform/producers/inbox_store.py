@@ -20,6 +20,7 @@ from lxml import etree
 
 from ..envelope import MalformedRequest, read_envelope
 from ..journal import json_text
+from ..xmlsafe import text_value
 
 if TYPE_CHECKING:
     from ..journal import Journal
@@ -98,7 +99,7 @@ def children_by_name(parent: etree._Element | None) -> dict[str, etree._Element]
 
 def text_of(fields: dict[str, etree._Element], name: str) -> str | None:
     child = fields.get(name)
-    return None if child is None else (child.text or "")
+    return None if child is None else text_value(child)
 
 
 def first_child_text(parent: etree._Element | None, name: str) -> str | None:
@@ -107,7 +108,7 @@ def first_child_text(parent: etree._Element | None, name: str) -> str | None:
         for child in parent:
             tag = child.tag
             if isinstance(tag, str) and tag.rpartition("}")[2] == name:
-                return child.text or ""
+                return text_value(child)
     return None
 
 
@@ -121,7 +122,7 @@ def texts_by_name(parent: etree._Element | None) -> dict[str, str]:
             if isinstance(tag, str):
                 name = tag.rpartition("}")[2]
                 if name not in out:
-                    out[name] = child.text or ""
+                    out[name] = text_value(child)
     return out
 
 

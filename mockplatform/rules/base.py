@@ -22,7 +22,7 @@ from ..errors import MockplatformError
 from ..findings import Finding, Severity
 from ..fixtures import Fixtures, System, Unit
 from ..journal import Exchange
-from ..xmlsafe import local_name, parse
+from ..xmlsafe import local_name, parse, text_value
 
 _CLIENT_FAULT = re.compile(rb"<(?:[\w.-]+:)?faultcode>\s*(?:[\w.-]+:)?Client\s*</")
 IS_ACTIVE_USER = "IsActiveUser"
@@ -221,7 +221,7 @@ def view_of(exchange: Exchange) -> RequestView:
 
     def text(rel: str) -> str | None:
         element = find(rel)
-        return None if element is None else (element.text or "")
+        return None if element is None else text_value(element)
 
     view.subject_of_care_id = text("subjectOfCareId")
     if view.operation == ADD_MESSAGE:
@@ -251,10 +251,10 @@ def _read_answer(view: RequestView) -> None:
     answer = next((c for c in body if isinstance(c.tag, str)), None) if body is not None else None
     if view.operation == ADD_MESSAGE:
         code = _child(answer, "resultCode")
-        view.result_code = None if code is None else (code.text or "").strip()
+        view.result_code = None if code is None else text_value(code).strip()
     else:
         status = _child(answer, "status")
-        view.active = None if status is None else (status.text or "").strip() in ("true", "1")
+        view.active = None if status is None else text_value(status).strip() in ("true", "1")
 
 
 RequestRule = Callable[[RequestView, RuleContext], Iterable[Hit]]
