@@ -105,6 +105,11 @@ class RequestReader:
         self._buffer += data
 
     @property
+    def buffered(self) -> int:
+        """Bytes received and not yet taken as a request (the requests a client sent ahead)."""
+        return len(self._buffer)
+
+    @property
     def idle(self) -> bool:
         """Nothing of a next request has arrived (a connection may be closed quietly)."""
         return self._body is None and not self._buffer.strip()

@@ -41,6 +41,7 @@ LINGER_S = 2.0  # how long a refused request's remaining body is read and droppe
 WORKERS = 64  # threads for requests that may wait (remote producers, injected delays, admin, pages)
 STOP_GRACE_S = 2.0  # after a second stop request: how much longer remote producers get to answer
 READ_BUFFER = 64 * 1024  # bytes read from a connection at a time
+READ_AHEAD = 1024 * 1024  # requests a client may send ahead of its answers before reading it pauses
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 
@@ -89,8 +90,10 @@ class _Connection(asyncio.BufferedProtocol):
         self.client = ""
         self.tls = False
         self.tls_serial: str | None = None
-        self.busy = False  # a worker thread has the current request
+        self.busy = False  # the current request is being answered (by a worker, or waits for its commit)
+        self.in_worker = False  # a worker thread has the current request
         self.write_paused = False
+        self.reading_paused = False
         self.eof = False
         self.closed = False
         self.linger_left = 0  # > 0: a refusal was sent; what still comes is dropped
@@ -133,6 +136,8 @@ class _Connection(asyncio.BufferedProtocol):
             return
         self.reader.feed(data)
         self._advance()
+        if self.reader.buffered > READ_AHEAD:  # requests sent ahead pile up: let the kernel hold the rest
+            self._pause_reading()
 
     def eof_received(self) -> bool:
         """The client stopped sending. Over plain TCP the connection stays open for the answer in the
@@ -149,11 +154,28 @@ class _Connection(asyncio.BufferedProtocol):
         return not self.tls
 
     def pause_writing(self) -> None:
-        self.write_paused = True  # the client is not reading its answers: stop reading its requests
+        # The client is not reading its answers: stop reading its requests too, or a client that only
+        # sends would have them pile up here without end; they wait in the kernel, which pushes back.
+        self.write_paused = True
+        self._pause_reading()
 
     def resume_writing(self) -> None:
         self.write_paused = False
         self._advance()
+        self._resume_reading()
+
+    def _pause_reading(self) -> None:
+        if not self.reading_paused:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        """Read again once nothing holds reading back: a worker on the current request, unread answers,
+        or too many requests sent ahead."""
+        if self.reading_paused and not (self.closed or self.in_worker or self.write_paused) \
+                and self.reader.buffered <= READ_AHEAD:
+            self.reading_paused = False
+            self.transport.resume_reading()
 
     # -- requests -----------------------------------------------------------------------------------
 
@@ -175,8 +197,8 @@ class _Connection(asyncio.BufferedProtocol):
                 return
             request = self._request(event.head, event.body, event.size)
             if self._needs_worker(request):
-                self.busy = True
-                self.transport.pause_reading()
+                self.busy = self.in_worker = True
+                self._pause_reading()
                 future = self.server.pool.submit(self._handle, request)
                 self.server.in_flight.add(future)
                 future.add_done_callback(lambda done, message=event: self._from_worker(message, done))
@@ -210,11 +232,11 @@ class _Connection(asyncio.BufferedProtocol):
 
     def _answer_later(self, message: Message, done: Future) -> None:
         self.server.in_flight.discard(done)
-        self.busy = False
+        self.busy = self.in_worker = False
         self._answer(message, done.result())
         if not self.closed:
-            self.transport.resume_reading()
             self._advance()
+            self._resume_reading()
 
     def _handle(self, request: Request) -> Response:
         try:
@@ -380,6 +402,8 @@ class PlatformHTTPServer:
             connection._answer(message, response)
             if not connection.closed:
                 connection._advance()
+                if connection.reading_paused:
+                    connection._resume_reading()
 
     def serve_forever(self, poll_interval: float | None = None) -> None:
         """Serve until shutdown. (``poll_interval`` is accepted for the stdlib server's signature.)"""

@@ -409,3 +409,24 @@ def test_schema_invalid_request_with_thousands_of_violations_is_answered_promptl
     answer = send(hostile.url, _fixed(body), [("x-vp-sender-id", CONSUMER)])
     assert answer.status == 500 and "Schema validation failed" in fault_of(answer.body)["faultstring"]
     assert answer.seconds < 0.5, f"{answer.seconds:.1f} s"
+
+
+def test_client_that_sends_without_reading_is_held_back_not_buffered(hostile):
+    """Requests from a client that never reads its answers wait in the kernel once its answers do: the
+    server stops reading from it, so its memory does not grow with what the client sends."""
+    one = (b"POST /vp HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: "
+           + str(len(is_active_user())).encode() + b"\r\n\r\n" + is_active_user())
+    burst = one * 200
+    port = int(hostile.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client.setblocking(False)
+        sent, deadline = 0, time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            try:
+                sent += client.send(burst)
+            except BlockingIOError:
+                time.sleep(0.01)
+        # What the kernel buffers on both sides (a few MB) plus one burst; without the push-back the
+        # server would read, parse and hold everything: hundreds of MB in two seconds.
+        assert sent < 48 * 2**20, f"{sent / 2**20:.0f} MB accepted from a client that reads nothing"
+        assert_serving(hostile)
