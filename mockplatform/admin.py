@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
-from .messages import Request, Response
+from .messages import ID_MAX, Request, Response, whole_number
 from .messages import json_response as _json
 from .producers.faults import FaultKind, InjectedFault
 from .producers.inbox_store import read_inbox, reset_inbox
@@ -128,10 +128,10 @@ def _journal(app: Application, query: dict[str, str]) -> Response:
         filters["contract"] = resolve_contract(app, filters["contract"])
     for key in ("after", "limit"):
         if query.get(key):
-            try:
-                filters["after_id" if key == "after" else key] = int(query[key])
-            except ValueError:
-                raise BadRequest(f"'{key}' must be a whole number, not '{query[key]}'") from None
+            value = whole_number(query[key])
+            if value is None:
+                raise BadRequest(f"'{key}' must be a whole number from 0 to {ID_MAX}, not '{query[key]}'")
+            filters["after_id" if key == "after" else key] = value
     bodies = query.get("bodies", "") in ("1", "true", "yes")
     rows = [ex.to_json(bodies=bodies) for ex in app.journal.iter_exchanges(**filters)]
     return _json(200, {"count": len(rows), "exchanges": rows})
@@ -178,5 +178,7 @@ def _body(request: Request) -> Any:
         return json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not JSON: {exc}") from None
+    except RecursionError:  # e.g. a hundred thousand nested lists
+        raise BadRequest("the body is not JSON we can read: nested too deeply") from None
 
 

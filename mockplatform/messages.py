@@ -49,6 +49,18 @@ class Response:
     body: bytes
 
 
+ID_MAX = 2**63 - 1  # the largest integer SQLite stores: journal ids and limits above it are refused
+
+
+def whole_number(text: str) -> int | None:
+    """A query parameter as a whole number from 0 to ID_MAX (an id, a limit); None when it is not one."""
+    try:
+        value = int(text)
+    except ValueError:
+        return None
+    return value if 0 <= value <= ID_MAX else None
+
+
 def json_response(status: int, data: Any) -> Response:
     """A JSON answer (status document, admin API, page APIs): UTF-8, readable."""
     return Response(status, [("Content-Type", "application/json; charset=UTF-8")],

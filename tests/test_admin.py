@@ -124,3 +124,14 @@ def test_index_lists_every_endpoint(admin):
     assert {(e["method"], e["path"]) for e in endpoints} >= {
         ("GET", "/admin/journal"), ("POST", "/admin/reset"), ("POST", "/admin/faults"), ("DELETE", "/admin/faults")}
     assert requests.get(admin.url + "/admin/nothing", timeout=10).status_code == 404
+
+
+def test_out_of_range_and_too_deep_input_gets_400_not_an_internal_error(admin):
+    r = requests.post(admin.url + "/admin/faults", data="[" * 100_000, timeout=10)
+    assert r.status_code == 400 and "nested too deeply" in r.json()["error"]
+    for params in ({"limit": "99999999999999999999"}, {"after": str(2**63)}, {"after": "-1"}):
+        r = requests.get(admin.url + "/admin/journal", params=params, timeout=10)
+        assert r.status_code == 400 and "whole number" in r.json()["error"], params
+    r = requests.get(admin.url + "/ui/api/journal", params={"after": str(2**63)}, timeout=10)
+    assert r.status_code == 400 and "exchange id" in r.json()["error"]
+    assert requests.get(admin.url + "/admin/journal", params={"after": str(2**63 - 1)}, timeout=10).json()["count"] == 0

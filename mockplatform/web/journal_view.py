@@ -16,7 +16,7 @@ from lxml import etree
 
 from ..faults import VP_CODES
 from ..journal import Exchange
-from ..messages import Request, Response
+from ..messages import Request, Response, whole_number
 from ..producers.inbox_store import sync_inbox
 from ..xmlsafe import parse
 from . import responses
@@ -133,10 +133,9 @@ def journal_api(app: Application, request: Request) -> Response:
 
     ``last_id`` is the newest exchange id seen, matching or not: the next poll asks for what follows it.
     """
-    try:
-        after = max(0, int(request.query.get("after") or 0))
-    except ValueError:
-        return responses.json_response({"error": "after must be an exchange id (an integer)"}, 400)
+    after = whole_number(request.query.get("after") or "0")
+    if after is None:
+        return responses.json_response({"error": "after must be an exchange id (a whole number)"}, 400)
     last_id = max(after, _last_id(app))
     rows = [row_json(e) for e in select(app, Filters.of(request), after=after, limit=POLL_ROWS)]
     return responses.json_response({"exchanges": rows, "last_id": max([last_id, *(r["id"] for r in rows)])})
