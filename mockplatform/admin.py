@@ -63,6 +63,10 @@ def handle(app: Application, request: Request) -> Response | None:
         return _json(404, {"error": "the admin API is disabled (admin = off)"})
     if access == "loopback" and request.client_ip not in LOOPBACK:
         return _json(403, {"error": f"the admin API answers only on loopback; {request.client_ip} is not"})
+    if request.method not in ("GET", "HEAD") and _from_another_site(request):
+        return _json(403, {"error": f"a change through the admin API from a web page at {request.header('origin')} "
+                                    "is refused: only scripts and tools (no Origin header) or this server's own "
+                                    "pages may make one"})
     parts = path[len(PREFIX):].strip("/").split("/") if path != PREFIX else []
     try:
         return _route(app, request, parts)
@@ -105,6 +109,17 @@ def _route(app: Application, request: Request, parts: list[str]) -> Response:
             return _json(404, {"error": f"no fault with id {fault_id}"})
         return _json(200, {"cleared": cleared})
     return _json(404, {"error": f"no {method} {request.path} in the admin API; GET /admin/ lists what there is"})
+
+
+def _from_another_site(request: Request) -> bool:
+    """Whether a browser sends this for a page of another site. Browsers send a cross-site POST (a form, a
+    fetch without CORS) without asking first, and name the page's origin in it: without this check any page
+    the developer opens could reset the journal or inject faults. Tools and test suites send no Origin."""
+    origin = request.header("origin")
+    if origin is None:
+        return False
+    host = (request.header("host") or "").lower()
+    return origin.lower().rstrip("/").partition("://")[2] != host or not host
 
 
 def reset(app: Application) -> dict[str, Any]:

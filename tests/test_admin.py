@@ -135,3 +135,20 @@ def test_out_of_range_and_too_deep_input_gets_400_not_an_internal_error(admin):
     r = requests.get(admin.url + "/ui/api/journal", params={"after": str(2**63)}, timeout=10)
     assert r.status_code == 400 and "exchange id" in r.json()["error"]
     assert requests.get(admin.url + "/admin/journal", params={"after": str(2**63 - 1)}, timeout=10).json()["count"] == 0
+
+
+def test_a_web_page_of_another_site_cannot_change_anything(admin):
+    """A cross-site form or fetch reaches localhost without a preflight; its Origin header gives it away."""
+    assert admin.post(is_active_user()).status_code == 200
+    host = admin.url.split("://", 1)[1]
+    for origin in ("https://evil.example", "null", f"http://{host}.evil.example"):
+        headers = {"Origin": origin, "Content-Type": "text/plain"}
+        r = requests.post(admin.url + "/admin/reset", headers=headers, timeout=10)
+        assert r.status_code == 403 and "refused" in r.json()["error"], origin
+        r = requests.post(admin.url + "/admin/faults", data='{"kind": "http_500"}', headers=headers, timeout=10)
+        assert r.status_code == 403, origin
+    assert requests.get(admin.url + "/admin/journal", timeout=10).json()["count"] >= 1  # nothing was wiped
+    assert requests.get(admin.url + "/admin/faults", timeout=10).json()["faults"] == []
+    own = requests.post(admin.url + "/admin/reset", headers={"Origin": f"http://{host}"}, timeout=10)
+    assert own.status_code == 200  # the server's own pages may
+    assert requests.post(admin.url + "/admin/reset", timeout=10).status_code == 200  # and tools, without Origin
