@@ -174,6 +174,10 @@ class RequestReader:
 
     def _refuse_head(self, status: int, text: str) -> Refusal:
         self._refused = True
+        line = bytes(self._buffer[: self._buffer.find(b"\n", 0, MAX_HEAD)]).decode("latin-1").strip()
+        words = line.split()
+        if status == 431 and len(words) == 3 and _VERSION.fullmatch(words[2]):  # the request line was read
+            return Refusal(status, text, _partial(words, []))
         return Refusal(status, text)
 
     def _start_body(self, head: Head) -> Head | Message | Refusal | None:
@@ -261,6 +265,13 @@ class RequestReader:
         return Refusal(400, text, body.head, body.data(), body.total)
 
 
+def _partial(request_line: list[str], headers: list[tuple[str, str]]) -> Head:
+    """The head as far as it could be read, for a refusal: so a refused POST is still journaled with
+    its method, path and the headers before the bad one."""
+    method, target, version = request_line
+    return Head(method, target, version, list(headers), keep_alive=False)
+
+
 def _parse_head(text: str) -> Head | Refusal:
     lines = text.split("\n")
     request_line = lines[0].rstrip("\r")
@@ -281,7 +292,7 @@ def _parse_head(text: str) -> Head | Refusal:
             line = line.replace("\r", " ")
         if line[:1] in (" ", "\t"):  # obsolete line folding: one space (RFC 9112 5.2)
             if not headers:
-                return Refusal(400, "Bad header: a continuation line comes first\n")
+                return Refusal(400, "Bad header: a continuation line comes first\n", _partial(words, headers))
             name, value = headers[-1]
             headers[-1] = (name, (value + " " + line.strip(" \t")).strip())
             if (low := name.lower()) in framing:
@@ -289,13 +300,13 @@ def _parse_head(text: str) -> Head | Refusal:
             continue
         name, sep, value = line.partition(":")
         if not sep or not _TOKEN.fullmatch(name):
-            return Refusal(400, f"Bad header line ({line[:100]!r})\n")
+            return Refusal(400, f"Bad header line ({line[:100]!r})\n", _partial(words, headers))
         value = value.strip(" \t")
         headers.append((name, value))
         if (low := name.lower()) in _FRAMING:
             framing.setdefault(low, []).append(value)
         if len(headers) > MAX_HEADERS:
-            return Refusal(431, "Too many headers\n")
+            return Refusal(431, "Too many headers\n", _partial(words, headers))
     connection = {t.strip().lower() for v in framing.get("connection", ()) for t in v.split(",")}
     if version == "HTTP/1.1":
         keep_alive = "close" not in connection

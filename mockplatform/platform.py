@@ -32,6 +32,10 @@ CORRELATION = "x-skltp-correlation-id"
 ROUTING_HISTORY = "x-rivta-routing-history"
 ORIGINAL_CONSUMER = "x-rivta-original-serviceconsumer-hsaid"
 BUILTIN_SCHEME = "builtin:"
+# A request larger than this is handled by a worker thread, not on the event loop: parsing and validating
+# it may take long (eight megabytes of attributes take seconds), and lxml lets the loop answer the
+# others meanwhile. Ordinary calls are a few kilobytes.
+LARGE_REQUEST_BYTES = 256 * 1024
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer", "upgrade",
                "proxy-authenticate", "proxy-authorization", "content-type", "soapaction", "date", "server"}
 _NOT_PASSED_ON = frozenset(_HOP_BY_HOP | {CORRELATION, "x-skltp-prt"})  # producer headers the consumer never sees
@@ -87,6 +91,12 @@ _V4 = 0x4000 << 64 | 0x8000 << 48  # the version (4) and RFC 4122 variant bits o
 _V4_MASK = ~(0xF000 << 64 | 0xC000 << 48)
 
 
+def correlation_id_for(given: str | None) -> str:
+    """The consumer's correlation id, echoed; a new one when it sent none, or one with control characters
+    (a NUL, an escape sequence), which cannot go back in a header or into a log line as it is."""
+    return given if given and given.isprintable() else _new_correlation_id()
+
+
 def _new_correlation_id() -> str:
     """A random (version 4) UUID in ``str(uuid.uuid4())``'s form."""
     h = f"{_ids.getrandbits(128) & _V4_MASK | _V4:032x}"
@@ -116,9 +126,12 @@ class SoapPipeline:
 
     def may_wait(self, request: Request) -> bool:
         """Whether handling this call may wait on something outside the process: an armed fault, or a
-        route to a producer URL. The HTTP server hands such calls to a worker thread and answers the rest
-        on its event loop. The envelope read here is kept on the request for ``handle`` on the loop."""
+        route to a producer URL; or takes long in itself, as a large request may (LARGE_REQUEST_BYTES).
+        The HTTP server hands such calls to a worker thread and answers the rest on its event loop. The
+        envelope read here is kept on the request for ``handle`` on the loop."""
         if self.faults is not None and self.faults.armed():
+            return True
+        if len(request.body) > LARGE_REQUEST_BYTES:
             return True
         tak = self.tak
         if tak is None:
@@ -146,7 +159,7 @@ class SoapPipeline:
         started = time.perf_counter()
         wall = utc_now_iso()
         headers = _header_map(request)
-        ctx = _Context(headers.get(CORRELATION) or _new_correlation_id())
+        ctx = _Context(correlation_id_for(headers.get(CORRELATION)))
         vp_fault: VPFault | None = None
         try:
             outcome = self._process(request, headers, ctx)
@@ -315,7 +328,7 @@ class SoapPipeline:
     def record_plain(self, request: Request, response: Response) -> None:
         """Record an exchange that never reached the pipeline: a POST outside /vp, or one the HTTP server
         refused for its framing (two Content-Length headers, a body cut short)."""
-        ctx = _Context(request.header(CORRELATION) or _new_correlation_id())
+        ctx = _Context(correlation_id_for(request.header(CORRELATION)))
         self._record(request, response, ctx, None, utc_now_iso(), time.perf_counter())
 
     # -- the one place the journal is written -----------------------------------------------------

@@ -21,7 +21,6 @@ import socket
 import ssl
 import threading
 import time
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.utils import formatdate
 from http import HTTPStatus
@@ -32,7 +31,7 @@ from .app import Application
 from .faults import vp012
 from .http1 import Head, Message, Refusal, RequestReader
 from .messages import Request, Response
-from .platform import CORRELATION, fault_response, unrecorded
+from .platform import CORRELATION, correlation_id_for, fault_response, unrecorded
 
 log = logging.getLogger("mockplatform.server")
 
@@ -243,7 +242,7 @@ class _Connection(asyncio.BufferedProtocol):
             return self.app.handle(request)
         except Exception as exc:  # never a traceback to the client: the platform's internal-error fault
             log.exception("unhandled error for %s %s", request.method, request.path)
-            correlation = request.header(CORRELATION) or str(uuid.uuid4())
+            correlation = correlation_id_for(request.header(CORRELATION))
             return fault_response(vp012(type(exc).__name__), correlation, self.app.settings.instance_name)
 
     def _answer(self, message: Message, response: Response) -> None:
@@ -253,8 +252,10 @@ class _Connection(asyncio.BufferedProtocol):
         self.transport.write(render(response, close, head_only=message.head.method == "HEAD"))
         if log.isEnabledFor(logging.DEBUG):  # serve -v: one line per request
             correlation = next((v for k, v in response.headers if k.lower() == CORRELATION), "-")
+            target = message.head.target
             log.debug("%s %s %s -> %d, %d bytes, correlation id %s", self.client, message.head.method,
-                      message.head.target, response.status, len(response.body), correlation)
+                      target if target.isprintable() else ascii(target), response.status, len(response.body),
+                      correlation)
         if close:
             self._close()
 

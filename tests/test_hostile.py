@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from lxml import etree
 
 from mockplatform import Application, Config, Settings
@@ -430,3 +431,42 @@ def test_client_that_sends_without_reading_is_held_back_not_buffered(hostile):
         # server would read, parse and hold everything: hundreds of MB in two seconds.
         assert sent < 48 * 2**20, f"{sent / 2**20:.0f} MB accepted from a client that reads nothing"
         assert_serving(hostile)
+
+
+def test_a_request_slow_to_validate_does_not_hold_up_the_others(hostile):
+    """Hundreds of thousands of undeclared attributes take seconds to validate; a request that large is
+    validated in a worker thread, so other consumers' calls are answered meanwhile."""
+    attributes = " ".join(f'a{i}="1"' for i in range(300_000))
+    bomb = is_active_user().replace(b"<IsActiveUser ", f"<IsActiveUser {attributes} ".encode())
+    finished: dict[str, float] = {}
+
+    def send_bomb() -> None:
+        r = requests.post(hostile.url + "/vp", data=bomb, headers={"Content-Type": "text/xml"}, timeout=120)
+        assert r.status_code == 500
+        finished["bomb"] = time.monotonic()
+
+    thread = threading.Thread(target=send_bomb)
+    thread.start()
+    time.sleep(0.3)  # the bomb is being read and validated
+    for _ in range(5):
+        assert_serving(hostile)
+    finished["others"] = time.monotonic()
+    thread.join(120)
+    assert finished["others"] < finished["bomb"], "the other calls waited for the slow one"
+
+
+@pytest.mark.parametrize("bad, status", [
+    ("Content-Type : text/xml\r\n", 400),  # a space before the colon
+    ("X-\xe5: 1\r\n", 400),  # a header name that is not a token
+    ("".join(f"X-{i}: {i}\r\n" for i in range(150)), 431),  # too many headers
+    ("X-Big: " + "a" * 70_000 + "\r\n", 431),  # a head over 64 KiB
+])
+def test_a_post_whose_headers_cannot_be_read_is_refused_and_still_journaled(hostile, bad, status):
+    """The consumer's developer finds it in the journal, with the refusal it got."""
+    path = f"/vp/unreadable-{uuid.uuid4()}"
+    answer = raw_exchange(hostile.url, f"POST {path} HTTP/1.1\r\nX-Before: kept\r\n{bad}Content-Length: 5\r\n\r\n",
+                          b"<a/>\n")
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode())
+    rows = [e for e in hostile.app.journal.exchanges(limit=20, newest_first=True) if e.path == path]
+    assert len(rows) == 1 and rows[0].http_status == status
+    assert_serving(hostile)
