@@ -188,7 +188,7 @@ class RequestReader:
             codings = [c.strip().lower() for c in ",".join(codings).split(",")]
             if lengths:  # RFC 9112 6.3: Transfer-Encoding wins, and the connection is not reused
                 close = True
-            if codings[-1] != "chunked":
+            if codings != ["chunked"]:  # gzip, chunked too: we would read the body still compressed
                 self._refused = True
                 return Refusal(501, f"Transfer-Encoding {', '.join(codings)} is not supported\n", head)
             self._body = _Body(head, None, self.max_body, close)

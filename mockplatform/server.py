@@ -113,6 +113,10 @@ class _Connection(asyncio.BufferedProtocol):
         self.timer = self.loop.call_later(TIMEOUT_S, self._check_silence)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None and not self.closed and not self.busy:
+            cut_short = self.reader.eof()  # reset in the middle of a body: journaled, though nobody hears
+            if cut_short is not None:
+                self._journal_refusal(cut_short)
         self.closed = True
         self.server.connections.discard(self)
         if self.timer is not None:
@@ -260,15 +264,8 @@ class _Connection(asyncio.BufferedProtocol):
             self._close()
 
     def _refuse(self, refusal: Refusal) -> None:
-        """Answer a request whose HTTP framing is broken, and close. A POST is still journaled (with
-        what arrived and the size announced), so the consumer's developer can see it."""
-        response = Response(refusal.status, [("Content-Type", "text/plain; charset=UTF-8")], refusal.text.encode())
-        if refusal.head is not None and refusal.head.method == "POST":
-            try:
-                request = self._request(refusal.head, refusal.received, refusal.size)
-                self.app.pipeline.record_plain(request, response)
-            except Exception:  # the journal is broken: the refusal still goes out
-                log.exception("could not record a refused request from %s", self.client)
+        """Answer a request whose HTTP framing is broken (journaled, see ``_journal_refusal``), and close."""
+        response = self._journal_refusal(refusal)
         if self.closed:
             return
         self.transport.write(render(response, close=True))
@@ -280,6 +277,18 @@ class _Connection(asyncio.BufferedProtocol):
             self.loop.call_later(LINGER_S, self._close)
         else:
             self._close()
+
+    def _journal_refusal(self, refusal: Refusal) -> Response:
+        """The answer to a refused request; a POST is journaled with it (what arrived of it, and the size
+        announced), so the consumer's developer can see it."""
+        response = Response(refusal.status, [("Content-Type", "text/plain; charset=UTF-8")], refusal.text.encode())
+        if refusal.head is not None and refusal.head.method == "POST":
+            try:
+                request = self._request(refusal.head, refusal.received, refusal.size)
+                self.app.pipeline.record_plain(request, response)
+            except Exception:  # the journal is broken: the refusal still goes out
+                log.exception("could not record a refused request from %s", self.client)
+        return response
 
     def _request(self, head: Head, body: bytes, announced: int | None) -> Request:
         target = head.target

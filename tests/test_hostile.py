@@ -11,6 +11,7 @@ import http.client
 import logging
 import select
 import socket
+import struct
 import threading
 import time
 import tomllib
@@ -266,9 +267,10 @@ def test_fifty_megabyte_body_is_refused_streaming_in_bounded_memory(hostile):
     assert_serving(hostile)
 
 
-def test_request_cut_short_is_refused_journaled_and_never_acted_on(hostile):
-    """Content-Length promises more than comes, then the client closes: a complete AddMessage inside
-    must not be stored, and the journal notes what came and what was announced."""
+@pytest.mark.parametrize("reset", [False, True], ids=["closed", "reset"])
+def test_request_cut_short_is_refused_journaled_and_never_acted_on(hostile, reset):
+    """Content-Length promises more than comes, then the client closes (or resets the connection): a
+    complete AddMessage inside must not be stored, and the journal notes what came and what was announced."""
     cid = f"truncated-{uuid.uuid4()}"
     data = add_message()
     announced = len(data) + 100
@@ -276,6 +278,9 @@ def test_request_cut_short_is_refused_journaled_and_never_acted_on(hostile):
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(f"POST /vp HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/xml\r\nContent-Length: {announced}\r\n"
                      f"x-skltp-correlation-id: {cid}\r\n\r\n".encode() + data)
+        if reset:
+            time.sleep(0.2)  # what was sent has arrived: the reset comes after it
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     deadline = time.monotonic() + 5
     while not (rows := hostile.app.journal.exchanges(correlation_id=cid)) and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -469,4 +474,11 @@ def test_a_post_whose_headers_cannot_be_read_is_refused_and_still_journaled(host
     assert answer.startswith(f"HTTP/1.1 {status} ".encode())
     rows = [e for e in hostile.app.journal.exchanges(limit=20, newest_first=True) if e.path == path]
     assert len(rows) == 1 and rows[0].http_status == status
+    assert_serving(hostile)
+
+
+def test_a_body_in_a_transfer_coding_other_than_plain_chunked_is_501(hostile):
+    answer = raw_exchange(hostile.url, "POST /vp HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                          b"5\r\nabcde\r\n0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 501 ") and b"gzip, chunked is not supported" in answer
     assert_serving(hostile)
