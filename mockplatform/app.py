@@ -108,6 +108,12 @@ class Application:
                                 b"Not found. The platform accepts SOAP calls on paths under /vp\n")
             self.pipeline.record_plain(request, response)
             return response
+        if in_vp and request.method not in ("GET", "HEAD"):
+            # A call with the wrong method (PUT, DELETE): recorded, so the consumer's developer sees it.
+            response = Response(405, [("Content-Type", "text/plain; charset=UTF-8"), ("Allow", "POST")],
+                                f"{request.method} is not allowed: SOAP calls are POSTed to /vp\n".encode())
+            self.pipeline.record_plain(request, response)
+            return response
         return Response(404, [("Content-Type", "text/plain; charset=UTF-8")], b"Not found\n")
 
     def base_url(self, request: Request) -> str:

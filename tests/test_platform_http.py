@@ -461,3 +461,13 @@ def test_status_document(platform):
 def test_add_message_goes_through_the_platform(platform):
     r = platform.post(add_message(ACTIVE_SMS_EMAIL))
     assert r.status_code == 200 and b"<resultCode>OK</resultCode>" in r.content
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_a_soap_call_with_the_wrong_method_is_405_and_journaled(platform, method):
+    cid = f"wrong-method-{uuid.uuid4()}"
+    r = platform.session.request(method, platform.url + "/vp", data=is_active_user(), timeout=10,
+                                 headers={"Content-Type": "text/xml", "x-skltp-correlation-id": cid})
+    assert r.status_code == 405 and r.headers["Allow"] == "POST" and "POSTed to /vp" in r.text
+    row = platform.app.journal.exchanges(limit=1, newest_first=True)[0]
+    assert row.method == method and row.http_status == 405 and row.correlation_id == cid
