@@ -129,6 +129,8 @@ def test_message_children_in_the_responder_namespace_get_a_plain_explanation(pla
     assert "organisationUnit" in text
     assert f"expects it in namespace {ns.PATIENTPORTAL_CORE}" in text
     assert "core namespace" in text
+    for later in ("messageDescription", "messageText"):  # each named, also after the first went wrong
+        assert f"element <{later}> is in namespace {ns.ADD_MESSAGE}" in text
     assert inbox(platform, ACTIVE_SMS_EMAIL) == []
 
 

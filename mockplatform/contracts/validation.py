@@ -47,6 +47,7 @@ class SchemaValidator:
         self._pool: queue.SimpleQueue[etree.XMLSchema] = queue.SimpleQueue()
         self._pool.put(etree.XMLSchema(self._schema_doc))
         self._rich: xmlschema.XMLSchema | None = None
+        self._declared: dict[str, set[str]] = {}  # element local name -> the namespaces it is declared in
         self._rich_lock = threading.Lock()
 
     def _validate(self, payload: etree._Element) -> tuple[bool, list]:
@@ -70,6 +71,9 @@ class SchemaValidator:
 
                 path = self.interaction.package.file_path(self.interaction.responder_file)
                 self._rich = xmlschema.XMLSchema(str(path), allow="local", defuse="always")
+                for element in self._rich.maps.iter_components(xmlschema.XsdElement):
+                    if element.name:
+                        self._declared.setdefault(local_name_of(element.name), set()).add(namespace_of(element.name))
             return self._rich
 
     def iter_findings(self, payload: etree._Element) -> Iterator[Finding]:
@@ -90,7 +94,7 @@ class SchemaValidator:
                 found += 1
                 if found > MAX_FINDINGS:
                     break
-                yield _to_finding(error, self.interaction)
+                yield _to_finding(error, self.interaction, self._declared)
             if found > MAX_FINDINGS:
                 yield self._more(f"more than {MAX_FINDINGS}")
                 return
@@ -127,8 +131,11 @@ def _shown(tag: str) -> str:
     return f"{local_name_of(tag)} (namespace {ns_})" if ns_ else tag
 
 
-def _to_finding(error: xmlschema.XMLSchemaValidationError, interaction: Interaction) -> Finding:
-    """Convert at the boundary: xmlschema's error -> our Finding, with a hint for classic mistakes."""
+def _to_finding(error: xmlschema.XMLSchemaValidationError, interaction: Interaction,
+                declared: dict[str, set[str]]) -> Finding:
+    """Convert at the boundary: xmlschema's error -> our Finding, with a hint for classic mistakes.
+    ``declared``: the namespaces each element name is declared in, to tell a misplaced namespace even
+    where the schema no longer says what it expected (after an earlier error in the same sequence)."""
     reason = (error.reason or str(error.message)).strip()
     elem = error.elem if hasattr(error, "elem") else error.obj
     line = getattr(elem, "sourceline", None)
@@ -141,6 +148,10 @@ def _to_finding(error: xmlschema.XMLSchemaValidationError, interaction: Interact
         expected = [e for e in expected if e]
         misplaced = [e for e in expected if invalid and e.startswith("{")
                      and local_name_of(e) == local_name_of(invalid) and namespace_of(e) != namespace_of(invalid)]
+        if invalid and not misplaced:
+            elsewhere = declared.get(local_name_of(invalid), set()) - {namespace_of(invalid)}
+            if len(elsewhere) == 1:
+                misplaced = [f"{{{next(iter(elsewhere))}}}{local_name_of(invalid)}"]
         if misplaced:
             name, have, want = local_name_of(invalid), namespace_of(invalid), namespace_of(misplaced[0])
             reason = f"element <{name}> is in namespace {have}, but the contract expects it in namespace {want}"
