@@ -308,3 +308,12 @@ def test_readers_taking_messages_at_the_same_time_take_each_once(tmp_path):
             assert numbers == sorted(numbers)
     finally:
         app.close()
+
+
+def test_threads_of_different_senders_never_share_a_key():
+    from mockplatform.producers.inbox_store import thread_key
+
+    assert thread_key("c", "a|b", None) != thread_key("b|c", "a", None)
+    assert thread_key("T-1", "SE2321000016-7XQA", None) == "se2321000016-7xqa|T-1"  # as journals already hold
+    assert thread_key("T-1", None, "SE2321000016-7XQA") == thread_key("T-1", "se2321000016-7xqa", None)
+    assert thread_key(None, "SE2321000016-7XQA", None) is None

@@ -156,8 +156,12 @@ def message_content(payload: etree._Element) -> MessageContent:
 
 
 def thread_key(thread_id: str | None, source_system: str | None, consumer: str | None) -> str | None:
-    """Messages with the same key (in one citizen's inbox) make one main case: the thread id, per sender."""
-    return f"{(source_system or consumer or '').lower()}|{thread_id}" if thread_id else None
+    """Messages with the same key (in one citizen's inbox) make one main case: the thread id, per sender.
+    A ``|`` in the sender is doubled, so the first single one ends it and no two threads share a key."""
+    if not thread_id:
+        return None
+    sender = (source_system or consumer or "").lower().replace("|", "||")
+    return f"{sender}|{thread_id}"
 
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"  # UTC, to the millisecond
