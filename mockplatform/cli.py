@@ -226,8 +226,12 @@ def _serve(args: argparse.Namespace) -> int:
               flush=True)
     print(f"TAK: {len(app.tak.routes)} routes, {len(app.tak.authorisations)} authorisations from {app.tak.source}")
     print(f"journal: {app.journal.path}")
-    consumer = "none (--strict-sender: x-vp-sender-id is required)" if settings.strict_sender \
-        else app.settings.default_consumer
+    if context is not None:
+        consumer = "none over TLS (the client certificate's SERIALNUMBER names the consumer)"
+    elif settings.strict_sender:
+        consumer = "none (--strict-sender: x-vp-sender-id is required)"
+    else:
+        consumer = app.settings.default_consumer
     print(f"inbox logical address: {app.fixtures.inbox_logical_address}; default consumer: {consumer}")
     if settings.ui != "off":
         print(f"inbox preview and journal: {server.url}/ui/")

@@ -205,7 +205,7 @@ class SoapPipeline:
         ctx.contract = envelope.contract
         ctx.logical_address = envelope.logical_address
 
-        if (s.original_consumer_allowed is not None and ORIGINAL_CONSUMER in headers
+        if (s.original_consumer_allowed is not None and (headers.get(ORIGINAL_CONSUMER) or "").strip()
                 and identity.lower() not in {c.lower() for c in s.original_consumer_allowed}):
             return faults.vp013()
         if self.tak is None:
@@ -265,16 +265,16 @@ class SoapPipeline:
     def _consumer(self, request: Request, headers: dict[str, str]) -> str | VPFault:
         """Who is calling: certificate SERIALNUMBER over TLS; x-vp-sender-id or the default over HTTP."""
         s = self.settings
+        if request.tls:  # x-vp-sender-id is for the internal plain-HTTP entry only: the certificate decides
+            return request.tls_serialnumber or faults.vp002()
         sender = headers.get("x-vp-sender-id")
         sender = sender.strip() if sender else None
-        if sender and (s.strict_sender or request.tls):
+        if sender and s.strict_sender:
             if (headers.get("x-vp-instance-id") or "").strip() == s.instance_id:
                 if request.client_ip not in s.sender_allowed_ips:
                     return faults.vp011(request.client_ip, "x-vp-sender-id")
                 return sender
-            sender = None  # not trusted: fall back to the certificate, as the real platform does
-        if request.tls:
-            return request.tls_serialnumber or faults.vp002()
+            sender = None  # not trusted: ignored, as the real platform does (and there is no certificate)
         if sender:
             return sender
         if s.strict_sender or not s.default_consumer:

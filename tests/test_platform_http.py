@@ -230,6 +230,8 @@ def test_vp013_only_when_configured(start_platform):
     assert f["faultstring"].startswith("VP013") and f["faultcode"] == "SOAP-ENV:Client"
     assert strict.post(is_active_user(), headers={**headers, "x-vp-sender-id": "SE2321000016-8KVR"}).status_code == 200
     assert strict.post(is_active_user()).status_code == 200
+    empty = {"x-rivta-original-serviceconsumer-hsaid": ""}  # as good as absent, with or without the setting
+    assert strict.post(is_active_user(), headers=empty).status_code == 200
 
 
 # -- producers at URLs ------------------------------------------------------------------------------

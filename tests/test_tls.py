@@ -54,11 +54,16 @@ def test_certificate_without_serialnumber_or_no_certificate_is_vp002(tls_platfor
         assert f["detail"] == "No sender ID (SERIALNUMBER) found in certificate."
 
 
-def test_sender_header_is_not_trusted_over_tls_without_instance_id(tls_platform):
+def test_sender_header_is_not_trusted_over_tls_not_even_with_the_instance_id(tls_platform):
+    """x-vp-sender-id is for the platform's internal plain-HTTP entry: over TLS the certificate decides."""
     server, ca, _ = tls_platform
     cert = ca.issue("consumer", "Journal", serialnumber=CONSUMER)
-    post(server, ca, cert, headers={"x-vp-sender-id": UNAUTHORISED})
-    assert server.app.journal.exchanges()[-1].consumer == CONSUMER
+    for headers in ({"x-vp-sender-id": UNAUTHORISED},
+                    {"x-vp-sender-id": UNAUTHORISED, "x-vp-instance-id": server.app.settings.instance_id}):
+        assert post(server, ca, cert, headers=headers).status_code == 200
+        assert server.app.journal.exchanges()[-1].consumer == CONSUMER
+        f = fault(post(server, ca, None, headers={**headers, "x-vp-sender-id": CONSUMER}))  # no certificate
+        assert f["faultstring"].startswith("VP002")
 
 
 def test_certificate_from_an_unknown_ca_fails_the_handshake(tls_platform):
