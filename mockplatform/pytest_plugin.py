@@ -69,8 +69,12 @@ class PlatformHandle:
         """Make the next ``count`` producer calls (None: all, until cleared) misbehave."""
         from .admin import resolve_contract
 
+        try:
+            kind = FaultKind(kind)
+        except ValueError:
+            raise ValueError(f"no fault kind {kind!r}; the kinds are {', '.join(k.value for k in FaultKind)}") from None
         return self.app.faults.add(InjectedFault(
-            FaultKind(kind), contract=resolve_contract(self.app, contract) if contract else None,
+            kind, contract=resolve_contract(self.app, contract) if contract else None,
             logical_address=logical_address, count=count, delay_ms=delay_ms, text=text))
 
     def clear_faults(self) -> None:
@@ -125,7 +129,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _option(config: pytest.Config, name: str) -> Any:
     value = config.getoption(f"--mockplatform-{name.replace('_', '-')}")
-    return value if value is not None else config.getini(f"mockplatform_{name}")
+    if value is not None:
+        return value
+    value = config.getini(f"mockplatform_{name}")
+    if isinstance(value, str) and value and config.inipath is not None and not Path(value).is_absolute():
+        return str(config.inipath.parent / value)  # a file named in the ini file is beside it, wherever pytest runs
+    return value
 
 
 @pytest.fixture(scope="session")

@@ -99,3 +99,41 @@ def test_count_expectations():
     too_many = verify_count(calls, Expectation(contract="IsActiveUser"), 1)
     assert "received 2" in too_many and "Matching calls" in too_many
     assert "pointed at this platform" in verify_count([], Expectation(), 1)
+
+
+def test_files_named_in_the_ini_file_are_found_beside_it_wherever_pytest_runs(suite):
+    from mockplatform.fixtures import builtin_fixtures_dir
+
+    folder = suite.mkdir("consumer_suite")
+    (folder / "pytest.ini").write_text("[pytest]\nmockplatform_tak = my-tak.toml\n")
+    (folder / "my-tak.toml").write_text((builtin_fixtures_dir() / "tak.toml").read_text(encoding="utf-8"),
+                                        encoding="utf-8")
+    (folder / "test_it.py").write_text('''
+import pytest
+
+def test_uses_the_tak_beside_the_ini_file(mockplatform):
+    assert mockplatform.app.tak.source.endswith("my-tak.toml")
+
+def test_an_unknown_fault_kind_names_the_kinds(mockplatform):
+    with pytest.raises(ValueError, match="no fault kind 'connection_reset'; the kinds are .*connection_refused"):
+        mockplatform.inject("connection_reset")
+''')
+    result = suite.runpytest("-p", "no:cacheprovider", "consumer_suite")  # run from the folder above
+    result.assert_outcomes(passed=2)
+
+
+def test_a_test_with_its_own_responses_mock_shares_it_as_the_readme_shows(suite):
+    suite.makepyfile(test_consumer='''
+import requests
+import responses
+from mockplatform.inprocess import intercept
+from helpers import is_active_user
+
+def test_with_my_own_mocks(mockplatform_app):
+    with responses.RequestsMock() as rsps, intercept(mockplatform_app, mock=rsps) as platform_url:
+        rsps.add(responses.GET, "http://crm.example/api/patient", json={"pnr": "191212121212"})
+        pnr = requests.get("http://crm.example/api/patient", timeout=5).json()["pnr"]
+        r = requests.post(platform_url + "/vp", data=is_active_user(pnr), headers={"Content-Type": "text/xml"})
+        assert r.status_code == 200 and "<status>true</status>" in r.text
+''')
+    suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

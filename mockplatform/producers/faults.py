@@ -72,7 +72,7 @@ class FaultInjector:
 
     def add(self, fault: InjectedFault) -> InjectedFault:
         if fault.count is not None and fault.count < 1:
-            raise ConfigError("fault 'count' must be at least 1 (or absent: until cleared)")
+            raise ConfigError("fault 'count' must be at least 1 (or null: until cleared; absent means 1)")
         if fault.delay_ms < 0:
             raise ConfigError("fault 'delay_ms' must not be negative")
         if fault.kind is FaultKind.LOGICAL_ERROR and fault.contract is not None \
