@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from lxml import etree
+
 from .journal import Exchange
+from .xmlsafe import UnsafeXMLError, local_name, parse, text_value
 
 _FIELDS = ("contract", "logical_address", "consumer", "http_status", "vp_code")
 NEAREST = 3
@@ -77,7 +80,25 @@ def verify_count(exchanges: Iterable[Exchange], expectation: Expectation, count:
             lines.append(f"      {'ok  ' if ok else 'MISS'} {name}: expected {want!r}, got {have!r}")
         if e.vp_code and expectation.vp_code is None:
             lines.append(f"      note: answered {e.vp_code}: {e.fault_detail}")
+        elif not e.vp_code and e.http_status >= 400 and (said := _fault_string(e.response_body)):
+            lines.append(f"      note: answered a SOAP fault: {said}")
     return "\n".join(lines)
+
+
+def _fault_string(body: bytes | None) -> str | None:
+    """The faultstring of an answer that is a SOAP fault (the producer's, e.g. a schema violation), shortened."""
+    if not body:
+        return None
+    try:
+        root = parse(body)
+    except (etree.XMLSyntaxError, UnsafeXMLError, ValueError):
+        return None
+    said = next((text_value(el) for el in root.iter() if isinstance(el.tag, str) and local_name(el) == "faultstring"),
+                None)
+    if said is None:
+        return None
+    said = " ".join(said.split())
+    return said if len(said) <= 300 else said[:300] + " ..."
 
 
 def _line(e: Exchange) -> str:

@@ -99,6 +99,12 @@ def test_count_expectations():
     too_many = verify_count(calls, Expectation(contract="IsActiveUser"), 1)
     assert "received 2" in too_many and "Matching calls" in too_many
     assert "pointed at this platform" in verify_count([], Expectation(), 1)
+    fault = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>'
+             b'<faultcode>s:Client</faultcode><faultstring>Schema validation failed with 1 violation(s)</faultstring>'
+             b'</s:Fault></s:Body></s:Envelope>')
+    schema_fault = _exchange(id=3, http_status=500, response_body=fault)
+    said = verify_count([schema_fault], Expectation(contract="IsActiveUser", http_status=200), 1)
+    assert "note: answered a SOAP fault: Schema validation failed with 1 violation(s)" in said
 
 
 def test_files_named_in_the_ini_file_are_found_beside_it_wherever_pytest_runs(suite):
