@@ -226,6 +226,9 @@ def _serve(args: argparse.Namespace) -> int:
               flush=True)
     print(f"TAK: {len(app.tak.routes)} routes, {len(app.tak.authorisations)} authorisations from {app.tak.source}")
     print(f"journal: {app.journal.path}")
+    if context is not None and not args.client_ca:
+        print("warning: TLS without --client-ca asks no client for a certificate, so every call gets VP002 "
+              "(give the CA that issued your consumers' certificates)", file=sys.stderr)
     if context is not None:
         consumer = "none over TLS (the client certificate's SERIALNUMBER names the consumer)"
     elif settings.strict_sender:

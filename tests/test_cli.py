@@ -47,15 +47,16 @@ def test_missing_journal_is_exit_3(tmp_path, capsys):
     assert main(["journal", "--journal", str(tmp_path / "none.sqlite")]) == 3
 
 
-def _start_serve(journal, *options: str) -> tuple[subprocess.Popen, str]:
-    """``mockplatform serve`` as a real process; returns it and the URL it printed."""
+def _start_serve(journal, *options: str, lines: list[str] | None = None) -> tuple[subprocess.Popen, str]:
+    """``mockplatform serve`` as a real process; returns it and the URL it printed (``lines``: what it
+    printed up to there)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "mockplatform", "serve", "--port", "0", "--journal", str(journal), *options],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
     )
     started = time.monotonic()
-    lines = []
+    lines = [] if lines is None else lines
     while True:
         line = proc.stdout.readline()
         assert line, "".join(lines)
@@ -63,6 +64,19 @@ def _start_serve(journal, *options: str) -> tuple[subprocess.Popen, str]:
         if "listening on" in line:
             assert time.monotonic() - started < 10
             return proc, line.strip().rsplit(" ", 1)[-1]
+
+
+def test_tls_without_a_client_ca_warns_that_every_call_will_be_vp002(tmp_path):
+    from .certs import CA
+
+    cert, key = CA(tmp_path).issue("server", "localhost", server=True)
+    printed: list[str] = []
+    proc, url = _start_serve(tmp_path / "j.sqlite", "--tls-cert", str(cert), "--tls-key", str(key), lines=printed)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=10)
+    assert url.startswith("https://")
+    assert any("without --client-ca" in line and "VP002" in line for line in printed), printed
+    assert any("default consumer: none over TLS" in line for line in printed), printed
 
 
 def _journal_rows(journal) -> list[dict]:
