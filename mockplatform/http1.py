@@ -174,10 +174,10 @@ class RequestReader:
 
     def _refuse_head(self, status: int, text: str) -> Refusal:
         self._refused = True
-        line = bytes(self._buffer[: self._buffer.find(b"\n", 0, MAX_HEAD)]).decode("latin-1").strip()
-        words = line.split()
-        if status == 431 and len(words) == 3 and _VERSION.fullmatch(words[2]):  # the request line was read
-            return Refusal(status, text, _partial(words, []))
+        if status == 431:  # the request line came whole: a refused POST is journaled with it
+            words = bytes(self._buffer[: self._buffer.find(b"\n")]).decode("latin-1").split()
+            if len(words) == 3 and _VERSION.fullmatch(words[2]):
+                return Refusal(status, text, _partial(words, []))
         return Refusal(status, text)
 
     def _start_body(self, head: Head) -> Head | Message | Refusal | None:

@@ -267,19 +267,14 @@ class SoapPipeline:
         s = self.settings
         if request.tls:  # x-vp-sender-id is for the internal plain-HTTP entry only: the certificate decides
             return request.tls_serialnumber or faults.vp002()
-        sender = headers.get("x-vp-sender-id")
-        sender = sender.strip() if sender else None
-        if sender and s.strict_sender:
-            if (headers.get("x-vp-instance-id") or "").strip() == s.instance_id:
-                if request.client_ip not in s.sender_allowed_ips:
-                    return faults.vp011(request.client_ip, "x-vp-sender-id")
-                return sender
-            sender = None  # not trusted: ignored, as the real platform does (and there is no certificate)
-        if sender:
-            return sender
-        if s.strict_sender or not s.default_consumer:
-            return faults.vp002()
-        return s.default_consumer
+        sender = (headers.get("x-vp-sender-id") or "").strip()
+        if not s.strict_sender:
+            return sender or s.default_consumer or faults.vp002()
+        if not sender or (headers.get("x-vp-instance-id") or "").strip() != s.instance_id:
+            return faults.vp002()  # not trusted: ignored, as on the real platform, and there is no certificate
+        if request.client_ip not in s.sender_allowed_ips:
+            return faults.vp011(request.client_ip, "x-vp-sender-id")
+        return sender
 
     def _producer_headers(self, request: Request, consumer: str, correlation_id: str, address: str):
         out: list[tuple[str, str]] = [("Content-Type", CONTENT_TYPE)]
