@@ -12,14 +12,13 @@ import contextlib
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import MockplatformError
+from .shortcuts import json_text
 
 SCHEMA_VERSION = 1
 
@@ -128,39 +127,6 @@ _COLUMNS = (
     "response_headers", "response_body", "effect",
 )
 _INSERT = f"INSERT INTO exchanges (id, {', '.join(_COLUMNS)}) VALUES (?, {', '.join('?' * len(_COLUMNS))})"
-
-
-_this_second: tuple[int, str] = (0, "")
-
-
-def utc_now_iso() -> str:
-    """``datetime.now(UTC).isoformat(timespec="microseconds")``, the journal's time format, with the date
-    and time of day formatted once a second rather than on every call."""
-    global _this_second
-    ns = time.time_ns()
-    second = ns // 1_000_000_000
-    cached = _this_second  # one read: another thread may replace it meanwhile
-    if cached[0] != second:
-        cached = _this_second = (second, datetime.fromtimestamp(second, UTC).isoformat()[:19])
-    return f"{cached[1]}.{ns // 1000 % 1_000_000:06d}+00:00"
-
-
-try:  # the encoder json.dumps builds anew on every call (its set-up costs more than the encoding), made once
-    _encoder = json.encoder.c_make_encoder(None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii,
-                                           None, ": ", ", ", False, False, True)
-except (AttributeError, TypeError):  # no C accelerator, or another signature: json.dumps it is
-    _encoder = None
-
-
-def json_text(value: Any) -> str:
-    """``json.dumps(value)``, the same text. The one encoder has no check for circular references (json.dumps
-    makes a fresh one per call): anything it refuses, json.dumps does again and says why."""
-    if _encoder is not None:
-        try:
-            return "".join(_encoder(value, 0))
-        except (TypeError, ValueError, RecursionError):
-            pass
-    return json.dumps(value)
 
 
 def _row(exchange: Exchange) -> tuple:

@@ -8,8 +8,6 @@ fault: VP011, VP002, VP014, VP015, VP013, VP008, VP003, VP004/VP006/VP010, VP007
 from __future__ import annotations
 
 import logging
-import os
-import random
 import re
 import time
 from collections.abc import Callable
@@ -18,11 +16,12 @@ from datetime import date
 from . import faults
 from .envelope import MalformedRequest, read_envelope, rewrite_address_header
 from .faults import VPFault
-from .journal import Effect, Exchange, Journal, utc_now_iso
+from .journal import Effect, Exchange, Journal
 from .messages import Request, Response
 from .producers import Producer, ProducerAnswer, ProducerCall
 from .producers.faults import FaultInjector
 from .settings import Settings
+from .shortcuts import local_today, new_correlation_id, utc_now_iso
 from .tak import PROFILES, RouteOutcome, Tak
 
 log = logging.getLogger("mockplatform")
@@ -69,38 +68,10 @@ def _header_map(request: Request) -> dict[str, str]:
     return headers
 
 
-_this_second: tuple[int, date] = (-1, date.min)
-
-
-def _local_today() -> date:
-    """``date.today()``, asked of the clock once a second (a local day always begins on a whole second)."""
-    global _this_second
-    second = int(time.time())
-    cached = _this_second  # one read: another thread may replace it meanwhile
-    if cached[0] != second:
-        cached = _this_second = (second, date.fromtimestamp(second))
-    return cached[1]
-
-
-# Correlation ids must be unique, not secret (a consumer may choose its own): they come from a generator
-# seeded from os.urandom rather than from a system call each, as uuid.uuid4() makes them. A private one, so
-# that a random.seed() elsewhere cannot make ids repeat, reseeded in a forked child for the same reason.
-_ids = random.Random()
-os.register_at_fork(after_in_child=_ids.seed)
-_V4 = 0x4000 << 64 | 0x8000 << 48  # the version (4) and RFC 4122 variant bits of a random UUID
-_V4_MASK = ~(0xF000 << 64 | 0xC000 << 48)
-
-
 def correlation_id_for(given: str | None) -> str:
     """The consumer's correlation id, echoed; a new one when it sent none, or one with control characters
     (a NUL, an escape sequence), which cannot go back in a header or into a log line as it is."""
-    return given if given and given.isprintable() else _new_correlation_id()
-
-
-def _new_correlation_id() -> str:
-    """A random (version 4) UUID in ``str(uuid.uuid4())``'s form."""
-    h = f"{_ids.getrandbits(128) & _V4_MASK | _V4:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return given if given and given.isprintable() else new_correlation_id()
 
 
 class SoapPipeline:
@@ -112,7 +83,7 @@ class SoapPipeline:
         builtin_producers: dict[str, Producer],
         http_producer: Producer,
         faults: FaultInjector | None = None,
-        today: Callable[[], date] = _local_today,
+        today: Callable[[], date] = local_today,
     ) -> None:
         self.settings = settings
         self.tak = tak
@@ -368,7 +339,7 @@ def fault_response(fault: VPFault, correlation_id: str, instance_name: str) -> R
 def unrecorded(response: Response, instance_name: str) -> Response:
     """What is answered instead of ``response`` when its exchange could not be journaled: never an
     answer that is not in the journal."""
-    correlation = next((v for k, v in response.headers if k.lower() == CORRELATION), None) or _new_correlation_id()
+    correlation = next((v for k, v in response.headers if k.lower() == CORRELATION), None) or new_correlation_id()
     return fault_response(faults.vp012("the journal could not be written"), correlation, instance_name)
 
 

@@ -1,28 +1,31 @@
-"""The hot path's shortcuts give exactly what the plain library calls they replace give.
+"""The speed shortcuts give exactly what the plain library calls they replace give.
 
-Each request formats a time, makes a correlation id, serialises headers to JSON and reads the inbox
-fields; these are done without the general machinery (see ``benchmarks/pipeline_bench.py``), and
-must not change a byte of what the journal and the inbox hold. Also: the journal's WAL starts over
-under steady traffic instead of growing without end.
+Each request formats a time, may ask today's date, makes a correlation id and serialises headers to
+JSON; ``mockplatform.shortcuts`` does these without the general machinery (see
+``benchmarks/pipeline_bench.py``), and must not change a byte of what the journal and the inbox hold:
+one equivalence test per shortcut here. Also: the inbox reads its fields in one pass, and the
+journal's WAL starts over under steady traffic instead of growing without end.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from mockplatform import journal
-from mockplatform.journal import Exchange, Journal, json_text, utc_now_iso
-from mockplatform.platform import _local_today, _new_correlation_id
+from mockplatform import journal, shortcuts
+from mockplatform.journal import Exchange, Journal
 from mockplatform.producers.inbox_store import children_by_name, text_of, texts_by_name
+from mockplatform.shortcuts import json_text, local_today, new_correlation_id, utc_now_iso
 
 TEXT = st.text(st.characters(codec=None, exclude_categories=()))  # surrogates, controls, all of it
 
@@ -67,17 +70,81 @@ def test_journal_time_is_isoformat_to_the_microsecond():
         assert before <= datetime.fromisoformat(text) <= after
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Clock readings in nanoseconds, several in one second (the cache is used) and across seconds and days.
+NANOSECONDS = st.lists(st.integers(0, 2**62 // 1000) | st.integers(1_700_000_000, 1_700_000_003).map(
+    lambda s: s * 10**9) | st.integers(1_700_000_000 * 10**9, 1_700_000_002 * 10**9), min_size=1, max_size=20)
+
+
+@settings(deadline=None, derandomize=True, database=None)
+@given(NANOSECONDS)
+def test_journal_time_at_any_clock_reading_is_what_datetime_writes(readings):
+    """What ``datetime.now(UTC).isoformat(timespec="microseconds")`` gives at the same clock reading
+    (datetime.now truncates to the microsecond), whether the second was cached or not."""
+    with pytest.MonkeyPatch.context() as patch:
+        for ns in readings:
+            patch.setattr(shortcuts, "time_ns", lambda ns=ns: ns)
+            expected = (EPOCH + timedelta(microseconds=ns // 1000)).isoformat(timespec="microseconds")
+            assert utc_now_iso() == expected
+
+
 def test_today_is_date_today():
     before = date.today()
-    assert before <= _local_today() <= date.today()
+    assert before <= local_today() <= date.today()
+
+
+# Clock readings in seconds: around the turn of a day in Stockholm (UTC+1 in winter, +2 in summer), the
+# turns of summer time, and anywhere.
+SECONDS = st.lists(st.sampled_from([1_704_063_599.0, 1_704_063_599.999999, 1_704_063_600.0, 1_711_846_799.5,
+                                    1_711_846_800.0, 1_729_983_599.25, 1_729_983_600.0]) | st.floats(0, 2**33),
+                   min_size=1, max_size=20)
+
+
+@settings(deadline=None, derandomize=True, database=None)
+@given(SECONDS)
+def test_today_at_any_clock_reading_is_what_date_today_gives(readings):
+    """``date.today()`` is ``date.fromtimestamp(time.time())``: the same at the same clock reading, in a time
+    zone with summer time too, whether the second was cached or not."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "Europe/Stockholm")
+        time.tzset()
+        try:
+            for seconds in readings:
+                patch.setattr(shortcuts, "time", lambda seconds=seconds: seconds)
+                assert local_today() == date.fromtimestamp(seconds)
+        finally:
+            patch.undo()
+            time.tzset()
+            shortcuts._local_second = (-1, date.min)  # cached under the other zone
 
 
 def test_correlation_ids_are_random_uuids_in_their_usual_form():
-    ids = {_new_correlation_id() for _ in range(10_000)}
+    ids = {new_correlation_id() for _ in range(10_000)}
     assert len(ids) == 10_000
     for text in ids:
         parsed = uuid.UUID(text)
         assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_correlation_ids_do_not_repeat_in_a_forked_child():
+    """uuid4 asks the system for randomness each time, so a forked child makes ids of its own; the
+    generator is reseeded in the child to do the same (a server forked into workers, a test runner)."""
+    new_correlation_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, to the parent
+        try:
+            os.write(write, " ".join(new_correlation_id() for _ in range(3)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        with os.fdopen(read) as pipe:
+            child = pipe.read().split()
+    finally:
+        os.waitpid(pid, 0)
+    parent = [new_correlation_id() for _ in range(3)]
+    assert len(child) == 3 and not set(child) & set(parent)
 
 
 def test_inbox_texts_read_as_fields_then_text():
