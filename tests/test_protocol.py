@@ -15,6 +15,7 @@ import lxml.html
 import pytest
 from lxml import etree
 
+from mockplatform.display_text import clean
 from mockplatform.findings import Finding, Severity
 from mockplatform.pricing import estimate
 from mockplatform.protocol import (
@@ -40,6 +41,7 @@ from mockplatform.protocol.model import (
     RuleResult,
     Verdict,
 )
+from mockplatform.web import responses
 
 XUNIT2_XSD = Path(__file__).parent / "data" / "xunit2.xsd"
 SCRIPT = "<script>alert(1)</script>"
@@ -249,6 +251,24 @@ def test_control_characters_in_an_excerpt_are_shown_not_fatal():
     assert b"a[U+0000]b[U+001B]c" in render_junit(protocol)
     assert "a[U+0000]b" in render_markdown(protocol).decode()
     assert json.loads(render_json(protocol))["cases"][0]["evidence"][0]["excerpt"] == "a\x00b\x1bc\udcff"
+
+
+def test_one_clean_for_pages_and_protocols_shows_each_forbidden_character_by_its_code_point():
+    """C0 controls but tab, newline and return; DEL; the noncharacters U+FFFE, U+FFFF; lone surrogates."""
+    allowed = "\t\n\r åäö € \x80 \ufffd 😀"
+    assert clean("\x00\x08\x0b\x0c\x0e\x1b\x1f\x7f\ufffe\uffff\ud800\udfff" + allowed) == (
+        "[U+0000][U+0008][U+000B][U+000C][U+000E][U+001B][U+001F][U+007F][U+FFFE][U+FFFF][U+D800][U+DFFF]" + allowed)
+    assert clean(None) == "" and clean(42) == "42"
+    assert responses.environment().from_string("{{ v }}").render(v="a\x7fb\x1b") == "a[U+007F]b[U+001B]"
+
+
+def test_every_protocol_format_shows_a_delete_character_as_the_pages_do():
+    """DEL is legal XML, but invisible: the protocol showed it raw, the pages as [U+007F]."""
+    protocol = make_protocol(excerpt="a\x7fb")
+    assert html_doc(protocol).xpath("//pre")[0].text_content() == "a[U+007F]b"
+    assert "a[U+007F]b" in docx_text(docx.Document(io.BytesIO(render_docx(protocol))))
+    assert b"a[U+007F]b" in render_junit(protocol)
+    assert "a[U+007F]b" in render_markdown(protocol).decode()
 
 
 # ---------------------------------------------------------------- docx

@@ -1,16 +1,17 @@
 """Labels and value formatting shared by every protocol format, so all of them say the same thing.
 
 Swedish first (the reviewer at 1177 reads Swedish), English second. Everything that came from a
-consumer request is untrusted: ``clean`` makes it safe to put into any XML-based format (no
-control characters, no lone surrogates); each renderer still escapes for its own syntax.
+consumer request is untrusted: ``clean`` (from ``display_text``, shared with the web pages) makes it
+safe to put into any format (no control characters, no lone surrogates); each renderer still escapes
+for its own syntax.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from ..display_text import clean
 from ..findings import Finding
 from .model import CaseStatus, Evidence, Protocol, Verdict
 
@@ -140,16 +141,6 @@ VERDICT_LABELS = {
 VERDICT_SYMBOLS = {Verdict.CONFORMANT: "✔", Verdict.NONCONFORMANT: "✘", Verdict.INCOMPLETE: "–"}
 
 SEVERITY_LABELS = {"error": Label("Fel", "Error"), "warning": Label("Varning", "Warning")}
-
-# Characters XML 1.0 forbids (python-docx and lxml refuse them) and lone surrogates (unencodable).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
-def clean(value: object) -> str:
-    """Text safe for any format: forbidden characters shown as ``[U+001B]`` instead of failing."""
-    text = "" if value is None else str(value)
-    return _NOT_XML.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
-
 
 def or_missing(value: object) -> str:
     """A head value, or a visible "missing" mark: a blank in an evidence document must show."""

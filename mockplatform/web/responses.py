@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from typing import Any
 
+from ..display_text import clean
 from ..messages import Response
 
 CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
@@ -24,14 +24,6 @@ SECURITY_HEADERS = [
     ("X-Frame-Options", "DENY"),
 ]
 HTML = "text/html; charset=utf-8"
-# Characters no HTML document should hold (C0 controls but tab/newline/return, noncharacters, lone surrogates).
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
-
-
-def clean(value: Any) -> str:
-    """Text for a page: a forbidden character is shown as ``[U+001B]`` rather than sent raw."""
-    text = "" if value is None else str(value)
-    return _FORBIDDEN.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
 
 
 @functools.cache

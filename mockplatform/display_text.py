@@ -1,0 +1,26 @@
+"""Text from outside, made fit to show in any document: the web pages, and every format of the protocol.
+
+A consumer's request may carry characters no document should hold: C0 control characters (but tab, line
+feed and carriage return), DEL, the noncharacters U+FFFE and U+FFFF, and lone surrogates (bytes that were
+not UTF-8). XML 1.0 forbids most of them (lxml and python-docx refuse to write them), HTML counts them as
+parse errors, and those it lets through are invisible. ``clean`` shows each one as its code point,
+``[U+001B]``: visible in the evidence, never fatal. Each format still escapes its own syntax.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["clean"]
+
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+
+def _code_point(match: re.Match[str]) -> str:
+    return f"[U+{ord(match.group()):04X}]"
+
+
+def clean(value: object) -> str:
+    """``value`` as text (None as ""), each forbidden character shown as ``[U+001B]`` instead of failing."""
+    text = "" if value is None else str(value)
+    return _FORBIDDEN.sub(_code_point, text)
