@@ -35,10 +35,11 @@ from mockplatform import (  # noqa: E402
     Application,
     Config,
     Request,
-    __version__,
-    ns,  # noqa: E402
+    __version__,  # noqa: E402
 )
+from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS  # noqa: E402
 from mockplatform.envelope import read_envelope  # noqa: E402
+from mockplatform.http_routes import handle as route  # noqa: E402
 from tests.soap import add_message  # noqa: E402
 
 
@@ -46,7 +47,7 @@ def validation(rounds: int = 2000) -> dict:
     """Per-request validation of a valid AddMessage: lxml's compiled schema against xmlschema."""
     with tempfile.TemporaryDirectory() as tmp:
         app = Application(Config(journal=Path(tmp) / "j.sqlite"))
-        validator = app.contracts.get(ns.ADD_MESSAGE).validator
+        validator = app.contracts.get(ADD_MESSAGE_NS).validator
         payload = read_envelope(add_message(notify=True, thread_id="t")).payload
         schema = validator._rich_schema()
         t0 = time.perf_counter()
@@ -68,15 +69,15 @@ def profile(calls: int = 3000) -> str:
         body = add_message(notify=True, thread_id="p")
         request = Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1")
         for _ in range(200):
-            app.handle(request)
+            route(app, request)
         t0 = time.perf_counter()
         for _ in range(calls):
-            app.handle(request)
+            route(app, request)
         per_call = (time.perf_counter() - t0) / calls
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(calls):
-            app.handle(request)
+            route(app, request)
         profiler.disable()
         app.close()
     out = io.StringIO()

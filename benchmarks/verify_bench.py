@@ -25,10 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mockplatform import Application, Config, Request  # noqa: E402
+from mockplatform.domains.inbox1177.sample_consumer import docbook_article  # noqa: E402
 from mockplatform.envelope import read_envelope  # noqa: E402
+from mockplatform.http_routes import handle as route  # noqa: E402
 from mockplatform.journal import Exchange, Journal  # noqa: E402
 from mockplatform.protocol import write_all  # noqa: E402
-from mockplatform.sample_consumer import docbook_article  # noqa: E402
 from mockplatform.verification import VerifyOptions, verify  # noqa: E402
 from tests.soap import add_message, is_active_user  # noqa: E402
 
@@ -55,7 +56,7 @@ def build_journal(path: Path, count: int) -> None:
     answers = []
     for body in templates():
         real = body.replace(b"{i}", b"0")
-        response = app.handle(Request("POST", "/vp", [("Content-Type", "text/xml")], real, client="127.0.0.1:1"))
+        response = route(app, Request("POST", "/vp", [("Content-Type", "text/xml")], real, client="127.0.0.1:1"))
         answers.append((body, response))
     app.close()
     journal = Journal(path)

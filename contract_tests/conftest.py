@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from mockplatform import domains
 from mockplatform.cli import add_verify_arguments, verify_options
 from mockplatform.errors import MockplatformError
 from mockplatform.protocol import write_all
 from mockplatform.protocol.console import render_summary
-from mockplatform.verification import CATALOGUE, verify
+from mockplatform.verification import verify
 
-PROFILE_RULES = "1177-inbox"
 # pytest has --fixtures of its own: here the platform's fixtures file is --platform-fixtures.
 RENAMED = {"--fixtures": "--platform-fixtures"}
 
@@ -73,10 +73,8 @@ def protocol(request: pytest.FixtureRequest):
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    profile = domains.profile(metafunc.config.getoption("mp_profile"))
     if "case_id" in metafunc.fixturenames:
-        metafunc.parametrize("case_id", [c.id for c in CATALOGUE])
+        metafunc.parametrize("case_id", [c.id for c in profile.cases])
     if "rule_id" in metafunc.fixturenames:
-        from mockplatform.rules import PROFILES
-
-        profile = PROFILES[metafunc.config.getoption("mp_profile") or PROFILE_RULES]()
         metafunc.parametrize("rule_id", [r.id for r in profile.rules])

@@ -20,6 +20,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from mockplatform import Application, Config, ns
+from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS, PATIENTPORTAL_CORE
 from mockplatform.server import start_in_thread
 
 HERE = Path(__file__).resolve().parent
@@ -70,7 +71,7 @@ ENKAT = """<article>
 def message(unit: dict[str, str], text: str, description: str | None, thread_id: str | None = None,
             sso: tuple[str, str, str, str] | None = None, source_system: str = JOURNAL_SYSTEM) -> bytes:
     """An AddMessageToPatientPortalInbox envelope as a consumer sends it (messageText entity-encoded)."""
-    c = ns.PATIENTPORTAL_CORE
+    c = PATIENTPORTAL_CORE
     unit_xml = "".join(f"<c:{k}>{escape(v)}</c:{k}>" for k, v in unit.items())
     parts = [f"<c:organisationUnit>{unit_xml}</c:organisationUnit>"]
     if thread_id:
@@ -82,7 +83,7 @@ def message(unit: dict[str, str], text: str, description: str | None, thread_id:
         system_id, link_text, query, link_type = sso
         parts.append(f"<c:ssoLink><c:systemId>{system_id}</c:systemId><c:text>{escape(link_text)}</c:text>"
                      f"<c:queryString>{escape(query)}</c:queryString><c:type>{link_type}</c:type></c:ssoLink>")
-    payload = (f'<AddMessageToPatientPortalInbox xmlns="{ns.ADD_MESSAGE}" xmlns:c="{c}">'
+    payload = (f'<AddMessageToPatientPortalInbox xmlns="{ADD_MESSAGE_NS}" xmlns:c="{c}">'
                f"<subjectOfCareId>{CITIZEN}</subjectOfCareId><message>{''.join(parts)}</message>"
                f"<notify>true</notify><sourceSystem>{source_system}</sourceSystem></AddMessageToPatientPortalInbox>")
     return (f'<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="{ns.SOAP11}"><soap:Header>'

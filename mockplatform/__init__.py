@@ -3,10 +3,9 @@
 Run ``mockplatform serve`` for the HTTP server; use ``Application`` to handle requests in-process.
 """
 
-__version__ = "0.1.0"
-
-from .app import Application, Config  # noqa: E402
-from .messages import Request, Response  # noqa: E402
-from .settings import Settings  # noqa: E402
+from .app import Application, Config
+from .messages import Request, Response
+from .settings import Settings
+from .version import __version__
 
 __all__ = ["Application", "Config", "Request", "Response", "Settings", "__version__"]

@@ -3,12 +3,12 @@
     GET    /admin/                      this list
     GET    /admin/journal               exchanges (filters: contract, logical_address, consumer,
                                         correlation_id, since, until, after, limit, bodies=1)
-    POST   /admin/reset                 empty the journal, the inbox and the faults (a new test run)
-    GET    /admin/inbox/<citizen>       a citizen's inbox as the fake producer holds it
+    POST   /admin/reset                 empty the journal, every domain's state and the faults (a new test run)
     GET    /admin/faults                the faults in force
     POST   /admin/faults                inject one: {"kind": ..., "contract": ..., "logical_address": ...,
                                         "count": N or null, "delay_ms": N, "text": ...}
     DELETE /admin/faults[/<id>]         clear all faults, or one
+    ...                                 and each domain's own routes (the inbox: GET /admin/inbox/<citizen>)
 
 Transport-free like the rest: ``handle(app, request)`` returns a Response, or None for a path it
 does not own. Answers are JSON; a bad request gets 400 with an ``error`` that names the field.
@@ -17,38 +17,30 @@ does not own. Answers are JSON; a bad request gets 400 with an ``error`` that na
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .messages import ID_MAX, Request, Response, whole_number
 from .messages import json_response as _json
 from .producers.faults import FaultKind, InjectedFault
-from .producers.inbox_store import read_inbox, reset_inbox
 
 if TYPE_CHECKING:
     from .app import Application
 
 PREFIX = "/admin"
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _JOURNAL_FILTERS = ("contract", "logical_address", "consumer", "correlation_id", "since", "until")
 
 ENDPOINTS = (
     ("GET", "/admin/", "this list"),
     ("GET", "/admin/journal", "exchanges; filters: contract, logical_address, consumer, correlation_id, since, until, "
                               "after (id), limit, bodies=1"),
-    ("POST", "/admin/reset", "empty the journal, the inbox and the faults (a new test run)"),
-    ("GET", "/admin/inbox/<citizen>", "a citizen's inbox as the fake producer holds it"),
+    ("POST", "/admin/reset", "empty the journal, every domain's state and the faults (a new test run)"),
     ("GET", "/admin/faults", "the faults in force"),
     ("POST", "/admin/faults", 'inject one: {"kind", "contract", "logical_address", "count" (null: until cleared), '
                               '"delay_ms", "text"}'),
     ("DELETE", "/admin/faults", "clear all faults"),
     ("DELETE", "/admin/faults/<id>", "clear one fault"),
 )
-
-# Short contract names an integrator may use instead of the responder namespace.
-_SHORT_CONTRACTS = {"isactiveuser", "addmessagetopatientportalinbox"}
-
 
 class BadRequest(ValueError):
     """A request to the admin API that cannot be carried out; the text goes back as 400."""
@@ -61,7 +53,7 @@ def handle(app: Application, request: Request) -> Response | None:
     access = app.settings.admin
     if access == "off":
         return _json(404, {"error": "the admin API is disabled (admin = off)"})
-    if access == "loopback" and request.client_ip not in LOOPBACK:
+    if access == "loopback" and not request.from_loopback:
         return _json(403, {"error": f"the admin API answers only on loopback; {request.client_ip} is not"})
     if request.method not in ("GET", "HEAD") and _from_another_site(request):
         return _json(403, {"error": f"a change through the admin API from a web page at {request.header('origin')} "
@@ -78,23 +70,28 @@ def _route(app: Application, request: Request, parts: list[str]) -> Response:
     method = request.method
     head = parts[0] if parts else ""
     if not parts and method in ("GET", "HEAD"):
-        return _json(200, {"endpoints": [{"method": m, "path": p, "what": w} for m, p, w in ENDPOINTS]})
+        endpoints = [{"method": m, "path": p, "what": w} for m, p, w in ENDPOINTS]
+        endpoints += [{"method": r.method, "path": f"{PREFIX}/{r.prefix}/...", "what": r.what}
+                      for d in app.domains for r in d.admin_routes()]
+        return _json(200, {"endpoints": endpoints})
     if head == "journal" and len(parts) == 1 and method in ("GET", "HEAD"):
         return _journal(app, request.query)
     if head == "reset" and len(parts) == 1 and method == "POST":
-        return _json(200, reset(app))
-    if head == "inbox" and len(parts) == 2 and method in ("GET", "HEAD"):
-        citizen = parts[1]
-        known = any(c.subject_of_care_id == citizen for c in app.fixtures.citizens)
-        cases = read_inbox(app.journal, citizen)
-        return _json(200, {"citizen": citizen, "known_citizen": known, "cases": cases})
+        return _json(200, app.reset())
+    for domain in app.domains:
+        for route in domain.admin_routes():
+            wanted = ("GET", "HEAD") if route.method == "GET" else (route.method,)
+            if head == route.prefix and method in wanted:
+                answer = route.handler(app, request, parts[1:])
+                if answer is not None:
+                    return answer if isinstance(answer, Response) else _json(200, answer)
     if head == "faults" and len(parts) == 1:
         if method in ("GET", "HEAD"):
             return _json(200, {"faults": [f.to_json() for f in app.faults.active()]})
         if method == "POST":
             fault = fault_from_json(_body(request))
             if fault.contract:
-                fault.contract = resolve_contract(app, fault.contract)
+                fault.contract = app.contracts.resolve(fault.contract)
             fault = app.faults.add(fault)
             return _json(201, fault.to_json())
         if method == "DELETE":
@@ -122,25 +119,10 @@ def _from_another_site(request: Request) -> bool:
     return origin.lower().rstrip("/").partition("://")[2] != host or not host
 
 
-def reset(app: Application) -> dict[str, Any]:
-    """Empty the journal, the inbox and the faults in one go, and note when (a new test run starts)."""
-    when = datetime.now(UTC).isoformat(timespec="microseconds")
-
-    def wipe(conn) -> int:
-        removed = conn.execute("DELETE FROM exchanges").rowcount
-        reset_inbox(conn)
-        return removed
-
-    removed = app.journal.write(wipe)
-    app.journal.mark_reset(when)
-    faults = app.faults.clear()
-    return {"reset_at": when, "exchanges_removed": removed, "faults_cleared": faults}
-
-
 def _journal(app: Application, query: dict[str, str]) -> Response:
     filters: dict[str, Any] = {k: query[k] for k in _JOURNAL_FILTERS if query.get(k)}
     if "contract" in filters:
-        filters["contract"] = resolve_contract(app, filters["contract"])
+        filters["contract"] = app.contracts.resolve(filters["contract"])
     for key in ("after", "limit"):
         if query.get(key):
             value = whole_number(query[key])
@@ -150,17 +132,6 @@ def _journal(app: Application, query: dict[str, str]) -> Response:
     bodies = query.get("bodies", "") in ("1", "true", "yes")
     rows = [ex.to_json(bodies=bodies) for ex in app.journal.iter_exchanges(**filters)]
     return _json(200, {"count": len(rows), "exchanges": rows})
-
-
-def resolve_contract(app: Application, name: str) -> str:
-    """A contract by responder namespace or by its short name (``IsActiveUser``)."""
-    if name.lower() in _SHORT_CONTRACTS or ":" not in name:
-        for interaction in app.contracts.interactions:
-            if interaction.name.lower() == name.lower():
-                return interaction.responder_namespace
-        raise BadRequest(f"unknown contract '{name}'; known: "
-                         + ", ".join(sorted(i.name for i in app.contracts.interactions)))
-    return name
 
 
 def fault_from_json(data: Any) -> InjectedFault:

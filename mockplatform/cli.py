@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
+from . import domains
 from .app import Application, Config
 from .errors import ConfigError, MockplatformError, UnreadableFile
 from .fixtures import load_fixtures
 from .journal import Journal, JournalError
 from .protocol.errors import ProtocolWriteError
 from .settings import ACCESS, DEFAULT_JOURNAL, Settings
+from .version import __version__
 
 if TYPE_CHECKING:
     from .protocol.model import Protocol
@@ -120,7 +121,8 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since-reset", action="store_true", help="judge only what came after the last reset")
     parser.add_argument("--consumer", metavar="HSAID", help="judge only this consumer's requests")
     parser.add_argument("--system-id", help="the system-id 1177 issued to the consumer (expected sourceSystem)")
-    parser.add_argument("--profile", default="1177-inbox", help="rule profile (default 1177-inbox)")
+    parser.add_argument("--profile", help="rule profile of an installed domain (default: the first installed; "
+                                          "--profile list lists them)")
     parser.add_argument("--fixtures", type=Path, help="fixtures the platform ran with (default: built-in)")
     parser.add_argument("--contracts", type=Path, action="append", default=[],
                         help="an official release package the platform ran with; repeatable")
@@ -179,9 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify":
             return _verify(args)
         if args.command == "demo":
-            from .demo import run_demo
-
-            return run_demo(args.out)
+            return _demo(args.out)
     except (JournalError, ProtocolWriteError, UnreadableFile, OSError, sqlite3.Error) as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_IO
@@ -235,7 +235,10 @@ def _serve(args: argparse.Namespace) -> int:
         consumer = "none (--strict-sender: x-vp-sender-id is required)"
     else:
         consumer = app.settings.default_consumer
-    print(f"inbox logical address: {app.fixtures.inbox_logical_address}; default consumer: {consumer}")
+    for domain in app.domains:
+        for line in domain.banner(app):
+            print(line)
+    print(f"default consumer: {consumer}")
     if settings.ui != "off":
         print(f"inbox preview and journal: {server.url}/ui/")
     print(f"mockplatform listening on {server.url}/vp", flush=True)
@@ -261,8 +264,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _generate_fixtures(args: argparse.Namespace) -> int:
-    from . import ns
-    from .tak_files import tak_toml_for
     from .testdata import generate_fixtures  # Faker: imported only when asked for
 
     try:
@@ -277,8 +278,9 @@ def _generate_fixtures(args: argparse.Namespace) -> int:
     (args.out / "inbox.toml").write_text(text, encoding="utf-8")
     fixtures = load_fixtures(args.out / "inbox.toml")
     consumers = [c.hsa_id for c in fixtures.consumers if c.system_ids]
-    (args.out / "tak.toml").write_text(
-        tak_toml_for(fixtures.inbox_logical_address, consumers, [ns.IS_ACTIVE_USER, ns.ADD_MESSAGE]), encoding="utf-8")
+    sections = [section for d in domains.installed() if (section := d.tak_section(fixtures, consumers))]
+    (args.out / "tak.toml").write_text("# TAK for generated fixtures.\n\nhsa_climb = true\n\n" + "\n".join(sections),
+                                       encoding="utf-8")
     print(f"wrote {args.out / 'inbox.toml'} and {args.out / 'tak.toml'}; start with:\n"
           f"  mockplatform serve --fixtures {args.out / 'inbox.toml'} --tak {args.out / 'tak.toml'}")
     return EXIT_OK
@@ -292,8 +294,10 @@ def _fixtures(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return EXIT_OK
-    print(f"Inbox logical address: {data['inbox_logical_address']}")
-    print(f"Default consumer:      {data['default_consumer']}")
+    for domain, section in fixtures.sections.items():
+        for key, value in (section.to_json() if hasattr(section, "to_json") else {}).items():
+            print(f"{key.replace('_', ' ').capitalize()}: {value}  ({domain})")
+    print(f"Default consumer: {data['default_consumer']}")
     print("Consumers:")
     for c in fixtures.consumers:
         print(f"  {c.hsa_id}  {c.name}  system-ids: {', '.join(c.system_ids) or '-'}")
@@ -332,7 +336,26 @@ def _journal(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _demo(out: Path) -> int:
+    for domain in domains.installed():
+        code = domain.demo(out)
+        if code is not None:
+            return code
+    print("mockplatform: no installed domain has a demo", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _profiles() -> int:
+    """``verify --profile list``: the rule profiles the installed domains provide."""
+    for domain in domains.installed():
+        for profile_id, factory in domain.profiles().items():
+            print(f"{profile_id}  {factory().name}  (domain {domain.name})")
+    return EXIT_OK
+
+
 def _verify(args: argparse.Namespace) -> int:
+    if args.profile == "list":
+        return _profiles()
     # Imported here: the renderers (Word, templates) are not needed to serve.
     from .protocol import write_all
     from .protocol.console import render_summary

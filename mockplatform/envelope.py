@@ -116,3 +116,54 @@ def rewrite_address_header(envelope: Envelope, producer_profile: str) -> bool:
     old.getparent().replace(old, new)
     envelope.address_element = new
     return True
+
+
+@dataclass(slots=True)
+class Answer:
+    """A SOAP answer (a producer's, or the platform's fault) read once: the one reader of answers.
+
+    ``payload`` is the first element in Body: the response element, or the Fault. For a fault,
+    ``fault_code`` is the faultcode's local part ("Client", "Server") and ``fault_string`` its text.
+    """
+
+    root: etree._Element
+    payload: etree._Element | None
+    soap11: bool
+    fault_code: str | None = None
+    fault_string: str | None = None
+
+    @property
+    def is_fault(self) -> bool:
+        return self.payload is not None and local_name(self.payload) == "Fault"
+
+    def child_text(self, name: str) -> str | None:
+        """The text of the payload's first child with this local name (None if there is none)."""
+        if self.payload is not None:
+            for child in self.payload:
+                if local_name(child) == name:
+                    return text_value(child)
+        return None
+
+    def children_named(self, name: str) -> list[etree._Element]:
+        return [] if self.payload is None else [c for c in self.payload if local_name(c) == name]
+
+
+def read_answer(data: bytes | None) -> Answer | None:
+    """An answer as SOAP (parsed with the one hardened parser); None when it is not a SOAP envelope."""
+    if not data:
+        return None
+    try:
+        root = parse(data)
+    except (etree.XMLSyntaxError, UnsafeXMLError, ValueError):
+        return None
+    if local_name(root) != "Envelope":
+        return None
+    body = next((c for c in root if local_name(c) == "Body"), None)
+    payload = None if body is None else next((c for c in body if isinstance(c.tag, str)), None)
+    answer = Answer(root, payload, namespace(root) == ns.SOAP11)
+    if answer.is_fault:
+        code = answer.child_text("faultcode")
+        answer.fault_code = None if code is None else code.strip().rpartition(":")[2]
+        said = answer.child_text("faultstring")
+        answer.fault_string = None if said is None else " ".join(said.split())
+    return answer

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from enum import Enum
 from xml.sax.saxutils import escape
 
-CONTENT_TYPE = "text/xml; charset=UTF-8"
-
 
 class FaultCode(Enum):
     CLIENT = "SOAP-ENV:Client"
@@ -161,6 +159,22 @@ def vp008() -> VPFault:
         "VP008",
         "No contact with TAK at startup, and no local cache to fallback on, not possible to route call",
     )
+
+
+# What VP009's detail says went wrong, after "Error connecting to service producer at address <url>.";
+# the producers (forwarding, fault injection) and the pipeline all take these from here.
+VP009_TIMEOUT = "Timeout when waiting on response from producer."
+VP009_EMPTY = "Empty response from producer."
+VP009_UNSUPPORTED_ADDRESS = "Unsupported producer address (use http://, https:// or builtin:)."
+
+
+def vp009_connection_failed(reason: str) -> str:
+    """A connection refused or reset twice (the platform retries once)."""
+    return f"Connection failed after one retry: {reason}"
+
+
+def vp009_http_status(status: int) -> str:
+    return f"Producer answered HTTP {status}."
 
 
 def vp009(url: str, reason: str = "", http_status: int | None = None) -> VPFault:

@@ -1,11 +1,19 @@
-"""The built-in (or given) test data: consumers, citizens, units and systems of the fake inbox."""
+"""The built-in (or given) test data: consumers, citizens, units and systems, and each domain's section.
+
+The core reads what every domain shares (who calls, the citizens, the care units, the systems);
+each installed domain reads its own keys of the same file (``Domain.fixtures``), kept by name in
+``Fixtures.sections``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from .domains import Domain, installed
 from .errors import ConfigError
 from .personnummer import problems
 from .tomlfile import load_toml
@@ -52,17 +60,28 @@ class System:
 
 @dataclass
 class Fixtures:
-    inbox_logical_address: str
     default_consumer: str | None
     consumers: list[Consumer] = field(default_factory=list)
     citizens: list[Citizen] = field(default_factory=list)
     units: list[Unit] = field(default_factory=list)
     systems: list[System] = field(default_factory=list)
     source: str = ""
+    sections: dict[str, Any] = field(default_factory=dict)  # each domain's, by domain name
+
+    def section(self, domain: str) -> Any:
+        """A domain's section; a ConfigError when that domain read none (it is not installed)."""
+        try:
+            return self.sections[domain]
+        except KeyError:
+            raise ConfigError(f"{self.source}: no fixtures section of domain '{domain}' (is it installed?)") from None
 
     def to_json(self) -> dict:
+        extra: dict[str, Any] = {}
+        for section in self.sections.values():
+            if section is not None and hasattr(section, "to_json"):
+                extra.update(section.to_json())
         return {
-            "inbox_logical_address": self.inbox_logical_address,
+            **extra,
             "default_consumer": self.default_consumer,
             "consumers": [_plain(c) for c in self.consumers],
             "citizens": [_plain(c) for c in self.citizens],
@@ -77,8 +96,9 @@ def _plain(obj) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(obj).items()}
 
 
-def load_fixtures(path: str | Path | None = None) -> Fixtures:
-    """Load a fixtures TOML file (default: the built-in fixtures/inbox.toml)."""
+def load_fixtures(path: str | Path | None = None, domains: Iterable[Domain] | None = None) -> Fixtures:
+    """Load a fixtures TOML file (default: the built-in fixtures/inbox.toml), with the sections of
+    ``domains`` (default: the installed ones)."""
     path = Path(path) if path else builtin_fixtures_dir() / "inbox.toml"
     if path.is_dir():
         path = path / "inbox.toml"
@@ -107,11 +127,7 @@ def load_fixtures(path: str | Path | None = None) -> Fixtures:
         if bad:
             raise ConfigError(f"{path}: {where}: notification_methods {bad} not among {NOTIFICATION_METHODS}")
         citizens.append(Citizen(pnr, row.get("name", ""), bool(row.get("active", True)), methods))
-    address = data.get("inbox_logical_address")
-    if not isinstance(address, str) or not address.strip():
-        raise ConfigError(f"{path}: 'inbox_logical_address' is required")
     return Fixtures(
-        inbox_logical_address=address.strip(),
         default_consumer=data.get("default_consumer"),
         consumers=[Consumer(req(r, "hsa_id", f"[[consumers]] #{i}"), r.get("name", ""),
                             tuple(r.get("system_ids", []))) for i, r in enumerate(rows("consumers"), 1)],
@@ -121,4 +137,5 @@ def load_fixtures(path: str | Path | None = None) -> Fixtures:
         systems=[System(req(r, "system_id", f"[[systems]] #{i}"), r.get("name", ""), r.get("sso_base_url", ""))
                  for i, r in enumerate(rows("systems"), 1)],
         source=str(path),
+        sections={d.name: d.fixtures(data, path) for d in (installed() if domains is None else domains)},
     )

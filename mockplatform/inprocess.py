@@ -1,5 +1,5 @@
 """The in-process mode: ``requests`` calls to the platform's URL are answered by the same core
-(``Application.handle``) through ``responses``, with no socket. zeep's synchronous transport uses
+(``http_routes.handle``) through ``responses``, with no socket. zeep's synchronous transport uses
 requests, so a zeep client works through it unchanged."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlsplit
 
+from . import http_routes
 from .app import Application
 from .messages import Request
 
@@ -32,7 +33,7 @@ def _adapter(app: Application):
             client="127.0.0.1:0",
             scheme=split.scheme,
         )
-        response = app.handle(request)
+        response = http_routes.handle(app, request)
         headers: dict[str, str] = {}
         for key, value in response.headers:
             headers[key] = value

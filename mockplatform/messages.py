@@ -3,9 +3,12 @@ mode, tests) hands to the platform and gets back."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Any
+
+SOAP_CONTENT_TYPE = "text/xml; charset=UTF-8"  # every SOAP answer, the platform's and its producers'
 
 
 @dataclass(slots=True)
@@ -40,6 +43,29 @@ class Request:
         if ":" in client:
             return client.rpartition(":")[0]
         return client
+
+    @property
+    def from_loopback(self) -> bool:
+        """Is the client on this machine? The one loopback rule: the admin API and the pages both ask it."""
+        return is_loopback(self.client)
+
+
+def is_loopback(client: str) -> bool:
+    """Is the client ("ip:port", "[ip]:port" or a bare ip) on this machine: 127.0.0.0/8, ::1, or an
+    IPv4-mapped loopback address? A name ("localhost") is not an address: no."""
+    if client.startswith("[") and "]" in client:
+        candidates = [client[1:client.index("]")]]
+    else:  # the HTTP adapter writes "host:port" for IPv6 too: strip the port first, then try as is
+        candidates = [client.rsplit(":", 1)[0], client] if ":" in client else [client]
+    for candidate in candidates:
+        try:
+            address = ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return address.is_loopback
+    return False
 
 
 @dataclass(slots=True)

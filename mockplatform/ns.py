@@ -7,7 +7,3 @@ REGISTRY = "urn:riv:itintegration:registry:1"
 XSD = "http://www.w3.org/2001/XMLSchema"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
-
-PATIENTPORTAL_CORE = "urn:riv:infrastructure:eservicesupply:patientportal:1"
-IS_ACTIVE_USER = "urn:riv:infrastructure:eservicesupply:patientportal:IsActiveUserResponder:1"
-ADD_MESSAGE = "urn:riv:infrastructure:eservicesupply:patientportal:AddMessageToPatientPortalInboxResponder:1"

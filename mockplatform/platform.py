@@ -14,10 +14,10 @@ from collections.abc import Callable
 from datetime import date
 
 from . import faults
-from .envelope import MalformedRequest, read_envelope, rewrite_address_header
+from .envelope import MalformedRequest, read_answer, read_envelope, rewrite_address_header
 from .faults import VPFault
 from .journal import Effect, Exchange, Journal
-from .messages import Request, Response
+from .messages import SOAP_CONTENT_TYPE, Request, Response
 from .producers import Producer, ProducerAnswer, ProducerCall
 from .producers.faults import FaultInjector
 from .settings import Settings
@@ -26,7 +26,6 @@ from .tak import PROFILES, RouteOutcome, Tak
 
 log = logging.getLogger("mockplatform")
 
-CONTENT_TYPE = "text/xml; charset=UTF-8"
 CORRELATION = "x-skltp-correlation-id"
 ROUTING_HISTORY = "x-rivta-routing-history"
 ORIGINAL_CONSUMER = "x-rivta-original-serviceconsumer-hsaid"
@@ -208,7 +207,7 @@ class SoapPipeline:
 
         producer = self._producer_for(route.address)
         if producer is None:
-            return faults.vp009(route.address, "Unsupported producer address (use http://, https:// or builtin:).")
+            return faults.vp009(route.address, faults.VP009_UNSUPPORTED_ADDRESS)
         call = ProducerCall(
             route=route,
             contract=envelope.contract,
@@ -248,7 +247,7 @@ class SoapPipeline:
         return sender
 
     def _producer_headers(self, request: Request, consumer: str, correlation_id: str, address: str):
-        out: list[tuple[str, str]] = [("Content-Type", CONTENT_TYPE)]
+        out: list[tuple[str, str]] = [("Content-Type", SOAP_CONTENT_TYPE)]
         original = None
         history = None
         for key, value in request.headers:
@@ -281,15 +280,15 @@ class SoapPipeline:
         if answer.status is None:
             return faults.vp009(url, answer.failure or "")
         if not answer.body.strip():
-            return faults.vp009(url, "Empty response from producer.", answer.status if answer.status >= 300 else None)
+            return faults.vp009(url, faults.VP009_EMPTY, answer.status if answer.status >= 300 else None)
         if 200 <= answer.status < 300 or (answer.status == 500 and _is_soap11_fault(answer.body)):
             ctx.effects, ctx.deferred = answer.effects, answer.deferred
             headers = [(k, v) for k, v in answer.headers if k.lower() not in _NOT_PASSED_ON]
-            headers += [("Content-Type", CONTENT_TYPE), (CORRELATION, ctx.correlation_id)]
+            headers += [("Content-Type", SOAP_CONTENT_TYPE), (CORRELATION, ctx.correlation_id)]
             if 200 <= answer.status < 300:
                 headers.append(("x-skltp-prt", str(int(round(ctx.producer_ms or 0)))))
             return Response(answer.status, headers, answer.body)
-        return faults.vp009(url, f"Producer answered HTTP {answer.status}.", answer.status)
+        return faults.vp009(url, faults.vp009_http_status(answer.status), answer.status)
 
     def record_plain(self, request: Request, response: Response) -> None:
         """Record an exchange that never reached the pipeline: a POST outside /vp, or one the HTTP server
@@ -333,7 +332,8 @@ class SoapPipeline:
 
 def fault_response(fault: VPFault, correlation_id: str, instance_name: str) -> Response:
     """The platform's own fault as an HTTP answer: 500, SOAP 1.1, the correlation id echoed."""
-    return Response(500, [("Content-Type", CONTENT_TYPE), (CORRELATION, correlation_id)], fault.render(instance_name))
+    return Response(500, [("Content-Type", SOAP_CONTENT_TYPE), (CORRELATION, correlation_id)],
+                    fault.render(instance_name))
 
 
 def unrecorded(response: Response, instance_name: str) -> Response:
@@ -354,16 +354,6 @@ def _xml_safe(fault: VPFault) -> VPFault:
 
 
 def _is_soap11_fault(body: bytes) -> bool:
-    # A cheap structural check; the body is the producer's and may be anything.
-    from .xmlsafe import local_name, namespace, parse
-
-    try:
-        root = parse(body)
-    except Exception:
-        return False
-    if local_name(root) != "Envelope" or namespace(root) != "http://schemas.xmlsoap.org/soap/envelope/":
-        return False
-    for child in root:
-        if local_name(child) == "Body":
-            return any(local_name(c) == "Fault" for c in child)
-    return False
+    """Whether a producer's HTTP 500 is a SOAP 1.1 fault (passed on) rather than an error page (VP009)."""
+    answer = read_answer(body)
+    return answer is not None and answer.soap11 and answer.is_fault

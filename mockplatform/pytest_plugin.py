@@ -22,13 +22,11 @@ from typing import Any
 
 import pytest
 
-from .admin import reset
 from .app import Application, Config
 from .expectations import Expectation, verify_count
 from .findings import Severity
 from .journal import Exchange
 from .producers.faults import FaultKind, InjectedFault
-from .producers.inbox_store import read_inbox
 from .settings import Settings
 
 
@@ -37,13 +35,18 @@ class PlatformInternalError(AssertionError):
 
 
 class PlatformHandle:
-    """What a test sees of the platform: its URLs, the calls it received, the inbox, fault injection."""
+    """What a test sees of the platform: its URLs, the calls it received, fault injection, and what each
+    domain adds (``Domain.test_api``: the inbox adds ``inbox(pnr)`` and ``inbox_logical_address``)."""
 
     def __init__(self, app: Application, url: str) -> None:
         self.app = app
         self.url = url.rstrip("/")
         self.vp_url = self.url + "/vp"
-        self.inbox_logical_address = app.fixtures.inbox_logical_address
+        for domain in app.domains:
+            for name, value in domain.test_api(app).items():
+                if hasattr(self, name):
+                    raise AttributeError(f"domain {domain.name} adds '{name}' to the test handle, which has one")
+                setattr(self, name, value)
 
     def calls(self, **filters: Any) -> list[Exchange]:
         """The exchanges received since the test started (filters as in ``Journal.iter_exchanges``)."""
@@ -60,28 +63,22 @@ class PlatformHandle:
             raise AssertionError(problem)
         return [c for c in calls if expectation.matches(c)]
 
-    def inbox(self, subject_of_care_id: str) -> list[dict]:
-        """The citizen's main cases as the fake inbox holds them, newest first."""
-        return read_inbox(self.app.journal, subject_of_care_id)
-
     def inject(self, kind: str | FaultKind, contract: str | None = None, logical_address: str | None = None,
                count: int | None = 1, delay_ms: int = 0, text: str = "") -> InjectedFault:
         """Make the next ``count`` producer calls (None: all, until cleared) misbehave."""
-        from .admin import resolve_contract
-
         try:
             kind = FaultKind(kind)
         except ValueError:
             raise ValueError(f"no fault kind {kind!r}; the kinds are {', '.join(k.value for k in FaultKind)}") from None
         return self.app.faults.add(InjectedFault(
-            kind, contract=resolve_contract(self.app, contract) if contract else None,
+            kind, contract=self.app.contracts.resolve(contract) if contract else None,
             logical_address=logical_address, count=count, delay_ms=delay_ms, text=text))
 
     def clear_faults(self) -> None:
         self.app.faults.clear()
 
     def contract_findings(self, errors_only: bool = True) -> list[tuple[int, Any]]:
-        """The 1177 contract rules applied to the calls of this test."""
+        """The contract rules (the first installed rule profile) applied to the calls of this test."""
         from .verification import judge_exchanges
 
         found = judge_exchanges(self.calls(), self.app.fixtures, self.app.contracts)
@@ -95,7 +92,7 @@ class PlatformHandle:
                                  + "\n".join(f"  exchange #{i}: {f}" for i, f in found))
 
     def reset(self) -> None:
-        reset(self.app)
+        self.app.reset()
 
 
 class _ErrorTrap(logging.Handler):
@@ -161,7 +158,7 @@ def mockplatform_server(mockplatform_app: Application) -> Iterator[str]:
 
 @pytest.fixture
 def _mockplatform_trap(mockplatform_app: Application, request: pytest.FixtureRequest) -> Iterator[_ErrorTrap]:
-    reset(mockplatform_app)
+    mockplatform_app.reset()
     trap = _ErrorTrap()
     logger = logging.getLogger("mockplatform")
     logger.addHandler(trap)

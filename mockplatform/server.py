@@ -27,6 +27,7 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from . import http_routes
 from .app import Application
 from .faults import vp012
 from .http1 import Head, Message, Refusal, RequestReader
@@ -221,7 +222,7 @@ class _Connection(asyncio.BufferedProtocol):
 
     def _needs_worker(self, request: Request) -> bool:
         try:
-            return self.app.needs_worker(request)
+            return http_routes.needs_worker(self.app, request)
         except Exception:  # a bug of ours: logged, and the worker's handling answers (VP012 if it fails too)
             log.exception("could not tell whether %s %s may wait", request.method, request.path)
             return True
@@ -243,7 +244,7 @@ class _Connection(asyncio.BufferedProtocol):
 
     def _handle(self, request: Request) -> Response:
         try:
-            return self.app.handle(request)
+            return http_routes.handle(self.app, request)
         except Exception as exc:  # never a traceback to the client: the platform's internal-error fault
             log.exception("unhandled error for %s %s", request.method, request.path)
             correlation = correlation_id_for(request.header(CORRELATION))

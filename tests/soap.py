@@ -5,6 +5,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from mockplatform import ns
+from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS, PATIENTPORTAL_CORE
 
 INBOX = "SE5565594230-1177"
 ACTIVE_SMS_EMAIL = "191212121212"
@@ -34,7 +35,7 @@ def envelope(payload: str, address: str | None = INBOX, header_xml: str | None =
 
 def is_active_user(pnr: str = ACTIVE_SMS_EMAIL, **kw) -> bytes:
     return envelope(
-        f'<IsActiveUser xmlns="{ns.IS_ACTIVE_USER}"><subjectOfCareId>{pnr}</subjectOfCareId></IsActiveUser>', **kw
+        f'<IsActiveUser xmlns="{IS_ACTIVE_USER_NS}"><subjectOfCareId>{pnr}</subjectOfCareId></IsActiveUser>', **kw
     )
 
 
@@ -47,7 +48,7 @@ def add_message(
     source_system: str | None = SYSTEM_ID,
     unit_id: str = UNIT,
     sso: str | None = None,
-    message_ns: str = ns.PATIENTPORTAL_CORE,
+    message_ns: str = PATIENTPORTAL_CORE,
     **kw,
 ) -> bytes:
     c = message_ns
@@ -70,7 +71,7 @@ def add_message(
     if source_system is not None:
         tail += f"<sourceSystem>{escape(source_system)}</sourceSystem>"
     payload = (
-        f'<AddMessageToPatientPortalInbox xmlns="{ns.ADD_MESSAGE}"><subjectOfCareId>{pnr}</subjectOfCareId>'
+        f'<AddMessageToPatientPortalInbox xmlns="{ADD_MESSAGE_NS}"><subjectOfCareId>{pnr}</subjectOfCareId>'
         + "".join(parts) + tail + "</AddMessageToPatientPortalInbox>"
     )
     return envelope(payload, **kw)

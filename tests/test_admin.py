@@ -8,6 +8,8 @@ import pytest
 import requests
 
 from mockplatform import Settings
+from mockplatform.http_routes import handle as route
+from mockplatform.messages import Request
 
 from .soap import ACTIVE_SMS_EMAIL, INBOX, add_message, is_active_user
 from .test_platform_http import fault
@@ -112,11 +114,23 @@ def test_admin_api_can_be_off_or_loopback_only(start_platform):
     assert requests.get(off.url + "/admin/journal", timeout=10).status_code == 404
     loopback = start_platform(settings=Settings(admin="loopback"))
     assert requests.get(loopback.url + "/admin/journal", timeout=10).status_code == 200
-    from mockplatform.messages import Request
 
     remote = Request("GET", "/admin/journal", [], client="192.0.2.7:5555")
-    assert loopback.app.handle(remote).status == 403
-    assert loopback.app.handle(Request("GET", "/admin/journal", [], client="127.0.0.1:5555")).status == 200
+    assert route(loopback.app, remote).status == 403
+    assert route(loopback.app, Request("GET", "/admin/journal", [], client="127.0.0.1:5555")).status == 200
+
+
+@pytest.mark.parametrize("client", ["127.0.0.2:5555", "[::ffff:127.0.0.1]:5555", "[::1]:5555", "::1:5555"])
+def test_admin_api_and_pages_agree_on_loopback(platform, client):
+    """One loopback rule: a client the pages serve on loopback (127.0.0.0/8, ::1, mapped) is one the admin
+    API serves too. (The admin API refused 127.0.0.2 while the pages served it.)"""
+    app = platform.app
+    app.settings.ui = "loopback"
+    try:
+        assert route(app, Request("GET", "/admin/journal", [], client=client)).status == 200
+        assert route(app, Request("GET", "/ui/journal", [], client=client)).status == 200
+    finally:
+        app.settings.ui = "on"
 
 
 def test_index_lists_every_endpoint(admin):

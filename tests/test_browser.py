@@ -17,8 +17,8 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from mockplatform import ns
-from mockplatform.docbook import MISMATCH_TEXT
+from mockplatform.domains.inbox1177.docbook import MISMATCH_TEXT
+from mockplatform.domains.inbox1177.names import PATIENTPORTAL_CORE
 from mockplatform.fixtures import builtin_fixtures_dir
 
 from .soap import ACTIVE_SMS_EMAIL, CONSUMER, add_message, is_active_user
@@ -204,7 +204,7 @@ def test_opened_message_renders_docbook_and_is_read_after_going_back(driver, sit
 
 
 def sso_xml(query: str, link_type: str, text: str = "Boka om din tid") -> str:
-    c = ns.PATIENTPORTAL_CORE
+    c = PATIENTPORTAL_CORE
     return (f'<c:ssoLink xmlns:c="{c}"><c:systemId>{CONSUMER}</c:systemId><c:text>{escape(text)}</c:text>'
             f"<c:queryString>{escape(query)}</c:queryString><c:type>{link_type}</c:type></c:ssoLink>")
 

@@ -11,8 +11,9 @@ import requests
 import zeep
 from zeep.transports import Transport
 
-from mockplatform import ns
-from mockplatform.contracts import builtin_package_path, load_package
+from mockplatform.contracts import load_package
+from mockplatform.domains.inbox1177 import PACKAGE as INBOX_PACKAGE
+from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS
 from mockplatform.errors import ContractPackageError
 from mockplatform.xmlsafe import parse
 
@@ -23,12 +24,12 @@ WSDL_ADD = "/vp/infrastructure/eservicesupply/patientportal/AddMessageToPatientP
 
 
 def test_builtin_package_has_both_interactions_and_no_repairs():
-    package = load_package(builtin_package_path())
+    package = load_package(INBOX_PACKAGE)
     by_name = {i.name: i for i in package.interactions}
     assert set(by_name) == {"IsActiveUser", "AddMessageToPatientPortalInbox"}
-    assert by_name["IsActiveUser"].responder_namespace == ns.IS_ACTIVE_USER
+    assert by_name["IsActiveUser"].responder_namespace == IS_ACTIVE_USER_NS
     assert by_name["IsActiveUser"].wsdl_path == WSDL_IS_ACTIVE
-    assert by_name["AddMessageToPatientPortalInbox"].soap_action == f"{ns.ADD_MESSAGE}:AddMessageToPatientPortalInbox"
+    assert by_name["AddMessageToPatientPortalInbox"].soap_action == f"{ADD_MESSAGE_NS}:AddMessageToPatientPortalInbox"
     assert by_name["IsActiveUser"].version == "1.0"
     assert package.repairs == []
 
@@ -36,7 +37,7 @@ def test_builtin_package_has_both_interactions_and_no_repairs():
 def official_like_package(tmp_path, as_zip: bool):
     """The built-in package as Inera publishes it: with the broken ^...$ personnummer pattern."""
     root = tmp_path / "ServiceContracts_infrastructure_eservicesupply_patientportal_1.0"
-    shutil.copytree(builtin_package_path(), root)
+    shutil.copytree(INBOX_PACKAGE, root)
     core = next((root / "schemas" / "core_components").glob("*patientportal*.xsd"))
     text = core.read_text(encoding="utf-8")
     assert "[0-9]{8}[0-9pPtTfF][0-9]{3}" in text
@@ -62,7 +63,7 @@ def test_official_package_pattern_is_repaired_and_reported(tmp_path, as_zip):
 
     interaction = next(i for i in package.interactions if i.name == "IsActiveUser")
     validator = SchemaValidator(interaction)
-    good = parse(envelope(f'<IsActiveUser xmlns="{ns.IS_ACTIVE_USER}"><subjectOfCareId>191212121212'
+    good = parse(envelope(f'<IsActiveUser xmlns="{IS_ACTIVE_USER_NS}"><subjectOfCareId>191212121212'
                           "</subjectOfCareId></IsActiveUser>"))[1][0]
     assert validator.is_valid(good)
     if not as_zip:  # the user's own files are never changed
@@ -197,7 +198,7 @@ def test_a_flood_of_violations_is_listed_up_to_a_cap_and_counted():
     from .soap import is_active_user
 
     registry = ContractRegistry()
-    registry.add(load_package(builtin_package_path()))
+    registry.add(load_package(INBOX_PACKAGE))
     many = b" ".join(b"a%d='1'" % i for i in range(80))
     body = is_active_user().replace(b"<IsActiveUser ", b"<IsActiveUser " + many + b" ")
     validator = registry.get(read_envelope(body).contract).validator

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
+from mockplatform.domains.inbox1177.store import sync_inbox
 from mockplatform.journal import Journal
-from mockplatform.producers.inbox_store import sync_inbox
 
 from .test_load import check_answers, check_journal_has_each_answer_once, journal_rows, run_clients, serving
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mockplatform import docbook
-from mockplatform.docbook import DOCBOOK5, MISMATCH_TEXT, ROOT, SUBSET, check, is_docbook, ulink_urls
+from mockplatform.domains.inbox1177 import docbook
+from mockplatform.domains.inbox1177.docbook import DOCBOOK5, MISMATCH_TEXT, ROOT, SUBSET, check, is_docbook, ulink_urls
 
 
 def article(inner: str, attrs: str = "") -> str:

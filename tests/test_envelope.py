@@ -3,6 +3,7 @@
 import pytest
 
 from mockplatform import ns
+from mockplatform.domains.inbox1177.names import IS_ACTIVE_USER_NS
 from mockplatform.envelope import MalformedRequest, read_envelope, rewrite_address_header
 
 from .soap import envelope, is_active_user
@@ -10,7 +11,7 @@ from .soap import envelope, is_active_user
 
 def test_contract_is_the_namespace_of_the_first_body_element():
     env = read_envelope(is_active_user())
-    assert env.contract == ns.IS_ACTIVE_USER
+    assert env.contract == IS_ACTIVE_USER_NS
     assert env.logical_address == "SE5565594230-1177"
     assert env.profile == "RIVTABP21"
 
@@ -29,7 +30,7 @@ def test_surrounding_whitespace_is_kept():
 
 def test_soap12_envelope_is_read_by_local_names():
     env = read_envelope(is_active_user(soap_ns=ns.SOAP12))
-    assert env.contract == ns.IS_ACTIVE_USER
+    assert env.contract == IS_ACTIVE_USER_NS
 
 
 @pytest.mark.parametrize(

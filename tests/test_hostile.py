@@ -26,7 +26,7 @@ import requests
 from lxml import etree
 
 from mockplatform import Application, Config, Settings
-from mockplatform.producers.inbox_store import sync_inbox
+from mockplatform.domains.inbox1177.store import sync_inbox
 from mockplatform.server import start_in_thread
 
 from .conftest import Running

@@ -6,8 +6,10 @@ import sqlite3
 
 from lxml import etree
 
-from mockplatform import Application, Config, Settings, ns
-from mockplatform.producers.inbox_store import read_inbox, sync_inbox
+from mockplatform import Application, Config, Settings
+from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS, PATIENTPORTAL_CORE
+from mockplatform.domains.inbox1177.store import read_inbox, sync_inbox
+from mockplatform.http_routes import handle as route
 
 from .soap import (
     ACTIVE_NO_NOTIFICATION,
@@ -18,8 +20,8 @@ from .soap import (
     is_active_user,
 )
 
-R_ADD = f"{{{ns.ADD_MESSAGE}}}"
-R_IS = f"{{{ns.IS_ACTIVE_USER}}}"
+R_ADD = f"{{{ADD_MESSAGE_NS}}}"
+R_IS = f"{{{IS_ACTIVE_USER_NS}}}"
 
 
 def payload(response):
@@ -125,17 +127,17 @@ def producer_fault(r) -> str:
 
 
 def test_message_children_in_the_responder_namespace_get_a_plain_explanation(platform):
-    text = producer_fault(platform.post(add_message(message_ns=ns.ADD_MESSAGE)))
+    text = producer_fault(platform.post(add_message(message_ns=ADD_MESSAGE_NS)))
     assert "organisationUnit" in text
-    assert f"expects it in namespace {ns.PATIENTPORTAL_CORE}" in text
+    assert f"expects it in namespace {PATIENTPORTAL_CORE}" in text
     assert "core namespace" in text
     for later in ("messageDescription", "messageText"):  # each named, also after the first went wrong
-        assert f"element <{later}> is in namespace {ns.ADD_MESSAGE}" in text
+        assert f"element <{later}> is in namespace {ADD_MESSAGE_NS}" in text
     assert inbox(platform, ACTIVE_SMS_EMAIL) == []
 
 
 def test_enumeration_case_is_explained(platform):
-    sso = (f'<c:ssoLink xmlns:c="{ns.PATIENTPORTAL_CORE}"><c:systemId>{SYSTEM_ID}</c:systemId><c:text>Öppna</c:text>'
+    sso = (f'<c:ssoLink xmlns:c="{PATIENTPORTAL_CORE}"><c:systemId>{SYSTEM_ID}</c:systemId><c:text>Öppna</c:text>'
            "<c:type>newTarget</c:type></c:ssoLink>")
     text = producer_fault(platform.post(add_message(sso=sso)))
     assert "write 'NewTarget', not 'newTarget'" in text
@@ -153,7 +155,7 @@ def test_every_violation_is_named_with_its_path(platform):
 
 def test_lenient_inbox_accepts_invalid_requests(start_platform):
     p = start_platform(settings=Settings(lenient=True))
-    r = p.post(add_message(message_ns=ns.ADD_MESSAGE))
+    r = p.post(add_message(message_ns=ADD_MESSAGE_NS))
     assert r.status_code == 200 and b"<resultCode>OK</resultCode>" in r.content
 
 
@@ -162,7 +164,7 @@ def test_inbox_state_and_journal_survive_a_restart(tmp_path):
     from mockplatform.messages import Request
 
     def post(app, body):
-        return app.handle(Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
+        return route(app, Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
 
     app = Application(Config(journal=journal))
     assert post(app, add_message(ACTIVE_SMS_EMAIL, thread_id="a")).status == 200
@@ -231,7 +233,7 @@ def test_messages_committed_together_keep_their_threads_and_order(tmp_path):
     app = Application(Config(journal=tmp_path / "j.sqlite"))
     try:
         def post(body):
-            return app.handle(Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
+            return route(app, Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
 
         post(add_message(ACTIVE_SMS_EMAIL, thread_id="known", text="1"))
         for bodies in ([add_message(ACTIVE_SMS_EMAIL, thread_id=t, text=x) for t, x in
@@ -257,12 +259,10 @@ def test_messages_committed_together_keep_their_threads_and_order(tmp_path):
 def test_the_inbox_takes_each_recorded_message_once_also_across_a_reset(platform):
     """Messages are taken from the journal when the inbox is read: each once, in order, and a reset
     (which empties journal and inbox) does not bring back what came before it."""
-    from mockplatform.admin import reset
-
     platform.post(add_message(ACTIVE_SMS_EMAIL, text="före"))
     assert [m["text"] for c in inbox(platform, ACTIVE_SMS_EMAIL) for m in c["messages"]] == ["före"]
     assert len(inbox(platform, ACTIVE_SMS_EMAIL)) == 1  # read again: nothing taken twice
-    reset(platform.app)
+    platform.app.reset()
     assert inbox(platform, ACTIVE_SMS_EMAIL) == []
     platform.post(add_message(ACTIVE_SMS_EMAIL, text="efter 1", thread_id="t"))
     platform.post(add_message(ACTIVE_SMS_EMAIL, text="efter 2", thread_id="t"))
@@ -284,7 +284,7 @@ def test_readers_taking_messages_at_the_same_time_take_each_once(tmp_path):
         with app.journal.holding(held):
             for i in range(450):  # more than two chunks
                 body = add_message(ACTIVE_SMS_EMAIL, thread_id=f"t{i % 3}", text=str(i))
-                app.handle(Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
+                route(app, Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
         app.journal.commit(held)
         errors = []
 
@@ -311,7 +311,7 @@ def test_readers_taking_messages_at_the_same_time_take_each_once(tmp_path):
 
 
 def test_threads_of_different_senders_never_share_a_key():
-    from mockplatform.producers.inbox_store import thread_key
+    from mockplatform.domains.inbox1177.store import thread_key
 
     assert thread_key("c", "a|b", None) != thread_key("b|c", "a", None)
     assert thread_key("T-1", "SE2321000016-7XQA", None) == "se2321000016-7xqa|T-1"  # as journals already hold

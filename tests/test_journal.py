@@ -1,11 +1,18 @@
-"""Finding exchanges by correlation id: in the writing process from its own map, beside it by a scan."""
+"""The journal: finding exchanges by correlation id (in the writing process from its own map, beside it by a
+scan), ids that never go back, old journals that still open, and the columns declared once."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
 import threading
 
-from mockplatform.journal import Exchange, Journal
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockplatform import journal as journal_module
+from mockplatform.journal import COLUMNS, Exchange, Journal
 
 
 def _exchange(correlation_id: str) -> Exchange:
@@ -73,8 +80,6 @@ def test_a_journal_from_before_the_effect_column_is_read_and_then_upgraded(tmp_p
     journal = Journal(path)
     journal.record(_exchange("old"))
     journal.close()
-    import sqlite3
-
     conn = sqlite3.connect(path)  # make it look like a journal written before exchanges had an effect column
     conn.execute("ALTER TABLE exchanges DROP COLUMN effect")
     conn.commit()
@@ -104,3 +109,91 @@ def test_closing_leaves_the_whole_journal_in_its_one_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["j.sqlite"]
     with sqlite3.connect(path) as copy:
         assert copy.execute("SELECT correlation_id FROM exchanges").fetchall() == [("a",)]
+
+
+# ---------------------------------------------------------------- the columns, declared once
+
+# The exchanges table as journals have it (``PRAGMA table_info``: name, type, not null, primary key). A journal
+# written by any earlier version must still open, and one written now must open in them: change it only with
+# a migration.
+TABLE = [
+    ("id", "INTEGER", 0, 1), ("time", "TEXT", 1, 0), ("duration_ms", "REAL", 1, 0), ("client", "TEXT", 0, 0),
+    ("method", "TEXT", 0, 0), ("path", "TEXT", 0, 0), ("consumer", "TEXT", 0, 0), ("logical_address", "TEXT", 0, 0),
+    ("contract", "TEXT", 0, 0), ("correlation_id", "TEXT", 0, 0), ("http_status", "INTEGER", 1, 0),
+    ("vp_code", "TEXT", 0, 0), ("fault_detail", "TEXT", 0, 0), ("route_trace", "TEXT", 0, 0),
+    ("producer_address", "TEXT", 0, 0), ("producer_status", "INTEGER", 0, 0), ("producer_ms", "REAL", 0, 0),
+    ("request_headers", "TEXT", 1, 0), ("request_body", "BLOB", 0, 0), ("request_size", "INTEGER", 1, 0),
+    ("response_headers", "TEXT", 1, 0), ("response_body", "BLOB", 0, 0), ("effect", "TEXT", 0, 0),
+]
+# Exchange.to_json's keys in their order (the admin API and the journal page read them).
+JSON_KEYS = ["id", "time", "duration_ms", "client", "method", "path", "consumer", "logical_address", "contract",
+             "correlation_id", "http_status", "vp_code", "fault_detail", "route_trace", "producer_address",
+             "producer_status", "producer_ms", "request_size"]
+JSON_BODY_KEYS = ["request_headers", "response_headers", "request_body", "response_body"]
+
+
+def test_the_table_is_the_one_journals_have(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    try:
+        columns = journal.reader().execute("PRAGMA table_info(exchanges)").fetchall()
+        assert [(c["name"], c["type"], c["notnull"], c["pk"]) for c in columns] == TABLE
+    finally:
+        journal.close()
+
+
+def test_every_field_of_an_exchange_is_a_declared_column():
+    assert [c.name for c in COLUMNS] == [name for name, *_ in TABLE]
+    assert {c.name for c in COLUMNS} == {f.name for f in dataclasses.fields(Exchange)}
+
+
+def test_to_json_has_the_keys_in_their_order():
+    exchange = _exchange("a")
+    assert list(exchange.to_json()) == JSON_KEYS
+    assert list(exchange.to_json(bodies=True)) == JSON_KEYS + JSON_BODY_KEYS
+
+
+def _hand_written_row(exchange: Exchange) -> tuple:
+    """The row as it was written out by hand before the columns were declared once."""
+    return (
+        exchange.time, exchange.duration_ms, exchange.client, exchange.method, exchange.path,
+        exchange.consumer, exchange.logical_address, exchange.contract, exchange.correlation_id,
+        exchange.http_status, exchange.vp_code, exchange.fault_detail,
+        json.dumps(exchange.route_trace) if exchange.route_trace else None,
+        exchange.producer_address, exchange.producer_status, exchange.producer_ms,
+        json.dumps(exchange.request_headers), exchange.request_body,
+        exchange.request_size if exchange.request_size is not None else len(exchange.request_body),
+        json.dumps(exchange.response_headers), exchange.response_body, exchange.effect,
+    )
+
+
+TEXT = st.text(st.characters(codec="utf-8"), max_size=20)
+OPTIONAL_TEXT = st.none() | TEXT
+EXCHANGES = st.builds(
+    Exchange, time=TEXT, duration_ms=st.floats(0, 1e6), client=TEXT, method=TEXT, path=TEXT,
+    request_headers=st.lists(st.tuples(TEXT, TEXT), max_size=3), request_body=st.binary(max_size=50),
+    http_status=st.integers(100, 599), response_headers=st.lists(st.tuples(TEXT, TEXT), max_size=3),
+    response_body=st.binary(max_size=50), consumer=OPTIONAL_TEXT, logical_address=OPTIONAL_TEXT,
+    contract=OPTIONAL_TEXT, correlation_id=OPTIONAL_TEXT, vp_code=OPTIONAL_TEXT, fault_detail=OPTIONAL_TEXT,
+    route_trace=st.lists(TEXT, max_size=3), producer_address=OPTIONAL_TEXT,
+    producer_status=st.none() | st.integers(100, 599), producer_ms=st.none() | st.floats(0, 1e6),
+    request_size=st.none() | st.integers(0, 10**9), effect=OPTIONAL_TEXT,
+)
+
+
+@settings(deadline=None, derandomize=True, database=None, max_examples=200)
+@given(EXCHANGES)
+def test_an_exchange_is_stored_as_before_and_read_back_as_it_was(exchange):
+    assert journal_module._row(exchange) == _hand_written_row(exchange)
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    conn.executescript(journal_module._SCHEMA)
+    conn.execute(journal_module._INSERT, (7, *journal_module._row(exchange)))
+    back = journal_module._from_row(conn.execute("SELECT * FROM exchanges").fetchone())
+    expected = dataclasses.replace(exchange, id=7, request_size=_hand_written_row(exchange)[18])
+    assert back == expected
+    assert back.to_json(bodies=True) == {
+        **{key: getattr(expected, key) for key in JSON_KEYS + JSON_BODY_KEYS},
+        "duration_ms": round(expected.duration_ms, 3),
+        "request_body": expected.request_body.decode("utf-8", "replace"),
+        "response_body": expected.response_body.decode("utf-8", "replace"),
+    }

@@ -14,6 +14,7 @@ import requests
 from lxml import etree
 
 from mockplatform import Settings, ns
+from mockplatform.domains.inbox1177.names import IS_ACTIVE_USER_NS
 from mockplatform.platform import CORRELATION
 
 from .soap import (
@@ -123,7 +124,7 @@ def test_unknown_address_is_vp004_even_for_an_unauthorised_consumer(platform):
     f = fault(r)
     assert f["faultcode"] == "SOAP-ENV:Client"
     assert f["faultstring"] == f"VP004 [mockplatform] {SPEC_TEXTS['VP004'][1]}"
-    assert f["detail"] == (f"No receiverId (logical address) found for serviceNamespace: {ns.IS_ACTIVE_USER}, "
+    assert f["detail"] == (f"No receiverId (logical address) found for serviceNamespace: {IS_ACTIVE_USER_NS}, "
                            "receiverId: SE0000000000-NONE")
 
 
@@ -137,7 +138,7 @@ def test_unauthorised_consumer_is_vp007(platform):
     f = fault(platform.post(is_active_user(), headers={"x-vp-sender-id": UNAUTHORISED}))
     assert f["faultcode"] == "SOAP-ENV:Server"
     assert f["faultstring"] == f"VP007 [mockplatform] {SPEC_TEXTS['VP007'][1]}"
-    assert f["detail"] == (f"Authorization missing for serviceNamespace: {ns.IS_ACTIVE_USER}, "
+    assert f["detail"] == (f"Authorization missing for serviceNamespace: {IS_ACTIVE_USER_NS}, "
                            f"receiverId: {INBOX}, senderId: {UNAUTHORISED}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockplatform.pricing import CONNECTION_FEE_SEK, TIERS, estimate, round_sek
+from mockplatform.domains.inbox1177.pricing import CONNECTION_FEE_SEK, TIERS, estimate, round_sek
 
 
 def test_worked_example_from_the_1177_page_75000_messages_cost_214999_sek():

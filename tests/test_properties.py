@@ -19,15 +19,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from mockplatform import Application, Config, Settings, ns
-from mockplatform.contracts import ContractRegistry, builtin_package_path, load_package
+from mockplatform import Application, Config, Settings, domains, ns
+from mockplatform.contracts import ContractRegistry, load_package
+from mockplatform.domains.inbox1177 import PACKAGE as INBOX_PACKAGE
+from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS, PATIENTPORTAL_CORE
+from mockplatform.domains.inbox1177.view import read_inbox_view as view_of
 from mockplatform.envelope import Envelope, MalformedRequest, read_envelope
 from mockplatform.faults import VP_CODES
 from mockplatform.findings import Finding
 from mockplatform.fixtures import load_fixtures
+from mockplatform.http_routes import handle as route
 from mockplatform.journal import Exchange
 from mockplatform.messages import Request
-from mockplatform.rules import PROFILES, RuleContext, view_of
 from mockplatform.tak import Authorisation, Route, RouteOutcome, Tak
 
 from .soap import ACTIVE_SMS_EMAIL, CONSUMER, INACTIVE, UNAUTHORISED, add_message, is_active_user
@@ -50,7 +53,7 @@ VALID = [
     add_message(thread_id="tråd-1", notify=True),
     add_message(pnr=INACTIVE, description=None, source_system=None),
 ]
-NAMESPACES = [ns.SOAP11, ns.SOAP12, ns.REGISTRY, ns.WSA, ns.IS_ACTIVE_USER, ns.ADD_MESSAGE, ns.PATIENTPORTAL_CORE]
+NAMESPACES = [ns.SOAP11, ns.SOAP12, ns.REGISTRY, ns.WSA, IS_ACTIVE_USER_NS, ADD_MESSAGE_NS, PATIENTPORTAL_CORE]
 
 # Text that XML 1.0 can carry (no surrogates, no control characters but tab and line ends).
 xml_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00").filter(
@@ -139,7 +142,7 @@ def app(tmp_path_factory):
 def test_mutated_request_gets_an_answer_or_a_documented_fault_never_vp012(app, body, sender):
     headers = [("Content-Type", "text/xml; charset=UTF-8")] + ([("x-vp-sender-id", sender)] if sender else [])
     before = app.journal.count()
-    response = app.handle(Request("POST", "/vp", headers, body, client="127.0.0.1:50000"))
+    response = route(app, Request("POST", "/vp", headers, body, client="127.0.0.1:50000"))
 
     assert response.status in (200, 500)
     root = etree.fromstring(response.body)
@@ -264,13 +267,13 @@ def test_validity_dates_are_inclusive(contract, address, day):
 @pytest.fixture(scope="module")
 def rule_context():
     registry = ContractRegistry()
-    registry.add(load_package(builtin_package_path()))
-    return RuleContext(fixtures=load_fixtures(), contracts=registry)
+    registry.add(load_package(INBOX_PACKAGE))
+    return domains.profile("1177-inbox").context(load_fixtures(), registry)
 
 
 @pytest.fixture(scope="module")
 def profile():
-    return PROFILES["1177-inbox"]()
+    return domains.profile("1177-inbox")
 
 
 T0 = datetime(2024, 5, 2, 8, 0, tzinfo=UTC)

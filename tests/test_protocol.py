@@ -16,8 +16,8 @@ import pytest
 from lxml import etree
 
 from mockplatform.display_text import clean
+from mockplatform.domains.inbox1177.pricing import estimate
 from mockplatform.findings import Finding, Severity
-from mockplatform.pricing import estimate
 from mockplatform.protocol import (
     FILE_NAMES,
     ProtocolWriteError,
@@ -27,8 +27,11 @@ from mockplatform.protocol import (
     render_json,
     render_junit,
     render_markdown,
+    text,
     write_all,
 )
+from mockplatform.protocol import markdown as md
+from mockplatform.protocol.console import render_summary
 from mockplatform.protocol.model import (
     PROTOCOL_FORMAT_VERSION,
     CaseResult,
@@ -492,6 +495,92 @@ def test_markdown_table_cells_cannot_be_split_by_a_pipe():
     assert len(re.findall(r"(?<!\\)\|", row)) == 3 and "A \\| B" in row
     row = next(line for line in md.splitlines() if line.startswith("| `IN-003`") and "/a" in line)
     assert len(re.findall(r"(?<!\\)\|", row)) == 7 and "`/a\\|b`" in row
+
+
+# ---------------------------------------------------------------- the head rows, built once
+
+
+def head_shown(protocol: Protocol) -> dict[str, list[tuple[str, str]]]:
+    """The head table of each format as (label, value) pairs, read back from the rendered file."""
+    shown = {}
+    table = html_doc(protocol).xpath("//table[@class='head']")[0]
+    shown["html"] = [(th.text_content(), td.text_content().strip()) for th, td in
+                     ((tr.find("th"), tr.find("td")) for tr in table.xpath("./tbody/tr"))]
+    document = docx.Document(io.BytesIO(render_docx(protocol)))
+    shown["docx"] = [(row.cells[0].text, row.cells[1].text) for row in document.tables[0].rows[1:]]
+    lines = render_markdown(protocol).decode().split("\n")
+    start = lines.index(f"| {md._label(text.FIELD)} | {md._label(text.VALUE)} |") + 2
+    end = lines.index("", start)
+    shown["md"] = [tuple(line.removeprefix("| ").removesuffix(" |").split(" | ", 1)) for line in lines[start:end]]
+    properties = junit_root(protocol).findall("testsuite")[0].findall("properties/property")
+    shown["junit"] = [(p.get("name"), p.get("value")) for p in properties][1:]  # after the verdict
+    return shown
+
+
+def expected_head(rows: list[text.HeadRow]) -> dict[str, list[tuple[str, str]]]:
+    """What each format shows of each row: the same label and value, in the format's own notation."""
+    return {
+        "html": [(r.label.sv + ("" if r.label.sv == r.label.en else r.label.en), "".join(r.lines) or r.text)
+                 for r in rows],
+        "docx": [(str(r.label), r.text) for r in rows],
+        "md": [(md._label(r.label), md._value(r)) for r in rows],
+        "junit": [(r.key, "\n".join(r.lines)) for r in rows],
+    }
+
+
+def test_every_format_shows_every_head_row_in_order(protocol):
+    assert head_shown(protocol) == expected_head(text.head_rows(protocol))
+
+
+def test_a_head_row_added_in_one_place_shows_in_every_format(protocol, monkeypatch):
+    """The renderers have no list of head rows of their own: a row added to ``head_rows`` is in all of them,
+    with its monospace and missing marks."""
+    rows = text.head_rows(protocol)
+    extra = [text.HeadRow("test_only", text.Label("Provrad", "Test row"), ("värde 1", "värde 2"), mono=True),
+             text.HeadRow("test_missing", text.Label("Tom rad", "Empty row"), ())]
+    monkeypatch.setattr(text, "head_rows", lambda p: rows + extra)
+    assert head_shown(protocol) == expected_head(rows + extra)
+    cells = html_doc(protocol).xpath("//table[@class='head']/tbody/tr/td")
+    assert cells[-2].get("class") == "mono" and cells[-1].xpath("./span[@class='missing']")
+    assert "| Provrad / *Test row* | `värde 1`<br>`värde 2` |" in render_markdown(protocol).decode()
+    document = docx.Document(io.BytesIO(render_docx(protocol)))
+    assert document.tables[0].rows[-2].cells[1].paragraphs[0].runs[0].font.name == "Courier New"
+
+
+def test_the_head_rows_hold_every_field_of_the_model_head():
+    """A field added to ProtocolHead must be shown: here, or in a table of its own (the contracts)."""
+    protocol = make_protocol()
+    shown = "\n".join(row.text for row in text.head_rows(protocol))
+    for f in dataclasses.fields(ProtocolHead):
+        value = getattr(protocol.head, f.name)
+        if f.name == "contracts":  # the contracts table
+            continue
+        if f.name == "cost":
+            parts = [text.sek(value.per_year_sek), text.sek(value.connection_fee_sek)]
+        elif f.name == "declared_volume":
+            parts = [text.number(value)]
+        else:
+            parts = [clean(v) for v in value] if isinstance(value, list) else [clean(value)]
+        assert all(part and part in shown for part in parts), f.name
+    assert [row.key for row in text.head_rows(protocol)][-2:] == ["cost", "format_version"]
+
+
+def test_a_head_left_empty_is_marked_missing_in_every_format():
+    protocol = dataclasses.replace(make_protocol(), head=ProtocolHead())
+    rows = text.head_rows(protocol)
+    assert [r.key for r in rows if not r.missing] == ["exchanges_judged", "format_version"]
+    shown = head_shown(protocol)
+    assert shown == expected_head(rows)
+    mark = text.or_missing(None)
+    for fmt in ("html", "docx"):
+        assert [value == mark for _, value in shown[fmt]] == [r.missing for r in rows]
+    assert [value for _, value in shown["junit"] if not value] == [""] * (len(rows) - 2)
+
+
+def test_the_console_summary_takes_its_head_values_from_the_head_rows(protocol):
+    summary = render_summary(protocol)
+    head = {row.key: row for row in text.head_rows(protocol)}
+    assert f"exchanges judged: {head['exchanges_judged'].text}; test period: {head['period'].text}" in summary
 
 
 # ---------------------------------------------------------------- write_all

@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mockplatform import ns
-from mockplatform.contracts import ContractRegistry, builtin_package_path, load_package
+from mockplatform import domains, ns
+from mockplatform.contracts import ContractRegistry, load_package
+from mockplatform.domains.inbox1177 import PACKAGE as INBOX_PACKAGE
+from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS
+from mockplatform.domains.inbox1177.view import read_inbox_view as view_of
 from mockplatform.errors import MockplatformError
 from mockplatform.findings import Finding, Severity
 from mockplatform.fixtures import load_fixtures
 from mockplatform.journal import Exchange
 from mockplatform.personnummer import with_check_digit
-from mockplatform.rules import PROFILES, Profile, RuleContext, view_of
+from mockplatform.rules import Profile, RuleContext
 
 from . import soap
 from .soap import ACTIVE_SMS_EMAIL, CONSUMER, INBOX, OTHER_CONSUMER, SYSTEM_ID, UNIT
@@ -30,18 +33,18 @@ DOCBOOK_TEXT = '<article><para>Svara på enkäten <ulink url="https://e.invalid/
 @pytest.fixture(scope="module")
 def registry() -> ContractRegistry:
     reg = ContractRegistry()
-    reg.add(load_package(builtin_package_path()))
+    reg.add(load_package(INBOX_PACKAGE))
     return reg
 
 
 @pytest.fixture
 def ctx(registry) -> RuleContext:
-    return RuleContext(fixtures=load_fixtures(), contracts=registry)
+    return domains.profile("1177-inbox").context(load_fixtures(), registry)
 
 
 @pytest.fixture(scope="module")
 def profile() -> Profile:
-    return PROFILES["1177-inbox"]()
+    return domains.profile("1177-inbox")
 
 
 _ids = iter(range(1, 10**9))
@@ -82,11 +85,11 @@ def soap_answer(payload: str) -> bytes:
 
 
 def active_answer(status: bool) -> bytes:
-    return soap_answer(f'<IsActiveUserResponse xmlns="{ns.IS_ACTIVE_USER}"><status>{str(status).lower()}</status>'
+    return soap_answer(f'<IsActiveUserResponse xmlns="{IS_ACTIVE_USER_NS}"><status>{str(status).lower()}</status>'
                        "</IsActiveUserResponse>")
 
 
-OK_ANSWER = soap_answer(f'<AddMessageToPatientPortalInboxResponse xmlns="{ns.ADD_MESSAGE}"><resultCode>OK'
+OK_ANSWER = soap_answer(f'<AddMessageToPatientPortalInboxResponse xmlns="{ADD_MESSAGE_NS}"><resultCode>OK'
                         "</resultCode></AddMessageToPatientPortalInboxResponse>")
 
 
@@ -124,7 +127,7 @@ BROKEN = [
     soap.add_message(address=UNIT, source_system=None, description=" ", unit_id="SE-NOPE", notify=True,
                      pnr="191212121213", text="<article><para><emphasis>x</emphasis></para></article>",
                      sso="<c:ssoLink><c:systemId>NOPE</c:systemId><c:text>t</c:text><c:type>Widget</c:type>"
-                         "</c:ssoLink>", message_ns=ns.ADD_MESSAGE),
+                         "</c:ssoLink>", message_ns=ADD_MESSAGE_NS),
     soap.add_message(wsa=True, sso=SSO).replace(b"Responder:1", b"Responder:1x"),
 ]
 
@@ -253,7 +256,7 @@ def test_the_release_candidate_namespace_gets_its_own_explanation(profile, ctx):
     finding = only(profile, ctx, "RIVTA-CONTRACT-NAMESPACE", rc(soap.is_active_user()))
     assert "release candidate" in finding.message_en
     assert "regenerate the client from release 1.0" in finding.hint
-    assert ns.IS_ACTIVE_USER in finding.hint
+    assert IS_ACTIVE_USER_NS in finding.hint
     assert finding.path == "/Envelope/Body/IsActiveUser"
 
 
@@ -266,7 +269,7 @@ def test_the_wsdl_namespace_and_an_unknown_namespace_are_found(profile, ctx):
     wsdl = soap.is_active_user().replace(b"IsActiveUserResponder:1", b"IsActiveUser:1:rivtabp21")
     assert "WSDL namespace" in only(profile, ctx, "RIVTA-CONTRACT-NAMESPACE", wsdl).message_en
     unknown = soap.is_active_user().replace(b"IsActiveUserResponder:1", b"IsActiveUserResponder:9")
-    assert ns.IS_ACTIVE_USER in only(profile, ctx, "RIVTA-CONTRACT-NAMESPACE", unknown).hint
+    assert IS_ACTIVE_USER_NS in only(profile, ctx, "RIVTA-CONTRACT-NAMESPACE", unknown).hint
 
 
 def test_a_known_contract_namespace_passes(profile, ctx):
@@ -277,7 +280,7 @@ def test_a_known_contract_namespace_passes(profile, ctx):
 
 
 def test_schema_findings_come_from_the_validator_with_envelope_paths(profile, ctx):
-    found = [f for f in request_findings(profile, ctx, soap.add_message(message_ns=ns.ADD_MESSAGE))
+    found = [f for f in request_findings(profile, ctx, soap.add_message(message_ns=ADD_MESSAGE_NS))
              if f.rule_id == "SCHEMA"]
     assert found
     assert all(f.path.startswith("/Envelope/Body/AddMessageToPatientPortalInbox") for f in found)

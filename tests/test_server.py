@@ -8,6 +8,8 @@ import threading
 import time
 
 from mockplatform.fixtures import builtin_fixtures_dir
+from mockplatform.http_routes import handle as dispatch
+from mockplatform.http_routes import needs_worker
 from mockplatform.messages import Request
 from mockplatform.producers.faults import FaultKind, InjectedFault
 
@@ -134,7 +136,7 @@ def test_only_calls_that_may_wait_go_to_a_worker(start_platform, producer, tmp_p
     app = start_platform(tak=tak).app
 
     def waits(body: bytes, path: str = "/vp") -> bool:
-        return app.needs_worker(Request("POST", path, [("x-vp-sender-id", CONSUMER)], body))
+        return needs_worker(app, Request("POST", path, [("x-vp-sender-id", CONSUMER)], body))
 
     remote = is_active_user(address="PRODUCER-1").replace(
         b"urn:riv:infrastructure:eservicesupply:patientportal:IsActiveUserResponder:1", C.encode())
@@ -154,7 +156,7 @@ def test_an_answer_whose_exchange_cannot_be_journaled_is_vp012(platform):
     journal.write(lambda conn: conn.execute(
         "CREATE TRIGGER broken BEFORE INSERT ON exchanges BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
     over_http = platform.post(is_active_user(), headers={"x-skltp-correlation-id": "lost"})
-    in_process = platform.app.handle(Request("POST", "/vp", [("x-skltp-correlation-id", "lost")], is_active_user()))
+    in_process = dispatch(platform.app, Request("POST", "/vp", [("x-skltp-correlation-id", "lost")], is_active_user()))
     for status, body in ((over_http.status_code, over_http.content), (in_process.status, in_process.body)):
         assert status == 500 and b"VP012" in body and b"the journal could not be written" in body
     journal.write(lambda conn: conn.execute("DROP TRIGGER broken"))

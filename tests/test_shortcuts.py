@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from mockplatform import journal, shortcuts
+from mockplatform.domains.inbox1177.request import read_request
 from mockplatform.journal import Exchange, Journal
-from mockplatform.producers.inbox_store import children_by_name, text_of, texts_by_name
 from mockplatform.shortcuts import json_text, local_today, new_correlation_id, utc_now_iso
 
 TEXT = st.text(st.characters(codec=None, exclude_categories=()))  # surrogates, controls, all of it
@@ -147,13 +147,24 @@ def test_correlation_ids_do_not_repeat_in_a_forked_child():
     assert len(child) == 3 and not set(child) & set(parent)
 
 
-def test_inbox_texts_read_as_fields_then_text():
-    parent = etree.fromstring(
-        '<m xmlns:c="urn:c"><!--x--><c:a>1</c:a><a>2</a><b/><c:d>x<e>y</e>z</c:d><?pi?><f><![CDATA[<&]]></f></m>')
-    fields, texts = children_by_name(parent), texts_by_name(parent)
-    assert texts.keys() == fields.keys()
-    assert all(texts[name] == text_of(fields, name) for name in fields)
-    assert texts_by_name(None) == {}
+def test_inbox_request_reader_reads_as_find_by_local_name():
+    """The one-pass reader of inbox requests finds what ``find("{*}name")`` finds (the first of a local
+    name, in any namespace) and reads its whole text, comments and CDATA included."""
+    payload = etree.fromstring(
+        '<r xmlns:c="urn:c"><!--x--><c:subjectOfCareId>19<!--y-->1212121212</c:subjectOfCareId>'
+        '<subjectOfCareId>2</subjectOfCareId><c:message><messageThreadId>T<?pi?>1</messageThreadId>'
+        '<c:messageText><![CDATA[<&]]> and more</c:messageText><organisationUnit><unitId>U</unitId>'
+        '<unitId>V</unitId></organisationUnit></c:message><sourceSystem/></r>')
+    request = read_request(payload)
+    for rel, field in (("subjectOfCareId", "subject_of_care_id"), ("sourceSystem", "source_system"),
+                       ("message/messageThreadId", "thread_id"), ("message/messageText", "text"),
+                       ("message/organisationUnit/unitId", "unit_id")):
+        element = payload
+        for name in rel.split("/"):
+            element = element.find("{*}" + name)
+        assert request.elements[rel] is element
+        assert getattr(request, field) == "".join(element.itertext())
+    assert request.notify is None and request.description is None
 
 
 def test_wal_starts_over_under_steady_writes(tmp_path, monkeypatch):

@@ -11,7 +11,9 @@ import pytest
 from faker import Faker
 
 from mockplatform import Application, Config
+from mockplatform.domains.inbox1177.section import inbox_address
 from mockplatform.fixtures import Fixtures, load_fixtures
+from mockplatform.http_routes import handle as route
 from mockplatform.messages import Request
 from mockplatform.personnummer import birth_date, is_samordningsnummer, problems
 from mockplatform.testdata import (
@@ -272,7 +274,7 @@ def write(tmp_path, text: str):
 
 def assert_promises_kept(fx: Fixtures) -> None:
     """What the built-in fixtures promise, and what generated ones add: unique, valid ids."""
-    assert fx.inbox_logical_address == INBOX_LOGICAL_ADDRESS
+    assert inbox_address(fx) == INBOX_LOGICAL_ADDRESS
     for c in fx.citizens:
         assert problems(c.subject_of_care_id) == [] and c.name
         assert 18 <= age_on(birth_date(c.subject_of_care_id), FIXTURES_AS_OF) <= 90
@@ -343,7 +345,7 @@ def test_the_platform_serves_generated_fixtures(tmp_path):
     app = Application(Config(journal=tmp_path / "j.sqlite", tak=tak, fixtures=tmp_path / "inbox.toml"))
     try:
         def post(body: bytes) -> bytes:
-            response = app.handle(Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
+            response = route(app, Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
             assert response.status == 200, response.body
             return response.body
 

@@ -12,10 +12,11 @@ import pytest
 
 from mockplatform import Settings
 from mockplatform.cli import main
-from mockplatform.demo import run_demo
+from mockplatform.domains.inbox1177.demo import run_demo
+from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS
+from mockplatform.domains.inbox1177.sample_consumer import InboxConsumer
 from mockplatform.producers.faults import FaultKind, InjectedFault
 from mockplatform.protocol.model import CaseStatus, Verdict
-from mockplatform.sample_consumer import InboxConsumer
 from mockplatform.verification import VerifyOptions, verify
 
 from .soap import ACTIVE_SMS_EMAIL, CONSUMER, INACTIVE, INBOX, SYSTEM_ID, UNIT, add_message, is_active_user
@@ -161,10 +162,9 @@ def test_head_carries_contract_digests_period_and_cost(platform):
 
 
 def test_a_corrected_resend_after_a_client_fault_is_not_a_retry(platform):
-    from mockplatform import ns
 
     platform.post(is_active_user(ACTIVE_SMS_EMAIL))
-    assert platform.post(add_message(ACTIVE_SMS_EMAIL, message_ns=ns.ADD_MESSAGE)).status_code == 500  # schema
+    assert platform.post(add_message(ACTIVE_SMS_EMAIL, message_ns=ADD_MESSAGE_NS)).status_code == 500  # schema
     assert platform.post(add_message(ACTIVE_SMS_EMAIL)).status_code == 200  # fixed and sent again at once
     protocol = verify(VerifyOptions(journal=platform.app.journal.path))
     tc09 = next(c for c in protocol.cases if c.id == "TC-09")

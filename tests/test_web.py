@@ -13,12 +13,14 @@ import pytest
 import requests
 from lxml import html as lxml_html
 
-from mockplatform import Application, Config, Request, Settings, ns
-from mockplatform.docbook import MISMATCH_TEXT
+from mockplatform import Application, Config, Request, Settings
+from mockplatform.domains.inbox1177.docbook import MISMATCH_TEXT
+from mockplatform.domains.inbox1177.links import safe_url
+from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS, PATIENTPORTAL_CORE
+from mockplatform.domains.inbox1177.store import read_inbox, sync_inbox
 from mockplatform.errors import ConfigError
-from mockplatform.producers.inbox_store import read_inbox, sync_inbox
-from mockplatform.web.dispatch import is_loopback
-from mockplatform.web.links import safe_url
+from mockplatform.http_routes import handle as route
+from mockplatform.messages import is_loopback
 from mockplatform.web.responses import CSP
 
 from .soap import (
@@ -45,10 +47,10 @@ class Client:
         headers = [("Content-Type", "text/xml; charset=UTF-8")]
         if consumer:
             headers.append(("x-vp-sender-id", consumer))
-        return self.app.handle(Request("POST", path, headers, body, client="127.0.0.1:40000"))
+        return route(self.app, Request("POST", path, headers, body, client="127.0.0.1:40000"))
 
     def get(self, path: str, client: str = "127.0.0.1:40000", method: str = "GET", **query: str):
-        return self.app.handle(Request(method, path, [("Host", "localhost")], query=query, client=client))
+        return route(self.app, Request(method, path, [("Host", "localhost")], query=query, client=client))
 
     def page(self, path: str, **query: str):
         response = self.get(path, **query)
@@ -104,7 +106,7 @@ def text_of(element) -> str:
 
 def sso(system_id: str = CONSUMER, text: str = "Logga in", query: str | None = "case=1&a=b",
         link_type: str = "NewTarget") -> str:
-    c = ns.PATIENTPORTAL_CORE
+    c = PATIENTPORTAL_CORE
     q = f"<c:queryString>{escape(query)}</c:queryString>" if query is not None else ""
     return (f'<c:ssoLink xmlns:c="{c}"><c:systemId>{system_id}</c:systemId><c:text>{escape(text)}</c:text>{q}'
             f"<c:type>{link_type}</c:type></c:ssoLink>")
@@ -224,7 +226,7 @@ def test_opening_a_message_marks_it_read_and_the_mark_survives_a_restart(tmp_pat
 
 
 def test_message_shows_heading_unit_details_and_blank_heading_when_missing(client):
-    unit = (f'<c:organisationUnit xmlns:c="{ns.PATIENTPORTAL_CORE}"><c:unitId>SE2321000016-A1B2</c:unitId>'
+    unit = (f'<c:organisationUnit xmlns:c="{PATIENTPORTAL_CORE}"><c:unitId>SE2321000016-A1B2</c:unitId>'
             "<c:unitName>Vårdcentralen Exempelby</c:unitName><c:unitAddress>Storgatan 1</c:unitAddress>"
             "<c:unitPostalCode>123 45</c:unitPostalCode><c:unitPostalCity>Exempelby</c:unitPostalCity>"
             "<c:unitTelephone>010-123 45 67</c:unitTelephone></c:organisationUnit>")
@@ -426,7 +428,7 @@ def mixed(client) -> Client:
     assert client.post(add_message(), consumer=OTHER_CONSUMER).status == 200
     assert client.post(is_active_user(address="SE-NOWHERE")).status == 500
     assert client.post(is_active_user(), consumer=UNAUTHORISED).status == 500
-    invalid = add_message(message_ns=ns.ADD_MESSAGE)  # message children in the responder namespace
+    invalid = add_message(message_ns=ADD_MESSAGE_NS)  # message children in the responder namespace
     assert client.post(invalid).status == 500
     assert client.post(is_active_user(), path="/wrong").status == 404
     return client
@@ -452,11 +454,11 @@ FILTERS = {
     "vp code in lower case": ({"outcome": "vp004"}, [3]),
     "producer fault": ({"outcome": "producer"}, [5]),
     "other": ({"outcome": "other"}, [6]),
-    "contract": ({"contract": ns.ADD_MESSAGE}, [5, 2]),
+    "contract": ({"contract": ADD_MESSAGE_NS}, [5, 2]),
     "consumer": ({"consumer": OTHER_CONSUMER}, [2]),
     "consumer, any case": ({"consumer": UNAUTHORISED.lower()}, [4]),
     "logical address": ({"address": "SE-NOWHERE"}, [3]),
-    "combined": ({"contract": ns.IS_ACTIVE_USER, "outcome": "vp"}, [4, 3]),
+    "combined": ({"contract": IS_ACTIVE_USER_NS, "outcome": "vp"}, [4, 3]),
 }
 
 
@@ -530,9 +532,9 @@ def test_exchange_body_that_is_not_xml_is_shown_as_escaped_text(client):
 
 
 def test_envelope_with_header_values_that_look_like_markup(client):
-    body = envelope(f'<IsActiveUser xmlns="{ns.IS_ACTIVE_USER}"><subjectOfCareId>{ACTIVE_SMS_EMAIL}'
+    body = envelope(f'<IsActiveUser xmlns="{IS_ACTIVE_USER_NS}"><subjectOfCareId>{ACTIVE_SMS_EMAIL}'
                     "</subjectOfCareId></IsActiveUser>")
-    client.app.handle(Request("POST", "/vp", [("Content-Type", "text/xml"), ("x-evil", "<b onclick=x>")], body,
+    route(client.app, Request("POST", "/vp", [("Content-Type", "text/xml"), ("x-evil", "<b onclick=x>")], body,
                               client="127.0.0.1:1"))
     response = client.get("/ui/journal/1")
     assert b"<b onclick" not in response.body and b"&lt;b onclick=x&gt;" in response.body

@@ -1,6 +1,6 @@
 """Service contracts: release packages (built-in or official), schema validation, WSDL serving."""
 
-from .package import ContractPackage, Interaction, PatternRepair, builtin_package_path, load_package
+from .package import ContractPackage, Interaction, PatternRepair, is_builtin, load_package
 from .registry import ContractRegistry
 
 __all__ = [
@@ -8,6 +8,6 @@ __all__ = [
     "ContractRegistry",
     "Interaction",
     "PatternRepair",
-    "builtin_package_path",
+    "is_builtin",
     "load_package",
 ]

@@ -89,8 +89,12 @@ class ContractPackage:
         return (self.root / relative).read_bytes()
 
 
-def builtin_package_path() -> Path:
-    return Path(__file__).parent / "builtin" / "patientportal"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # mockplatform/: packages under it are built in
+
+
+def is_builtin(package: ContractPackage) -> bool:
+    """A package that ships inside mockplatform (a domain's), rather than one the user loaded."""
+    return Path(package.source).resolve().is_relative_to(PACKAGE_ROOT)
 
 
 def _safe_parser() -> etree.XMLParser:

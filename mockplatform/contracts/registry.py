@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ConfigError
 from .package import ContractPackage, Interaction, PatternRepair
 from .validation import SchemaValidator
 
@@ -34,6 +35,17 @@ class ContractRegistry:
 
     def by_wsdl_path(self, path: str) -> Interaction | None:
         return self._by_wsdl_path.get(path.rstrip("/").lower())
+
+    def resolve(self, name: str) -> str:
+        """A contract by responder namespace, or by the short name of a loaded one (its interaction's
+        name, e.g. ``IsActiveUser``); a ConfigError naming the known ones."""
+        if ":" not in name:
+            for interaction in self.interactions:
+                if interaction.name.lower() == name.lower():
+                    return interaction.responder_namespace
+            known = ", ".join(sorted(i.name for i in self.interactions))
+            raise ConfigError(f"unknown contract '{name}'; known: {known}")
+        return name
 
     @property
     def interactions(self) -> list[Interaction]:

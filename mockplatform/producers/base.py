@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from .. import ns
 from ..envelope import Envelope
+from ..faults import render_fault
+from ..findings import Finding
 from ..journal import Effect
+from ..messages import SOAP_CONTENT_TYPE
 from ..tak import Route
 
 
@@ -41,3 +45,26 @@ class ProducerAnswer:
 
 
 Producer = Callable[[ProducerCall], ProducerAnswer]
+
+
+def soap_answer(payload_xml: str, status: int = 200) -> ProducerAnswer:
+    """A producer's SOAP 1.1 answer around ``payload_xml`` (the response element, already escaped)."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{ns.SOAP11}"><soapenv:Body>{payload_xml}'
+        "</soapenv:Body></soapenv:Envelope>"
+    ).encode()
+    return ProducerAnswer(status, body, [("Content-Type", SOAP_CONTENT_TYPE)])
+
+
+def fault_answer(faultcode: str, faultstring: str, detail: str | None = None) -> ProducerAnswer:
+    """A producer's SOAP fault, HTTP 500 (the platform passes it on)."""
+    return ProducerAnswer(500, render_fault(faultcode, faultstring, detail), [("Content-Type", SOAP_CONTENT_TYPE)])
+
+
+def schema_fault(findings: Sequence[Finding]) -> ProducerAnswer:
+    """A validating producer's Client fault naming every schema violation (path, line, reason, fix)."""
+    lines = [f"{i}) {f.path or '?'}" + (f" (line {f.line})" if f.line else "") + f": {f.message_en}"
+             + (f" [fix: {f.hint}]" if f.hint else "") for i, f in enumerate(findings, 1)]
+    faultstring = f"Schema validation failed with {len(findings)} violation(s):\n" + "\n".join(lines)
+    return fault_answer("SOAP-ENV:Client", faultstring, "\n".join(lines))

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from xml.sax.saxutils import escape
 
-from .. import ns
 from ..errors import ConfigError
-from ..faults import render_fault
+from ..faults import VP009_TIMEOUT, render_fault, vp009_connection_failed
+from ..messages import SOAP_CONTENT_TYPE
 from .base import Producer, ProducerAnswer, ProducerCall
-from .http import TIMEOUT_TEXT
-
-CONTENT_TYPE = "text/xml; charset=UTF-8"
 
 
 class FaultKind(StrEnum):
@@ -30,11 +27,11 @@ class FaultKind(StrEnum):
     SOAP_FAULT = "soap_fault"  # the producer answers a SOAP fault with HTTP 500: passed through
     HTTP_500 = "http_500"  # HTTP 500 without a SOAP envelope: VP009 with the status
     EMPTY = "empty"  # HTTP 200 with an empty body: VP009
-    LOGICAL_ERROR = "logical_error"  # resultCode ERROR with a resultText (AddMessage)
+    LOGICAL_ERROR = "logical_error"  # resultCode ERROR with a resultText (contracts whose answer has one)
 
 
-# Contracts whose answer carries resultCode/resultText: the only ones a logical ERROR fits.
-_RESULT_CODE_RESPONSES = {ns.ADD_MESSAGE.lower(): "AddMessageToPatientPortalInboxResponse"}
+# A logical ERROR answer for a contract, from the domain that owns it (None: the contract has no resultCode).
+LogicalError = Callable[[str, str], "bytes | None"]
 
 
 @dataclass
@@ -61,8 +58,10 @@ class InjectedFault:
 class FaultInjector:
     """The faults in force, consulted once per producer call. Thread-safe."""
 
-    def __init__(self, connect_retry_delay_s: float = 2.0, interrupt: threading.Event | None = None) -> None:
+    def __init__(self, connect_retry_delay_s: float = 2.0, interrupt: threading.Event | None = None,
+                 logical_error: LogicalError = lambda contract, text: None) -> None:
         self.connect_retry_delay_s = connect_retry_delay_s
+        self.logical_error = logical_error
         # Set when the platform stops for good: an injected wait ends at once, and the call is answered
         # as the fault says, so it is still answered and journaled.
         self.interrupt = interrupt or threading.Event()
@@ -76,9 +75,9 @@ class FaultInjector:
         if fault.delay_ms < 0:
             raise ConfigError("fault 'delay_ms' must not be negative")
         if fault.kind is FaultKind.LOGICAL_ERROR and fault.contract is not None \
-                and fault.contract.lower() not in _RESULT_CODE_RESPONSES:
+                and self.logical_error(fault.contract, "") is None:
             raise ConfigError(f"a logical ERROR answer needs a contract with resultCode; {fault.contract} has none "
-                              "(IsActiveUser reports errors as SOAP faults: use kind 'soap_fault')")
+                              "(a contract that reports errors as SOAP faults: use kind 'soap_fault')")
         with self._lock:
             fault.id = next(self._ids)
             self._faults.append(fault)
@@ -106,7 +105,7 @@ class FaultInjector:
             return None
         with self._lock:
             for fault in self._faults:
-                if fault.kind is FaultKind.LOGICAL_ERROR and call.contract.lower() not in _RESULT_CODE_RESPONSES:
+                if fault.kind is FaultKind.LOGICAL_ERROR and self.logical_error(call.contract, "") is None:
                     continue
                 if fault.matches(call.contract, call.logical_address):
                     fault.hits += 1
@@ -126,23 +125,16 @@ class FaultInjector:
             return producer(call)
         if kind is FaultKind.TIMEOUT:
             self.interrupt.wait(call.timeout_s)
-            return ProducerAnswer(None, failure=TIMEOUT_TEXT)
+            return ProducerAnswer(None, failure=VP009_TIMEOUT)
         if kind is FaultKind.CONNECTION_REFUSED:
             self.interrupt.wait(self.connect_retry_delay_s)
-            return ProducerAnswer(None, failure="Connection failed after one retry: Connection refused (injected)")
+            return ProducerAnswer(None, failure=vp009_connection_failed("Connection refused (injected)"))
         if kind is FaultKind.SOAP_FAULT:
             body = render_fault("SOAP-ENV:Server", fault.text or "Injected producer fault", None)
-            return ProducerAnswer(500, body, [("Content-Type", CONTENT_TYPE)])
+            return ProducerAnswer(500, body, [("Content-Type", SOAP_CONTENT_TYPE)])
         if kind is FaultKind.HTTP_500:
             return ProducerAnswer(500, b"Internal Server Error (injected)\n", [("Content-Type", "text/plain")])
         if kind is FaultKind.EMPTY:
-            return ProducerAnswer(200, b"", [("Content-Type", CONTENT_TYPE)])
-        element = _RESULT_CODE_RESPONSES[call.contract.lower()]
-        text = escape(fault.text or "Injected logical error")
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>'
-            f'<soapenv:Envelope xmlns:soapenv="{ns.SOAP11}"><soapenv:Body>'
-            f'<{element} xmlns="{call.contract}"><resultCode>ERROR</resultCode><resultText>{text}</resultText>'
-            f"</{element}></soapenv:Body></soapenv:Envelope>"
-        ).encode()
-        return ProducerAnswer(200, body, [("Content-Type", CONTENT_TYPE)])
+            return ProducerAnswer(200, b"", [("Content-Type", SOAP_CONTENT_TYPE)])
+        body = self.logical_error(call.contract, fault.text or "Injected logical error")
+        return ProducerAnswer(200, body or b"", [("Content-Type", SOAP_CONTENT_TYPE)])

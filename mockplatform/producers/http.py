@@ -11,9 +11,8 @@ import threading
 import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 
+from ..faults import VP009_TIMEOUT, vp009_connection_failed
 from .base import ProducerAnswer, ProducerCall
-
-TIMEOUT_TEXT = "Timeout when waiting on response from producer."
 
 
 class HttpProducer:
@@ -34,19 +33,19 @@ class HttpProducer:
                     timeout=timeout, redirect=False, preload_content=True,
                 )
             except ReadTimeoutError:
-                return ProducerAnswer(None, failure=TIMEOUT_TEXT)
+                return ProducerAnswer(None, failure=VP009_TIMEOUT)
             except (NewConnectionError, ProtocolError, ConnectionError) as exc:
                 if attempt == 1:
                     self.interrupt.wait(self.retry_delay_s)
                     continue
-                return ProducerAnswer(None, failure=f"Connection failed after one retry: {_reason(exc)}")
+                return ProducerAnswer(None, failure=vp009_connection_failed(_reason(exc)))
             except HTTPError as exc:
                 if "timed out" in str(exc).lower():
-                    return ProducerAnswer(None, failure=TIMEOUT_TEXT)
+                    return ProducerAnswer(None, failure=VP009_TIMEOUT)
                 if attempt == 1:
                     self.interrupt.wait(self.retry_delay_s)
                     continue
-                return ProducerAnswer(None, failure=f"Connection failed after one retry: {_reason(exc)}")
+                return ProducerAnswer(None, failure=vp009_connection_failed(_reason(exc)))
             return ProducerAnswer(response.status, response.data, list(response.headers.items()))
         raise AssertionError("unreachable")
 

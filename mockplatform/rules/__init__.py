@@ -1,14 +1,12 @@
-"""Rule profiles that judge the requests a consumer sent (read from the journal).
+"""The judging engine: rule profiles (provided by the domains) applied to the requests of a journal.
 
 A profile is a catalogue of rules (id, severity, titles, source) and the small callables that
-apply them to a parsed request (``view_of``) or to the set of requests in time order.
+apply them to a parsed request (``RequestView``) or to the set of requests in time order; its
+domain says how a request is read for them and which test cases it has.
 """
 
-from collections.abc import Callable
+from .base import Hit, Judgement, Profile, RequestView, RuleContext, RuleInfo, read_view
+from .cases import Outcome, TestCase
 
-from . import inbox1177
-from .base import Hit, Profile, RequestView, RuleContext, RuleInfo, view_of
-
-PROFILES: dict[str, Callable[[], Profile]] = {inbox1177.PROFILE_ID: inbox1177.profile}
-
-__all__ = ["PROFILES", "Hit", "Profile", "RequestView", "RuleContext", "RuleInfo", "view_of"]
+__all__ = ["Hit", "Judgement", "Outcome", "Profile", "RequestView", "RuleContext", "RuleInfo", "TestCase",
+           "read_view"]

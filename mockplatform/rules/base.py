@@ -1,15 +1,15 @@
 """What every rule profile is made of: the catalogue entry, the context, the parsed request, the profile.
 
-A request is parsed once (``view_of``) and every rule reads the same ``RequestView``; a rule is a
-small callable that yields ``Hit``s, and the profile turns them into ``Finding``s with the id,
-severity and source from its catalogue, so no rule repeats them.
+A request is parsed once (the profile's ``read``, built on ``read_view``) and every rule reads the
+same ``RequestView``; a rule is a small callable that yields ``Hit``s, and the profile turns them
+into ``Finding``s with the id, severity and source from its catalogue, so no rule repeats them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -17,17 +17,15 @@ from functools import cached_property
 from lxml import etree
 
 from ..contracts import ContractRegistry
-from ..envelope import Envelope, MalformedRequest, read_envelope
+from ..envelope import Answer, Envelope, MalformedRequest, read_answer, read_envelope
 from ..errors import MockplatformError
 from ..findings import Finding, Severity
 from ..fixtures import Fixtures, System, Unit
 from ..journal import Exchange
-from ..xmlsafe import local_name, parse, text_value
+from ..protocol.model import CostEstimate
+from ..xmlsafe import local_name
+from .cases import TestCase
 
-_CLIENT_FAULT = re.compile(rb"<(?:[\w.-]+:)?faultcode>\s*(?:[\w.-]+:)?Client\s*</")
-IS_ACTIVE_USER = "IsActiveUser"
-ADD_MESSAGE = "AddMessageToPatientPortalInbox"
-OPERATIONS = (IS_ACTIVE_USER, ADD_MESSAGE)
 REQUEST = "request"
 JOURNAL = "journal"
 
@@ -59,16 +57,13 @@ class Hit:
 
 @dataclass
 class RuleContext:
-    """What the rules judge against: the fixtures, the contracts, and the limits of the behaviour rules."""
+    """What the rules judge against. A domain's profile may hand its rules a subclass with more."""
 
     fixtures: Fixtures
     contracts: ContractRegistry
     consumer: str | None = None  # the consumer HSA-id judged (None: whatever consumer each exchange has)
     system_ids: tuple[str, ...] = ()  # system-ids issued to that consumer; empty = the consumer's in fixtures
-    same_text_threshold: int = 20  # same messageText to this many distinct citizens = general information
-    min_retry_s: float = 4.0  # contract back-off example: first retry after 4 s
-    batch_max: int = 1000
-    batch_gap_s: float = 300.0  # 5 minutes between batches
+    contract_namespaces: frozenset[str] = frozenset()  # the profile's contracts (lower case); empty = any
 
     def selects(self, view: RequestView) -> bool:
         """Is this exchange judged: a consumer request to the platform, of the consumer asked for."""
@@ -100,7 +95,8 @@ class RuleContext:
 
 @dataclass
 class RequestView:
-    """One journal exchange parsed once, shared by every rule.
+    """One journal exchange parsed once, shared by every rule. A domain's profile reads more into a
+    subclass (the fields its rules need), from its one reader of each request.
 
     Elements of the request are named by their path below the request element ("subjectOfCareId",
     "message/messageText", ...); ``lines`` keeps their source lines after ``slim()`` has let go
@@ -110,20 +106,12 @@ class RequestView:
     exchange: Exchange
     envelope: Envelope | None
     parse_error: str | None
-    operation: str | None  # "IsActiveUser", "AddMessageToPatientPortalInbox", or None
+    operation: str | None  # the request element's local name, when the profile judges that operation
     judged: bool = True  # a consumer request to the platform: POST under /vp
     t: float | None = None  # exchange.time as POSIX seconds (None: unreadable time)
     body_sha256: str = ""
-    subject_of_care_id: str | None = None
-    message_text: str | None = None  # the text content of messageText (DocBook still as text)
-    message_description: str | None = None
-    unit_id: str | None = None
-    thread_id: str | None = None
-    notify: bool | None = None  # None = no notify element
-    source_system: str | None = None
-    sso_system_id: str | None = None
-    result_code: str | None = None  # AddMessage response resultCode (None: no readable answer)
-    active: bool | None = None  # IsActiveUser response status (None: no readable answer)
+    answer: Answer | None = field(default=None, repr=False)  # the answer, read (None: not a SOAP answer)
+    fault_code: str | None = None  # the answer's faultcode ("Client", "Server"), kept when the tree is let go
     elements: dict[str, etree._Element] = field(default_factory=dict)  # "" = the request element
     lines: dict[str, int | None] = field(default_factory=dict)
 
@@ -131,20 +119,20 @@ class RequestView:
     def technical_fault(self) -> bool:
         """Did the call fail in a way a retry can cure: VP009 (producer unreachable, timeout, non-SOAP
         error) or the producer's own Server fault. A Client fault (VP003, VP004, VP007, a schema
-        violation) needs a corrected request, not a retry; resultCode=ERROR is a logical answer."""
+        violation) needs a corrected request, not a retry; a logical ERROR is an answer."""
         ex = self.exchange
         if ex.http_status < 500:
             return False
         if ex.vp_code:
             return ex.vp_code == "VP009"
-        return _CLIENT_FAULT.search(ex.response_body or b"") is None
-
-    @property
-    def has_sso_link(self) -> bool:
-        return "message/ssoLink" in self.lines
+        return self.fault_code != "Client"
 
     def has(self, rel: str) -> bool:
         return rel in self.lines
+
+    def outcome(self) -> str | None:
+        """What the answer said, in a few words for the protocol ("status=true"); None: nothing to add."""
+        return None
 
     def where(self, rel: str) -> tuple[str | None, int | None]:
         """Path and line of an element of the request; for a missing one, its place and its parent's line."""
@@ -156,9 +144,10 @@ class RequestView:
         return f"/Envelope/Body/{self.operation}/{rel}", self.lines.get(probe)
 
     def slim(self) -> RequestView:
-        """Drop the parsed tree, in place, for the journal rules over many exchanges (saves ~5 kB each)."""
+        """Drop the parsed trees, in place, for the journal rules over many exchanges (saves ~5 kB each)."""
         self.envelope = None
         self.elements = {}
+        self.answer = None
         return self
 
 
@@ -171,11 +160,6 @@ def xml_path(element: etree._Element) -> str:
     return "/" + "/".join(reversed(names))
 
 
-def _child(parent: etree._Element | None, name: str) -> etree._Element | None:
-    """The first child with this local name, in any namespace (lxml's ``{*}`` runs in C)."""
-    return None if parent is None else parent.find("{*}" + name)
-
-
 def _seconds(time: str) -> float | None:
     try:
         return datetime.fromisoformat(time).timestamp()
@@ -183,16 +167,17 @@ def _seconds(time: str) -> float | None:
         return None
 
 
-def view_of(exchange: Exchange) -> RequestView:
+def read_view(exchange: Exchange, operations: tuple[str, ...] = (), view_type: type[RequestView] = RequestView,
+              **fields: object) -> RequestView:
     """Parse an exchange for the rules; never raises: what cannot be read becomes ``parse_error``.
 
-    Children are found by local name whatever their namespace, so a request with a namespace
-    mistake is still judged by the other rules (the namespace rules and the schema name it).
+    ``operations``: the request elements the profile judges (empty: any); the view's ``operation`` is
+    None for any other. The answer is read when the platform passed one on (HTTP 200 or a fault).
     """
     body = exchange.request_body or b""
     judged = (exchange.method or "").upper() == "POST" and ((exchange.path or "") + "/").startswith("/vp/")
-    view = RequestView(exchange, None, None, None, judged=judged, t=_seconds(exchange.time),
-                       body_sha256=hashlib.sha256(body).hexdigest())
+    view = view_type(exchange, None, None, None, judged=judged, t=_seconds(exchange.time),
+                     body_sha256=hashlib.sha256(body).hexdigest(), **fields)
     try:
         view.envelope = read_envelope(body)
     except MalformedRequest as exc:
@@ -207,64 +192,45 @@ def view_of(exchange: Exchange) -> RequestView:
         return view
     payload = view.envelope.payload
     name = local_name(payload)
-    view.operation = name if name in OPERATIONS else None
-    if view.operation is None:
-        return view
-    view.elements[""], view.lines[""] = payload, payload.sourceline
-
-    def find(rel: str) -> etree._Element | None:
-        parent_rel, _, tag = rel.rpartition("/")
-        element = _child(view.elements.get(parent_rel), tag)
-        if element is not None:
-            view.elements[rel], view.lines[rel] = element, element.sourceline
-        return element
-
-    def text(rel: str) -> str | None:
-        element = find(rel)
-        return None if element is None else text_value(element)
-
-    view.subject_of_care_id = text("subjectOfCareId")
-    if view.operation == ADD_MESSAGE:
-        find("message")
-        find("message/organisationUnit")
-        view.unit_id = text("message/organisationUnit/unitId")
-        view.thread_id = text("message/messageThreadId")
-        view.message_description = text("message/messageDescription")
-        view.message_text = text("message/messageText")
-        find("message/ssoLink")
-        view.sso_system_id = text("message/ssoLink/systemId")
-        notify = text("notify")
-        view.notify = None if notify is None else notify.strip() in ("true", "1")
-        view.source_system = text("sourceSystem")
-    if exchange.http_status == 200 and exchange.response_body:
-        _read_answer(view)
+    view.operation = name if not operations or name in operations else None
+    if exchange.response_body and (exchange.http_status == 200 or exchange.http_status >= 500):
+        view.answer = read_answer(exchange.response_body)
+        view.fault_code = view.answer.fault_code if view.answer is not None else None
+    if view.operation is not None:
+        view.elements[""], view.lines[""] = payload, payload.sourceline
     return view
-
-
-def _read_answer(view: RequestView) -> None:
-    """resultCode / status of the producer's answer, for the journal rules."""
-    try:
-        root = parse(view.exchange.response_body)
-    except Exception:  # an unreadable answer is the producer's problem, not the consumer's
-        return
-    body = _child(root, "Body")
-    answer = next((c for c in body if isinstance(c.tag, str)), None) if body is not None else None
-    if view.operation == ADD_MESSAGE:
-        code = _child(answer, "resultCode")
-        view.result_code = None if code is None else text_value(code).strip()
-    else:
-        status = _child(answer, "status")
-        view.active = None if status is None else text_value(status).strip() in ("true", "1")
 
 
 RequestRule = Callable[[RequestView, RuleContext], Iterable[Hit]]
 JournalRule = Callable[[list[RequestView], RuleContext], Iterable[tuple[int, Hit]]]
 
 
-class Profile:
-    """A named set of rules: the catalogue (data) and, by id, the callable that applies each rule."""
+@dataclass
+class Judgement:
+    """What a profile made of a set of exchanges: the judged views (slim, in time order, ties by id),
+    the findings by exchange id, and how many requests (or, for journal rules, views) each rule checked."""
 
-    def __init__(self, id: str, name: str, rules: Iterable[tuple[RuleInfo, RequestRule | JournalRule]]) -> None:
+    views: list[RequestView] = field(default_factory=list)
+    findings: dict[int, list[Finding]] = field(default_factory=lambda: defaultdict(list))
+    checked: Counter[str] = field(default_factory=Counter)
+    found: list[tuple[int, Finding]] = field(default_factory=list)  # as found: requests', then the journal's
+
+    def add(self, exchange_id: int, finding: Finding) -> None:
+        self.findings[exchange_id].append(finding)
+        self.found.append((exchange_id, finding))
+
+
+class Profile:
+    """A named set of rules: the catalogue (data) and, by id, the callable that applies each rule; and
+    how its domain reads a request for them (``read``), the context its rules need (``context``), its
+    test cases, which contracts are its own, and what its protocol section adds (``cost``)."""
+
+    def __init__(self, id: str, name: str, rules: Iterable[tuple[RuleInfo, RequestRule | JournalRule]], *,
+                 read: Callable[[Exchange], RequestView] = read_view,
+                 context: Callable[..., RuleContext] = RuleContext,
+                 cases: Sequence[TestCase] = (),
+                 owns_contract: Callable[[str], bool] = lambda namespace: True,
+                 cost: Callable[[int], CostEstimate | None] = lambda volume: None) -> None:
         self.id = id
         self.name = name
         pairs = list(rules)
@@ -274,6 +240,11 @@ class Profile:
         self._by_id = {i.id: i for i in self.rules}
         if len(self._by_id) != len(self.rules):
             raise MockplatformError(f"rule profile {id}: duplicate rule ids in {[i.id for i in self.rules]}")
+        self.read = read
+        self.context = context
+        self.cases = list(cases)
+        self.owns_contract = owns_contract
+        self.cost = cost
 
     def rule(self, rule_id: str) -> RuleInfo:
         """The catalogue entry of a rule id (KeyError if the profile has no such rule)."""
@@ -284,36 +255,56 @@ class Profile:
         """Does the rule look at this request (for the protocol's "checked" counts too)."""
         return not info.operations or view.operation in info.operations
 
-    def iter_request_findings(self, view: RequestView, ctx: RuleContext) -> Iterator[Finding]:
-        """Every finding of the request rules for one exchange (nothing if it is not judged)."""
+    def iter_request_findings(self, view: RequestView, ctx: RuleContext,
+                              checked: Counter[str] | None = None) -> Iterator[Finding]:
+        """Every finding of the request rules for one exchange (nothing if it is not judged); each rule
+        that looked at it is counted in ``checked``."""
         if not ctx.selects(view):
             return
         for info, rule in self._request:
             if self.applies(info, view):
+                if checked is not None:
+                    checked[info.id] += 1
                 for hit in rule(view, ctx):
                     yield _finding(info, hit)
 
-    def iter_journal_findings(self, views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[int, Finding]]:
+    def iter_journal_findings(self, views: list[RequestView], ctx: RuleContext,
+                              checked: Counter[str] | None = None) -> Iterator[tuple[int, Finding]]:
         """Findings about behaviour across exchanges, as (exchange id, finding).
 
         The rules get the judged views in time order (ties by exchange id).
         """
-        ordered = sorted((v for v in views if ctx.selects(v)),
-                         key=lambda v: (v.t if v.t is not None else float("-inf"), v.exchange.id or 0))
+        ordered = sorted((v for v in views if ctx.selects(v)), key=_in_time)
         for info, rule in self._journal:
             mine = [v for v in ordered if self.applies(info, v)]
+            if checked is not None:
+                checked[info.id] = len(mine)
             for exchange_id, hit in rule(mine, ctx):
                 yield exchange_id, _finding(info, hit)
 
-    def iter_findings(self, exchanges: Iterable[Exchange], ctx: RuleContext) -> Iterator[tuple[int, Finding]]:
-        """The one path over a set of exchanges: each request's findings, then the journal's."""
-        views = []
+    def judge(self, exchanges: Iterable[Exchange], ctx: RuleContext) -> Judgement:
+        """The one path over a set of exchanges: each request's findings, then the journal's. Parsed trees
+        are let go of as it goes (100 000 of them do not fit in memory)."""
+        out = Judgement()
         for exchange in exchanges:
-            view = view_of(exchange)
-            for finding in self.iter_request_findings(view, ctx):
-                yield exchange.id, finding
-            views.append(view.slim())
-        yield from self.iter_journal_findings(views, ctx)
+            view = self.read(exchange)
+            if not ctx.selects(view):
+                continue
+            for finding in self.iter_request_findings(view, ctx, out.checked):
+                out.add(exchange.id, finding)
+            out.views.append(view.slim())
+        out.views.sort(key=_in_time)
+        for exchange_id, finding in self.iter_journal_findings(out.views, ctx, out.checked):
+            out.add(exchange_id, finding)
+        return out
+
+    def iter_findings(self, exchanges: Iterable[Exchange], ctx: RuleContext) -> Iterator[tuple[int, Finding]]:
+        """(exchange id, finding): each request's findings in the order given, then the journal's."""
+        yield from self.judge(exchanges, ctx).found
+
+
+def _in_time(view: RequestView) -> tuple[float, int]:
+    return (view.t if view.t is not None else float("-inf"), view.exchange.id or 0)
 
 
 def _finding(info: RuleInfo, hit: Hit) -> Finding:

@@ -1,5 +1,6 @@
-"""Request rules of the RIVTA basic profile as the patientportal contracts use it: the SOAP
-envelope, the logical address, the contract namespace and the schema."""
+"""Request rules of the RIVTA basic profile that hold for any contract: the SOAP envelope, the address
+header, the contract namespace and the schema. A domain's profile lists them in its catalogue beside
+its own rules (how its logical address is formed, what its fields must say)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,7 @@ from collections.abc import Iterator
 
 from .. import ns
 from ..envelope import PROFILE_BP20
-from ..xmlsafe import namespace
 from .base import Hit, RequestView, RuleContext, xml_path
-
-DOMAIN = "eservicesupply:patientportal"
 
 
 def soap_envelope(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -31,68 +29,27 @@ def soap_envelope(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
               hint="use the SOAP 1.1 binding of the contract's WSDL (Content-Type text/xml, SOAPAction header)")
 
 
-def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
-    """The LogicalAddress header names the inbox producer system: this domain is system-addressed."""
-    env = view.envelope
-    if env is None:
-        return
-    want = ctx.fixtures.inbox_logical_address
-    element = env.address_element
-    if element is None:
-        base = env.header if env.header is not None else env.root
-        yield Hit("The SOAP header has no LogicalAddress (RIVTA BP 2.1)",
-                  "SOAP-huvudet saknar LogicalAddress (RIVTA BP 2.1)",
-                  path=f"{xml_path(base)}/LogicalAddress" if env.header is not None else "/Envelope/Header",
-                  line=base.sourceline,
-                  hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> as the first header')
-        return
-    path, line = xml_path(element), element.sourceline
-    if env.profile != PROFILE_BP20 and namespace(element) != ns.REGISTRY:
-        yield Hit(f"LogicalAddress is in namespace '{namespace(element)}'; RIVTA BP 2.1 puts it in {ns.REGISTRY}",
-                  f"LogicalAddress ligger i namnrymden '{namespace(element)}'; RIVTA BP 2.1 kräver {ns.REGISTRY}",
-                  path=path, line=line, hint=f'write <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress>')
-    have = (env.logical_address or "").strip()
-    if have.lower() == want.lower():
-        return
-    if not have:
-        yield Hit("The logical address is empty", "Den logiska adressen är tom", path=path, line=line,
-                  hint=f"send the inbox producer's address {want}")
-        return
-    units = {u.lower() for u in ctx.units} | ({view.unit_id.strip().lower()} if view.unit_id else set())
-    if have.lower() in units:
-        yield Hit(f"The logical address '{have}' is a care unit's HSA-id. This domain is system-addressed: the "
-                  f"logical address is the inbox producer system ({want}); the unit goes in the body, in "
-                  "message/organisationUnit/unitId",
-                  f"Den logiska adressen '{have}' är en vårdenhets HSA-id. Domänen är systemadresserad: logisk "
-                  f"adress är inkorgens producentsystem ({want}); enheten anges i meddelandet, i "
-                  "message/organisationUnit/unitId",
-                  path=path, line=line, hint=f"send {want} as LogicalAddress and keep {have} in unitId")
-        return
-    yield Hit(f"The logical address '{have}' is not the 1177 inbox producer's address ({want})",
-              f"Den logiska adressen '{have}' är inte adressen till 1177:s inkorg ({want})",
-              path=path, line=line, hint=f"send {want} as LogicalAddress")
-
-
 def bp20_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     """A BP 2.0 client (WS-Addressing To) works through the platform's rewrite, but the contract is 2.1."""
     env = view.envelope
     if env is None or env.profile != PROFILE_BP20:
         return
-    yield Hit("The logical address is sent as WS-Addressing <To> (RIVTA BP 2.0); the patientportal contracts are "
-              "RIVTA BP 2.1 and address with <LogicalAddress>",
-              "Den logiska adressen skickas som WS-Addressing <To> (RIVTA BP 2.0); patientportal-kontrakten är "
-              "RIVTA BP 2.1 och adresseras med <LogicalAddress>",
+    yield Hit("The logical address is sent as WS-Addressing <To> (RIVTA BP 2.0); the contract is RIVTA BP 2.1 "
+              "and addresses with <LogicalAddress>",
+              "Den logiska adressen skickas som WS-Addressing <To> (RIVTA BP 2.0); kontraktet är RIVTA BP 2.1 "
+              "och adresseras med <LogicalAddress>",
               path=xml_path(env.address_element), line=env.address_element.sourceline,
               hint=f'generate the client from the rivtabp21 WSDL; it sends <LogicalAddress xmlns="{ns.REGISTRY}">')
 
 
 def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
-    """The request element's namespace must be a patientportal contract the platform knows."""
+    """The request element's namespace must be one of the profile's contracts that the platform knows."""
     env = view.envelope
     if env is None:
         return
     have = env.contract
-    known = [i for i in ctx.contracts.interactions if DOMAIN in i.domain]
+    mine = ctx.contract_namespaces
+    known = [i for i in ctx.contracts.interactions if not mine or i.responder_namespace.lower() in mine]
     if any(i.responder_namespace == have for i in known):
         return
     where = {"path": xml_path(env.payload), "line": env.payload.sourceline}
@@ -122,9 +79,9 @@ def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   f"namnrymden '{right}'", **where, hint=f"put the request element in namespace {right}")
         return
     shown = have or "(no namespace)"
-    yield Hit(f"The request element is in namespace '{shown}', which is not a patientportal contract known to the "
-              "platform",
-              f"Anropselementet ligger i namnrymden '{shown}', som inte är ett patientportal-kontrakt som "
+    yield Hit(f"The request element is in namespace '{shown}', which is not a contract of this profile known to "
+              "the platform",
+              f"Anropselementet ligger i namnrymden '{shown}', som inte är ett av profilens kontrakt som "
               "plattformen känner till", **where, hint=f"known contracts: {listed}")
 
 

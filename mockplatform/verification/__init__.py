@@ -1,7 +1,6 @@
-"""Judging a journal against a rule profile and the test-case catalogue; the result is a Protocol."""
+"""Judging a journal against a rule profile and its test-case catalogue; the result is a Protocol."""
 
-from .cases import CATALOGUE, TestCase
 from .description import Description, load_description
-from .engine import VerifyOptions, judge_exchanges, verify
+from .engine import VerifyOptions, contract_registry, judge_exchanges, verify
 
-__all__ = ["CATALOGUE", "Description", "TestCase", "VerifyOptions", "judge_exchanges", "load_description", "verify"]
+__all__ = ["Description", "VerifyOptions", "contract_registry", "judge_exchanges", "load_description", "verify"]

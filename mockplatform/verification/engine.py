@@ -15,13 +15,13 @@ from pathlib import Path
 
 from lxml import etree
 
-from .. import __version__
-from ..contracts import ContractRegistry, Interaction, builtin_package_path, load_package
+from .. import domains
+from ..contracts import ContractRegistry, Interaction, is_builtin, load_package
+from ..envelope import read_answer
 from ..errors import ConfigError
 from ..findings import Finding, Severity
 from ..fixtures import Fixtures, load_fixtures
 from ..journal import Exchange, Journal
-from ..pricing import estimate
 from ..protocol.model import (
     CaseResult,
     CaseStatus,
@@ -32,9 +32,8 @@ from ..protocol.model import (
     RuleResult,
     Verdict,
 )
-from ..rules import PROFILES, Profile, RequestView, RuleContext, view_of
-from ..rules.base import REQUEST
-from .cases import CATALOGUE, TestCase
+from ..rules import Profile, RequestView, RuleContext, TestCase
+from ..version import __version__
 from .description import Description
 
 MAX_EVIDENCE = 5
@@ -53,26 +52,32 @@ class VerifyOptions:
     since_reset: bool = False
     consumer: str | None = None
     system_id: str | None = None
-    profile: str = "1177-inbox"
+    profile: str | None = None  # a rule profile of an installed domain; None: the first installed
     fixtures: Path | None = None
     contracts: list[Path] = field(default_factory=list)
     description: Description = field(default_factory=Description)
     same_text_threshold: int = 20  # this many citizens with the same text = a general information channel
 
 
+def contract_registry(packages: list[Path]) -> ContractRegistry:
+    """The contracts the platform ran with: every installed domain's, then the packages given."""
+    registry = ContractRegistry()
+    for domain in domains.installed():
+        for package in domain.contract_packages:
+            registry.add(load_package(package))
+    for package in packages:
+        registry.add(load_package(package))
+    return registry
+
+
 def verify(options: VerifyOptions) -> Protocol:
     """Read the journal, judge it, and return the protocol. Raises JournalError, ConfigError."""
-    if options.profile not in PROFILES:
-        raise ConfigError(f"unknown rule profile '{options.profile}'; known: {', '.join(sorted(PROFILES))}")
-    profile = PROFILES[options.profile]()
+    profile = domains.profile(options.profile)
     fixtures = load_fixtures(options.fixtures)
-    registry = ContractRegistry()
-    registry.add(load_package(builtin_package_path()))
-    for package in options.contracts:
-        registry.add(load_package(package))
-    ctx = RuleContext(fixtures=fixtures, contracts=registry, consumer=options.consumer,
-                      system_ids=(options.system_id,) if options.system_id else (),
-                      same_text_threshold=options.same_text_threshold)
+    registry = contract_registry(options.contracts)
+    ctx = profile.context(fixtures, registry, consumer=options.consumer,
+                          system_ids=(options.system_id,) if options.system_id else (),
+                          same_text_threshold=options.same_text_threshold)
 
     journal = Journal(options.journal, read_only=True)
     try:
@@ -81,40 +86,15 @@ def verify(options: VerifyOptions) -> Protocol:
             reset = journal.last_reset()
             since = max(since, reset) if since and reset else (since or reset)
         exchanges = journal.iter_exchanges(since=since, until=_iso(options.until, "--until", end=True))
-        views: list[RequestView] = []
-        per_request: dict[int, list[Finding]] = defaultdict(list)
-        checked: dict[str, int] = defaultdict(int)
-        request_rules = [r for r in profile.rules if r.scope == REQUEST]
-        for exchange in exchanges:
-            view = view_of(exchange)
-            if not ctx.selects(view):
-                continue
-            views.append(view)
-            for finding in profile.iter_request_findings(view, ctx):
-                per_request[exchange.id].append(finding)
-            for rule in request_rules:
-                if profile.applies(rule, view):
-                    checked[rule.id] += 1
-            views[-1] = view.slim()  # 100 000 parsed trees do not fit in memory; evidence is parsed again
+        judged = profile.judge(exchanges, ctx)  # the one judging path; it counts what each rule checked
     finally:
         journal.close()
 
-    per_journal: dict[int, list[Finding]] = defaultdict(list)
-    for exchange_id, finding in profile.iter_journal_findings(views, ctx):
-        per_journal[exchange_id].append(finding)
-    for rule in profile.rules:
-        if rule.scope != REQUEST:
-            checked[rule.id] = sum(1 for v in views if profile.applies(rule, v))
-
-    findings: dict[int, list[Finding]] = defaultdict(list)
-    for source in (per_request, per_journal):
-        for exchange_id, items in source.items():
-            findings[exchange_id].extend(items)
-
-    ordered = sorted(views, key=lambda v: (v.t if v.t is not None else float("-inf"), v.exchange.id or 0))
-    cases = [_case(case, ordered, ctx, findings) for case in CATALOGUE]
-    rules = _rule_results(profile, checked, findings)
-    head = _head(options, profile.id, registry, ordered)
+    ordered = judged.views
+    findings = judged.findings
+    cases = [_case(case, profile, ordered, ctx, findings) for case in profile.cases]
+    rules = _rule_results(profile, judged.checked, findings)
+    head = _head(options, profile, registry, ordered)
     return Protocol(head=head, cases=cases, rules=rules, verdict=_verdict(cases, findings, ordered),
                     exchanges_judged=len(ordered))
 
@@ -136,7 +116,7 @@ def _iso(value: str | None, option: str, end: bool = False) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _case(case: TestCase, views: list[RequestView], ctx: RuleContext,
+def _case(case: TestCase, profile: Profile, views: list[RequestView], ctx: RuleContext,
           findings: dict[int, list[Finding]]) -> CaseResult:
     outcome = case.judge(views, ctx, findings)
     result = CaseResult(case.id, case.title_sv, case.title_en, case.purpose, CaseStatus.NOT_RUN)
@@ -152,7 +132,7 @@ def _case(case: TestCase, views: list[RequestView], ctx: RuleContext,
     right = [v for v in outcome.evidence if v.exchange.id not in failing]
     shown = wrong[:MAX_EVIDENCE] + right[:max(0, MAX_EVIDENCE - len(wrong))]
     order = {id(v): i for i, v in enumerate(outcome.evidence)}
-    result.evidence = [_evidence(v) for v in sorted(shown, key=lambda v: order[id(v)])]
+    result.evidence = [_evidence(v, profile) for v in sorted(shown, key=lambda v: order[id(v)])]
     result.findings = _unique([f for _, f in errors] + own)
     result.status = CaseStatus.FAILED if result.findings else CaseStatus.PASSED
     if result.status is CaseStatus.PASSED:
@@ -172,7 +152,7 @@ def _unique(items: list[Finding]) -> list[Finding]:
     return out
 
 
-def _evidence(view: RequestView) -> Evidence:
+def _evidence(view: RequestView, profile: Profile) -> Evidence:
     ex = view.exchange
     return Evidence(
         exchange_id=ex.id,
@@ -185,7 +165,7 @@ def _evidence(view: RequestView) -> Evidence:
         vp_code=ex.vp_code,
         request_sha256=view.body_sha256,
         response_sha256=hashlib.sha256(ex.response_body or b"").hexdigest(),
-        excerpt=_excerpt(view_of(ex)),
+        excerpt=_excerpt(profile.read(ex)),
         outcome=_outcome(view),
     )
 
@@ -195,12 +175,10 @@ def _outcome(view: RequestView) -> str:
     if ex.vp_code:
         return f"{ex.vp_code} (HTTP {ex.http_status})"
     if ex.http_status != 200:
-        return f"HTTP {ex.http_status}" + (" SOAP fault" if b"Fault" in (ex.response_body or b"") else "")
-    if view.active is not None:
-        return f"status={'true' if view.active else 'false'}"
-    if view.result_code is not None:
-        return f"resultCode={view.result_code}"
-    return f"HTTP {ex.http_status}"
+        answer = read_answer(ex.response_body)
+        return f"HTTP {ex.http_status}" + (" SOAP fault" if answer is not None and answer.is_fault else "")
+    said = view.outcome()
+    return said if said else f"HTTP {ex.http_status}"
 
 
 def _excerpt(view: RequestView) -> str:
@@ -234,7 +212,7 @@ def _rule_results(profile: Profile, checked: dict[str, int], findings: dict[int,
     return out
 
 
-def _head(options: VerifyOptions, profile_id: str, registry: ContractRegistry,
+def _head(options: VerifyOptions, profile: Profile, registry: ContractRegistry,
           views: list[RequestView]) -> ProtocolHead:
     d = options.description
     consumers = sorted({v.exchange.consumer for v in views if v.exchange.consumer})
@@ -245,7 +223,7 @@ def _head(options: VerifyOptions, profile_id: str, registry: ContractRegistry,
                       f"{hashlib.sha256(ex.response_body or b'').hexdigest()}\n".encode())
     used = {(v.exchange.contract or "").lower() for v in views}
     contracts = [_contract_info(i) for i in registry.interactions
-                 if i.responder_namespace.lower() in used or "patientportal" in i.responder_namespace]
+                 if i.responder_namespace.lower() in used or profile.owns_contract(i.responder_namespace)]
     return ProtocolHead(
         system_name=d.system_name,
         organisation=d.organisation,
@@ -259,10 +237,10 @@ def _head(options: VerifyOptions, profile_id: str, registry: ContractRegistry,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         journal=str(options.journal),
         journal_sha256=digest.hexdigest(),
-        rule_profile=profile_id,
+        rule_profile=profile.id,
         contacts=list(d.contacts),
         declared_volume=d.messages_per_year,
-        cost=estimate(d.messages_per_year) if d.messages_per_year else None,
+        cost=profile.cost(d.messages_per_year) if d.messages_per_year else None,
     )
 
 
@@ -273,7 +251,7 @@ def _contract_info(interaction: Interaction) -> ContractInfo:
     digest = hashlib.sha256()
     for rel in files:
         digest.update(rel.encode() + b"\0" + package.read(rel) + b"\0")
-    source = "built-in" if Path(package.source).resolve() == builtin_package_path().resolve() else package.source
+    source = "built-in" if is_builtin(package) else package.source
     return ContractInfo(interaction.name, interaction.version, interaction.responder_namespace,
                         digest.hexdigest(), source)
 
@@ -291,9 +269,7 @@ def _verdict(cases: list[CaseResult], findings: dict[int, list[Finding]], views:
 
 
 def judge_exchanges(exchanges: list[Exchange], fixtures: Fixtures, contracts: ContractRegistry,
-                    profile: str = "1177-inbox") -> list[tuple[int, Finding]]:
+                    profile: str | None = None) -> list[tuple[int, Finding]]:
     """The profile's findings for a handful of exchanges (a test's own calls), without a protocol."""
-    if profile not in PROFILES:
-        raise ConfigError(f"unknown rule profile '{profile}'; known: {', '.join(sorted(PROFILES))}")
-    ctx = RuleContext(fixtures=fixtures, contracts=contracts)
-    return list(PROFILES[profile]().iter_findings(exchanges, ctx))
+    chosen = domains.profile(profile)
+    return chosen.judge(exchanges, chosen.context(fixtures, contracts)).found

@@ -8,7 +8,7 @@ the pages: "on" everyone, "loopback" only clients on this machine (others get 40
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from ..messages import Request, Response
 from . import responses
 from .front_page import front_page
-from .inbox_view import inbox_page, message_page
 from .journal_view import exchange_page, journal_api, journal_page
 from .static_files import static_file
 
@@ -28,33 +27,14 @@ UI_ON, UI_LOOPBACK, UI_OFF = "on", "loopback", "off"
 
 Page = Callable[["Application", Request, re.Match[str]], Response | None]
 
-# Paths below /ui, tried in order; a match's groups are the page's arguments.
+# Paths below /ui, tried in order; a match's groups are the page's arguments. The domains' pages follow.
 _ROUTES: list[tuple[re.Pattern[str], Page]] = [
     (re.compile(r"/"), lambda app, req, m: front_page(app)),
-    (re.compile(r"/inbox/?"), lambda app, req, m: inbox_page(app, req)),
-    (re.compile(r"/message/(\d{1,18})"), lambda app, req, m: message_page(app, req, int(m[1]))),
     (re.compile(r"/journal/?"), lambda app, req, m: journal_page(app, req)),
     (re.compile(r"/journal/(\d{1,18})"), lambda app, req, m: exchange_page(app, int(m[1]))),
     (re.compile(r"/api/journal/?"), lambda app, req, m: journal_api(app, req)),
-    (re.compile(r"/static/([A-Za-z0-9_.-]{1,64})"), lambda app, req, m: static_file(m[1])),
+    (re.compile(r"/static/([A-Za-z0-9_.-]{1,64})"), lambda app, req, m: static_file(app, m[1])),
 ]
-
-
-def is_loopback(client: str) -> bool:
-    """Is the client ("ip:port", "[ip]:port" or a bare ip) on this machine (127.0.0.0/8, ::1, mapped)?"""
-    if client.startswith("[") and "]" in client:
-        candidates = [client[1:client.index("]")]]
-    else:  # the HTTP adapter writes "host:port" for IPv6 too: strip the port first, then try as is
-        candidates = [client.rsplit(":", 1)[0], client] if ":" in client else [client]
-    for candidate in candidates:
-        try:
-            ip = ipaddress.ip_address(candidate)
-        except ValueError:
-            continue
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return ip.is_loopback
-    return False
 
 
 def handle(app: Application, request: Request) -> Response | None:
@@ -65,15 +45,24 @@ def handle(app: Application, request: Request) -> Response | None:
     mode = app.settings.ui
     if mode == UI_OFF:
         return None
-    if mode == UI_LOOPBACK and not is_loopback(request.client):
+    if mode == UI_LOOPBACK and not request.from_loopback:
         return responses.plain(403, "Forbidden: the web pages answer only on this machine (setting ui=loopback). "
                                     "Webbsidorna svarar bara på den här datorn.\n")
     if path == PREFIX:
         return responses.redirect(PREFIX + "/")
     rest = path[len(PREFIX):]
-    for pattern, page in _ROUTES:
+    for pattern, page in [*_ROUTES, *_domain_routes(app)]:
         match = pattern.fullmatch(rest)
         if match:
             response = page(app, request, match)
             return response if response is not None else responses.not_found()
     return responses.not_found()
+
+
+def _domain_routes(app: Application) -> list[tuple[re.Pattern[str], Page]]:
+    return [(_compiled(p.pattern), p.handler) for d in app.domains for p in d.pages()]
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)

@@ -1,8 +1,8 @@
 """The integrator's side: the journal of exchanges, filterable, with one exchange opened in full.
 
 The list and the JSON poll endpoint share one query (``select``), so the live rows a browser adds
-are exactly the rows a reload would show. The findings of an exchange are the 1177 profile's
-request rules, the same the protocol uses.
+are exactly the rows a reload would show. The findings of an exchange are the request rules of the
+profile whose contract it called, the same the protocol uses.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from .. import domains
 from ..faults import VP_CODES
 from ..journal import Exchange
 from ..messages import Request, Response, whole_number
-from ..producers.inbox_store import sync_inbox
 from ..xmlsafe import parse
 from . import responses
 from .display import contract_name, local_time
 
 if TYPE_CHECKING:
     from ..app import Application
+    from ..rules import Profile
 
-PROFILE = "1177-inbox"
 PAGE_ROWS = 200
 POLL_ROWS = 200
 OK, VP, PRODUCER, OTHER = "ok", "vp", "producer", "other"
@@ -103,28 +103,18 @@ def row_json(exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def _distinct(app: Application, column: str) -> list[str]:
-    assert column in ("contract", "consumer", "logical_address", "vp_code")
-    sql = f"SELECT DISTINCT {column} FROM exchanges WHERE {column} IS NOT NULL AND {column} != '' ORDER BY 1"
-    return [r[0] for r in app.journal.reader().execute(sql)]
-
-
-def _last_id(app: Application) -> int:
-    return app.journal.reader().execute("SELECT coalesce(max(id), 0) FROM exchanges").fetchone()[0]
-
-
 def journal_page(app: Application, request: Request) -> Response:
     """GET /ui/journal: the newest exchanges with the filters; journal.js adds new ones as they come."""
     filters = Filters.of(request)
-    last_id = _last_id(app)  # read first: a row written meanwhile is shown twice at worst, and deduplicated
+    last_id = app.journal.last_id()  # read first: a row written meanwhile is shown twice at worst, and deduplicated
     rows = [row_json(e) for e in select(app, filters)]
     return responses.page(
         "journal.html.j2", title="Journal", nav="journal", filters=filters, rows=rows, last_id=last_id,
         page_rows=PAGE_ROWS, outcomes=OUTCOME_LABELS,
-        contracts=[(c, contract_name(c)) for c in _distinct(app, "contract")],
-        consumers=[(c, c) for c in _distinct(app, "consumer")],
-        addresses=[(a, a) for a in _distinct(app, "logical_address")],
-        vp_codes=sorted(set(_distinct(app, "vp_code")) | set(VP_CODES)),
+        contracts=[(c, contract_name(c)) for c in app.journal.distinct("contract")],
+        consumers=[(c, c) for c in app.journal.distinct("consumer")],
+        addresses=[(a, a) for a in app.journal.distinct("logical_address")],
+        vp_codes=sorted(set(app.journal.distinct("vp_code")) | set(VP_CODES)),
     )
 
 
@@ -136,7 +126,7 @@ def journal_api(app: Application, request: Request) -> Response:
     after = whole_number(request.query.get("after") or "0")
     if after is None:
         return responses.json_response({"error": "after must be an exchange id (a whole number)"}, 400)
-    last_id = max(after, _last_id(app))
+    last_id = max(after, app.journal.last_id())
     rows = [row_json(e) for e in select(app, Filters.of(request), after=after, limit=POLL_ROWS)]
     return responses.json_response({"exchanges": rows, "last_id": max([last_id, *(r["id"] for r in rows)])})
 
@@ -153,22 +143,30 @@ def pretty(body: bytes) -> str:
 
 def exchange_page(app: Application, exchange_id: int) -> Response:
     """GET /ui/journal/<id>: one exchange in full, with the contract-rule findings of its request."""
-    from ..rules import PROFILES, RuleContext, view_of  # the rule profiles load only when an exchange is opened
-
     exchange = next(app.journal.iter_exchanges(after_id=exchange_id - 1, limit=1), None)
     if exchange is None or exchange.id != exchange_id:
         return responses.not_found("Det finns inget anrop med det numret i journalen.", "No such exchange.")
-    view = view_of(exchange)
-    findings = list(PROFILES[PROFILE]().iter_request_findings(view, RuleContext(app.fixtures, app.contracts)))
-    sync_inbox(app.journal)
-    message = app.journal.reader().execute(
-        "SELECT id FROM inbox_messages WHERE exchange_id = ? ORDER BY id LIMIT 1", (exchange_id,)).fetchone()
+    profile = _profile_of(app, exchange)
+    findings, judged = [], False
+    if profile is not None:
+        view = profile.read(exchange)
+        judged = view.judged
+        findings = list(profile.iter_request_findings(view, profile.context(app.fixtures, app.contracts)))
+    links = [link for domain in app.domains for link in domain.exchange_links(app, exchange)]
     vp = VP_CODES.get(exchange.vp_code or "")
     return responses.page(
         "exchange.html.j2", title=f"Anrop {exchange_id}", nav="journal", e=exchange, row=row_json(exchange),
-        outcomes=OUTCOME_LABELS, vp=vp, judged=view.judged, findings=findings,
-        message_id=message["id"] if message else None,
+        outcomes=OUTCOME_LABELS, vp=vp, judged=judged, findings=findings,
+        profile=profile.id if profile is not None else None, links=links,
         request_body=pretty(exchange.request_body), response_body=pretty(exchange.response_body),
         truncated=exchange.request_size is not None and exchange.request_size > len(exchange.request_body),
         time_local=local_time(exchange.time, seconds=True),
     )
+
+
+def _profile_of(app: Application, exchange: Exchange) -> Profile | None:
+    """The rule profile that judges calls of this exchange's contract; for a call whose contract no profile
+    owns (unreadable, unknown), the first installed profile; None when no domain provides one."""
+    contract = exchange.contract or ""
+    made = [factory() for factory in domains.profiles(app.domains).values()]
+    return next((p for p in made if contract and p.owns_contract(contract)), made[0] if made else None)

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from ..display_text import clean
+from ..domains import installed
 from ..messages import Response
 
 CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
@@ -31,14 +32,25 @@ def environment() -> Any:
     """The one template environment of the pages (built once)."""
     import jinja2
 
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("mockplatform.web", "templates"),
+    loaders = [jinja2.PackageLoader("mockplatform.web", "templates")]
+    loaders += [jinja2.FileSystemLoader(str(d.template_dir)) for d in installed() if d.template_dir is not None]
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         finalize=lambda value: value if hasattr(value, "__html__") else clean(value),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["menu"] = menu
+    return env
+
+
+@functools.cache
+def menu() -> list[tuple[str, str, str]]:
+    """The top menu's domain entries (key, label, href) from the installed domains' pages."""
+    return [(p.nav[0], p.nav[1], "/ui" + p.pattern.removesuffix("/?").replace("\\", ""))
+            for d in installed() for p in d.pages() if p.nav is not None]
 
 
 def page(template: str, http_status: int = 200, **context: Any) -> Response:

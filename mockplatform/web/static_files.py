@@ -1,32 +1,46 @@
 """The pages' own CSS and JavaScript, served from the package (no CDN, no build step).
 
-Only the files named here are served: a path from a request never reaches the file system.
+Only the core's files named here and the .css/.js files in a domain's static folder are served: a
+name from a request is looked up among them, never joined to a path.
 """
 
 from __future__ import annotations
 
 import functools
 from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..messages import Response
 from .responses import SECURITY_HEADERS
 
-FILES = {
-    "ui.css": "text/css; charset=utf-8",
-    "journal.js": "text/javascript; charset=utf-8",
-    "inbox.js": "text/javascript; charset=utf-8",
-}
+if TYPE_CHECKING:
+    from ..app import Application
+
+TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+FILES = {"ui.css", "journal.js"}  # the core's own; each domain serves the .css and .js files of its static_dir
 
 
 @functools.cache
-def _read(name: str) -> bytes:
-    return (resources.files("mockplatform.web") / "static" / name).read_bytes()
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
 
 
-def static_file(name: str) -> Response | None:
+def _files(app: Application) -> dict[str, Path]:
+    """Every file served, by name: the core's, then each domain's (a name is never a path)."""
+    files = {name: Path(str(resources.files("mockplatform.web") / "static" / name)) for name in FILES}
+    for domain in app.domains:
+        if domain.static_dir is not None and domain.static_dir.is_dir():
+            for path in sorted(domain.static_dir.iterdir()):
+                if path.suffix in TYPES and path.is_file():
+                    files.setdefault(path.name, path)
+    return files
+
+
+def static_file(app: Application, name: str) -> Response | None:
     """The file's response, or None when no such file is served."""
-    content_type = FILES.get(name)
-    if content_type is None:
+    path = _files(app).get(name)
+    if path is None:
         return None
-    return Response(200, [("Content-Type", content_type), ("Cache-Control", "no-cache"), *SECURITY_HEADERS],
-                    _read(name))
+    return Response(200, [("Content-Type", TYPES[path.suffix]), ("Cache-Control", "no-cache"), *SECURITY_HEADERS],
+                    _read(path))

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
-from .. import docbook
-from ..docbook import MISMATCH_TEXT, ROOT, DocBookError, Node, Problem
+from . import docbook
+from .docbook import MISMATCH_TEXT, ROOT, DocBookError, Node, Problem
 from .links import safe_url
 
 # Heading level of a <title> by where it stands; the page's own <h1> is the message heading.

@@ -8,20 +8,19 @@ Opening a message marks it read (GET, as in 1177), and the mark is stored in ``i
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..fixtures import Citizen
-from ..messages import Request, Response
-from ..producers.inbox_store import read_inbox, sync_inbox
-from . import responses
-from .display import display_pnr, local_time
+from ...fixtures import Citizen
+from ...messages import Request, Response
+from ...web import responses
+from ...web.display import display_pnr, local_time
 from .links import sso_link
 from .render_docbook import render_message_text
+from .store import InboxStore
 
 if TYPE_CHECKING:
-    from ..app import Application
+    from ...app import Application
 
 MISSING_HEADING = "Meddelande"
 
@@ -63,39 +62,31 @@ def inbox_page(app: Application, request: Request) -> Response:
     """GET /ui/inbox?citizen=<personnummer>: the picker, and the citizen's main cases."""
     pnr = (request.query.get("citizen") or "").strip()
     citizen = _citizen(app, pnr) if pnr else None
-    rows = case_rows(read_inbox(app.journal, citizen.subject_of_care_id)) if citizen else []
+    rows = case_rows(InboxStore(app.journal).cases(citizen.subject_of_care_id)) if citizen else []
     return responses.page(
         "inbox.html.j2", title="Inkorg", nav="inbox", citizens=app.fixtures.citizens, pnr=pnr, citizen=citizen,
         rows=rows, unread=sum(r.unread for r in rows), display_pnr=display_pnr,
     )
 
 
-def mark_read(app: Application, message_id: int) -> None:
-    """The citizen opened the message: store it as read (only written when it was unread)."""
-    def update(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE inbox_messages SET unread = 0 WHERE id = ? AND unread = 1", (message_id,))
-
-    app.journal.write(update)
-
-
 def message_page(app: Application, request: Request, message_id: int) -> Response:
     """GET /ui/message/<id>: the message as the citizen sees it, with its thread; opening marks it read."""
-    sync_inbox(app.journal)
-    row = app.journal.reader().execute("SELECT citizen, unread FROM inbox_messages WHERE id = ?",
-                                       (message_id,)).fetchone()
-    if row is None:
+    store = InboxStore(app.journal)
+    owner = store.message_owner(message_id)
+    if owner is None:
         return responses.not_found("Meddelandet finns inte.", "No such message.")
-    if row["unread"] and request.method == "GET":
-        mark_read(app, message_id)
-    cases = read_inbox(app.journal, row["citizen"])
+    citizen, unread = owner
+    if unread and request.method == "GET":
+        store.mark_read(message_id)
+    cases = store.cases(citizen)
     case = next(c for c in cases if any(m["id"] == message_id for m in c["messages"]))
     message = next(m for m in case["messages"] if m["id"] == message_id)
     thread = [dict(m, heading=heading_of(m["description"]), received_local=local_time(m["received"]))
               for m in case["messages"]]
     return responses.page(
         "message.html.j2", title=heading_of(message["description"]), nav="inbox", message=message,
-        received=local_time(message["received"]), citizen=_citizen(app, row["citizen"]),
-        pnr=row["citizen"], display_pnr=display_pnr, body=render_message_text(message["text"]),
+        received=local_time(message["received"]), citizen=_citizen(app, citizen),
+        pnr=citizen, display_pnr=display_pnr, body=render_message_text(message["text"]),
         sso=sso_link(app.fixtures, message["sso_system_id"], message["sso_text"], message["sso_query"],
                      message["sso_type"]),
         thread=thread if len(thread) > 1 else [],

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from .xmlsafe import UnsafeXMLError, local_name, namespace, parse
+from ...xmlsafe import UnsafeXMLError, local_name, namespace, parse
 
 DOCBOOK5 = "http://docbook.org/ns/docbook"
 MISMATCH_TEXT = "##### Mismatched Element in Source #####"

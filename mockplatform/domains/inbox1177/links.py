@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..fixtures import Fixtures
+from ...fixtures import Fixtures
 
 SAFE_SCHEMES = ("http", "https")
 # How each ssoLink type opens. Embedded and Widget would load remote content in a frame: shown as a link.

@@ -6,12 +6,17 @@ ids are stable once published. The order is the order of the protocol's rule tab
 
 from __future__ import annotations
 
-from ..findings import Severity
-from . import behaviour, payload, rivta
-from .base import ADD_MESSAGE, IS_ACTIVE_USER, JOURNAL, REQUEST, JournalRule, Profile, RequestRule, RuleInfo
-
-PROFILE_ID = "1177-inbox"
-PROFILE_NAME = "1177 Inkorg (patientportal 1.x)"
+from ...contracts import ContractRegistry
+from ...findings import Severity
+from ...fixtures import Fixtures
+from ...rules import Profile, RuleInfo, rivta
+from ...rules.base import JOURNAL, REQUEST, JournalRule, RequestRule
+from . import behaviour_rules as behaviour
+from . import payload_rules as payload
+from .cases import CATALOGUE as CASES
+from .names import ADD_MESSAGE, CONTRACTS, DOMAIN_NAME, IS_ACTIVE_USER, PROFILE_ID, PROFILE_NAME
+from .pricing import estimate
+from .view import InboxContext, read_inbox_view
 
 BP21 = "RIVTA Basic Profile 2.1"
 TKB = "TKB patientportal 1.0"
@@ -27,7 +32,7 @@ CATALOGUE: tuple[tuple[RuleInfo, RequestRule | JournalRule], ...] = (
               "Anropet är ett SOAP 1.1-kuvert", BP21, REQUEST), rivta.soap_envelope),
     (RuleInfo("RIVTA-LOGICAL-ADDRESS", ERR, "LogicalAddress names the inbox producer system",
               "LogicalAddress anger inkorgens producentsystem", f"{BP21}; {TKB} (system-addressed domain)", REQUEST),
-     rivta.logical_address),
+     payload.logical_address),
     (RuleInfo("RIVTA-BP20-ADDRESS", WARN, "The address header is BP 2.1 LogicalAddress, not BP 2.0 To",
               "Adresshuvudet är BP 2.1 LogicalAddress, inte BP 2.0 To", BP21, REQUEST), rivta.bp20_address),
     (RuleInfo("RIVTA-CONTRACT-NAMESPACE", ERR, "The request is in a known patientportal contract namespace",
@@ -73,6 +78,25 @@ CATALOGUE: tuple[tuple[RuleInfo, RequestRule | JournalRule], ...] = (
 )
 
 
+_OWN = frozenset(c.lower() for c in CONTRACTS)
+
+
+def owns_contract(namespace: str) -> bool:
+    return namespace.lower() in _OWN or "patientportal" in namespace.lower()
+
+
 def profile() -> Profile:
     """A fresh 1177-inbox profile."""
-    return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE)
+    return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE, read=read_inbox_view, context=inbox_context, cases=CASES,
+                   owns_contract=owns_contract, cost=estimate)
+
+
+def inbox_context(fixtures: Fixtures, contracts: ContractRegistry, consumer: str | None = None,
+                  system_ids: tuple[str, ...] = (), same_text_threshold: int = 20) -> InboxContext:
+    """The context the inbox's rules judge in: the core's, with the inbox's address and limits."""
+    section = fixtures.section(DOMAIN_NAME)
+    namespaces = frozenset(i.responder_namespace.lower() for i in contracts.interactions
+                           if owns_contract(i.responder_namespace))
+    return InboxContext(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids),
+                        contract_namespaces=namespaces, inbox_logical_address=section.logical_address,
+                        same_text_threshold=same_text_threshold)

@@ -1,61 +1,23 @@
-"""The catalogue of test cases a system connecting to the 1177 inbox demonstrates.
-
-Each case says which exchanges in the journal demonstrate it. The engine marks a case *passed*
-only with those exchanges as evidence and none of them breaking an error rule, *failed* when a
-demonstrating exchange breaks a rule (or the behaviour is wrong), and *not run* when the journal
-holds no such exchange; then ``how_to_run`` says what to do.
-"""
+"""The catalogue of test cases a system connecting to the 1177 inbox demonstrates (see
+``rules.cases`` for how a case is judged)."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from .. import docbook
-from ..findings import Finding, Severity
-from ..rules.base import ADD_MESSAGE, IS_ACTIVE_USER, RequestView, RuleContext
+from ...findings import Finding, Severity
+from ...rules.cases import Findings, Outcome, TestCase
+from ...rules.cases import select as _select
+from . import docbook
+from .names import ADD_MESSAGE, IS_ACTIVE_USER, NOT_ACTIVE_TEXT
+from .view import InboxContext as RuleContext
+from .view import InboxView as RequestView
 
-NOT_ACTIVE_TEXT = "Target person is not active user"
-_NOTIFICATION_SENT = re.compile(rb"<(?:[\w.-]+:)?notificationSent[\s>]")
-
-
-@dataclass
-class Outcome:
-    """What a case's judge saw: demonstrating exchanges, and behaviour findings of its own."""
-
-    evidence: list[RequestView] = field(default_factory=list)
-    findings: list[tuple[int, Finding]] = field(default_factory=list)
-    note: str = ""  # for a case not run although something related was seen
-
-
-@dataclass(frozen=True)
-class TestCase:
-    id: str
-    title_sv: str
-    title_en: str
-    purpose: str
-    how_to_run: str
-    judge: Judge
-
-
-Findings = dict[int, list[Finding]]
-Judge = Callable[[list[RequestView], RuleContext, Findings], Outcome]
 RETRY_RULE = "PP-RETRY-BACKOFF"  # the profile's rule on retry timing; TC-09 fails on its findings
 
 
 def _ok(view: RequestView) -> bool:
     return view.exchange.http_status == 200 and view.result_code == "OK"
-
-
-def _select(predicate: Callable[[RequestView], bool]) -> Judge:
-    """The plain judge: every exchange for which the predicate holds demonstrates the case."""
-
-    def judge(views: list[RequestView], ctx: RuleContext, findings: Findings) -> Outcome:
-        return Outcome(evidence=[v for v in views if predicate(v)])
-
-    return judge
 
 
 def _is_docbook(view: RequestView) -> bool:
@@ -157,7 +119,7 @@ CATALOGUE: list[TestCase] = [
              "notify=true with sourceSystem: the inbox notifies the citizen by their own settings (notificationSent).",
              "Send a message with notify=true and sourceSystem to a citizen with SMS or e-mail (e.g. 191212121212).",
              _select(lambda v: v.operation == ADD_MESSAGE and _ok(v) and v.notify is True
-                     and bool(_NOTIFICATION_SENT.search(v.exchange.response_body or b"")))),
+                     and v.notifications_sent > 0)),
     TestCase("TC-07", "Skicka meddelanden i samma tråd", "Send threaded messages",
              "Two or more messages with the same messageThreadId to one citizen form one main case.",
              "Send two messages with the same message/messageThreadId to the same active citizen.",

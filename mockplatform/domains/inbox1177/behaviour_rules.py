@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from .base import ADD_MESSAGE, IS_ACTIVE_USER, Hit, RequestView, RuleContext
+from ...rules import Hit
+from .names import ADD_MESSAGE, IS_ACTIVE_USER
+from .view import InboxContext as RuleContext
+from .view import InboxView as RequestView
 
 
 def _who(view: RequestView) -> str:

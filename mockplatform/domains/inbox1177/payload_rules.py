@@ -5,13 +5,61 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .. import docbook
-from ..personnummer import problems
-from .base import Hit, RequestView, RuleContext
+from ... import ns
+from ...envelope import PROFILE_BP20
+from ...personnummer import problems
+from ...rules import Hit
+from ...rules.base import xml_path
+from ...xmlsafe import namespace
+from . import docbook
+from .view import InboxContext as RuleContext
+from .view import InboxView as RequestView
 
 
 def _listed(values: object) -> str:
     return ", ".join(str(v) for v in values) or "(none)"
+
+
+def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """The LogicalAddress header names the inbox producer system: this domain is system-addressed."""
+    env = view.envelope
+    if env is None:
+        return
+    want = ctx.inbox_logical_address
+    element = env.address_element
+    if element is None:
+        base = env.header if env.header is not None else env.root
+        yield Hit("The SOAP header has no LogicalAddress (RIVTA BP 2.1)",
+                  "SOAP-huvudet saknar LogicalAddress (RIVTA BP 2.1)",
+                  path=f"{xml_path(base)}/LogicalAddress" if env.header is not None else "/Envelope/Header",
+                  line=base.sourceline,
+                  hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> as the first header')
+        return
+    path, line = xml_path(element), element.sourceline
+    if env.profile != PROFILE_BP20 and namespace(element) != ns.REGISTRY:
+        yield Hit(f"LogicalAddress is in namespace '{namespace(element)}'; RIVTA BP 2.1 puts it in {ns.REGISTRY}",
+                  f"LogicalAddress ligger i namnrymden '{namespace(element)}'; RIVTA BP 2.1 kräver {ns.REGISTRY}",
+                  path=path, line=line, hint=f'write <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress>')
+    have = (env.logical_address or "").strip()
+    if have.lower() == want.lower():
+        return
+    if not have:
+        yield Hit("The logical address is empty", "Den logiska adressen är tom", path=path, line=line,
+                  hint=f"send the inbox producer's address {want}")
+        return
+    units = {u.lower() for u in ctx.units} | ({view.unit_id.strip().lower()} if view.unit_id else set())
+    if have.lower() in units:
+        yield Hit(f"The logical address '{have}' is a care unit's HSA-id. This domain is system-addressed: the "
+                  f"logical address is the inbox producer system ({want}); the unit goes in the body, in "
+                  "message/organisationUnit/unitId",
+                  f"Den logiska adressen '{have}' är en vårdenhets HSA-id. Domänen är systemadresserad: logisk "
+                  f"adress är inkorgens producentsystem ({want}); enheten anges i meddelandet, i "
+                  "message/organisationUnit/unitId",
+                  path=path, line=line, hint=f"send {want} as LogicalAddress and keep {have} in unitId")
+        return
+    yield Hit(f"The logical address '{have}' is not the 1177 inbox producer's address ({want})",
+              f"Den logiska adressen '{have}' är inte adressen till 1177:s inkorg ({want})",
+              path=path, line=line, hint=f"send {want} as LogicalAddress")
 
 
 def source_system(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from .app import Application, Config
-from .producers.faults import FaultKind, InjectedFault
+from ...app import Application, Config
+from ...producers.faults import FaultKind, InjectedFault
+from ...server import start_in_thread
+from ...settings import Settings
+from ...verification import Description, VerifyOptions, verify
+from .names import NOT_ACTIVE_TEXT
 from .sample_consumer import InboxConsumer, SsoLink, docbook_article
-from .server import start_in_thread
-from .settings import Settings
-from .verification import Description, VerifyOptions, verify
+from .section import inbox_address
 
 ACTIVE_SMS_EMAIL = "191212121212"
 ACTIVE_NO_NOTIFICATION = "198505133283"
@@ -60,7 +62,7 @@ def play(consumer: InboxConsumer, app: Application, say: Callable[[str], None] =
                          text=text, thread_id="remiss-2026-0042")
 
     say("TC-08: the citizen is no longer active when the message arrives (logical ERROR, not resent)")
-    app.faults.add(InjectedFault(FaultKind.LOGICAL_ERROR, count=1, text="Target person is not active user"))
+    app.faults.add(InjectedFault(FaultKind.LOGICAL_ERROR, count=1, text=NOT_ACTIVE_TEXT))
     result = consumer.deliver(ACTIVE_SMS_EMAIL, unit_id=UNIT, unit_name=UNIT_NAME, description="Påminnelse",
                               text="Påminnelse om ditt besök i morgon.")
     say(f"  answer: resultCode={result.result_code if result else '-'} (final, not resent)")
@@ -72,9 +74,9 @@ def play(consumer: InboxConsumer, app: Application, say: Callable[[str], None] =
 
 def run_demo(out: Path, say: Callable[[str], None] = print) -> int:
     """Run the loop, write the protocol to ``out``; returns the verify exit code."""
-    from .cli import verdict_exit_code  # the CLI's exit code rule, in one place
-    from .protocol import write_all
-    from .protocol.console import render_summary
+    from ...cli import verdict_exit_code  # the CLI's exit code rule, in one place
+    from ...protocol import write_all
+    from ...protocol.console import render_summary
 
     out.mkdir(parents=True, exist_ok=True)
     journal = out / "journal.sqlite"
@@ -85,7 +87,7 @@ def run_demo(out: Path, say: Callable[[str], None] = print) -> int:
     server = start_in_thread(app)
     try:
         say(f"platform running at {server.url}/vp (journal {journal})")
-        consumer = InboxConsumer(server.url + "/vp", app.fixtures.inbox_logical_address,
+        consumer = InboxConsumer(server.url + "/vp", inbox_address(app.fixtures),
                                  source_system="SE2321000016-7XQA", sender_id="SE2321000016-7XQA")
         play(consumer, app, say)
     finally:

@@ -1,4 +1,6 @@
-"""The fake 1177 inbox's state in SQLite: main cases and messages, in the journal's database.
+"""The fake 1177 inbox's state in SQLite: main cases and messages, in the journal's database. The store
+owns it: every read through ``InboxStore`` first takes in what the journal has recorded since, so no
+reader has to remember to, and no module outside this one runs SQL against its tables.
 
 The inbox is taken from the journal. An AddMessage call that stores a message records it with its
 exchange, as data (the exchange's ``effect``: citizen, thread, notifications sent), and costs the
@@ -13,17 +15,12 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any
 
-from lxml import etree
-
-from ..envelope import MalformedRequest, read_envelope
-from ..journal import json_text
-from ..xmlsafe import text_value
-
-if TYPE_CHECKING:
-    from ..journal import Journal
+from ...envelope import MalformedRequest, read_envelope
+from ...journal import Journal, json_text
+from .request import CONTENT_FIELDS, read_request
 
 INBOX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox_cases (
@@ -63,98 +60,6 @@ CREATE INDEX IF NOT EXISTS inbox_messages_citizen ON inbox_messages(citizen);
 """
 
 
-@dataclass
-class MessageContent:
-    """What an AddMessage request says, read the lenient way (by local name, the first one wins)."""
-
-    unit_id: str | None
-    unit_name: str | None
-    unit_address: str | None
-    unit_postal_code: str | None
-    unit_postal_city: str | None
-    unit_telephone: str | None
-    thread_id: str | None
-    description: str | None
-    text: str | None
-    sso_system_id: str | None
-    sso_text: str | None
-    sso_query: str | None
-    sso_type: str | None
-    notify: bool
-    source_system: str | None
-
-
-def children_by_name(parent: etree._Element | None) -> dict[str, etree._Element]:
-    """The children by local name, whatever their namespace (lenient reading; the first one wins).
-
-    One pass per element: cheaper than a lookup per field."""
-    out: dict[str, etree._Element] = {}
-    if parent is not None:
-        for child in parent:
-            tag = child.tag
-            if isinstance(tag, str):
-                out.setdefault(tag.rpartition("}")[2], child)
-    return out
-
-
-def text_of(fields: dict[str, etree._Element], name: str) -> str | None:
-    child = fields.get(name)
-    return None if child is None else text_value(child)
-
-
-def first_child_text(parent: etree._Element | None, name: str) -> str | None:
-    """The text of the first child with this local name (as ``text_of`` reads it), without reading the rest."""
-    if parent is not None:
-        for child in parent:
-            tag = child.tag
-            if isinstance(tag, str) and tag.rpartition("}")[2] == name:
-                return text_value(child)
-    return None
-
-
-def texts_by_name(parent: etree._Element | None) -> dict[str, str]:
-    """The children's texts by local name, as ``text_of`` would read each ("" for an empty one): for an
-    element whose children are all read as text, one pass instead of a lookup per field."""
-    out: dict[str, str] = {}
-    if parent is not None:
-        for child in parent:
-            tag = child.tag
-            if isinstance(tag, str):
-                name = tag.rpartition("}")[2]
-                if name not in out:
-                    out[name] = text_value(child)
-    return out
-
-
-def wants_notification(request: dict[str, etree._Element]) -> bool:
-    return (text_of(request, "notify") or "").strip().lower() in ("true", "1")
-
-
-def message_content(payload: etree._Element) -> MessageContent:
-    """The content of an AddMessageToPatientPortalInbox payload."""
-    request = children_by_name(payload)
-    message = children_by_name(request.get("message"))
-    unit = texts_by_name(message.get("organisationUnit"))
-    sso = texts_by_name(message.get("ssoLink"))
-    return MessageContent(
-        unit_id=unit.get("unitId"),
-        unit_name=unit.get("unitName"),
-        unit_address=unit.get("unitAddress"),
-        unit_postal_code=unit.get("unitPostalCode"),
-        unit_postal_city=unit.get("unitPostalCity"),
-        unit_telephone=unit.get("unitTelephone"),
-        thread_id=text_of(message, "messageThreadId"),
-        description=text_of(message, "messageDescription"),
-        text=text_of(message, "messageText"),
-        sso_system_id=sso.get("systemId"),
-        sso_text=sso.get("text"),
-        sso_query=sso.get("queryString"),
-        sso_type=sso.get("type"),
-        notify=wants_notification(request),
-        source_system=text_of(request, "sourceSystem"),
-    )
-
-
 def thread_key(thread_id: str | None, source_system: str | None, consumer: str | None) -> str | None:
     """Messages with the same key (in one citizen's inbox) make one main case: the thread id, per sender.
     A ``|`` in the sender is doubled, so the first single one ends it and no two threads share a key."""
@@ -165,7 +70,7 @@ def thread_key(thread_id: str | None, source_system: str | None, consumer: str |
 
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"  # UTC, to the millisecond
-_CONTENT_COLUMNS = tuple(MessageContent.__dataclass_fields__)
+_CONTENT_COLUMNS = CONTENT_FIELDS
 _COLUMNS = ("exchange_id, citizen, received, correlation_id, notifications, consumer, "
             + ", ".join(_CONTENT_COLUMNS))
 _VALUES = f"?, ?, coalesce(?, {_NOW}), ?, ?, ?, " + ", ".join("?" * len(_CONTENT_COLUMNS))
@@ -177,16 +82,12 @@ _NO_CONTENT = (None,) * len(_CONTENT_COLUMNS)
 
 
 def store_message(conn: sqlite3.Connection, exchange_id: int, citizen: str, thread: str | None,
-                  notifications: str, correlation_id: str, content: MessageContent | None = None,
+                  notifications: str, correlation_id: str, content: tuple | None = None,
                   consumer: str | None = None, received: str | None = None) -> int:
     """Insert an unread message; a message with a known ``thread`` key joins that main case.
-    ``content``: what it says (None: the request could not be read). ``received``: default now."""
-    if content is None:
-        said: tuple = _NO_CONTENT
-    else:
-        values = asdict(content)
-        values["notify"] = int(values["notify"])
-        said = tuple(values.values())
+    ``content``: what it says (``InboxRequest.content()``; None: the request could not be read).
+    ``received``: default now."""
+    said = _NO_CONTENT if content is None else content
     row = (exchange_id, citizen, received, correlation_id, notifications, consumer, *said)
     if thread is not None:
         joined = conn.execute(_INSERT_INTO_THREAD, (*row, citizen, thread))
@@ -214,7 +115,7 @@ class StoreMessage:
     thread: str | None
     notifications: str
     correlation_id: str
-    content: MessageContent | None = None
+    content: tuple | None = None
     consumer: str | None = None
 
     def __call__(self, conn: sqlite3.Connection, exchange_id: int) -> None:
@@ -282,26 +183,64 @@ def reset_inbox(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM inbox_cases")
 
 
-def _content_of_request(body: bytes | None) -> MessageContent | None:
+def _content_of_request(body: bytes | None) -> tuple | None:
     if not body:
         return None
     try:
-        return message_content(read_envelope(bytes(body)).payload)
+        return read_request(read_envelope(bytes(body)).payload).content()
     except MalformedRequest:
         return None
 
 
-def read_inbox(journal: Journal, citizen: str) -> list[dict]:
-    """A citizen's main cases, newest first, each with its messages (oldest first)."""
-    sync_inbox(journal)
-    cases: dict[int, dict] = {}
-    rows = journal.reader().execute(
-        "SELECT * FROM inbox_messages WHERE citizen = ? ORDER BY exchange_id, id", (citizen,)).fetchall()
-    for row in rows:
-        data = dict(row)
-        data["unread"] = bool(data["unread"])
-        data["notify"] = bool(data["notify"])
-        data["notifications"] = [n for n in (data["notifications"] or "").split(",") if n]
-        case = cases.setdefault(data["case_id"], {"case_id": data["case_id"], "messages": []})
-        case["messages"].append(data)
-    return sorted(cases.values(), key=lambda c: c["messages"][-1]["exchange_id"], reverse=True)
+class InboxStore:
+    """The inbox as its readers see it: every method takes in what the journal recorded since the last read
+    first, so what it answers is up to date with every exchange answered so far."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def _reader(self) -> sqlite3.Connection:
+        sync_inbox(self.journal)
+        return self.journal.reader()
+
+    def cases(self, citizen: str) -> list[dict]:
+        """A citizen's main cases, newest first, each with its messages (oldest first)."""
+        cases: dict[int, dict] = {}
+        rows = self._reader().execute(
+            "SELECT * FROM inbox_messages WHERE citizen = ? ORDER BY exchange_id, id", (citizen,)).fetchall()
+        for row in rows:
+            data = dict(row)
+            data["unread"] = bool(data["unread"])
+            data["notify"] = bool(data["notify"])
+            data["notifications"] = [n for n in (data["notifications"] or "").split(",") if n]
+            case = cases.setdefault(data["case_id"], {"case_id": data["case_id"], "messages": []})
+            case["messages"].append(data)
+        return sorted(cases.values(), key=lambda c: c["messages"][-1]["exchange_id"], reverse=True)
+
+    def message_owner(self, message_id: int) -> tuple[str, bool] | None:
+        """(citizen, unread) of a stored message; None when there is no such message."""
+        row = self._reader().execute("SELECT citizen, unread FROM inbox_messages WHERE id = ?",
+                                     (message_id,)).fetchone()
+        return None if row is None else (row["citizen"], bool(row["unread"]))
+
+    def mark_read(self, message_id: int) -> None:
+        """The citizen opened the message: store it as read (only written when it was unread)."""
+        self.journal.write(lambda conn: conn.execute(
+            "UPDATE inbox_messages SET unread = 0 WHERE id = ? AND unread = 1", (message_id,)), exchanges_kept=True)
+
+    def counts(self) -> tuple[int, int]:
+        """(messages, unread messages) in every inbox."""
+        messages, unread = self._reader().execute(
+            "SELECT count(*), coalesce(sum(unread), 0) FROM inbox_messages").fetchone()
+        return messages, unread
+
+    def message_of_exchange(self, exchange_id: int) -> int | None:
+        """The id of the message an exchange stored, if it stored one."""
+        row = self._reader().execute("SELECT id FROM inbox_messages WHERE exchange_id = ? ORDER BY id LIMIT 1",
+                                     (exchange_id,)).fetchone()
+        return row[0] if row else None
+
+
+def read_inbox(journal: Journal, citizen: str) -> list[dict[str, Any]]:
+    """A citizen's main cases, newest first (``InboxStore.cases``)."""
+    return InboxStore(journal).cases(citizen)

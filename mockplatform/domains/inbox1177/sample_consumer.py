@@ -26,7 +26,9 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from . import ns
+from ... import ns
+from ...envelope import read_answer
+from .names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS, PATIENTPORTAL_CORE
 
 BACKOFF_S: tuple[float, ...] = (4.0, 20.0, 300.0, 1800.0)
 
@@ -89,17 +91,17 @@ class InboxConsumer:
     # -- the two operations ------------------------------------------------------------------------
 
     def is_active_user(self, subject_of_care_id: str) -> tuple[bool, list[str]]:
-        payload = (f'<IsActiveUser xmlns="{ns.IS_ACTIVE_USER}"><subjectOfCareId>{escape(subject_of_care_id)}'
+        payload = (f'<IsActiveUser xmlns="{IS_ACTIVE_USER_NS}"><subjectOfCareId>{escape(subject_of_care_id)}'
                    "</subjectOfCareId></IsActiveUser>")
-        answer = self._with_retry(lambda: self._call(ns.IS_ACTIVE_USER, "IsActiveUser", payload))[0]
-        status = answer.findtext(f"{{{ns.IS_ACTIVE_USER}}}status")
-        methods = [m.text or "" for m in answer.findall(f"{{{ns.IS_ACTIVE_USER}}}activeNotificationMethods")]
+        answer = self._with_retry(lambda: self._call(IS_ACTIVE_USER_NS, "IsActiveUser", payload))[0]
+        status = answer.findtext(f"{{{IS_ACTIVE_USER_NS}}}status")
+        methods = [m.text or "" for m in answer.findall(f"{{{IS_ACTIVE_USER_NS}}}activeNotificationMethods")]
         return status == "true", methods
 
     def add_message(self, subject_of_care_id: str, unit_id: str, unit_name: str, description: str, text: str,
                     thread_id: str | None = None, notify: bool = False, sso: SsoLink | None = None) -> SendResult:
-        c = ns.PATIENTPORTAL_CORE
-        parts = [f'<AddMessageToPatientPortalInbox xmlns="{ns.ADD_MESSAGE}" xmlns:core="{c}">',
+        c = PATIENTPORTAL_CORE
+        parts = [f'<AddMessageToPatientPortalInbox xmlns="{ADD_MESSAGE_NS}" xmlns:core="{c}">',
                  f"<subjectOfCareId>{escape(subject_of_care_id)}</subjectOfCareId><message>",
                  f"<core:organisationUnit><core:unitId>{escape(unit_id)}</core:unitId>"
                  f"<core:unitName>{escape(unit_name)}</core:unitName></core:organisationUnit>"]
@@ -116,9 +118,9 @@ class InboxConsumer:
         if notify:
             parts.append("<notify>true</notify>")
         parts.append(f"<sourceSystem>{escape(self.source_system)}</sourceSystem></AddMessageToPatientPortalInbox>")
-        answer, attempts = self._with_retry(lambda: self._call(ns.ADD_MESSAGE, "AddMessageToPatientPortalInbox",
+        answer, attempts = self._with_retry(lambda: self._call(ADD_MESSAGE_NS, "AddMessageToPatientPortalInbox",
                                                                "".join(parts)))
-        r = ns.ADD_MESSAGE
+        r = ADD_MESSAGE_NS
         return SendResult(
             result_code=answer.findtext(f"{{{r}}}resultCode") or "",
             result_text=answer.findtext(f"{{{r}}}resultText"),
@@ -161,17 +163,15 @@ class InboxConsumer:
                 data = response.read()
         except urllib.error.HTTPError as exc:  # a SOAP fault comes with HTTP 500
             fault = exc.read()
-            if b"<faultcode>" in fault and b":Client</faultcode>" in fault:
+            said = read_answer(fault)
+            if said is not None and said.fault_code == "Client":
                 raise RequestRejected(fault.decode("utf-8", "replace")) from None
             raise TechnicalFault(f"HTTP {exc.code}: {fault[:500]!r}") from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise TechnicalFault(str(exc)) from None
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        try:
-            root = etree.fromstring(data, parser)
-        except etree.XMLSyntaxError as exc:
-            raise TechnicalFault(f"unreadable answer: {exc}") from None
-        answer = root.find(f"{{{ns.SOAP11}}}Body/{{{responder_ns}}}{operation}Response")
+        answer = read_answer(data)
         if answer is None:
+            raise TechnicalFault(f"unreadable answer: {data[:200]!r}")
+        if answer.payload is None or answer.payload.tag != f"{{{responder_ns}}}{operation}Response":
             raise TechnicalFault(f"no {operation}Response in the answer")
-        return answer
+        return answer.payload

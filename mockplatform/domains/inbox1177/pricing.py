@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .protocol.model import CostEstimate
+from ...protocol.model import CostEstimate
 
 
 @dataclass(frozen=True)

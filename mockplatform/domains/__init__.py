@@ -1,0 +1,189 @@
+"""Domains: one folder per contract family (the 1177 inbox, web booking, ...), found through entry points.
+
+A domain is an object of a ``Domain`` subclass, published in the ``mockplatform.domains`` entry-point
+group of its distribution::
+
+    [project.entry-points."mockplatform.domains"]
+    inbox1177 = "mockplatform.domains.inbox1177:domain"
+
+The core never imports a domain: it asks ``installed()`` for them and calls the hooks below. Every
+hook has a default that contributes nothing, so a small domain overrides only what it has.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from ..app import Application
+    from ..contracts import ContractRegistry
+    from ..fixtures import Fixtures
+    from ..journal import Exchange
+    from ..messages import Response
+    from ..producers import Producer
+    from ..rules import Profile
+
+ENTRY_POINT_GROUP = "mockplatform.domains"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A web page of a domain under ``/ui``: ``pattern`` is matched in full against the rest of the path
+    (a match's groups are the handler's arguments); ``nav`` names it in the pages' menu."""
+
+    pattern: str
+    handler: Callable[..., Response | None]  # (app, request, match) -> Response, or None for 404
+    nav: tuple[str, str] | None = None  # (menu key, Swedish label) for the top menu; None: not in it
+
+
+@dataclass(frozen=True)
+class AdminRoute:
+    """A route of a domain in the admin API below ``/admin/``; ``prefix`` is its first path part."""
+
+    method: str
+    prefix: str
+    what: str
+    handler: Callable[..., Any]  # (app, request, parts after the prefix) -> JSON-able data or a Response
+
+
+@dataclass(frozen=True)
+class FrontPageItem:
+    """A card on the pages' front page: what the domain holds, and where to see it."""
+
+    title: str
+    text_sv: str
+    text_en: str
+    href: str
+
+
+@dataclass
+class Domain:
+    """What a domain contributes. Subclass it and override the hooks the domain has."""
+
+    name: str  # the entry point's name, e.g. "inbox1177"
+    title: str = ""
+    # Release packages in the official layout (folders) whose contracts this domain serves.
+    contract_packages: Sequence[Path] = field(default_factory=tuple)
+    # Names of its in-process producers: a TAK route to builtin:<name> reaches them.
+    producer_names: Sequence[str] = field(default_factory=tuple)
+    # SQL run at journal start (CREATE ... IF NOT EXISTS): its state lives beside the journal.
+    store_schema: str = field(default="", repr=False)
+    # Folders of Jinja2 templates and static files (CSS, JS) for its pages.
+    template_dir: Path | None = None
+    static_dir: Path | None = None
+
+    def fixtures(self, data: dict[str, Any], path: Path) -> Any:
+        """Its section of the fixtures file (``data`` is the whole file); raise ConfigError naming the key."""
+        return None
+
+    def producers(self, app: Application) -> dict[str, Producer]:
+        """Its in-process producers by name (``builtin:<name>`` in the TAK)."""
+        return {}
+
+    def attach(self, app: Application) -> None:
+        """Called once the application is built: keep what the pages, the admin API and the tests need."""
+
+    def reset(self, conn: sqlite3.Connection) -> None:
+        """Forget its state (the journal is being emptied in the same transaction)."""
+
+    def profiles(self) -> dict[str, Callable[[], Profile]]:
+        """Its rule profiles by id (``verify --profile``), each a factory of a fresh Profile."""
+        return {}
+
+    def logical_error(self, contract: str, text: str) -> bytes | None:
+        """A complete answer with a logical ERROR (resultCode) for ``contract``; None if it has none."""
+        return None
+
+    def pages(self) -> Sequence[Page]:
+        return ()
+
+    def admin_routes(self) -> Sequence[AdminRoute]:
+        return ()
+
+    def front_page(self, app: Application) -> Sequence[FrontPageItem]:
+        return ()
+
+    def exchange_links(self, app: Application, exchange: Exchange) -> Sequence[tuple[str, str, str]]:
+        """Links from a journal exchange's page to what it made, as (row label, link text, href)."""
+        return ()
+
+    def banner(self, app: Application) -> Sequence[str]:
+        """Lines ``serve`` prints at start."""
+        return ()
+
+    def test_api(self, app: Application) -> dict[str, Any]:
+        """Attributes it adds to the pytest plugin's handle (methods bound to the app, or values)."""
+        return {}
+
+    def tak_section(self, fixtures: Fixtures, consumers: Sequence[str]) -> str:
+        """TAK entries (TOML) that route its contracts to its producers and authorise ``consumers``."""
+        return ""
+
+    def demo(self, out: Path) -> int | None:
+        """``mockplatform demo``: play a sample consumer and write a protocol; None if it has none."""
+        return None
+
+    def contracts(self, registry: ContractRegistry) -> Iterable[str]:
+        """Responder namespaces of its contracts among those loaded."""
+        folders = {Path(p).resolve() for p in self.contract_packages}
+        return [i.responder_namespace for i in registry.interactions
+                if Path(i.package.source).resolve() in folders]
+
+
+@functools.cache
+def installed() -> tuple[Domain, ...]:
+    """Every domain published in the entry-point group, in name order (loaded once)."""
+    found = []
+    for entry in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        try:
+            domain = entry.load()
+        except Exception as exc:  # a broken third-party distribution: say which
+            raise ConfigError(f"domain '{entry.name}' ({entry.value}) cannot be loaded: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        if callable(domain) and not isinstance(domain, Domain):
+            domain = domain()
+        if not isinstance(domain, Domain):
+            raise ConfigError(f"domain '{entry.name}' ({entry.value}) is not a mockplatform.domains.Domain")
+        found.append(domain)
+    return tuple(found)
+
+
+def profiles(domains: Iterable[Domain] | None = None) -> dict[str, Callable[[], Profile]]:
+    """The rule profiles of the installed domains, by id."""
+    out: dict[str, Callable[[], Profile]] = {}
+    for domain in installed() if domains is None else domains:
+        for profile_id, factory in domain.profiles().items():
+            if profile_id in out:
+                raise ConfigError(f"rule profile '{profile_id}' is provided by two domains")
+            out[profile_id] = factory
+    return out
+
+
+def default_profile(domains: Iterable[Domain] | None = None) -> str:
+    """The profile used when none is named: the first of the first domain that has one."""
+    known = profiles(domains)
+    if not known:
+        raise ConfigError("no rule profile is installed (no domain provides one)")
+    return next(iter(known))
+
+
+def profile(profile_id: str | None, domains: Iterable[Domain] | None = None) -> Profile:
+    """A fresh profile by id (None: the default), or a ConfigError listing the installed ones."""
+    known = profiles(domains)
+    profile_id = profile_id or default_profile(domains)
+    if profile_id not in known:
+        raise ConfigError(f"unknown rule profile '{profile_id}'; installed: {', '.join(sorted(known)) or '(none)'}")
+    return known[profile_id]()
+
+
+__all__ = ["ENTRY_POINT_GROUP", "AdminRoute", "Domain", "FrontPageItem", "Page", "default_profile", "installed",
+           "profile", "profiles"]

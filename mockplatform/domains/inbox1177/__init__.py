@@ -1,0 +1,128 @@
+"""The 1177 inbox (Inkorgen, patientportal 1.x): IsActiveUser and AddMessageToPatientPortalInbox.
+
+Everything about it is in this folder: the contract package (``contracts/``), the fake producer
+(``producer``) and its state (``store``), the one reader of its requests (``request``), its
+fixtures section (``section``), its rule profile "1177-inbox" (``profile`` with its rules and test
+cases), the cost estimate of its protocol section (``pricing``), its pages (``pages``, templates,
+static files) and the demo. The core finds it through the ``mockplatform.domains`` entry point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...domains import AdminRoute, Domain, FrontPageItem, Page
+from .names import ADD_MESSAGE_NS, CONTRACTS, DOMAIN_NAME, PRODUCER, PROFILE_ID
+from .section import inbox_address, read_section
+from .store import INBOX_SCHEMA, InboxStore, reset_inbox
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from ...app import Application
+    from ...fixtures import Fixtures
+    from ...journal import Exchange
+    from ...messages import Request
+    from ...producers import Producer
+    from ...rules import Profile
+
+HERE = Path(__file__).resolve().parent
+PACKAGE = HERE / "contracts" / "patientportal"  # the built-in release package, patientportal 1.0
+
+
+class InboxDomain(Domain):
+    def fixtures(self, data: dict[str, Any], path: Path) -> Any:
+        return read_section(data, path)
+
+    def producers(self, app: Application) -> dict[str, Producer]:
+        from .producer import InboxProducer
+
+        return {PRODUCER: InboxProducer(app.fixtures, app.contracts, lenient=app.settings.lenient,
+                                        journal_body_bytes=app.settings.journal_body_bytes)}
+
+    def reset(self, conn: sqlite3.Connection) -> None:
+        reset_inbox(conn)
+
+    def profiles(self) -> dict[str, Callable[[], Profile]]:
+        from .profile import profile
+
+        return {PROFILE_ID: profile}
+
+    def logical_error(self, contract: str, text: str) -> bytes | None:
+        if contract.lower() != ADD_MESSAGE_NS.lower():
+            return None  # IsActiveUser reports errors as SOAP faults
+        from .producer import add_message_answer
+
+        return add_message_answer(ADD_MESSAGE_NS, "ERROR", text).body
+
+    def pages(self) -> Sequence[Page]:
+        from .pages import inbox_page, message_page
+
+        return (
+            Page(r"/inbox/?", lambda app, req, m: inbox_page(app, req), nav=("inbox", "Inkorg")),
+            Page(r"/message/(\d{1,18})", lambda app, req, m: message_page(app, req, int(m[1]))),
+        )
+
+    def admin_routes(self) -> Sequence[AdminRoute]:
+        return (AdminRoute("GET", "inbox", "a citizen's inbox as the fake producer holds it: /admin/inbox/<citizen>",
+                           _admin_inbox),)
+
+    def front_page(self, app: Application) -> Sequence[FrontPageItem]:
+        messages, unread = InboxStore(app.journal).counts()
+        text = (f"1177-inkorgen per invånare: {messages} meddelanden, {unread} olästa. "
+                f"Logisk adress {inbox_address(app.fixtures)}.")
+        return (FrontPageItem("Inkorg", text, "Inbox preview per citizen", "/ui/inbox"),)
+
+    def exchange_links(self, app: Application, exchange: Exchange) -> Sequence[tuple[str, str, str]]:
+        if (exchange.contract or "").lower() != ADD_MESSAGE_NS.lower():
+            return ()
+        message_id = InboxStore(app.journal).message_of_exchange(exchange.id)
+        if not message_id:
+            return ()
+        return (("I inkorgen", "Visa meddelandet som invånaren ser det (öppnar och markerar det som läst)",
+                 f"/ui/message/{message_id}"),)
+
+    def banner(self, app: Application) -> Sequence[str]:
+        return (f"inbox logical address: {inbox_address(app.fixtures)}",)
+
+    def test_api(self, app: Application) -> dict[str, Any]:
+        from .section import inbox_address
+        return {"inbox": InboxStore(app.journal).cases, "inbox_logical_address": inbox_address(app.fixtures)}
+
+    def tak_section(self, fixtures: Fixtures, consumers: Sequence[str]) -> str:
+        address = inbox_address(fixtures)
+        quoted = "[\n" + "".join(f'  "{c}",\n' for c in CONTRACTS) + "]"
+        who = "[\n" + "".join(f'  "{c}",\n' for c in consumers) + "]"
+        return (f"# The inbox contracts route to the fake inbox, and every consumer with a system-id may call them.\n"
+                f"[[route]]\ncontracts = {quoted}\nlogical_address = \"{address}\"\n"
+                f'address = "builtin:{PRODUCER}"\nprofile = "RIVTABP21"\n\n'
+                f"[[authorisation]]\nconsumers = {who}\ncontracts = {quoted}\nlogical_address = \"{address}\"\n")
+
+    def demo(self, out: Path) -> int | None:
+        from .demo import run_demo
+
+        return run_demo(out)
+
+
+def _admin_inbox(app: Application, request: Request, parts: list[str]) -> Any:
+    if len(parts) != 1:
+        return None
+    citizen = parts[0]
+    known = any(c.subject_of_care_id == citizen for c in app.fixtures.citizens)
+    return {"citizen": citizen, "known_citizen": known, "cases": InboxStore(app.journal).cases(citizen)}
+
+
+domain = InboxDomain(
+    name=DOMAIN_NAME,
+    title="1177 Inkorg (patientportal 1.x)",
+    contract_packages=(PACKAGE,),
+    producer_names=(PRODUCER,),
+    store_schema=INBOX_SCHEMA,
+    template_dir=HERE / "templates",
+    static_dir=HERE / "static",
+)
+
+
+__all__ = ["PACKAGE", "InboxDomain", "domain"]

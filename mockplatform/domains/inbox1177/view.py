@@ -1,0 +1,78 @@
+"""How the inbox's rules and test cases see an exchange: the core's ``RequestView`` with what the
+request says (read by the one reader, ``request.read_request``) and what the answer said."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...journal import Exchange
+from ...rules import RequestView, RuleContext, read_view
+from .names import ADD_MESSAGE, IS_ACTIVE_USER, OPERATIONS
+from .request import is_true, read_request
+
+
+@dataclass
+class InboxView(RequestView):
+    subject_of_care_id: str | None = None
+    message_text: str | None = None  # the text content of messageText (DocBook still as text)
+    message_description: str | None = None
+    unit_id: str | None = None
+    thread_id: str | None = None
+    notify: bool | None = None  # None = no notify element
+    source_system: str | None = None
+    sso_system_id: str | None = None
+    result_code: str | None = None  # AddMessage response resultCode (None: no readable answer)
+    active: bool | None = None  # IsActiveUser response status (None: no readable answer)
+    notifications_sent: int = 0  # notificationSent elements in the answer
+
+    @property
+    def has_sso_link(self) -> bool:
+        return "message/ssoLink" in self.lines
+
+    def outcome(self) -> str | None:
+        if self.active is not None:
+            return f"status={'true' if self.active else 'false'}"
+        if self.result_code is not None:
+            return f"resultCode={self.result_code}"
+        return None
+
+
+def read_inbox_view(exchange: Exchange) -> InboxView:
+    """Parse an exchange for the inbox's rules; never raises (see ``rules.read_view``)."""
+    view = read_view(exchange, OPERATIONS, InboxView)
+    if view.operation is None:
+        return view
+    request = read_request(view.envelope.payload)
+    for rel, element in request.elements.items():
+        view.elements[rel], view.lines[rel] = element, element.sourceline
+    view.subject_of_care_id = request.subject_of_care_id
+    if view.operation == ADD_MESSAGE:
+        view.unit_id = request.unit_id
+        view.thread_id = request.thread_id
+        view.message_description = request.description
+        view.message_text = request.text
+        view.sso_system_id = request.sso_system_id
+        view.notify = request.notify
+        view.source_system = request.source_system
+    answer = view.answer
+    if exchange.http_status == 200 and answer is not None and not answer.is_fault:
+        if view.operation == ADD_MESSAGE:
+            code = answer.child_text("resultCode")
+            view.result_code = None if code is None else code.strip()
+            view.notifications_sent = len(answer.children_named("notificationSent"))
+        elif view.operation == IS_ACTIVE_USER:
+            status = answer.child_text("status")
+            view.active = None if status is None else is_true(status)
+    return view
+
+
+@dataclass
+class InboxContext(RuleContext):
+    """What the inbox's rules judge against, beyond the core's: its logical address and the limits of
+    the behaviour rules."""
+
+    inbox_logical_address: str = ""
+    same_text_threshold: int = 20  # same messageText to this many distinct citizens = general information
+    min_retry_s: float = 4.0  # contract back-off example: first retry after 4 s
+    batch_max: int = 1000
+    batch_gap_s: float = 300.0  # 5 minutes between batches

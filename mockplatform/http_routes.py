@@ -1,0 +1,67 @@
+"""The HTTP route table: which part of the platform answers a request. An adapter around
+``Application``, like the admin API and the pages it dispatches to; the HTTP server, the in-process
+``responses`` mode and the tests all call ``handle``.
+
+POST under /vp goes to the SOAP pipeline, GET ?wsdl/?xsd to the contract documents, /admin/ to the
+admin API, /ui to the pages, GET /status to the status document, and everything else to 404.
+"""
+
+from __future__ import annotations
+
+from . import admin, web
+from .app import Application
+from .contracts import wsdl as wsdl_documents
+from .messages import Request, Response, json_response
+
+_TEXT = "text/plain; charset=UTF-8"
+
+
+def under_vp(path: str) -> bool:
+    """The platform's paths: /vp and everything under it."""
+    return path == "/vp" or path.startswith("/vp/")
+
+
+def needs_worker(app: Application, request: Request) -> bool:
+    """Whether handling ``request`` may wait on something outside this process, or is not a platform
+    call at all: the HTTP server hands such requests to a worker thread and handles the rest (calls
+    routed to in-process producers) on its event loop, where a wait would hold up every client."""
+    if request.method != "POST" or not under_vp(request.path):
+        return True  # the admin API and the pages: not the hot path, and some read a lot
+    return app.pipeline.may_wait(request)
+
+
+def handle(app: Application, request: Request) -> Response:
+    path = request.path
+    in_vp = under_vp(path)
+    if request.method == "POST" and in_vp:
+        return app.pipeline.handle(request)
+    answer = admin.handle(app, request)
+    if answer is not None:
+        return answer
+    if request.method in ("GET", "HEAD"):
+        page = web.handle(app, request)  # /ui and below; None for every other path
+        if page is not None:
+            return page
+        if path in ("/status", "/status/"):
+            return json_response(200, app.status())
+        if in_vp and ("wsdl" in request.query or "xsd" in request.query):
+            doc = wsdl_documents.serve(app.contracts, path, request.query, base_url(request))
+            return Response(doc.status, [("Content-Type", doc.content_type)], doc.body)
+    if request.method == "POST":
+        # Not under /vp: not the platform. Recorded so a consumer with a wrong URL can see it.
+        response = Response(404, [("Content-Type", _TEXT)],
+                            b"Not found. The platform accepts SOAP calls on paths under /vp\n")
+        app.pipeline.record_plain(request, response)
+        return response
+    if in_vp and request.method not in ("GET", "HEAD"):
+        # A call with the wrong method (PUT, DELETE): recorded, so the consumer's developer sees it.
+        response = Response(405, [("Content-Type", _TEXT), ("Allow", "POST")],
+                            f"{request.method} is not allowed: SOAP calls are POSTed to /vp\n".encode())
+        app.pipeline.record_plain(request, response)
+        return response
+    return Response(404, [("Content-Type", _TEXT)], b"Not found\n")
+
+
+def base_url(request: Request) -> str:
+    host = request.header("host") or "localhost"
+    return f"{request.scheme}://{host}"
