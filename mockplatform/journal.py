@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -30,35 +31,90 @@ class JournalError(MockplatformError):
 # exchange's transaction. (A change that can wait is recorded as the exchange's ``effect`` instead.)
 Effect = Callable[[sqlite3.Connection, int], None]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS exchanges (
-    id INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    duration_ms REAL NOT NULL,
-    client TEXT,
-    method TEXT,
-    path TEXT,
-    consumer TEXT,
-    logical_address TEXT,
-    contract TEXT,
-    correlation_id TEXT,
-    http_status INTEGER NOT NULL,
-    vp_code TEXT,
-    fault_detail TEXT,
-    route_trace TEXT,
-    producer_address TEXT,
-    producer_status INTEGER,
-    producer_ms REAL,
-    request_headers TEXT NOT NULL,
-    request_body BLOB,
-    request_size INTEGER NOT NULL,
-    response_headers TEXT NOT NULL,
-    response_body BLOB,
-    effect TEXT
-);
-DROP INDEX IF EXISTS exchanges_correlation;
-"""
+
+class JsonPart(IntEnum):
+    """Where ``Exchange.to_json`` shows a column: always, or only with ``bodies=True`` (the headers first,
+    then the bodies)."""
+
+    SUMMARY = 1
+    HEADERS = 2
+    BODY = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of the ``exchanges`` table: the ``Exchange`` field of the same name, how it is stored, read
+    back and shown as JSON. ``COLUMNS`` declares them all; the table, ``_INSERT``, ``_row``, ``_from_row``
+    and ``Exchange.to_json`` are made from it."""
+
+    name: str
+    sql: str  # its type and constraints in CREATE TABLE
+    to_db: Callable[[Any], Any] | None = None  # the field's value -> the stored value; None: stored as it is
+    from_db: Callable[[Any], Any] | None = None  # the stored value -> the field's value; None: as it is
+    empty_as_null: bool = False  # an empty value (empty list, "") is stored as NULL, without calling to_db
+    when_none: Callable[[Exchange], Any] | None = None  # if the field is None, store this (of the exchange)
+    json: JsonPart | None = JsonPart.SUMMARY  # where to_json shows it; None: not at all
+    to_json: Callable[[Any], Any] | None = None  # the field's value -> its JSON value; None: as it is
+    added_later: bool = False  # absent from older journals: read as None there, added when opened for writing
+
+
+def _json_list(stored: str | None) -> list:
+    return json.loads(stored) if stored else []
+
+
+def _header_list(stored: str) -> list[tuple[str, str]]:
+    return [tuple(h) for h in json.loads(stored)]
+
+
+def _bytes(stored: bytes | None) -> bytes:
+    return bytes(stored or b"")
+
+
+def _body_text(body: bytes) -> str:
+    return body.decode("utf-8", "replace")
+
+
+def _milliseconds(value: float) -> float:
+    return round(value, 3)
+
+
+# In the table's order (that of an existing journal: ``effect`` came last, added by ALTER TABLE).
+COLUMNS: tuple[Column, ...] = (
+    Column("id", "INTEGER PRIMARY KEY"),  # given when the exchange is written, so not part of ``_row``
+    Column("time", "TEXT NOT NULL"),
+    Column("duration_ms", "REAL NOT NULL", to_json=_milliseconds),
+    Column("client", "TEXT"),
+    Column("method", "TEXT"),
+    Column("path", "TEXT"),
+    Column("consumer", "TEXT"),
+    Column("logical_address", "TEXT"),
+    Column("contract", "TEXT"),
+    Column("correlation_id", "TEXT"),
+    Column("http_status", "INTEGER NOT NULL"),
+    Column("vp_code", "TEXT"),
+    Column("fault_detail", "TEXT"),
+    Column("route_trace", "TEXT", to_db=json_text, from_db=_json_list, empty_as_null=True),
+    Column("producer_address", "TEXT"),
+    Column("producer_status", "INTEGER"),
+    Column("producer_ms", "REAL"),
+    Column("request_headers", "TEXT NOT NULL", to_db=json_text, from_db=_header_list, json=JsonPart.HEADERS),
+    Column("request_body", "BLOB", from_db=_bytes, json=JsonPart.BODY, to_json=_body_text),
+    # The size the consumer sent; the body kept may be only its beginning.
+    Column("request_size", "INTEGER NOT NULL", when_none=lambda exchange: len(exchange.request_body)),
+    Column("response_headers", "TEXT NOT NULL", to_db=json_text, from_db=_header_list, json=JsonPart.HEADERS),
+    Column("response_body", "BLOB", from_db=_bytes, json=JsonPart.BODY, to_json=_body_text),
+    Column("effect", "TEXT", json=None, added_later=True),
+)
+_WRITTEN = COLUMNS[1:]  # what ``_row`` gives, in this order, after the id
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);\n"
+    "CREATE TABLE IF NOT EXISTS exchanges (\n"
+    + ",\n".join(f"    {c.name} {c.sql}" for c in COLUMNS)
+    + "\n);\nDROP INDEX IF EXISTS exchanges_correlation;\n"
+)
+_INSERT = (f"INSERT INTO exchanges ({', '.join(c.name for c in COLUMNS)}) "
+           f"VALUES ({', '.join('?' * len(COLUMNS))})")
 
 
 @dataclass(slots=True)
@@ -87,59 +143,78 @@ class Exchange:
     producer_ms: float | None = None
     request_size: int | None = None
     # A state change of an in-process producer as data (JSON), applied when that producer's state is next
-    # read: the inbox takes its messages from these (``producers.inbox_store.sync_inbox``).
+    # read: the inbox takes its messages from these (its store's ``sync_inbox``).
     effect: str | None = None
     id: int | None = None
 
     def to_json(self, bodies: bool = False) -> dict[str, Any]:
-        out = {
-            "id": self.id,
-            "time": self.time,
-            "duration_ms": round(self.duration_ms, 3),
-            "client": self.client,
-            "method": self.method,
-            "path": self.path,
-            "consumer": self.consumer,
-            "logical_address": self.logical_address,
-            "contract": self.contract,
-            "correlation_id": self.correlation_id,
-            "http_status": self.http_status,
-            "vp_code": self.vp_code,
-            "fault_detail": self.fault_detail,
-            "route_trace": self.route_trace,
-            "producer_address": self.producer_address,
-            "producer_status": self.producer_status,
-            "producer_ms": self.producer_ms,
-            "request_size": self.request_size,
-        }
-        if bodies:
-            out["request_headers"] = self.request_headers
-            out["response_headers"] = self.response_headers
-            out["request_body"] = self.request_body.decode("utf-8", "replace")
-            out["response_body"] = self.response_body.decode("utf-8", "replace")
-        return out
+        """The columns ``JsonPart.SUMMARY``; with ``bodies``, the headers and the bodies (as text) too."""
+        return _full_json(self) if bodies else _summary_json(self)
 
 
-_COLUMNS = (
-    "time", "duration_ms", "client", "method", "path", "consumer", "logical_address", "contract",
-    "correlation_id", "http_status", "vp_code", "fault_detail", "route_trace", "producer_address",
-    "producer_status", "producer_ms", "request_headers", "request_body", "request_size",
-    "response_headers", "response_body", "effect",
-)
-_INSERT = f"INSERT INTO exchanges (id, {', '.join(_COLUMNS)}) VALUES (?, {', '.join('?' * len(_COLUMNS))})"
+# ``_row``, ``_from_row`` and ``to_json`` are made from COLUMNS once, as the functions one would write out by
+# hand (one tuple or dict display, no loop): ``_row`` runs for every request, so it must cost no more than that.
+def _compiled(name: str, params: str, body: str, names: dict[str, Any]) -> Callable[..., Any]:
+    source = f"def {name}({params}):\n    return {body}\n"
+    namespace = dict(names)
+    exec(compile(source, f"<COLUMNS: {name}>", "exec"), namespace)
+    function = namespace[name]
+    function.__doc__ = f"Made from ``COLUMNS``:\n\n{source}"
+    return function
 
 
-def _row(exchange: Exchange) -> tuple:
-    return (
-        exchange.time, exchange.duration_ms, exchange.client, exchange.method, exchange.path,
-        exchange.consumer, exchange.logical_address, exchange.contract, exchange.correlation_id,
-        exchange.http_status, exchange.vp_code, exchange.fault_detail,
-        json_text(exchange.route_trace) if exchange.route_trace else None,
-        exchange.producer_address, exchange.producer_status, exchange.producer_ms,
-        json_text(exchange.request_headers), exchange.request_body,
-        exchange.request_size if exchange.request_size is not None else len(exchange.request_body),
-        json_text(exchange.response_headers), exchange.response_body, exchange.effect,
-    )
+def _make_row() -> Callable[[Exchange], tuple]:
+    names: dict[str, Any] = {}
+    items = []
+    for c in _WRITTEN:
+        value = stored = f"x.{c.name}"
+        if c.to_db is not None:
+            names[f"to_db_{c.name}"] = c.to_db
+            stored = f"to_db_{c.name}({value})"
+        if c.empty_as_null:
+            stored = f"({stored} if {value} else None)"
+        if c.when_none is not None:
+            names[f"when_none_{c.name}"] = c.when_none
+            stored = f"({stored} if {value} is not None else when_none_{c.name}(x))"
+        items.append(stored)
+    return _compiled("_row", "x", f"({', '.join(items)},)", names)
+
+
+def _make_from_row() -> Callable[[sqlite3.Row], Exchange]:
+    names: dict[str, Any] = {"Exchange": Exchange, "optional": _optional}
+    items = []
+    for c in COLUMNS:
+        value = f"optional(row, {c.name!r})" if c.added_later else f"row[{c.name!r}]"
+        if c.from_db is not None:
+            names[f"from_db_{c.name}"] = c.from_db
+            value = f"from_db_{c.name}({value})"
+        items.append(f"{c.name}={value}")
+    return _compiled("_from_row", "row", f"Exchange({', '.join(items)})", names)
+
+
+def _make_to_json(parts: set[JsonPart]) -> Callable[[Exchange], dict[str, Any]]:
+    names: dict[str, Any] = {}
+    items = []
+    for c in sorted((c for c in COLUMNS if c.json in parts), key=lambda c: c.json):  # stable: table order within
+        value = f"x.{c.name}"
+        if c.to_json is not None:
+            names[f"to_json_{c.name}"] = c.to_json
+            value = f"to_json_{c.name}({value})"
+        items.append(f"{c.name!r}: {value}")
+    return _compiled("to_json", "x", f"{{{', '.join(items)}}}", names)
+
+
+def _optional(row: sqlite3.Row, column: str) -> Any:
+    try:
+        return row[column]
+    except IndexError:  # a journal from before the column, opened read-only
+        return None
+
+
+_row = _make_row()  # an Exchange -> its row for _INSERT, without the id (given when it is written)
+_from_row = _make_from_row()
+_summary_json = _make_to_json({JsonPart.SUMMARY})
+_full_json = _make_to_json(set(JsonPart))
 
 
 def open_database(path: str | Path) -> sqlite3.Connection:
@@ -316,8 +391,10 @@ class Journal:
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         with self._lock:
             self._conn.executescript(_SCHEMA)
-            if "effect" not in {r[1] for r in self._conn.execute("PRAGMA table_info(exchanges)")}:
-                self._conn.execute("ALTER TABLE exchanges ADD COLUMN effect TEXT")  # a journal from before it
+            present = {r[1] for r in self._conn.execute("PRAGMA table_info(exchanges)")}
+            for column in COLUMNS:
+                if column.name not in present:  # a journal from before the column (``added_later``)
+                    self._conn.execute(f"ALTER TABLE exchanges ADD COLUMN {column.name} {column.sql}")
             for script in extra_schema:
                 self._conn.executescript(script)
             self._conn.execute(
@@ -460,6 +537,22 @@ class Journal:
     def count(self) -> int:
         return self.reader().execute("SELECT count(*) FROM exchanges").fetchone()[0]
 
+    def last_id(self) -> int:
+        """The newest exchange's id (0: none yet)."""
+        return self.reader().execute("SELECT coalesce(max(id), 0) FROM exchanges").fetchone()[0]
+
+    def distinct(self, column: str) -> list[str]:
+        """The values a column holds, sorted (for the journal page's filters)."""
+        if column not in ("contract", "consumer", "logical_address", "vp_code"):
+            raise ValueError(f"no filter on column {column!r}")
+        sql = f"SELECT DISTINCT {column} FROM exchanges WHERE {column} IS NOT NULL AND {column} != '' ORDER BY 1"
+        return [r[0] for r in self.reader().execute(sql)]
+
+    @staticmethod
+    def clear(conn: sqlite3.Connection) -> int:
+        """Remove every exchange (inside ``write``, beside the domains' own resets); returns how many."""
+        return conn.execute("DELETE FROM exchanges").rowcount
+
     def exchanges(self, **filters: Any) -> list[Exchange]:
         return list(self.iter_exchanges(**filters))
 
@@ -513,37 +606,3 @@ class Journal:
         for row in self.reader().execute(sql, args):
             yield _from_row(row)
 
-
-def _from_row(row: sqlite3.Row) -> Exchange:
-    return Exchange(
-        id=row["id"],
-        time=row["time"],
-        duration_ms=row["duration_ms"],
-        client=row["client"],
-        method=row["method"],
-        path=row["path"],
-        consumer=row["consumer"],
-        logical_address=row["logical_address"],
-        contract=row["contract"],
-        correlation_id=row["correlation_id"],
-        http_status=row["http_status"],
-        vp_code=row["vp_code"],
-        fault_detail=row["fault_detail"],
-        route_trace=json.loads(row["route_trace"]) if row["route_trace"] else [],
-        producer_address=row["producer_address"],
-        producer_status=row["producer_status"],
-        producer_ms=row["producer_ms"],
-        request_headers=[tuple(h) for h in json.loads(row["request_headers"])],
-        request_body=bytes(row["request_body"] or b""),
-        request_size=row["request_size"],
-        response_headers=[tuple(h) for h in json.loads(row["response_headers"])],
-        response_body=bytes(row["response_body"] or b""),
-        effect=_optional(row, "effect"),
-    )
-
-
-def _optional(row: sqlite3.Row, column: str) -> Any:
-    try:
-        return row[column]
-    except IndexError:  # a journal from before the column, opened read-only
-        return None
