@@ -7,11 +7,13 @@ from . import text as t
 from .model import CaseStatus, Protocol
 
 MAX_FINDINGS_PER_CASE = 5
+SUMMARY_HEAD = ("exchanges_judged", "period")  # the head rows (``text.head_rows``) shown
 
 
 def render_summary(protocol: Protocol) -> str:
+    head = {row.key: row for row in t.head_rows(protocol)}
     lines = [f"{t.TITLE}: {t.verdict_text(protocol.verdict)}",
-             f"  exchanges judged: {protocol.exchanges_judged}; period: {t.period(protocol)}"]
+             "  " + "; ".join(f"{head[key].label.en.lower()}: {head[key].text}" for key in SUMMARY_HEAD)]
     counts = protocol.counts
     lines.append(f"  cases: {counts['passed']} passed, {counts['failed']} failed, {counts['not_run']} not run")
     for case in protocol.cases:

@@ -9,6 +9,7 @@ characters Word files cannot hold.
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,7 +59,10 @@ def _set(cell: Any, value: object, *, mono: bool = False, bold: bool = False, si
         run.font.size = Pt(size)
 
 
-def _table(doc: Any, header: list[str], rows: list[list[object]], mono_cols: tuple[int, ...] = ()) -> Any:
+def _table(doc: Any, header: list[str], rows: list[list[object]], mono_cols: tuple[int, ...] = (),
+           mono_cells: Collection[tuple[int, int]] = ()) -> Any:
+    """A table with a header row; ``mono_cols`` (column numbers) and ``mono_cells`` ((row, column) of ``rows``)
+    in a monospace font."""
     from docx.shared import Pt
 
     table = doc.add_table(rows=1, cols=len(header))
@@ -67,10 +71,11 @@ def _table(doc: Any, header: list[str], rows: list[list[object]], mono_cols: tup
         _set(cell, text, bold=True, size=8.5)
         _shade(cell, "EEEEEE")
     _repeat_header(table.rows[0])
-    for row in rows:
+    for r, row in enumerate(rows):
         cells = table.add_row().cells
         for i, (cell, value) in enumerate(zip(cells, row, strict=True)):
-            _set(cell, value, mono=i in mono_cols, size=8 if i in mono_cols else 9)
+            mono = i in mono_cols or (r, i) in mono_cells
+            _set(cell, value, mono=mono, size=8 if mono else 9)
     for paragraph in (p for row in table.rows for c in row.cells for p in c.paragraphs):
         paragraph.paragraph_format.space_after = Pt(0)
     doc.add_paragraph()
@@ -98,27 +103,9 @@ def _head(doc: Any, protocol: Protocol) -> None:
     head, h = protocol.head, t.HEAD
     doc.add_heading(_bi(t.HEAD_SECTION), level=1)
     cost = head.cost
-    rows: list[list[object]] = [
-        [_bi(h["system_name"]), t.or_missing(head.system_name)],
-        [_bi(h["organisation"]), t.or_missing(head.organisation)],
-        [_bi(h["system_id"]), t.or_missing(head.system_id)],
-        [_bi(h["consumer_hsa_id"]), t.or_missing(head.consumer_hsa_id)],
-        [_bi(h["environment"]), t.or_missing(head.environment)],
-        [_bi(h["period"]), t.period(protocol)],
-        [_bi(h["created"]), t.or_missing(head.created)],
-        [_bi(h["tool_version"]), t.or_missing(head.tool_version)],
-        [_bi(h["rule_profile"]), t.or_missing(head.rule_profile)],
-        [_bi(h["journal"]), t.or_missing(head.journal)],
-        [_bi(h["journal_sha256"]), t.or_missing(head.journal_sha256)],
-        [_bi(h["exchanges_judged"]), str(protocol.exchanges_judged)],
-        [_bi(h["contacts"]), "\n".join(t.clean(c) for c in head.contacts) or t.or_missing(None)],
-        [_bi(h["declared_volume"]),
-         t.number(head.declared_volume) if head.declared_volume is not None else t.or_missing(None)],
-        [_bi(h["cost"]), f"{t.sek(cost.per_year_sek)} + {t.sek(cost.connection_fee_sek)} ({t.CONNECTION_FEE})"
-         if cost else t.or_missing(None)],
-        [_bi(h["format_version"]), protocol.format_version],
-    ]
-    _table(doc, [_bi(t.FIELD), _bi(t.VALUE)], rows)
+    head_rows = t.head_rows(protocol)
+    _table(doc, [_bi(t.FIELD), _bi(t.VALUE)], [[_bi(row.label), row.text] for row in head_rows],
+           mono_cells={(i, 1) for i, row in enumerate(head_rows) if row.mono and not row.missing})
 
     doc.add_heading(_bi(h["contracts"]), level=2)
     if head.contracts:

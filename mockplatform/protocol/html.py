@@ -40,5 +40,6 @@ def _environment() -> Any:
 
 def render_html(protocol: Protocol) -> bytes:
     template = _environment().get_template(TEMPLATE)
-    html = template.render(p=protocol, head=protocol.head, counts=protocol.counts, problems=t.inconsistencies(protocol))
+    html = template.render(p=protocol, head=protocol.head, head_rows=t.head_rows(protocol), counts=protocol.counts,
+                           problems=t.inconsistencies(protocol))
     return html.encode("utf-8")

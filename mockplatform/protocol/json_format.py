@@ -9,6 +9,8 @@ describes exactly what one version writes.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import fields
 from importlib import resources
 from typing import Any
 
@@ -47,25 +49,22 @@ def _cost(cost: CostEstimate | None) -> dict[str, Any] | None:
     }
 
 
+# The head's fields that are not JSON as they are; every other one is written as it is.
+_HEAD_JSON: dict[str, Callable[[Any], Any]] = {
+    "contracts": lambda contracts: [_contract(c) for c in contracts],
+    "contacts": list,
+    "cost": _cost,
+}
+
+
 def _head(head: ProtocolHead) -> dict[str, Any]:
-    return {
-        "system_name": head.system_name,
-        "organisation": head.organisation,
-        "system_id": head.system_id,
-        "consumer_hsa_id": head.consumer_hsa_id,
-        "environment": head.environment,
-        "period_from": head.period_from,
-        "period_to": head.period_to,
-        "tool_version": head.tool_version,
-        "contracts": [_contract(c) for c in head.contracts],
-        "created": head.created,
-        "journal": head.journal,
-        "journal_sha256": head.journal_sha256,
-        "rule_profile": head.rule_profile,
-        "contacts": list(head.contacts),
-        "declared_volume": head.declared_volume,
-        "cost": _cost(head.cost),
-    }
+    """Every field of the head, in the model's order."""
+    out = {}
+    for f in fields(head):
+        value = getattr(head, f.name)
+        convert = _HEAD_JSON.get(f.name)
+        out[f.name] = convert(value) if convert else value
+    return out
 
 
 def _evidence(ev: Evidence) -> dict[str, Any]:

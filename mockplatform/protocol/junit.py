@@ -5,7 +5,7 @@ Two test suites under ``<testsuites>``:
 - ``mockplatform.protocol.<profile>``: one testcase per protocol case (``TC-01 <title_en>``).
   passed -> plain testcase; failed -> ``<failure>`` with every finding; not run -> ``<skipped>`` with
   the how-to-run advice. The evidence (exchange ids, times, outcomes) goes to ``<system-out>``. This
-  suite is the protocol; its properties carry the verdict, system id and format version.
+  suite is the protocol; its properties carry the verdict and the head rows (``text.head_rows``).
 - ``mockplatform.protocol.<profile>.rules``: one testcase per rule of the profile, so a CI page shows
   which rule broke and how often. A violated error rule -> ``<failure>`` with examples; a violated
   warning rule passes (warnings do not fail the verdict either) with the examples in
@@ -117,11 +117,9 @@ def render_junit(protocol: Protocol, hostname: str | None = None) -> bytes:
 
     cases = _suite(root, classname, timestamp, hostname)
     properties = etree.SubElement(cases, "properties")
-    for name, value in (("verdict", str(protocol.verdict)), ("system_id", head.system_id),
-                        ("system_name", head.system_name), ("environment", head.environment),
-                        ("rule_profile", head.rule_profile), ("exchanges_judged", protocol.exchanges_judged),
-                        ("format_version", protocol.format_version)):
-        etree.SubElement(properties, "property", name=name, value=t.clean(value))
+    etree.SubElement(properties, "property", name="verdict", value=str(protocol.verdict))
+    for row in t.head_rows(protocol):  # a missing value is empty here, for the machines that read it
+        etree.SubElement(properties, "property", name=row.key, value="\n".join(row.lines))
     for case in protocol.cases:
         _case(cases, classname, case)
 

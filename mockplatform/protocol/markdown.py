@@ -52,29 +52,16 @@ def _status(status: CaseStatus) -> str:
     return f"{_STATUS_ICON[CaseStatus(status)]} **{t.status_label(status)}**"
 
 
+def _value(row: t.HeadRow) -> str:
+    if row.missing:
+        return f"*{esc(row.text)}*"
+    return "<br>".join(code(line) if row.mono else esc(line) for line in row.lines)
+
+
 def _head(protocol: Protocol) -> list[str]:
     head = protocol.head
     h = t.HEAD
-    contacts = "<br>".join(esc(c) for c in head.contacts) or esc(t.or_missing(None))
-    rows = [
-        [_label(h["system_name"]), esc(t.or_missing(head.system_name))],
-        [_label(h["organisation"]), esc(t.or_missing(head.organisation))],
-        [_label(h["system_id"]), esc(t.or_missing(head.system_id))],
-        [_label(h["consumer_hsa_id"]), esc(t.or_missing(head.consumer_hsa_id))],
-        [_label(h["environment"]), esc(t.or_missing(head.environment))],
-        [_label(h["period"]), esc(t.period(protocol))],
-        [_label(h["created"]), esc(t.or_missing(head.created))],
-        [_label(h["tool_version"]), esc(t.or_missing(head.tool_version))],
-        [_label(h["rule_profile"]), esc(t.or_missing(head.rule_profile))],
-        [_label(h["journal"]), esc(t.or_missing(head.journal))],
-        [_label(h["journal_sha256"]), code(head.journal_sha256) if head.journal_sha256 else esc(t.or_missing(None))],
-        [_label(h["exchanges_judged"]), str(protocol.exchanges_judged)],
-        [_label(h["contacts"]), contacts],
-        [_label(h["declared_volume"]),
-         t.number(head.declared_volume) if head.declared_volume is not None else esc(t.or_missing(None))],
-        [_label(h["cost"]), t.sek(head.cost.per_year_sek) if head.cost else esc(t.or_missing(None))],
-        [_label(h["format_version"]), esc(protocol.format_version)],
-    ]
+    rows = [[_label(row.label), _value(row)] for row in t.head_rows(protocol)]
     out = [f"## {_label(t.HEAD_SECTION)}", "", *table([_label(t.FIELD), _label(t.VALUE)], rows)]
     out += [f"### {_label(h['contracts'])}", ""]
     if head.contracts:

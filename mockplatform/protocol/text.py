@@ -142,6 +142,63 @@ VERDICT_SYMBOLS = {Verdict.CONFORMANT: "✔", Verdict.NONCONFORMANT: "✘", Verd
 
 SEVERITY_LABELS = {"error": Label("Fel", "Error"), "warning": Label("Varning", "Warning")}
 
+@dataclass(frozen=True)
+class HeadRow:
+    """A row of the protocol's head table, as every format shows it (``head_rows``)."""
+
+    key: str  # what it is (the model's field, or a name for a value made of several); JUnit's property name
+    label: Label
+    lines: tuple[str, ...]  # the value, cleaned: one line, several for a list (contacts), none when missing
+    mono: bool = False  # read character by character (ids, paths, digests): shown in a monospace font
+
+    @property
+    def missing(self) -> bool:
+        return not self.lines
+
+    @property
+    def text(self) -> str:
+        """The value as one text, its lines joined by newlines; a visible mark when it is missing."""
+        return "\n".join(self.lines) if self.lines else or_missing(None)
+
+
+def _given(value: object) -> tuple[str, ...]:
+    text = clean(value).strip()
+    return (text,) if text else ()
+
+
+def head_rows(protocol: Protocol) -> list[HeadRow]:
+    """The head table of the protocol, built here once: the HTML, docx and Markdown formats show these rows
+    in this order, the JUnit file has one property per row, the console summary takes its head values here.
+
+    The contracts and the cost tiers are tables of their own after it.
+    """
+    head = protocol.head
+    cost = head.cost
+
+    def row(key: str, value: object, mono: bool = False) -> HeadRow:
+        lines = value if isinstance(value, tuple) else _given(value)
+        return HeadRow(key, HEAD[key], lines, mono)
+
+    return [
+        row("system_name", head.system_name),
+        row("organisation", head.organisation),
+        row("system_id", head.system_id, mono=True),
+        row("consumer_hsa_id", head.consumer_hsa_id, mono=True),
+        row("environment", head.environment),
+        row("period", period(protocol) if head.period_from or head.period_to else None),
+        row("created", head.created),
+        row("tool_version", head.tool_version),
+        row("rule_profile", head.rule_profile),
+        row("journal", head.journal, mono=True),
+        row("journal_sha256", head.journal_sha256, mono=True),
+        row("exchanges_judged", protocol.exchanges_judged),
+        row("contacts", tuple(line for contact in head.contacts for line in _given(contact))),
+        row("declared_volume", number(head.declared_volume) if head.declared_volume is not None else None),
+        row("cost", f"{sek(cost.per_year_sek)} + {sek(cost.connection_fee_sek)} ({CONNECTION_FEE})" if cost else None),
+        row("format_version", protocol.format_version),
+    ]
+
+
 def or_missing(value: object) -> str:
     """A head value, or a visible "missing" mark: a blank in an evidence document must show."""
     text = clean(value).strip()
