@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...envelope import MalformedRequest, read_envelope
-from ...journal import Journal, json_text
+from ...journal import Journal
+from ...shortcuts import json_text
 from .request import CONTENT_FIELDS, read_request
 
 INBOX_SCHEMA = """
