@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-SOAP_CONTENT_TYPE = "text/xml; charset=UTF-8"  # every SOAP answer, the platform's and its producers'
+XML_CONTENT_TYPE = "text/xml; charset=UTF-8"  # SOAP messages (the platform's, its producers', a consumer's) and WSDLs
 
 
 @dataclass(slots=True)

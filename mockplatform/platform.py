@@ -17,7 +17,7 @@ from . import faults
 from .envelope import MalformedRequest, read_answer, read_envelope, rewrite_address_header
 from .faults import VPFault
 from .journal import Effect, Exchange, Journal
-from .messages import SOAP_CONTENT_TYPE, Request, Response
+from .messages import XML_CONTENT_TYPE, Request, Response
 from .producers import Producer, ProducerAnswer, ProducerCall
 from .producers.faults import FaultInjector
 from .settings import Settings
@@ -247,7 +247,7 @@ class SoapPipeline:
         return sender
 
     def _producer_headers(self, request: Request, consumer: str, correlation_id: str, address: str):
-        out: list[tuple[str, str]] = [("Content-Type", SOAP_CONTENT_TYPE)]
+        out: list[tuple[str, str]] = [("Content-Type", XML_CONTENT_TYPE)]
         original = None
         history = None
         for key, value in request.headers:
@@ -284,7 +284,7 @@ class SoapPipeline:
         if 200 <= answer.status < 300 or (answer.status == 500 and _is_soap11_fault(answer.body)):
             ctx.effects, ctx.deferred = answer.effects, answer.deferred
             headers = [(k, v) for k, v in answer.headers if k.lower() not in _NOT_PASSED_ON]
-            headers += [("Content-Type", SOAP_CONTENT_TYPE), (CORRELATION, ctx.correlation_id)]
+            headers += [("Content-Type", XML_CONTENT_TYPE), (CORRELATION, ctx.correlation_id)]
             if 200 <= answer.status < 300:
                 headers.append(("x-skltp-prt", str(int(round(ctx.producer_ms or 0)))))
             return Response(answer.status, headers, answer.body)
@@ -332,7 +332,7 @@ class SoapPipeline:
 
 def fault_response(fault: VPFault, correlation_id: str, instance_name: str) -> Response:
     """The platform's own fault as an HTTP answer: 500, SOAP 1.1, the correlation id echoed."""
-    return Response(500, [("Content-Type", SOAP_CONTENT_TYPE), (CORRELATION, correlation_id)],
+    return Response(500, [("Content-Type", XML_CONTENT_TYPE), (CORRELATION, correlation_id)],
                     fault.render(instance_name))
 
 

@@ -2,7 +2,7 @@
 
     def test_sends_a_message(mockplatform):            # a real server on a free port
         my_system.send(url=mockplatform.vp_url, ...)
-        mockplatform.assert_received(contract="AddMessageToPatientPortalInbox", count=1)
+        mockplatform.assert_received(contract="DoSomething", count=1)
         mockplatform.assert_conformant()               # the 1177 contract rules on this test's calls
 
     def test_in_process(mockplatform_inprocess):       # requests/zeep intercepted with `responses`

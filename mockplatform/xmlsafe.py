@@ -1,4 +1,5 @@
-"""The one hardened XML parser for everything that comes from outside.
+"""The one hardened XML parser for everything that comes from outside: what consumers and producers
+send, and the files of contract packages (``parse_file``). Nothing else makes an XMLParser.
 
 No entity expansion, no DTD loading, no network, libxml2's size limits on; a document
 with a DOCTYPE is refused outright, so nothing a consumer sends can make the parser fetch,
@@ -8,6 +9,7 @@ read files or expand an entity bomb.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from lxml import etree
 
@@ -26,31 +28,52 @@ class _RefuseExternal(etree.Resolver):
         return self.resolve_string("", context)
 
 
-def _parser() -> etree.XMLParser:
-    # lxml parsers are not safe to share between threads: one per thread.
-    parser = getattr(_local, "parser", None)
-    if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            collect_ids=False,
-            remove_comments=False,
-        )
+def hardened_parser(local_files: bool = False) -> etree.XMLParser:
+    """The one parser configuration: no entities, no DTD, no network, libxml2's size limits on.
+    ``local_files``: a contract package's file may import its neighbours (xs:import of the core
+    schema); anything sent to the platform reads no file at all."""
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        collect_ids=False,
+        remove_comments=False,
+    )
+    if not local_files:
         parser.resolvers.add(_RefuseExternal())
-        _local.parser = parser
     return parser
+
+
+def _parser(local_files: bool = False) -> etree.XMLParser:
+    # lxml parsers are not safe to share between threads: one per thread.
+    name = "file_parser" if local_files else "parser"
+    parser = getattr(_local, name, None)
+    if parser is None:
+        parser = hardened_parser(local_files)
+        setattr(_local, name, parser)
+    return parser
+
+
+def _refuse_doctype(tree: etree._ElementTree, what: str) -> None:
+    docinfo = tree.docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise UnsafeXMLError(f"DOCTYPE is not allowed in {what}")
 
 
 def parse(data: bytes) -> etree._Element:
     """Parse untrusted bytes; raise etree.XMLSyntaxError (not well-formed) or UnsafeXMLError (DOCTYPE)."""
     root = etree.fromstring(data, _parser())
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise UnsafeXMLError("DOCTYPE is not allowed in a SOAP message")
+    _refuse_doctype(root.getroottree(), "a SOAP message")
     return root
+
+
+def parse_file(path: str | Path) -> etree._ElementTree:
+    """Parse a file of a contract package the same way; raise etree.XMLSyntaxError or UnsafeXMLError."""
+    tree = etree.parse(str(path), _parser(local_files=True))
+    _refuse_doctype(tree, f"a contract file ({Path(path).name})")
+    return tree
 
 
 def text_value(element: etree._Element) -> str:

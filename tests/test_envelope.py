@@ -62,3 +62,39 @@ def test_bp20_to_is_rewritten_to_bp21_logical_address_and_back():
     assert rewrite_address_header(again, "RIVTABP20")
     assert read_envelope(again.to_bytes()).profile == "RIVTABP20"
     assert not rewrite_address_header(read_envelope(is_active_user()), "RIVTABP21")
+
+
+ANSWERS = [
+    # (body, is SOAP 1.1, fault code, fault string)
+    (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>'
+     b'<faultcode> s:Client </faultcode><faultstring>bad\n request</faultstring></s:Fault></s:Body></s:Envelope>',
+     True, "Client", "bad request"),
+    (b'<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Header/><Body><!--x--><Fault>'
+     b'<faultcode>Server</faultcode><faultstring>down</faultstring></Fault></Body></Envelope>', True, "Server", "down"),
+    (b'<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><e:Fault/></e:Body></e:Envelope>',
+     False, None, None),
+    (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><r:Ok xmlns:r="urn:r">'
+     b'<resultCode>OK</resultCode></r:Ok></s:Body></s:Envelope>', True, None, None),
+]
+
+
+@pytest.mark.parametrize(("body", "soap11", "code", "said"), ANSWERS)
+def test_one_reader_of_answers(body, soap11, code, said):
+    """The platform (pass a fault on, or VP009), the rules (a retry-curable fault?) and the test kit (a near
+    miss's faultstring) all read answers through ``read_answer``: one reading, whatever the prefixes."""
+    from mockplatform.envelope import read_answer
+    from mockplatform.expectations import _fault_string
+    from mockplatform.platform import _is_soap11_fault
+
+    answer = read_answer(body)
+    assert answer.soap11 is soap11 and answer.fault_code == code and answer.fault_string == said
+    assert _is_soap11_fault(body) is (soap11 and answer.is_fault)
+    assert _fault_string(body) == said
+
+
+@pytest.mark.parametrize("body", [b"", b"not xml", b"<html><body>502</body></html>",
+                                  b'<!DOCTYPE x [<!ENTITY a "b">]><x/>'])
+def test_what_is_not_a_soap_answer_reads_as_none(body):
+    from mockplatform.envelope import read_answer
+
+    assert read_answer(body) is None

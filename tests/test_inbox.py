@@ -317,3 +317,30 @@ def test_threads_of_different_senders_never_share_a_key():
     assert thread_key("T-1", "SE2321000016-7XQA", None) == "se2321000016-7xqa|T-1"  # as journals already hold
     assert thread_key("T-1", None, "SE2321000016-7XQA") == thread_key("T-1", "se2321000016-7xqa", None)
     assert thread_key(None, "SE2321000016-7XQA", None) is None
+
+
+def test_the_producer_and_the_rules_read_notify_alike(start_platform):
+    """One reader of an AddMessage: "TRUE" is no xs:boolean, so neither the inbox (lenient, accepting it) nor
+    the rules take it as a request to notify; " true " (spaces around) is one, for both. (The inbox read
+    notify case-insensitively and the rules did not: the inbox notified where the rules saw no notify.)"""
+    from mockplatform import domains
+    from mockplatform.domains.inbox1177.view import read_inbox_view
+
+    platform = start_platform(settings=Settings(lenient=True))
+    profile = domains.profile("1177-inbox")
+    ctx = profile.context(platform.app.fixtures, platform.app.contracts)
+    for written, notifies in (("TRUE", False), (" true ", True), ("1", True)):
+        notify = f"<notify>{written}</notify><sourceSystem>".encode()
+        body = add_message(ACTIVE_SMS_EMAIL).replace(b"<sourceSystem>", notify)
+        answer = platform.post(body)
+        assert answer.status_code == 200, answer.text
+        sent = b"<notificationSent>" in answer.content
+        exchange = platform.app.journal.exchanges()[-1]
+        view = read_inbox_view(exchange)
+        assert sent is notifies and view.notify is notifies, written
+        assert (view.notifications_sent > 0) is notifies
+        without_source = body.replace(b"<sourceSystem>", b"<x>").replace(b"</sourceSystem>", b"</x>")
+        platform.post(without_source)
+        rules = {f.rule_id for f in profile.iter_request_findings(read_inbox_view(
+            platform.app.journal.exchanges()[-1]), ctx)}
+        assert ("PP-NOTIFY-NEEDS-SOURCE-SYSTEM" in rules) is notifies, written

@@ -187,3 +187,29 @@ def test_same_text_threshold_is_an_option(platform, tmp_path):
 
     assert general("2") == 1 and general("3") == 0
     assert main(["verify", "--journal", journal, "--out", str(tmp_path), "--same-text-threshold", "1"]) == 2
+
+
+def test_verify_counts_what_each_rule_checked_on_the_one_judging_path(demo, monkeypatch):
+    """The rule table's "checked" comes from the judging itself (``Profile.judge``), not from a second loop:
+    a rule the profile does not apply to a request is not counted for it, and every application is."""
+    from mockplatform import domains
+    from mockplatform.rules import Profile
+
+    applied: dict[str, int] = {}
+    original = Profile.iter_request_findings
+
+    def counting(self, view, ctx, checked=None):
+        if ctx.selects(view):
+            for info in self.rules:
+                if info.scope == "request" and self.applies(info, view):
+                    applied[info.id] = applied.get(info.id, 0) + 1
+        return original(self, view, ctx, checked)
+
+    monkeypatch.setattr(Profile, "iter_request_findings", counting)
+    protocol = verify(VerifyOptions(journal=demo[0] / "journal.sqlite"))
+    profile = domains.profile(None)
+    for rule in protocol.rules:
+        if profile.rule(rule.rule_id).scope == "request":
+            assert rule.checked == applied.get(rule.rule_id, 0), rule.rule_id
+    source = (Path(verify.__code__.co_filename)).read_text()
+    assert "checked[" not in source  # the engine keeps no count of its own

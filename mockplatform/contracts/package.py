@@ -25,6 +25,7 @@ from lxml import etree
 
 from .. import ns
 from ..errors import ContractPackageError, UnreadableFile
+from ..xmlsafe import UnsafeXMLError, parse_file
 
 MAX_PACKAGE_BYTES = 50 * 1024 * 1024
 _VERSION_IN_NAME = re.compile(r"_(\d+)\.(\d+)(?:\.\d+)?_RIVTABP(\d\d)\.wsdl$", re.IGNORECASE)
@@ -45,9 +46,9 @@ class PatternRepair:
 class Interaction:
     """One service contract (interaction) of a package."""
 
-    name: str  # e.g. IsActiveUser
-    wsdl_namespace: str  # urn:riv:...:IsActiveUser:1:rivtabp21
-    responder_namespace: str  # urn:riv:...:IsActiveUserResponder:1
+    name: str  # e.g. DoSomething
+    wsdl_namespace: str  # urn:riv:...:DoSomething:1:rivtabp21
+    responder_namespace: str  # urn:riv:...:DoSomethingResponder:1
     profile: str  # RIVTABP21
     version: str  # 1.0
     wsdl_file: str  # package-relative path
@@ -59,7 +60,7 @@ class Interaction:
 
     @property
     def domain(self) -> str:
-        """``infrastructure:eservicesupply:patientportal`` for the patientportal contracts."""
+        """The contract domain from the namespace, e.g. ``clinicalprocess:activity:request``."""
         parts = self.wsdl_namespace.split(":")
         return ":".join(parts[2:-3])
 
@@ -95,10 +96,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # mockplatform/: packages
 def is_builtin(package: ContractPackage) -> bool:
     """A package that ships inside mockplatform (a domain's), rather than one the user loaded."""
     return Path(package.source).resolve().is_relative_to(PACKAGE_ROOT)
-
-
-def _safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def load_package(source: str | Path, workdir: Path | None = None) -> ContractPackage:
@@ -182,9 +179,11 @@ def _extract_zip(source: Path, workdir: Path) -> None:
 def _repair_patterns(root: Path, rel: str) -> list[PatternRepair]:
     path = root / rel
     try:
-        tree = etree.parse(str(path), _safe_parser())
+        tree = parse_file(path)
     except etree.XMLSyntaxError as exc:
         raise ContractPackageError(f"{rel}: not well-formed XML: {exc}") from None
+    except UnsafeXMLError as exc:
+        raise ContractPackageError(f"{rel}: {exc}") from None
     repairs = []
     for pattern in tree.iter(f"{{{ns.XSD}}}pattern"):
         value = pattern.get("value", "")
@@ -204,9 +203,11 @@ def _repair_patterns(root: Path, rel: str) -> list[PatternRepair]:
 
 def _read_interaction(package: ContractPackage, rel: str) -> Interaction:
     try:
-        tree = etree.parse(str(package.root / rel), _safe_parser())
+        tree = parse_file(package.root / rel)
     except etree.XMLSyntaxError as exc:
         raise ContractPackageError(f"{package.source}: {rel}: not well-formed XML: {exc}") from None
+    except UnsafeXMLError as exc:
+        raise ContractPackageError(f"{package.source}: {rel}: {exc}") from None
     defs = tree.getroot()
     wsdl_ns = defs.get("targetNamespace", "")
     parts = wsdl_ns.split(":")

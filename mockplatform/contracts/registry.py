@@ -38,7 +38,7 @@ class ContractRegistry:
 
     def resolve(self, name: str) -> str:
         """A contract by responder namespace, or by the short name of a loaded one (its interaction's
-        name, e.g. ``IsActiveUser``); a ConfigError naming the known ones."""
+        name, e.g. ``DoSomething``); a ConfigError naming the known ones."""
         if ":" not in name:
             for interaction in self.interactions:
                 if interaction.name.lower() == name.lower():

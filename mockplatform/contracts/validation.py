@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ..findings import Finding, Severity
-from ..xmlsafe import text_value
+from ..xmlsafe import parse_file, text_value
 from .package import Interaction
 
 if TYPE_CHECKING:
@@ -40,8 +40,7 @@ class SchemaValidator:
     def __init__(self, interaction: Interaction) -> None:
         self.interaction = interaction
         path = interaction.package.file_path(interaction.responder_file)
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        self._schema_doc = etree.parse(str(path), parser)
+        self._schema_doc = parse_file(path)
         # An lxml XMLSchema keeps its error log on the object, so a validation needs one to itself.
         # A pool instead of a lock: a thread preempted mid-validation holds up nobody.
         self._pool: queue.SimpleQueue[etree.XMLSchema] = queue.SimpleQueue()

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from lxml import etree
 
 from .. import ns
+from ..messages import XML_CONTENT_TYPE
+from ..xmlsafe import parse_file
 from .package import Interaction
 from .registry import ContractRegistry
-
-XML_TYPE = "text/xml; charset=UTF-8"
 
 
 @dataclass
@@ -38,13 +38,12 @@ def serve(registry: ContractRegistry, path: str, query: dict[str, str], base_url
         target = posixpath.normpath(posixpath.join(interaction.wsdl_dir, relative))
         if target.startswith("..") or target not in interaction.package.files or not target.endswith(".xsd"):
             return Document(404, "text/plain; charset=UTF-8", f"No schema {relative!r} here\n".encode())
-        return Document(200, XML_TYPE, _rewrite(interaction, target, endpoint))
-    return Document(200, XML_TYPE, _rewrite(interaction, interaction.wsdl_file, endpoint))
+        return Document(200, XML_CONTENT_TYPE, _rewrite(interaction, target, endpoint))
+    return Document(200, XML_CONTENT_TYPE, _rewrite(interaction, interaction.wsdl_file, endpoint))
 
 
 def _rewrite(interaction: Interaction, file: str, endpoint: str) -> bytes:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    tree = etree.parse(str(interaction.package.file_path(file)), parser)
+    tree = parse_file(interaction.package.file_path(file))
     here = posixpath.dirname(file)
     for tag in (f"{{{ns.XSD}}}import", f"{{{ns.XSD}}}include"):
         for el in tree.iter(tag):

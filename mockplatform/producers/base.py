@@ -10,7 +10,7 @@ from ..envelope import Envelope
 from ..faults import render_fault
 from ..findings import Finding
 from ..journal import Effect
-from ..messages import SOAP_CONTENT_TYPE
+from ..messages import XML_CONTENT_TYPE
 from ..tak import Route
 
 
@@ -54,12 +54,12 @@ def soap_answer(payload_xml: str, status: int = 200) -> ProducerAnswer:
         f'<soapenv:Envelope xmlns:soapenv="{ns.SOAP11}"><soapenv:Body>{payload_xml}'
         "</soapenv:Body></soapenv:Envelope>"
     ).encode()
-    return ProducerAnswer(status, body, [("Content-Type", SOAP_CONTENT_TYPE)])
+    return ProducerAnswer(status, body, [("Content-Type", XML_CONTENT_TYPE)])
 
 
 def fault_answer(faultcode: str, faultstring: str, detail: str | None = None) -> ProducerAnswer:
     """A producer's SOAP fault, HTTP 500 (the platform passes it on)."""
-    return ProducerAnswer(500, render_fault(faultcode, faultstring, detail), [("Content-Type", SOAP_CONTENT_TYPE)])
+    return ProducerAnswer(500, render_fault(faultcode, faultstring, detail), [("Content-Type", XML_CONTENT_TYPE)])
 
 
 def schema_fault(findings: Sequence[Finding]) -> ProducerAnswer:

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from ..errors import ConfigError
 from ..faults import VP009_TIMEOUT, render_fault, vp009_connection_failed
-from ..messages import SOAP_CONTENT_TYPE
+from ..messages import XML_CONTENT_TYPE
 from .base import Producer, ProducerAnswer, ProducerCall
 
 
@@ -131,10 +131,10 @@ class FaultInjector:
             return ProducerAnswer(None, failure=vp009_connection_failed("Connection refused (injected)"))
         if kind is FaultKind.SOAP_FAULT:
             body = render_fault("SOAP-ENV:Server", fault.text or "Injected producer fault", None)
-            return ProducerAnswer(500, body, [("Content-Type", SOAP_CONTENT_TYPE)])
+            return ProducerAnswer(500, body, [("Content-Type", XML_CONTENT_TYPE)])
         if kind is FaultKind.HTTP_500:
             return ProducerAnswer(500, b"Internal Server Error (injected)\n", [("Content-Type", "text/plain")])
         if kind is FaultKind.EMPTY:
-            return ProducerAnswer(200, b"", [("Content-Type", SOAP_CONTENT_TYPE)])
+            return ProducerAnswer(200, b"", [("Content-Type", XML_CONTENT_TYPE)])
         body = self.logical_error(call.contract, fault.text or "Injected logical error")
-        return ProducerAnswer(200, body or b"", [("Content-Type", SOAP_CONTENT_TYPE)])
+        return ProducerAnswer(200, body or b"", [("Content-Type", XML_CONTENT_TYPE)])

@@ -152,7 +152,7 @@ class RequestView:
 
 
 def xml_path(element: etree._Element) -> str:
-    """``/Envelope/Body/AddMessageToPatientPortalInbox/message/messageText``: local names from the root."""
+    """``/Envelope/Body/DoSomething/message/text``: local names from the root."""
     names = []
     while element is not None:
         names.append(local_name(element))
@@ -227,7 +227,7 @@ class Profile:
 
     def __init__(self, id: str, name: str, rules: Iterable[tuple[RuleInfo, RequestRule | JournalRule]], *,
                  read: Callable[[Exchange], RequestView] = read_view,
-                 context: Callable[..., RuleContext] = RuleContext,
+                 context: Callable[..., RuleContext] | None = None,
                  cases: Sequence[TestCase] = (),
                  owns_contract: Callable[[str], bool] = lambda namespace: True,
                  cost: Callable[[int], CostEstimate | None] = lambda volume: None) -> None:
@@ -241,7 +241,7 @@ class Profile:
         if len(self._by_id) != len(self.rules):
             raise MockplatformError(f"rule profile {id}: duplicate rule ids in {[i.id for i in self.rules]}")
         self.read = read
-        self.context = context
+        self.context = context or core_context
         self.cases = list(cases)
         self.owns_contract = owns_contract
         self.cost = cost
@@ -301,6 +301,13 @@ class Profile:
     def iter_findings(self, exchanges: Iterable[Exchange], ctx: RuleContext) -> Iterator[tuple[int, Finding]]:
         """(exchange id, finding): each request's findings in the order given, then the journal's."""
         yield from self.judge(exchanges, ctx).found
+
+
+def core_context(fixtures: Fixtures, contracts: ContractRegistry, consumer: str | None = None,
+                 system_ids: tuple[str, ...] = (), **options: object) -> RuleContext:
+    """The context of a profile without one of its own; options it has no use for (another profile's,
+    such as the inbox's same-text threshold) are ignored."""
+    return RuleContext(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids))
 
 
 def _in_time(view: RequestView) -> tuple[float, int]:

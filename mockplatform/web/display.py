@@ -21,7 +21,7 @@ def display_pnr(pnr: str) -> str:
 
 
 def contract_name(namespace: str | None) -> str:
-    """urn:...:AddMessageToPatientPortalInboxResponder:1 -> AddMessageToPatientPortalInbox 1."""
+    """urn:...:DoSomethingResponder:1 -> DoSomething 1."""
     if not namespace:
         return ""
     parts = namespace.split(":")

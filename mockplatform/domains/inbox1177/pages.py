@@ -3,7 +3,7 @@
 The list shows main cases (huvudärenden): heading from ``messageDescription`` ("Meddelande" when it
 is missing), sender unit, date, an unread marker, and the number of messages when a case holds a
 thread. A case is shown by its newest message (heading, unit, date): this stand-in's convention.
-Opening a message marks it read (GET, as in 1177), and the mark is stored in ``inbox_messages``.
+Opening a message marks it read (GET, as in 1177), and the store keeps the mark.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from lxml import etree
 
 from ... import ns
 from ...envelope import read_answer
+from ...messages import XML_CONTENT_TYPE
 from .names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS, PATIENTPORTAL_CORE
 
 BACKOFF_S: tuple[float, ...] = (4.0, 20.0, 300.0, 1800.0)
@@ -153,7 +154,7 @@ class InboxConsumer:
         body = (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{ns.SOAP11}">'
                 f'<soapenv:Header><LogicalAddress xmlns="{ns.REGISTRY}">{escape(self.logical_address)}'
                 f"</LogicalAddress></soapenv:Header><soapenv:Body>{payload}</soapenv:Body></soapenv:Envelope>")
-        headers = {"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": f'"{responder_ns}:{operation}"',
+        headers = {"Content-Type": XML_CONTENT_TYPE, "SOAPAction": f'"{responder_ns}:{operation}"',
                    "x-skltp-correlation-id": str(uuid.uuid4())}
         if self.sender_id:
             headers["x-vp-sender-id"] = self.sender_id
