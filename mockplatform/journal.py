@@ -23,6 +23,7 @@ from .shortcuts import json_text
 
 SCHEMA_VERSION = 1
 
+
 class JournalError(MockplatformError):
     """The journal cannot be opened or read (missing file, not a journal)."""
 

@@ -142,6 +142,7 @@ VERDICT_SYMBOLS = {Verdict.CONFORMANT: "✔", Verdict.NONCONFORMANT: "✘", Verd
 
 SEVERITY_LABELS = {"error": Label("Fel", "Error"), "warning": Label("Varning", "Warning")}
 
+
 @dataclass(frozen=True)
 class HeadRow:
     """A row of the protocol's head table, as every format shows it (``head_rows``)."""
