@@ -30,7 +30,7 @@ class Verdict(StrEnum):
 class ContractInfo:
     """A contract the requests were judged against, with a digest of its schema files."""
 
-    name: str  # e.g. AddMessageToPatientPortalInbox
+    name: str  # the interaction's name, e.g. DoSomething
     version: str  # e.g. 1.0
     namespace: str  # responder namespace
     sha256: str  # over the package's schema files used for the contract
@@ -76,7 +76,7 @@ class Evidence:
     correlation_id: str | None
     logical_address: str | None
     contract: str | None
-    operation: str | None  # IsActiveUser / AddMessageToPatientPortalInbox / None
+    operation: str | None  # the request element's name, when the profile judges that operation
     http_status: int
     vp_code: str | None
     request_sha256: str
