@@ -147,7 +147,38 @@ class SoapPipeline:
         except Exception:  # the journal is broken (disk full, locked): say so, never answer unrecorded
             log.exception("could not record exchange %s", ctx.correlation_id)
             return unrecorded(response, self.settings.instance_name)
-        return response
+        return response  # journaled, or held for ``commit_held`` when inside ``HeldGroup.handle``
+
+    # -- answering many calls with one commit ---------------------------------------------------
+
+    def hold(self) -> HeldGroup:
+        """A group of calls answered now and journaled later, together, in one transaction: the HTTP
+        server answers every call of one turn of its event loop this way. ``commit_held`` then says what
+        may be sent, by the same rule as ``handle``: never an answer that is not in the journal."""
+        return HeldGroup(self)
+
+    def commit_held(self, group: HeldGroup) -> list[Response]:
+        """Commit the group's exchanges in one transaction. Returns, for each call in the order it was
+        handled, the response to send: its own, or VP012 (``unrecorded``) when an exchange it recorded
+        could not be written. The others in the group are kept and answered as usual."""
+        held, calls = group.held, group.calls
+        group.held, group.calls = [], []
+        try:
+            if held:
+                self.journal.commit(held)
+        except Exception as exc:  # the commit itself broke: nothing of the group can be trusted to be kept
+            log.exception("could not commit %d held exchange(s)", len(held))
+            for pending in held:
+                pending.error = exc
+        answers, start = [], 0
+        for response, end in calls:
+            error = next((p.error for p in held[start:end] if p.error is not None), None)
+            if error is not None:
+                log.error("could not record exchange: %s", error)
+                response = unrecorded(response, self.settings.instance_name)
+            answers.append(response)
+            start = end
+        return answers
 
     # -- the steps, in the real platform's order ------------------------------------------------
 
@@ -328,6 +359,29 @@ class SoapPipeline:
             effect=ctx.deferred,
         )
         self.journal.record(exchange, ctx.effects)
+
+
+class HeldGroup:
+    """Calls answered but not yet journaled (see ``SoapPipeline.hold``): each call's exchanges are held,
+    not committed, until ``commit`` writes them all in one transaction and returns what may be sent."""
+
+    __slots__ = ("pipeline", "held", "calls")
+
+    def __init__(self, pipeline: SoapPipeline) -> None:
+        self.pipeline = pipeline
+        self.held: list = []  # the journal's pending exchanges, in the order they were recorded
+        self.calls: list[tuple[Response, int]] = []  # each call's response, and where its exchanges end in held
+
+    def handle(self, handler: Callable[[Request], Response], request: Request) -> None:
+        """Answer ``request`` with ``handler`` (the HTTP routes' ``handle``, or the pipeline's own),
+        holding what it journals; the answer waits for ``commit``."""
+        with self.pipeline.journal.holding(self.held):
+            response = handler(request)
+        self.calls.append((response, len(self.held)))
+
+    def commit(self) -> list[Response]:
+        """Journal the group in one transaction; the response to send for each call, in order."""
+        return self.pipeline.commit_held(self)
 
 
 def fault_response(fault: VPFault, correlation_id: str, instance_name: str) -> Response:

@@ -36,6 +36,13 @@ class Settings:
     ui: str = "on"
     # The admin API (/admin/): "on", "loopback" (only from 127.0.0.1/::1) or "off".
     admin: str = "loopback"
+    # The HTTP server. A connection silent this long is closed (a request cut short by the silence gets
+    # 400), and a TLS handshake must finish within it; what still comes after a refusal is read and
+    # dropped for linger_s seconds before closing, so the refusal is not lost to a TCP reset; requests
+    # that may wait (remote producers, injected delays, admin, pages) get this many worker threads.
+    read_timeout_s: float = 60.0
+    linger_s: float = 2.0
+    workers: int = 64
 
     def __post_init__(self) -> None:
         for name in ("instance_name", "instance_id"):
@@ -50,6 +57,14 @@ class Settings:
             raise ConfigError("setting 'connect_retry_delay_s' must not be negative")
         if self.ui not in ACCESS:
             raise ConfigError(f"setting 'ui' must be one of {', '.join(ACCESS)}, not '{self.ui}'")
+        for name in ("read_timeout_s", "linger_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ConfigError(f"setting '{name}' must be a number of seconds, not {value!r}")
+        if self.read_timeout_s <= 0:
+            raise ConfigError("setting 'read_timeout_s' must be more than 0 seconds")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise ConfigError(f"setting 'workers' must be a whole number of at least 1, not {self.workers!r}")
         self.producer_timeout_by_contract = {k.lower(): int(v) for k, v in self.producer_timeout_by_contract.items()}
 
     def producer_timeout_s(self, contract: str) -> float:

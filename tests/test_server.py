@@ -7,10 +7,14 @@ import socket
 import threading
 import time
 
+import pytest
+
+from mockplatform import Settings
+from mockplatform.errors import ConfigError
 from mockplatform.fixtures import builtin_fixtures_dir
 from mockplatform.http_routes import handle as dispatch
 from mockplatform.http_routes import needs_worker
-from mockplatform.messages import Request
+from mockplatform.messages import Request, Response
 from mockplatform.producers.faults import FaultKind, InjectedFault
 
 from .soap import CONSUMER, is_active_user
@@ -162,3 +166,88 @@ def test_an_answer_whose_exchange_cannot_be_journaled_is_vp012(platform):
     journal.write(lambda conn: conn.execute("DROP TRIGGER broken"))
     assert platform.post(is_active_user()).status_code == 200
     assert journal.exchanges(correlation_id="lost") == []
+
+
+def _break_journal_for(journal, correlation_id: str) -> None:
+    """The journal refuses the exchanges of this correlation id (a failure inside SQLite), and only those."""
+    journal.write(lambda conn: conn.execute(
+        f"CREATE TRIGGER broken BEFORE INSERT ON exchanges WHEN NEW.correlation_id = '{correlation_id}' "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+
+
+def test_a_held_group_answers_vp012_only_for_the_call_whose_exchange_was_not_written(platform):
+    """The rule is the pipeline's, without a server: calls answered together and committed in one
+    transaction each get their own answer, except the one whose exchange could not be written."""
+    app = platform.app
+    _break_journal_for(app.journal, "lost")
+    group = app.pipeline.hold()
+    for correlation in ("kept-1", "lost", "kept-2"):
+        group.handle(app.pipeline.handle, Request("POST", "/vp", [("x-skltp-correlation-id", correlation)],
+                                                  is_active_user()))
+    assert app.journal.exchanges(correlation_id="kept-1") == []  # held: nothing is written before the commit
+    answers = group.commit()
+    assert [a.status for a in answers] == [200, 500, 200]
+    assert b"VP012" in answers[1].body and b"the journal could not be written" in answers[1].body
+    assert dict(answers[1].headers)["x-skltp-correlation-id"] == "lost"
+    assert [len(app.journal.exchanges(correlation_id=c)) for c in ("kept-1", "lost", "kept-2")] == [1, 0, 1]
+
+
+def test_the_server_writes_what_the_pipeline_says_may_be_sent(platform, monkeypatch):
+    """Whether an answer may leave is decided by the pipeline's commit, not by the server: what the
+    commit returns is what the client gets."""
+    pipeline = platform.app.pipeline
+    commit_held = pipeline.commit_held
+
+    def decided(group):
+        return [Response(299, [("X-Decided", "pipeline")], b"from the pipeline") for _ in commit_held(group)]
+
+    monkeypatch.setattr(pipeline, "commit_held", decided)
+    r = platform.post(is_active_user())
+    assert (r.status_code, r.headers["X-Decided"], r.content) == (299, "pipeline", b"from the pipeline")
+
+
+def test_server_settings_are_checked_and_name_the_setting():
+    defaults = Settings()
+    assert (defaults.read_timeout_s, defaults.linger_s, defaults.workers) == (60.0, 2.0, 64)
+    for bad, name in ((dict(read_timeout_s=0), "read_timeout_s"), (dict(read_timeout_s=float("nan")), "read_timeout_s"),
+                      (dict(linger_s=-1), "linger_s"), (dict(linger_s="2"), "linger_s"),
+                      (dict(workers=0), "workers"), (dict(workers=2.5), "workers")):
+        with pytest.raises(ConfigError, match=f"setting '{name}'"):
+            Settings(**bad)
+    assert Settings(linger_s=0, read_timeout_s=0.1, workers=1).linger_s == 0
+
+
+def test_a_silent_connection_is_closed_after_the_read_timeout(start_platform):
+    """Silent clients are dropped after ``read_timeout_s``; one silent in the middle of a body gets 400,
+    and the call is journaled with what came."""
+    platform = start_platform(settings=Settings(read_timeout_s=0.3))
+    with _Wire(platform.url) as idle, _Wire(platform.url) as halfway:
+        halfway.send(b"POST /vp HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                     b"x-skltp-correlation-id: silent\r\n\r\n<soap:")
+        t0 = time.monotonic()
+        assert idle.reader.read(1) == b""
+        assert 0.2 < time.monotonic() - t0 < 3
+        head, body = halfway.answer()
+    assert head.startswith(b"HTTP/1.1 400 ") and b"6 of 100 bytes" in body
+    assert platform.app.journal.exchanges(correlation_id="silent")[0].http_status == 400
+
+
+def test_the_worker_count_is_a_setting(start_platform):
+    """With one worker, a second call that may wait waits for the first (two 0.4 s delays take 0.8 s)."""
+    platform = start_platform(settings=Settings(workers=1))
+    platform.app.faults.add(InjectedFault(FaultKind.DELAY, delay_ms=400, count=2))
+    done: list[float] = []
+    t0 = time.monotonic()
+
+    def call() -> None:
+        with _Wire(platform.url) as wire:
+            wire.send(_post(is_active_user()))
+            assert wire.answer()[0].startswith(b"HTTP/1.1 200 ")
+        done.append(time.monotonic() - t0)
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(done) == 2 and max(done) >= 0.75, done
