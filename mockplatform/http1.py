@@ -5,7 +5,9 @@ The server feeds what it reads and asks for the next event: a request head (so i
 are read in the pieces they arrive in and only their head is kept beyond the limit, so a huge body
 costs neither memory nor a hang. Framing that cannot be trusted (two Content-Length headers, a bad
 chunk, a body that ends early) is refused rather than guessed at: guessing where a request ends is
-how one request smuggles in another, and an incomplete request must not be acted on.
+how one request smuggles in another, and an incomplete request must not be acted on. So are headers
+that another HTTP reader might read differently: an HTTP/1.1 request without exactly one Host (RFC
+9112 3.2), a NUL, CR or LF inside a header value (RFC 9110 5.5).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _VERSION = re.compile(r"HTTP/([0-9])\.([0-9])")
 _BLANK_LINE = re.compile(rb"\n\r?\n")  # the end of the headers (a bare LF is accepted, as by most servers)
-_FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "expect"})
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "expect", "host"})
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
@@ -37,7 +39,7 @@ class Head:
     headers: list[tuple[str, str]]
     keep_alive: bool
     expects_continue: bool = False
-    framing: dict[str, list[str]] = field(default_factory=dict)  # the values of the _FRAMING headers
+    framing: dict[str, list[str]] = field(default_factory=dict)  # the values of the _FRAMING headers (and Host)
 
 
 @dataclass
@@ -286,10 +288,22 @@ def _parse_head(text: str) -> Head | Refusal:
         return Refusal(505, f"Invalid HTTP version ({version})\n")
     headers: list[tuple[str, str]] = []
     framing: dict[str, list[str]] = {}
+    # Lines end with CRLF, or all with a bare LF (accepted, as by most servers). A bare LF among CRLF
+    # lines is a line end to us but part of the value to a reader that splits on CRLF alone, and a bare
+    # CR the other way round; either way two readers see different headers (a header injected past a
+    # proxy), so they are refused, and so is a NUL, which ends the value for a C reader.
+    crlf = lines[0].endswith("\r")
     for raw in lines[1:]:
-        line = raw[:-1] if raw.endswith("\r") else raw
-        if "\r" in line:  # a bare CR must not reach an echoed header (RFC 9112 2.2)
-            line = line.replace("\r", " ")
+        if raw.endswith("\r"):
+            line = raw[:-1]
+        elif crlf:
+            return Refusal(400, f"Bad header: a line feed without a carriage return ends {raw[:100]!r}\n",
+                           _partial(words, headers))
+        else:
+            line = raw
+        if "\r" in line or "\x00" in line:
+            what = "a carriage return without a line feed" if "\r" in line else "a NUL character"
+            return Refusal(400, f"Bad header: {what} in {line[:100]!r}\n", _partial(words, headers))
         if line[:1] in (" ", "\t"):  # obsolete line folding: one space (RFC 9112 5.2)
             if not headers:
                 return Refusal(400, "Bad header: a continuation line comes first\n", _partial(words, headers))
@@ -315,4 +329,9 @@ def _parse_head(text: str) -> Head | Refusal:
     head = Head(method, target, version, headers, keep_alive, framing=framing)
     if method not in METHODS:
         return Refusal(501, f"Unsupported method ({method[:50]!r})\n", head)
+    hosts = framing.get("host", ())
+    if len(hosts) > 1:
+        return Refusal(400, "Bad request: more than one Host header\n", head)
+    if not hosts and version == "HTTP/1.1":
+        return Refusal(400, "Bad request: an HTTP/1.1 request must have a Host header\n", head)
     return head

@@ -172,6 +172,19 @@ def hostile(tmp_path_factory) -> Iterator[Running]:
     app.close()
 
 
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory) -> Iterator[Running]:
+    """A server that lingers only 0.2 s after a refusal (``linger_s``), for the tests that read an
+    answer until the server closes (the default 2 s would be waited out by each)."""
+    folder = tmp_path_factory.mktemp("refusing")
+    app = Application(Config(journal=folder / "journal.sqlite", settings=Settings(linger_s=0.2)))
+    server = start_in_thread(app)
+    yield Running(app, server, server.url)
+    server.shutdown()
+    server.server_close()
+    app.close()
+
+
 @pytest.fixture
 def listener() -> Iterator[socket.socket]:
     """A local TCP port an entity's URL can point at; a connection to it would be a network fetch."""
@@ -294,13 +307,15 @@ def test_request_cut_short_is_refused_journaled_and_never_acted_on(hostile, rese
     assert_serving(hostile)
 
 
-def raw_exchange(url: str, head: str, body: bytes = b"", half_close: bool = False) -> bytes:
-    """Send hand-written HTTP (``head`` without the request line's Host, which is added) and read the
-    whole answer until the server closes; ``half_close`` stops sending as a vanishing client would."""
+def raw_exchange(url: str, head: str, body: bytes = b"", half_close: bool = False, host_header: bool = True) -> bytes:
+    """Send hand-written HTTP (``head`` without the request line's Host, which is added unless not
+    ``host_header``) and read the whole answer until the server closes; ``half_close`` stops sending as a
+    vanishing client would."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         request_line, _, rest = head.partition("\r\n")
-        sock.sendall(f"{request_line}\r\nHost: {host}\r\n{rest}".encode("latin-1") + body)
+        host_line = f"Host: {host}\r\n" if host_header else ""
+        sock.sendall(f"{request_line}\r\n{host_line}{rest}".encode("latin-1") + body)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
         answer = b""
@@ -466,19 +481,48 @@ def test_a_request_slow_to_validate_does_not_hold_up_the_others(hostile):
     ("".join(f"X-{i}: {i}\r\n" for i in range(150)), 431),  # too many headers
     ("X-Big: " + "a" * 70_000 + "\r\n", 431),  # a head over 64 KiB
 ])
-def test_a_post_whose_headers_cannot_be_read_is_refused_and_still_journaled(hostile, bad, status):
+def test_a_post_whose_headers_cannot_be_read_is_refused_and_still_journaled(refusing, bad, status):
     """The consumer's developer finds it in the journal, with the refusal it got."""
     path = f"/vp/unreadable-{uuid.uuid4()}"
-    answer = raw_exchange(hostile.url, f"POST {path} HTTP/1.1\r\nX-Before: kept\r\n{bad}Content-Length: 5\r\n\r\n",
+    answer = raw_exchange(refusing.url, f"POST {path} HTTP/1.1\r\nX-Before: kept\r\n{bad}Content-Length: 5\r\n\r\n",
                           b"<a/>\n")
     assert answer.startswith(f"HTTP/1.1 {status} ".encode())
-    rows = [e for e in hostile.app.journal.exchanges(limit=20, newest_first=True) if e.path == path]
+    rows = [e for e in refusing.app.journal.exchanges(limit=20, newest_first=True) if e.path == path]
     assert len(rows) == 1 and rows[0].http_status == status
-    assert_serving(hostile)
+    assert_serving(refusing)
 
 
-def test_a_body_in_a_transfer_coding_other_than_plain_chunked_is_501(hostile):
-    answer = raw_exchange(hostile.url, "POST /vp HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+def test_a_body_in_a_transfer_coding_other_than_plain_chunked_is_501(refusing):
+    answer = raw_exchange(refusing.url, "POST /vp HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
                           b"5\r\nabcde\r\n0\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 501 ") and b"gzip, chunked is not supported" in answer
-    assert_serving(hostile)
+    assert_serving(refusing)
+
+
+def test_an_http_1_1_post_without_host_is_refused_and_journaled(refusing):
+    """RFC 9112 3.2: 400, and the call is in the journal with its headers, like the other refusals."""
+    path = f"/vp/hostless-{uuid.uuid4()}"
+    data = is_active_user()
+    answer = raw_exchange(refusing.url, f"POST {path} HTTP/1.1\r\nx-skltp-correlation-id: hostless\r\n"
+                          f"Content-Length: {len(data)}\r\n\r\n", data, host_header=False)
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"must have a Host header" in answer
+    rows = [e for e in refusing.app.journal.exchanges(limit=20, newest_first=True) if e.path == path]
+    assert len(rows) == 1 and rows[0].http_status == 400 and rows[0].correlation_id == "hostless"
+    assert ("x-skltp-correlation-id", "hostless") in rows[0].request_headers
+    assert_serving(refusing)
+
+
+def test_an_http_1_0_call_without_host_is_answered(refusing):
+    """HTTP/1.0 has no Host header: such a call is answered as ever (and the connection closed after it)."""
+    data = is_active_user()
+    answer = raw_exchange(refusing.url, f"POST /vp HTTP/1.0\r\nContent-Length: {len(data)}\r\n\r\n", data,
+                          host_header=False)
+    assert answer.startswith(b"HTTP/1.1 200 ") and b"<status>true</status>" in answer
+
+
+def test_after_a_refusal_the_connection_closes_once_linger_s_is_over(refusing):
+    """A refused client that neither sends nor closes is waited for ``linger_s`` (here 0.2 s), then closed."""
+    t0 = time.monotonic()
+    answer = raw_exchange(refusing.url, "POST /vp HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert 0.15 < time.monotonic() - t0 < 1.5

@@ -85,17 +85,18 @@ def test_correlation_id_is_echoed_also_when_reused_and_on_faults(platform):
 
 
 def test_a_correlation_id_with_control_characters_is_replaced_not_echoed(platform):
-    """It could not go back in a header as it is (nor into a log line): the platform gives a new one."""
+    """It could not go back in a header as it is (nor into a log line): the platform gives a new one.
+    (A NUL, CR or LF in a header value is refused by the HTTP layer before: see test_http1.)"""
     body = is_active_user()
     port = int(platform.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-        conn.sendall(b"POST /vp HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nx-skltp-correlation-id: a\x00b\x1b[31m"
+        conn.sendall(b"POST /vp HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nx-skltp-correlation-id: a\x01b\x1b[31m"
                      + b"\r\nConnection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
         answer = b""
         while chunk := conn.recv(65536):
             answer += chunk
     head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
-    assert head.startswith("HTTP/1.1 200") and "\x00" not in head and "\x1b" not in head
+    assert head.startswith("HTTP/1.1 200") and "\x01" not in head and "\x1b" not in head
     echoed = next(line.split(": ", 1)[1] for line in head.split("\r\n") if line.lower().startswith(CORRELATION))
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", echoed)
     assert platform.app.journal.exchanges(correlation_id=echoed)[0].http_status == 200
