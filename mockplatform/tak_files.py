@@ -47,9 +47,13 @@ def _contracts(entry: dict, where: str) -> list[str]:
     return [_str(entry, "contract", where)]
 
 
-def load_tak_toml(path: str | Path) -> tuple[Tak, dict[str, int]]:
-    """Load the project's TAK file (see fixtures/tak.toml). Returns the TAK and per-contract timeouts."""
+def load_tak_toml(path: str | Path, _importers: tuple[Path, ...] = ()) -> tuple[Tak, dict[str, int]]:
+    """Load the project's TAK file (see fixtures/tak.toml). Returns the TAK and per-contract timeouts.
+
+    ``_importers``: the files whose ``import`` led here, outermost first; a file that appears among them
+    imports itself, which is a usage error naming the cycle, not an endless recursion."""
     path = Path(path)
+    _check_not_importing_itself(path, _importers)
     data = load_toml(path, "TAK file")
     known = {"hsa_climb", "hsa_parents", "route", "authorisation", "producer_timeout_ms", "import"}
     unknown = set(data) - known
@@ -95,8 +99,11 @@ def load_tak_toml(path: str | Path) -> tuple[Tak, dict[str, int]]:
     if not isinstance(timeouts, dict) or not all(isinstance(v, int) and v > 0 for v in timeouts.values()):
         raise ConfigError(f"{path}: [producer_timeout_ms] must map contract namespaces to positive integers")
     tak = Tak(routes, auths, parents, bool(data.get("hsa_climb", True)), source=str(path))
-    for extra in data.get("import", []):
-        other = load_tak_any(path.parent / extra)
+    imports = data.get("import", [])
+    if not isinstance(imports, list) or not all(isinstance(i, str) and i.strip() for i in imports):
+        raise ConfigError(f"{path}: 'import' must be a list of file names (relative to this file)")
+    for extra in imports:
+        other = load_tak_any(path.parent / extra, (*_importers, path))
         tak = merge(tak, other)
     return tak, {k.lower(): v for k, v in timeouts.items()}
 
@@ -107,6 +114,23 @@ def load_tak(path: str | Path) -> tuple[Tak, dict[str, int]]:
     if path.suffix.lower() == ".toml":
         return load_tak_toml(path)
     return load_tak_any(path), {}
+
+
+def _check_not_importing_itself(path: Path, importers: tuple[Path, ...]) -> None:
+    """A ConfigError naming the cycle (``a.toml -> b.toml -> a.toml``) when ``path`` is among the files
+    that import it. Files are compared by where they are, however their names were written."""
+    where = _identity(path)
+    for i, importer in enumerate(importers):
+        if _identity(importer) == where:
+            cycle = " -> ".join(str(p) for p in (*importers[i:], path))
+            raise ConfigError(f"{importers[-1]}: TAK imports form a cycle: {cycle}")
+
+
+def _identity(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:  # unreadable: named as written (load_toml says what is wrong with it)
+        return path.absolute()
 
 
 def _addresses(entry: dict, where: str) -> list[str]:
@@ -128,11 +152,11 @@ def merge(a: Tak, b: Tak) -> Tak:
     )
 
 
-def load_tak_any(path: str | Path) -> Tak:
+def load_tak_any(path: str | Path, _importers: tuple[Path, ...] = ()) -> Tak:
     """A TAK export JSON, a TAK order JSON, or the project's TOML, told apart by content."""
     path = Path(path)
     if path.suffix.lower() == ".toml":
-        return load_tak_toml(path)[0]
+        return load_tak_toml(path, _importers)[0]
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

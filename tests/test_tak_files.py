@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -102,3 +104,52 @@ def test_platform_routes_with_an_imported_export(start_platform, producer, tmp_p
     path.write_text(json.dumps(data), encoding="utf-8")
     p = start_platform(tak=path)
     assert p.post(envelope(f'<Ping xmlns="{C}"/>', address="SE123-A")).status_code == 200
+
+
+def _tak_importing(path, *imports: str) -> None:
+    path.write_text(f"import = {list(imports)!r}\n".replace("'", '"'), encoding="utf-8")
+
+
+def test_a_tak_file_importing_itself_is_a_usage_error_naming_the_cycle(tmp_path):
+    """Directly, or through other files: a ConfigError with the files in order, not a RecursionError."""
+    a, b, c = tmp_path / "a.toml", tmp_path / "b.toml", tmp_path / "c.toml"
+    _tak_importing(a, "a.toml")
+    with pytest.raises(ConfigError) as info:
+        load_tak(a)
+    assert str(info.value) == f"{a}: TAK imports form a cycle: {a} -> {a}"
+    _tak_importing(a, "b.toml")
+    _tak_importing(b, "c.toml")
+    _tak_importing(c, f"../{tmp_path.name}/a.toml")  # written another way, the same file
+    with pytest.raises(ConfigError) as info:
+        load_tak(a)
+    again = tmp_path / ".." / tmp_path.name / "a.toml"
+    assert str(info.value) == f"{c}: TAK imports form a cycle: {a} -> {b} -> {c} -> {again}"
+
+
+def test_a_file_imported_twice_without_a_cycle_is_no_error(tmp_path):
+    """a imports b and c, both import d: d is read twice, which is no cycle."""
+    for name, imports in (("a", ("b.toml", "c.toml")), ("b", ("d.toml",)), ("c", ("d.toml",))):
+        _tak_importing(tmp_path / f"{name}.toml", *imports)
+    (tmp_path / "d.toml").write_text(f'[[route]]\ncontract = "{C}"\nlogical_address = "A"\naddress = "builtin:x"\n',
+                                     encoding="utf-8")
+    tak, _ = load_tak(tmp_path / "a.toml")
+    assert len(tak.routes) == 2
+
+
+def test_import_must_be_a_list_of_file_names(tmp_path):
+    path = tmp_path / "tak.toml"
+    path.write_text('import = "export.json"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="'import' must be a list of file names"):
+        load_tak(path)
+
+
+def test_serve_with_a_tak_import_cycle_exits_2_naming_the_cycle(tmp_path):
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    _tak_importing(a, "b.toml")
+    _tak_importing(b, "a.toml")
+    done = subprocess.run([sys.executable, "-m", "mockplatform", "serve", "--tak", str(a), "--port", "0",
+                           "--journal", str(tmp_path / "journal.sqlite")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"TAK imports form a cycle: {a} -> {b} -> {a}" in done.stderr
+    assert "Traceback" not in done.stderr
