@@ -66,10 +66,17 @@ def verify_count(exchanges: Iterable[Exchange], expectation: Expectation, count:
         lines.append("Matching calls:")
         lines += [f"  {_line(e)}" for e in matched]
         return "\n".join(lines)
+    if matched:  # too few: the ones that did match, then what else came
+        lines.append("Matching calls:")
+        lines += [f"  {_line(e)}" for e in matched]
     misses = sorted((e for e in exchanges if e not in matched),
                     key=lambda e: -sum(ok for *_, ok in expectation.checks(e)))[:NEAREST]
-    if not misses:
+    if not exchanges:
         lines.append("No calls were received at all: is the consumer pointed at this platform's /vp URL?")
+        return "\n".join(lines)
+    if not misses:
+        lines.append(f"No other calls were received: {count - len(matched)} more expected (did the consumer "
+                     "stop early, or retry fewer times than expected?)")
         return "\n".join(lines)
     lines.append("Nearest misses:")
     for e in misses:

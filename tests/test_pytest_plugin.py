@@ -107,6 +107,18 @@ def test_count_expectations():
     assert "note: answered a SOAP fault: Schema validation failed with 1 violation(s)" in said
 
 
+def test_too_few_calls_are_explained_without_contradiction():
+    """One matching call where two were expected: it says what came, never that nothing did."""
+    said = verify_count([_exchange(id=1)], Expectation(contract="IsActiveUser"), 2)
+    assert said.startswith("Expected exactly 2 call(s) matching contract='IsActiveUser'; received 1 (of 1 in total).")
+    assert "No calls were received at all" not in said
+    assert "Matching calls:\n  #1 " in said and "1 more expected" in said
+    with_a_miss = verify_count([_exchange(id=1), _exchange(id=2, consumer="SE2")],
+                               Expectation(contract="IsActiveUser", consumer="SE1"), 2)
+    assert "Matching calls:\n  #1 " in with_a_miss and "Nearest misses:\n  #2 " in with_a_miss
+    assert "No calls were received at all" not in with_a_miss
+
+
 def test_files_named_in_the_ini_file_are_found_beside_it_wherever_pytest_runs(suite):
     from mockplatform.fixtures import builtin_fixtures_dir
 
