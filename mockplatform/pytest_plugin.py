@@ -16,7 +16,7 @@ raised in that test.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import pytest
 
 from .app import Application, Config
 from .expectations import Expectation, verify_count
-from .findings import Severity
+from .findings import Finding, Severity
 from .journal import Exchange
 from .producers.faults import FaultKind, InjectedFault
 from .settings import Settings
@@ -38,10 +38,15 @@ class PlatformHandle:
     """What a test sees of the platform: its URLs, the calls it received, fault injection, and what each
     domain adds (``Domain.test_api``: the inbox adds ``inbox(pnr)`` and ``inbox_logical_address``)."""
 
-    def __init__(self, app: Application, url: str) -> None:
+    def __init__(self, app: Application, url: str, fail_on_warnings: bool = False,
+                 fail_on_rules: Iterable[str] = ()) -> None:
         self.app = app
         self.url = url.rstrip("/")
         self.vp_url = self.url + "/vp"
+        # What assert_conformant() fails on besides errors, unless it is told otherwise (the ini file's
+        # mockplatform_fail_on_warnings and mockplatform_fail_on_rules, or their command-line options).
+        self.fail_on_warnings = fail_on_warnings
+        self.fail_on_rules = tuple(fail_on_rules)
         for domain in app.domains:
             for name, value in domain.test_api(app).items():
                 if hasattr(self, name):
@@ -77,19 +82,30 @@ class PlatformHandle:
     def clear_faults(self) -> None:
         self.app.faults.clear()
 
-    def contract_findings(self, errors_only: bool = True) -> list[tuple[int, Any]]:
-        """The contract rules (the first installed rule profile) applied to the calls of this test."""
+    def contract_findings(self, errors_only: bool = True) -> list[tuple[int, Finding]]:
+        """The contract rules (the first installed rule profile) applied to the calls of this test: a list of
+        (exchange id, finding); a finding has ``rule_id``, ``severity``, ``message_en``/``message_sv``,
+        ``path``, ``line`` and ``hint``. ``errors_only=False`` gives the warnings too."""
         from .verification import judge_exchanges
 
         found = judge_exchanges(self.calls(), self.app.fixtures, self.app.contracts)
         return [(i, f) for i, f in found if f.severity is Severity.ERROR or not errors_only]
 
-    def assert_conformant(self) -> None:
-        """Fail with every rule violation (path, reason, fix) in the requests this test made."""
-        found = self.contract_findings()
+    def assert_conformant(self, warnings: bool | None = None, rules: Iterable[str] | None = None) -> None:
+        """Fail with every rule violation (path, reason, fix) in the requests this test made.
+
+        Errors always fail. ``warnings=True`` fails on every warning too (a retry sooner than the back-off,
+        a message to a citizen not checked first, ...); ``rules=["PP-RETRY-BACKOFF", ...]`` fails on these
+        rule ids whatever their severity. Unset, both come from the ini file or the command line
+        (``mockplatform_fail_on_warnings``, ``mockplatform_fail_on_rules``; default: errors only).
+        """
+        warnings = self.fail_on_warnings if warnings is None else warnings
+        chosen = {r.upper() for r in (self.fail_on_rules if rules is None else rules)}
+        found = [(i, f) for i, f in self.contract_findings(errors_only=False)
+                 if f.severity is Severity.ERROR or warnings or f.rule_id.upper() in chosen]
         if found:
             raise AssertionError(f"{len(found)} contract rule violation(s) in this test's calls:\n"
-                                 + "\n".join(f"  exchange #{i}: {f}" for i, f in found))
+                                 + "\n".join(f"  exchange #{i}: {f.severity.value} {f}" for i, f in found))
 
     def reset(self) -> None:
         self.app.reset()
@@ -118,14 +134,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mockplatform-tak", help="TAK file for the platform (default: built-in)")
     group.addoption("--mockplatform-check-contract", action="store_true", default=None,
                     help="after each test using the platform, fail it on contract rule violations in its calls")
+    group.addoption("--mockplatform-fail-on-warnings", action="store_true", default=None,
+                    help="assert_conformant() and --mockplatform-check-contract fail on rule warnings too")
+    group.addoption("--mockplatform-fail-on-rule", dest="mockplatform_fail_on_rules", action="append",
+                    metavar="RULE_ID", default=None,
+                    help="assert_conformant() and --mockplatform-check-contract fail on this rule "
+                         "whatever its severity (e.g. PP-RETRY-BACKOFF); repeatable")
     parser.addini("mockplatform_fixtures", "fixtures TOML for the platform", default="")
     parser.addini("mockplatform_tak", "TAK file for the platform", default="")
     parser.addini("mockplatform_check_contract", "fail tests on contract rule violations", type="bool",
                   default=False)
+    parser.addini("mockplatform_fail_on_warnings", "contract checks fail on rule warnings too", type="bool",
+                  default=False)
+    parser.addini("mockplatform_fail_on_rules", "contract checks fail on these rule ids whatever their severity",
+                  type="linelist", default=[])
 
 
 def _option(config: pytest.Config, name: str) -> Any:
-    value = config.getoption(f"--mockplatform-{name.replace('_', '-')}")
+    value = config.getoption(f"mockplatform_{name}")
     if value is not None:
         return value
     value = config.getini(f"mockplatform_{name}")
@@ -169,6 +195,11 @@ def _mockplatform_trap(mockplatform_app: Application, request: pytest.FixtureReq
     trap.raise_if_any()
 
 
+def _handle(app: Application, url: str, config: pytest.Config) -> PlatformHandle:
+    return PlatformHandle(app, url, fail_on_warnings=bool(_option(config, "fail_on_warnings")),
+                          fail_on_rules=_option(config, "fail_on_rules") or ())
+
+
 def _finish(handle: PlatformHandle, config: pytest.Config) -> None:
     if _option(config, "check_contract") and handle.calls():
         handle.assert_conformant()
@@ -178,7 +209,7 @@ def _finish(handle: PlatformHandle, config: pytest.Config) -> None:
 def mockplatform(mockplatform_app: Application, mockplatform_server: str, _mockplatform_trap: _ErrorTrap,
                  pytestconfig: pytest.Config) -> Iterator[PlatformHandle]:
     """The platform as a real server, clean for this test."""
-    handle = PlatformHandle(mockplatform_app, mockplatform_server)
+    handle = _handle(mockplatform_app, mockplatform_server, pytestconfig)
     yield handle
     _finish(handle, pytestconfig)
 
@@ -190,6 +221,6 @@ def mockplatform_inprocess(mockplatform_app: Application, _mockplatform_trap: _E
     from .inprocess import intercept
 
     with intercept(mockplatform_app) as url:
-        handle = PlatformHandle(mockplatform_app, url)
+        handle = _handle(mockplatform_app, url, pytestconfig)
         yield handle
     _finish(handle, pytestconfig)

@@ -155,3 +155,50 @@ def test_with_my_own_mocks(mockplatform_app):
         assert r.status_code == 200 and "<status>true</status>" in r.text
 ''')
     suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_assert_conformant_can_fail_on_warnings_and_on_chosen_rules(suite):
+    """A retry 0.1 s after a fault is only a warning (PP-RETRY-BACKOFF): assert_conformant() passes it by
+    default, and fails it when asked to, by argument or by the ini file."""
+    suite.makepyfile(test_consumer='''
+import time
+import pytest
+from helpers import post, is_active_user
+
+def retry_too_soon(handle):
+    handle.inject("http_500", contract="IsActiveUser")
+    assert post(handle, is_active_user()).status_code == 500
+    time.sleep(0.1)
+    assert post(handle, is_active_user()).status_code == 200
+
+def test_default_errors_only(mockplatform):
+    retry_too_soon(mockplatform)
+    mockplatform.assert_conformant()
+    assert [f.rule_id for _, f in mockplatform.contract_findings(errors_only=False)] == ["PP-RETRY-BACKOFF"]
+
+def test_warnings(mockplatform):
+    retry_too_soon(mockplatform)
+    with pytest.raises(AssertionError, match="1 contract rule violation.*\\\\n.*warning PP-RETRY-BACKOFF"):
+        mockplatform.assert_conformant(warnings=True)
+
+def test_chosen_rule(mockplatform_inprocess):
+    retry_too_soon(mockplatform_inprocess)
+    with pytest.raises(AssertionError, match="PP-RETRY-BACKOFF"):
+        mockplatform_inprocess.assert_conformant(rules=["pp-retry-backoff"])
+    mockplatform_inprocess.assert_conformant(rules=["PP-ACTIVE-USER-CHECKED"])
+
+def test_from_the_ini_file(mockplatform):
+    retry_too_soon(mockplatform)
+    mockplatform.assert_conformant(warnings=False)
+    mockplatform.assert_conformant()
+''')
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+    suite.makeini("[pytest]\nmockplatform_fail_on_warnings = true\n")
+    result = suite.runpytest("-p", "no:cacheprovider", "-k", "from_the_ini_file")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*warning PP-RETRY-BACKOFF*"])
+    suite.makeini("[pytest]\n")
+    result = suite.runpytest("-p", "no:cacheprovider", "-k", "from_the_ini_file", "--mockplatform-check-contract",
+                             "--mockplatform-fail-on-rule", "PP-RETRY-BACKOFF")
+    result.assert_outcomes(failed=1, errors=1)  # the test's own assert_conformant(), then the check after it
