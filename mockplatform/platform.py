@@ -255,7 +255,7 @@ class SoapPipeline:
         fault = self.faults.take(call) if self.faults is not None else None
         t0 = time.perf_counter()
         if fault is not None:
-            ctx.trace.append(f"fault injected: {fault.kind.value} (#{fault.id})")
+            ctx.trace.append(f"fault injected: {fault}")
             answer = self.faults.call(producer, call, fault)
         else:
             answer = producer(call)

@@ -97,6 +97,26 @@ def test_logical_error_and_delay_and_until_cleared(admin):
     assert requests.delete(f"{admin.url}/admin/faults/{fid}", timeout=10).status_code == 404  # used up
 
 
+def test_a_delay_and_an_answer_fault_compose_each_counted(admin):
+    """A delay armed first no longer hides a logical_error armed for the same call: the call waits, then gets
+    the ERROR; both are used up; a second delay waits for the next call (the first matching of each sort)."""
+    post = lambda body: requests.post(admin.url + "/admin/faults", json=body, timeout=10).json()  # noqa: E731
+    delay = post({"kind": "delay", "delay_ms": 250, "contract": "AddMessageToPatientPortalInbox"})
+    later = post({"kind": "delay", "delay_ms": 10})
+    error = post({"kind": "logical_error", "contract": "AddMessageToPatientPortalInbox", "text": "Not now"})
+    started = time.monotonic()
+    answer = admin.post(add_message())
+    assert time.monotonic() - started >= 0.25
+    assert "<resultCode>ERROR</resultCode>" in answer.text and "Not now" in answer.text
+    trace = admin.app.journal.exchanges()[-1].route_trace
+    assert f"fault injected: delay (#{delay['id']}) + logical_error (#{error['id']})" in trace
+    left = requests.get(admin.url + "/admin/faults", timeout=10).json()
+    assert [f["id"] for f in left["faults"]] == [later["id"]]  # the JSON of a fault is as it was
+    assert set(left["faults"][0]) == {"kind", "contract", "logical_address", "count", "delay_ms", "text", "id", "hits"}
+    assert "<resultCode>OK</resultCode>" in admin.post(add_message()).text
+    assert requests.get(admin.url + "/admin/faults", timeout=10).json()["faults"] == []
+
+
 @pytest.mark.parametrize("body, needle", [
     ({"kind": "explode"}, "'kind' must be one of"),
     ({"kind": "delay", "count": "2"}, "'count'"),

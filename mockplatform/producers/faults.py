@@ -4,6 +4,11 @@ A fault is chosen per call by contract and/or logical address, for the next N ca
 cleared, and wraps the real producer (STYLE lesson 11). What the consumer then sees is decided by
 the platform's ordinary rules: a read timeout or a refused connection becomes VP009, a SOAP fault
 is passed through, and so on, exactly as if a real producer had misbehaved.
+
+Faults of the two sorts compose: a call meets at most one ``delay`` (the first armed that matches)
+and at most one fault of another kind, an *answer* (the first armed that matches), each counted as
+used; it waits the delay, then gets the answer (or the real producer's, when no answer fault
+matched). "First" is the order they were armed in.
 """
 
 from __future__ import annotations
@@ -55,8 +60,40 @@ class InjectedFault:
         return data
 
 
+@dataclass(frozen=True)
+class AppliedFaults:
+    """What the armed faults do to one call: the first matching ``delay`` and the first matching fault of
+    another kind (the answer), either of which may be absent."""
+
+    delay: InjectedFault | None = None
+    answer: InjectedFault | None = None
+
+    @property
+    def faults(self) -> tuple[InjectedFault, ...]:
+        return tuple(f for f in (self.delay, self.answer) if f is not None)
+
+    @property
+    def kind(self) -> FaultKind:
+        """What the call's answer is made of: the answer fault's kind, else DELAY."""
+        return self.faults[-1].kind
+
+    @property
+    def id(self) -> int:
+        return self.faults[-1].id
+
+    def __str__(self) -> str:
+        return " + ".join(f"{f.kind.value} (#{f.id})" for f in self.faults)
+
+
 class FaultInjector:
-    """The faults in force, consulted once per producer call. Thread-safe."""
+    """The faults in force, consulted once per producer call. Thread-safe.
+
+    Matching order: the faults are tried in the order they were armed; a call takes the first
+    ``delay`` that matches its contract and logical address and the first fault of any other kind
+    that matches (a ``logical_error`` only for a contract whose answer has a resultCode), and
+    counts each of the two as used. It then waits the delay (and the answer fault's own
+    ``delay_ms``) and answers as the answer fault says, or with the real producer's answer.
+    """
 
     def __init__(self, connect_retry_delay_s: float = 2.0, interrupt: threading.Event | None = None,
                  logical_error: LogicalError = lambda contract, text: None) -> None:
@@ -99,30 +136,42 @@ class FaultInjector:
         with self._lock:
             return list(self._faults)
 
-    def take(self, call: ProducerCall) -> InjectedFault | None:
-        """The first fault that applies to this call, counted as used."""
+    def take(self, call: ProducerCall) -> AppliedFaults | None:
+        """The first matching delay and the first matching answer fault for this call, each counted as
+        used; None when no fault applies."""
         if not self._faults:  # the common case, without the lock
             return None
+        delay = answer = None
         with self._lock:
             for fault in self._faults:
+                if (delay if fault.kind is FaultKind.DELAY else answer) is not None:
+                    continue
                 if fault.kind is FaultKind.LOGICAL_ERROR and self.logical_error(call.contract, "") is None:
                     continue
                 if fault.matches(call.contract, call.logical_address):
-                    fault.hits += 1
-                    if fault.count is not None:
-                        fault.count -= 1
-                        if fault.count == 0:
-                            self._faults.remove(fault)
-                    return fault
-        return None
+                    if fault.kind is FaultKind.DELAY:
+                        delay = fault
+                    else:
+                        answer = fault
+            applied = AppliedFaults(delay, answer)
+            for fault in applied.faults:
+                fault.hits += 1
+                if fault.count is not None:
+                    fault.count -= 1
+                    if fault.count == 0:
+                        self._faults.remove(fault)
+        return applied if applied.faults else None
 
-    def call(self, producer: Producer, call: ProducerCall, fault: InjectedFault) -> ProducerAnswer:
-        """Answer the call the way the fault says, instead of (or around) the real producer."""
-        if fault.delay_ms:
-            self.interrupt.wait(fault.delay_ms / 1000.0)
-        kind = fault.kind
-        if kind is FaultKind.DELAY:
+    def call(self, producer: Producer, call: ProducerCall, applied: AppliedFaults) -> ProducerAnswer:
+        """Answer the call the way the faults say, instead of (or around) the real producer: the delay
+        first, then the answer fault's answer (or the producer's)."""
+        delay_ms = sum(f.delay_ms for f in applied.faults)
+        if delay_ms:
+            self.interrupt.wait(delay_ms / 1000.0)
+        fault = applied.answer
+        if fault is None:
             return producer(call)
+        kind = fault.kind
         if kind is FaultKind.TIMEOUT:
             self.interrupt.wait(call.timeout_s)
             return ProducerAnswer(None, failure=VP009_TIMEOUT)
