@@ -1,10 +1,17 @@
 """The in-process mode: ``requests`` calls to the platform's URL are answered by the same core
 (``http_routes.handle``) through ``responses``, with no socket. zeep's synchronous transport uses
-requests, so a zeep client works through it unchanged."""
+requests, so a zeep client works through it unchanged.
+
+``responses`` answers through one patch of requests' transport, so two active mocks do not stack:
+the one started last takes every URL. A test with mocks of its own shares one mock with the platform
+(``intercept(app, mock=...)``); ``SHARE_ONE_MOCK`` says how, in the warning given when a mock is
+already active and in the note added to a call another mock refused (``refused_hint``).
+"""
 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qsl, urlsplit
@@ -15,6 +22,41 @@ from .messages import Request
 
 DEFAULT_URL = "http://mockplatform.local"
 _METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
+SHARE_ONE_MOCK = (
+    "Use one responses mock for both: take the mockplatform_app fixture (not mockplatform_inprocess) and "
+    "write `with responses.RequestsMock() as rsps, intercept(mockplatform_app, mock=rsps) as platform_url:` "
+    "(from mockplatform.inprocess import intercept); your rsps.add(...) mocks and the platform then answer "
+    "side by side (README: 'The pytest plugin').")
+
+
+class MockplatformWarning(UserWarning):
+    """The in-process platform was set up in a way that will not do what the test means."""
+
+
+def responses_active() -> bool:
+    """Whether a ``responses`` mock (or anything else) has already patched requests' transport."""
+    import requests.adapters
+    import responses
+
+    real = getattr(responses, "_real_send", None)
+    return real is not None and requests.adapters.HTTPAdapter.send is not real
+
+
+def refused_hint(exc: BaseException, base_url: str = DEFAULT_URL) -> str | None:
+    """What to do, when ``exc`` (or an exception it came from) is another responses mock refusing a call to
+    the in-process platform at ``base_url``; None for any other exception."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        request = getattr(exc, "request", None)
+        url = str(getattr(request, "url", "") or "")
+        if str(exc).startswith("Connection refused by Responses") and url.startswith(base_url.rstrip("/")):
+            return (f"mockplatform: this call to the in-process platform ({url}) was refused by another "
+                    "responses mock, activated after mockplatform_inprocess (@responses.activate, "
+                    "responses.start() or `with responses.RequestsMock()`): the mock started last takes every "
+                    "URL. " + SHARE_ONE_MOCK)
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _adapter(app: Application):
@@ -52,6 +94,10 @@ def intercept(app: Application, base_url: str = DEFAULT_URL, mock=None) -> Itera
 
     pattern = re.compile("^" + re.escape(base_url.rstrip("/")) + r"(/.*)?(\?.*)?$")
     own = mock is None
+    if own and responses_active():
+        warnings.warn("a responses mock is already active: the in-process platform's own mock now takes every "
+                      "URL, and calls to other URLs go to the network past yours. " + SHARE_ONE_MOCK,
+                      MockplatformWarning, stacklevel=3)
     mock = responses.RequestsMock(assert_all_requests_are_fired=False) if own else mock
     if own:
         mock.add_passthru(re.compile(r"^(?!" + re.escape(base_url.rstrip("/")) + ")"))

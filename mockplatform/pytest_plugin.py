@@ -200,6 +200,19 @@ def _handle(app: Application, url: str, config: pytest.Config) -> PlatformHandle
                           fail_on_rules=_option(config, "fail_on_rules") or ())
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A call to the in-process platform that another responses mock refused gets a note saying what to do."""
+    outcome = yield
+    if outcome.excinfo is not None and "mockplatform_inprocess" in getattr(item, "fixturenames", ()):
+        from .inprocess import refused_hint
+
+        exc = outcome.excinfo[1]
+        hint = refused_hint(exc)
+        if hint and hint not in getattr(exc, "__notes__", ()):
+            exc.add_note(hint)
+
+
 def _finish(handle: PlatformHandle, config: pytest.Config) -> None:
     if _option(config, "check_contract") and handle.calls():
         handle.assert_conformant()

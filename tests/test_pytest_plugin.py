@@ -202,3 +202,37 @@ def test_from_the_ini_file(mockplatform):
     result = suite.runpytest("-p", "no:cacheprovider", "-k", "from_the_ini_file", "--mockplatform-check-contract",
                              "--mockplatform-fail-on-rule", "PP-RETRY-BACKOFF")
     result.assert_outcomes(failed=1, errors=1)  # the test's own assert_conformant(), then the check after it
+
+
+def test_a_responses_mock_of_the_tests_own_is_met_with_the_way_to_share_one(suite):
+    """Activating responses beside mockplatform_inprocess: a refused call says to use intercept(..., mock=...);
+    a mock already active when the fixture starts gets a warning that says the same."""
+    suite.makepyfile(test_consumer='''
+import pytest
+import requests
+import responses
+from helpers import post, is_active_user
+
+@responses.activate
+def test_activated_after_the_fixture(mockplatform_inprocess):
+    responses.add(responses.GET, "http://crm.example/api/patient", json={"pnr": "191212121212"})
+    post(mockplatform_inprocess, is_active_user())
+
+@pytest.fixture
+def started_before():
+    responses.start()
+    yield
+    responses.stop()
+    responses.reset()
+
+def test_active_before_the_fixture(started_before, mockplatform_inprocess):
+    assert post(mockplatform_inprocess, is_active_user()).status_code == 200
+''')
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*ConnectionError: Connection refused by Responses*",
+        "*refused by another responses mock, activated after mockplatform_inprocess*",
+        "*intercept(mockplatform_app, mock=rsps)*",
+    ])
+    result.stdout.fnmatch_lines(["*MockplatformWarning: a responses mock is already active*intercept(*"])
