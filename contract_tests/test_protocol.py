@@ -14,6 +14,13 @@ def test_journal_holds_consumer_requests(protocol):
         "(check --journal, --since/--until/--since-reset and --consumer)")
 
 
+def test_journal_is_not_a_demonstration(protocol):
+    assert not protocol.head.demonstration, (
+        f"{protocol.head.demonstration} of the judged requests came from mockplatform's built-in sample consumer "
+        "(mockplatform demo): they demonstrate the tool and are no evidence for your system. Judge a journal of "
+        "your own system's calls")
+
+
 def test_case(protocol, case_id):
     case = next(c for c in protocol.cases if c.id == case_id)
     if case.status is CaseStatus.NOT_RUN:

@@ -109,6 +109,22 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="play a sample consumer against an in-process platform and write a protocol")
     demo.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
+
+    protocol = sub.add_parser("protocol", help="work with a written test protocol")
+    protocol_sub = protocol.add_subparsers(dest="protocol_command", required=True)
+    check = protocol_sub.add_parser(
+        "check", help="judge the journal again and say whether protocol.json matches it",
+        description="Judge the journal again with the protocol's own selection and profile, and compare every "
+                    "hash, count, case status, evidence and the verdict with protocol.json. Exit 0 when they "
+                    "match, 1 when anything differs (each difference is printed), 2 usage error, 3 a file "
+                    "could not be read.",
+        epilog="example: mockplatform protocol check protocol-out/protocol.json --journal .mockplatform/journal.sqlite")
+    check.add_argument("protocol_json", type=Path, metavar="PROTOCOL_JSON", help="the protocol.json to check")
+    check.add_argument("--journal", type=Path,
+                       help="the journal it was made from (default: the path the protocol names)")
+    check.add_argument("--fixtures", type=Path, help="the fixtures it was judged with (default: as recorded)")
+    check.add_argument("--contracts", type=Path, action="append",
+                       help="a contract package it was judged with; repeatable (default: as recorded)")
     return parser
 
 
@@ -182,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             return _verify(args)
         if args.command == "demo":
             return _demo(args.out)
+        if args.command == "protocol":
+            return _protocol_check(args)
     except (JournalError, ProtocolWriteError, UnreadableFile, OSError, sqlite3.Error) as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_IO
@@ -334,6 +352,21 @@ def _journal(args: argparse.Namespace) -> int:
     finally:
         journal.close()
     return EXIT_OK
+
+
+def _protocol_check(args: argparse.Namespace) -> int:
+    from .verification.check import check_protocol
+
+    result = check_protocol(args.protocol_json, args.journal, args.fixtures, args.contracts)
+    if result.matches:
+        print(f"{args.protocol_json}: matches its journal ({result.compared} values compared: hashes, counts, "
+              "cases, evidence, rules, verdict)")
+        return EXIT_OK
+    print(f"{args.protocol_json}: does NOT match its journal ({len(result.differences)} of {result.compared} "
+          "values differ):")
+    for line in result.differences:
+        print(f"  {line}")
+    return EXIT_NONCONFORMANT
 
 
 def _demo(out: Path) -> int:

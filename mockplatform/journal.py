@@ -105,6 +105,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("response_headers", "TEXT NOT NULL", to_db=json_text, from_db=_header_list, json=JsonPart.HEADERS),
     Column("response_body", "BLOB", from_db=_bytes, json=JsonPart.BODY, to_json=_body_text),
     Column("effect", "TEXT", json=None, added_later=True),
+    # The kind of the fault injected into the answer (fault injection), if one was.
+    Column("injected", "TEXT", added_later=True),
+    # How the consumer was identified: "certificate", "sender-header" or "default" (platform.BY_*).
+    Column("identified_by", "TEXT", added_later=True),
+    Column("client_certificate", "TEXT", added_later=True),  # "subject: ...; issuer: ..." when by certificate
 )
 _WRITTEN = COLUMNS[1:]  # what ``_row`` gives, in this order, after the id
 
@@ -146,6 +151,9 @@ class Exchange:
     # A state change of an in-process producer as data (JSON), applied when that producer's state is next
     # read: the inbox takes its messages from these (its store's ``sync_inbox``).
     effect: str | None = None
+    injected: str | None = None
+    identified_by: str | None = None
+    client_certificate: str | None = None
     id: int | None = None
 
     def to_json(self, bodies: bool = False) -> dict[str, Any]:

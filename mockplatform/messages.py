@@ -8,6 +8,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+# The mark the built-in sample consumer puts on every call it makes: the journal keeps it with the headers,
+# and a protocol built on such calls is a demonstration of the tool, not evidence for a system.
+DEMONSTRATION_HEADER = "x-mockplatform-demonstration"
 XML_CONTENT_TYPE = "text/xml; charset=UTF-8"  # SOAP messages (the platform's, its producers', a consumer's) and WSDLs
 
 
@@ -22,6 +25,8 @@ class Request:
     tls: bool = False
     # SERIALNUMBER of the verified client certificate's subject; "" when a cert had none.
     tls_serialnumber: str | None = None
+    tls_subject: str | None = None  # the verified client certificate's subject and issuer, as RFC 4514 text
+    tls_issuer: str | None = None
     scheme: str = "http"
     body_size: int | None = None  # the announced size when only part of the body is kept (over the limit, or cut short)
     # The SOAP envelope once read (``SoapPipeline.may_wait`` reads it before ``handle``, which reuses it).
@@ -73,6 +78,11 @@ class Response:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+def is_demonstration(headers: list[tuple[str, str]]) -> bool:
+    """Whether a request carries the sample consumer's mark (``DEMONSTRATION_HEADER``)."""
+    return any(key.lower() == DEMONSTRATION_HEADER for key, _ in headers)
 
 
 ID_MAX = 2**63 - 1  # the largest integer SQLite stores: journal ids and limits above it are refused

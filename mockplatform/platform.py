@@ -30,6 +30,9 @@ CORRELATION = "x-skltp-correlation-id"
 ROUTING_HISTORY = "x-rivta-routing-history"
 ORIGINAL_CONSUMER = "x-rivta-original-serviceconsumer-hsaid"
 BUILTIN_SCHEME = "builtin:"
+# How the consumer was identified (the journal's identified_by): a verified client certificate over TLS;
+# a trusted x-vp-sender-id over plain HTTP; the configured default consumer, because nothing named one.
+BY_CERTIFICATE, BY_SENDER_HEADER, BY_DEFAULT = "certificate", "sender-header", "default"
 # A request larger than this is handled by a worker thread, not on the event loop: parsing and validating
 # it may take long (eight megabytes of attributes take seconds), and lxml lets the loop answer the
 # others meanwhile. Ordinary calls are a few kilobytes.
@@ -42,12 +45,13 @@ _NOT_PASSED_ON = frozenset(_HOP_BY_HOP | {CORRELATION, "x-skltp-prt"})  # produc
 class _Context:
     """What the pipeline has learnt so far; becomes the journal row. (A slotted class: one is made per call.)"""
 
-    __slots__ = ("correlation_id", "consumer", "logical_address", "contract", "trace", "producer_address",
-                 "producer_status", "producer_ms", "effects", "deferred")
+    __slots__ = ("correlation_id", "consumer", "identified_by", "logical_address", "contract", "trace",
+                 "producer_address", "producer_status", "producer_ms", "effects", "deferred", "injected")
 
     def __init__(self, correlation_id: str) -> None:
         self.correlation_id = correlation_id
         self.consumer: str | None = None
+        self.identified_by: str | None = None  # how the consumer was identified (IDENTIFIED_BY)
         self.logical_address: str | None = None
         self.contract: str | None = None
         self.trace: list[str] = []
@@ -56,6 +60,7 @@ class _Context:
         self.producer_ms: float | None = None
         self.effects: list[Effect] = []
         self.deferred: str | None = None
+        self.injected: str | None = None  # the kind of the fault injected into this call's answer
 
 
 def _header_map(request: Request) -> dict[str, str]:
@@ -184,7 +189,7 @@ class SoapPipeline:
 
     def _process(self, request: Request, headers: dict[str, str], ctx: _Context) -> Response | VPFault:
         s = self.settings
-        identity = self._consumer(request, headers)
+        identity = self._consumer(request, headers, ctx)
         if isinstance(identity, VPFault):
             return identity
         ctx.consumer = identity
@@ -256,6 +261,7 @@ class SoapPipeline:
         t0 = time.perf_counter()
         if fault is not None:
             ctx.trace.append(f"fault injected: {fault}")
+            ctx.injected = fault.kind.value
             answer = self.faults.call(producer, call, fault)
         else:
             answer = producer(call)
@@ -263,18 +269,29 @@ class SoapPipeline:
         ctx.producer_status = answer.status
         return self._judge(answer, route.address, ctx)
 
-    def _consumer(self, request: Request, headers: dict[str, str]) -> str | VPFault:
-        """Who is calling: certificate SERIALNUMBER over TLS; x-vp-sender-id or the default over HTTP."""
+    def _consumer(self, request: Request, headers: dict[str, str], ctx: _Context) -> str | VPFault:
+        """Who is calling: certificate SERIALNUMBER over TLS; x-vp-sender-id or the default over HTTP.
+        How it was told is noted in ``ctx.identified_by`` (the protocol says it)."""
         s = self.settings
         if request.tls:  # x-vp-sender-id is for the internal plain-HTTP entry only: the certificate decides
-            return request.tls_serialnumber or faults.vp002()
+            if not request.tls_serialnumber:
+                return faults.vp002()
+            ctx.identified_by = BY_CERTIFICATE
+            return request.tls_serialnumber
         sender = (headers.get("x-vp-sender-id") or "").strip()
         if not s.strict_sender:
-            return sender or s.default_consumer or faults.vp002()
+            if sender:
+                ctx.identified_by = BY_SENDER_HEADER
+                return sender
+            if s.default_consumer:
+                ctx.identified_by = BY_DEFAULT
+                return s.default_consumer
+            return faults.vp002()
         if not sender or (headers.get("x-vp-instance-id") or "").strip() != s.instance_id:
             return faults.vp002()  # not trusted: ignored, as on the real platform, and there is no certificate
         if request.client_ip not in s.sender_allowed_ips:
             return faults.vp011(request.client_ip, "x-vp-sender-id")
+        ctx.identified_by = BY_SENDER_HEADER
         return sender
 
     def _producer_headers(self, request: Request, consumer: str, correlation_id: str, address: str):
@@ -357,8 +374,16 @@ class SoapPipeline:
             producer_status=ctx.producer_status,
             producer_ms=ctx.producer_ms,
             effect=ctx.deferred,
+            injected=ctx.injected,
+            identified_by=ctx.identified_by,
+            client_certificate=_certificate(request) if ctx.identified_by == BY_CERTIFICATE else None,
         )
         self.journal.record(exchange, ctx.effects)
+
+
+def _certificate(request: Request) -> str:
+    """The client certificate as the journal keeps it: its subject and its issuer."""
+    return f"subject: {request.tls_subject or '?'}; issuer: {request.tls_issuer or '?'}"
 
 
 class HeldGroup:

@@ -114,8 +114,8 @@ def test_closing_leaves_the_whole_journal_in_its_one_file(tmp_path):
 # ---------------------------------------------------------------- the columns, declared once
 
 # The exchanges table as journals have it (``PRAGMA table_info``: name, type, not null, primary key). A journal
-# written by any earlier version must still open, and one written now must open in them: change it only with
-# a migration.
+# written by any earlier version must still open (a column added later is added when it is opened for writing,
+# and read as None by a reader of an older one), and one written now must open in them: only add columns.
 TABLE = [
     ("id", "INTEGER", 0, 1), ("time", "TEXT", 1, 0), ("duration_ms", "REAL", 1, 0), ("client", "TEXT", 0, 0),
     ("method", "TEXT", 0, 0), ("path", "TEXT", 0, 0), ("consumer", "TEXT", 0, 0), ("logical_address", "TEXT", 0, 0),
@@ -124,11 +124,12 @@ TABLE = [
     ("producer_address", "TEXT", 0, 0), ("producer_status", "INTEGER", 0, 0), ("producer_ms", "REAL", 0, 0),
     ("request_headers", "TEXT", 1, 0), ("request_body", "BLOB", 0, 0), ("request_size", "INTEGER", 1, 0),
     ("response_headers", "TEXT", 1, 0), ("response_body", "BLOB", 0, 0), ("effect", "TEXT", 0, 0),
+    ("injected", "TEXT", 0, 0), ("identified_by", "TEXT", 0, 0), ("client_certificate", "TEXT", 0, 0),
 ]
 # Exchange.to_json's keys in their order (the admin API and the journal page read them).
 JSON_KEYS = ["id", "time", "duration_ms", "client", "method", "path", "consumer", "logical_address", "contract",
              "correlation_id", "http_status", "vp_code", "fault_detail", "route_trace", "producer_address",
-             "producer_status", "producer_ms", "request_size"]
+             "producer_status", "producer_ms", "request_size", "injected", "identified_by", "client_certificate"]
 JSON_BODY_KEYS = ["request_headers", "response_headers", "request_body", "response_body"]
 
 
@@ -163,6 +164,7 @@ def _hand_written_row(exchange: Exchange) -> tuple:
         json.dumps(exchange.request_headers), exchange.request_body,
         exchange.request_size if exchange.request_size is not None else len(exchange.request_body),
         json.dumps(exchange.response_headers), exchange.response_body, exchange.effect,
+        exchange.injected, exchange.identified_by, exchange.client_certificate,
     )
 
 
@@ -176,7 +178,8 @@ EXCHANGES = st.builds(
     contract=OPTIONAL_TEXT, correlation_id=OPTIONAL_TEXT, vp_code=OPTIONAL_TEXT, fault_detail=OPTIONAL_TEXT,
     route_trace=st.lists(TEXT, max_size=3), producer_address=OPTIONAL_TEXT,
     producer_status=st.none() | st.integers(100, 599), producer_ms=st.none() | st.floats(0, 1e6),
-    request_size=st.none() | st.integers(0, 10**9), effect=OPTIONAL_TEXT,
+    request_size=st.none() | st.integers(0, 10**9), effect=OPTIONAL_TEXT, injected=OPTIONAL_TEXT,
+    identified_by=OPTIONAL_TEXT, client_certificate=OPTIONAL_TEXT,
 )
 
 

@@ -83,7 +83,9 @@ def make_protocol(verdict: Verdict = Verdict.NONCONFORMANT, excerpt: str = EXCER
                                 HASH_B, "built-in")],
         created="2024-05-03T09:00:00+02:00", journal="/tmp/journal.sqlite", journal_sha256=HASH_A,
         rule_profile="1177-inbox", contacts=["Örjan Öst <orjan@example.se>", "Support 010-123 45 67"],
-        declared_volume=75_000, cost=estimate(75_000),
+        declared_volume=75_000, cost=estimate(75_000), injected={"logical_error": 1},
+        identified={"sender-header": 3}, demonstration=0, journal_hash_covers="SHA-256 over the judged lines",
+        selection={"since": "2024-05-02T08:00:00+00:00", "consumer": "SE2321000016-CONS", "contracts": []},
     )
     cases = [
         CaseResult("TC-01", "Kontroll av aktiv användare", "Check the citizen is an active user",
@@ -559,6 +561,12 @@ def test_the_head_rows_hold_every_field_of_the_model_head():
             parts = [text.sek(value.per_year_sek), text.sek(value.connection_fee_sek)]
         elif f.name == "declared_volume":
             parts = [text.number(value)]
+        elif f.name == "identified":  # shown by what each way means
+            parts = [str(text.IDENTIFIED_BY[k]) for k in value] + [str(n) for n in value.values()]
+        elif isinstance(value, dict):  # counts by kind, and the selection: every key and value shows
+            parts = [clean(v) for k, given in value.items() if given not in (None, "", []) for v in (k, given)]
+        elif f.name == "demonstration":
+            parts = [str(value)]
         else:
             parts = [clean(v) for v in value] if isinstance(value, list) else [clean(value)]
         assert all(part and part in shown for part in parts), f.name

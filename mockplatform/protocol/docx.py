@@ -18,7 +18,8 @@ from .model import CaseResult, CaseStatus, Protocol, Verdict
 
 MONO = "Courier New"
 _FILL = {"passed": "E2F3DF", "failed": "FDE4E4", "not_run": "E6E6E6"}
-_FILL_VERDICT = {Verdict.CONFORMANT: "passed", Verdict.NONCONFORMANT: "failed", Verdict.INCOMPLETE: "not_run"}
+_FILL_VERDICT = {Verdict.CONFORMANT: "passed", Verdict.NONCONFORMANT: "failed", Verdict.INCOMPLETE: "not_run",
+                 Verdict.DEMONSTRATION: "not_run"}
 
 
 def _bi(label: t.Label) -> str:
@@ -152,6 +153,8 @@ def _case(doc: Any, case: CaseResult) -> None:
     _para(doc, (f"{_bi(t.PURPOSE)}: ", True), (case.purpose, False))
     if status == CaseStatus.NOT_RUN:
         _para(doc, (f"{_bi(t.HOW_TO_RUN)}: ", True), (case.how_to_run or t.or_missing(None), False))
+    if case.note:
+        _para(doc, (f"{_bi(t.NOTE)}: ", True), (t.clean(case.note), False))
 
     doc.add_heading(_bi(t.EVIDENCE_SECTION), level=3)
     if case.evidence:
@@ -161,8 +164,7 @@ def _case(doc: Any, case: CaseResult) -> None:
         ], mono_cols=(2, 3))
         for e in case.evidence:
             _para(doc, (f"{_bi(t.EVIDENCE_COLUMNS[0])} {e.exchange_id}", True))
-            _mono_block(doc, f"{t.REQUEST_SHA.en}:  {e.request_sha256 or '—'}\n"
-                             f"{t.RESPONSE_SHA.en}: {e.response_sha256 or '—'}")
+            _mono_block(doc, "\n".join(f"{label.en}: {value}" for label, value in t.evidence_facts(e)))
             if e.excerpt:
                 _para(doc, (f"{_bi(t.EXCERPT)}:", False))
                 _mono_block(doc, e.excerpt)

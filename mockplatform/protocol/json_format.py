@@ -68,20 +68,8 @@ def _head(head: ProtocolHead) -> dict[str, Any]:
 
 
 def _evidence(ev: Evidence) -> dict[str, Any]:
-    return {
-        "exchange_id": ev.exchange_id,
-        "time": ev.time,
-        "correlation_id": ev.correlation_id,
-        "logical_address": ev.logical_address,
-        "contract": ev.contract,
-        "operation": ev.operation,
-        "http_status": ev.http_status,
-        "vp_code": ev.vp_code,
-        "request_sha256": ev.request_sha256,
-        "response_sha256": ev.response_sha256,
-        "excerpt": ev.excerpt,
-        "outcome": ev.outcome,
-    }
+    """Every field of the evidence, in the model's order."""
+    return {f.name: getattr(ev, f.name) for f in fields(ev)}
 
 
 def _case(case: CaseResult) -> dict[str, Any]:
@@ -94,6 +82,7 @@ def _case(case: CaseResult) -> dict[str, Any]:
         "evidence": [_evidence(e) for e in case.evidence],
         "findings": [f.to_json() for f in case.findings],
         "how_to_run": case.how_to_run,
+        "note": case.note,
     }
 
 

@@ -48,12 +48,14 @@ def _evidence_text(case: CaseResult) -> str:
             f"exchange {e.exchange_id} at {t.clean(e.time)}: {t.contract_op(e)} to "
             f"{t.clean(e.logical_address) or '-'}, HTTP {t.http_vp(e)}, correlation id "
             f"{t.clean(e.correlation_id) or '-'}, outcome {t.clean(e.outcome)}; "
-            f"request sha256 {t.clean(e.request_sha256)}, response sha256 {t.clean(e.response_sha256)}"
+            + "; ".join(f"{label.en} {value}" for label, value in t.evidence_facts(e))
         )
         if e.excerpt:
             lines.append(t.clean(e.excerpt))
     if not case.evidence:
         lines.append(t.NO_EVIDENCE.en)
+    if case.note:
+        lines.append(f"{t.NOTE.en}: {t.clean(case.note)}")
     return "\n".join(lines)
 
 

@@ -108,9 +108,8 @@ def _evidence(items: list[Evidence]) -> list[str]:
          esc(t.contract_op(e)), esc(t.http_vp(e)), esc(e.outcome)] for e in items
     ])
     for e in items:
-        out += [f"{_label(t.EVIDENCE_COLUMNS[0])} {e.exchange_id}:", "",
-                f"- {_label(t.REQUEST_SHA)}: {code(e.request_sha256)}",
-                f"- {_label(t.RESPONSE_SHA)}: {code(e.response_sha256)}", ""]
+        out += [f"{_label(t.EVIDENCE_COLUMNS[0])} {e.exchange_id}:", ""]
+        out += [f"- {_label(label)}: {code(value)}" for label, value in t.evidence_facts(e)] + [""]
         if e.excerpt:
             out += [f"{_label(t.EXCERPT)}:", "", *fenced(e.excerpt), ""]
     return out
@@ -132,6 +131,8 @@ def _case(case: CaseResult) -> list[str]:
     out += [f"**{_label(t.STATUS)}:** {_status(case.status)}", "", f"**{_label(t.PURPOSE)}:** {esc(case.purpose)}", ""]
     if case.status == CaseStatus.NOT_RUN:
         out += [f"> **{_label(t.HOW_TO_RUN)}:** {esc(case.how_to_run or t.or_missing(None))}", ""]
+    if case.note:
+        out += [f"> **{_label(t.NOTE)}:** {esc(case.note)}", ""]
     return out + _evidence(case.evidence) + _findings(case)
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from ..findings import Finding
 
-PROTOCOL_FORMAT_VERSION = "1.0"
+PROTOCOL_FORMAT_VERSION = "1.1"
 
 
 class CaseStatus(StrEnum):
@@ -24,6 +25,8 @@ class Verdict(StrEnum):
     CONFORMANT = "conformant"  # every case passed, no error findings
     NONCONFORMANT = "nonconformant"  # some case failed or some request broke an error rule
     INCOMPLETE = "incomplete"  # nothing failed, but cases were not run (or the journal was empty)
+    # built on requests of the built-in sample consumer: it shows the tool, and proves nothing of a system
+    DEMONSTRATION = "demonstration"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,15 @@ class ProtocolHead:
     contacts: list[str] = field(default_factory=list)
     declared_volume: int | None = None
     cost: CostEstimate | None = None
+    # Judged exchanges whose answer came from fault injection, by the fault's kind.
+    injected: dict[str, int] = field(default_factory=dict)
+    # Judged exchanges by how the platform identified the consumer: certificate, sender-header, default.
+    identified: dict[str, int] = field(default_factory=dict)
+    demonstration: int = 0  # judged exchanges sent by the built-in sample consumer (its mark in the headers)
+    journal_hash_covers: str = ""  # what journal_sha256 is computed over, exactly
+    # What was judged, so ``protocol check`` can judge the same again: since/until (ISO, UTC), consumer,
+    # system_id, same_text_threshold, fixtures and contracts (paths; null: built in).
+    selection: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,7 +94,14 @@ class Evidence:
     request_sha256: str
     response_sha256: str
     excerpt: str  # the part of the request that matters for the case, a few lines of XML
-    outcome: str  # short text: "status=true", "resultCode=OK", "VP009", ...
+    outcome: str  # short text: "status=true", "resultCode=OK", "VP009", ...; an injected answer says so
+    injected: str | None = None  # the kind of the fault injected into this answer, if one was
+    consumer: str | None = None
+    identified_by: str | None = None  # certificate, sender-header or default (see ProtocolHead.identified)
+    client_certificate: str | None = None  # subject and issuer, when identified by certificate
+    client: str | None = None  # the client's address
+    user_agent: str | None = None
+    demonstration: bool = False  # sent by the built-in sample consumer
 
 
 @dataclass
@@ -95,6 +114,7 @@ class CaseResult:
     evidence: list[Evidence] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # why it failed (errors) or warnings seen
     how_to_run: str = ""  # for not run: what to do so the case can be judged
+    note: str = ""  # what the reader must know of the evidence (e.g. proven only by injected answers)
 
 
 @dataclass

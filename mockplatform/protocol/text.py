@@ -53,6 +53,32 @@ HEAD = {
     "cost": Label("Beräknad årskostnad", "Estimated yearly cost"),
     "exchanges_judged": Label("Bedömda anrop", "Exchanges judged"),
     "format_version": Label("Protokollformat", "Protocol format"),
+    "demonstration": Label("Demonstration", "Demonstration"),
+    "identified": Label("Hur konsumenten identifierades", "How the consumer was identified"),
+    "injected": Label("Injicerade fel", "Injected faults"),
+    "journal_hash_covers": Label("Journalens SHA-256 omfattar", "The journal SHA-256 covers"),
+    "selection": Label("Urval som bedömdes", "What was judged"),
+}
+IDENTIFIED_BY = {
+    "certificate": Label("klientcertifikat", "client certificate"),
+    "sender-header": Label("x-vp-sender-id över HTTP (uppgivet)", "x-vp-sender-id over HTTP (declared)"),
+    "default": Label("standardkonsument, inget angavs", "the default consumer, nothing was sent"),
+}
+DECLARED_NOT_PROVEN = Label(
+    "Inget anrop identifierades med klientcertifikat: konsumentens identitet är uppgiven, inte bevisad.",
+    "No exchange was identified by client certificate: the consumer's identity was declared, not proven.")
+DEMONSTRATION_TEXT = Label(
+    "{n} av anropen kom från mockplatforms inbyggda exempelkonsument: protokollet är en demonstration av "
+    "verktyget och inget bevis för något system.",
+    "{n} of the exchanges came from mockplatform's built-in sample consumer: this protocol demonstrates the tool "
+    "and is no evidence for any system.")
+INJECTED_MARK = Label("injicerat", "injected")
+EVIDENCE_FACTS = {
+    "request_sha256": Label("SHA-256 anrop", "SHA-256 request"),
+    "response_sha256": Label("SHA-256 svar", "SHA-256 response"),
+    "identified": Label("Konsument", "Consumer"),
+    "client": Label("Klient", "Client"),
+    "injected": Label("Injicerat fel", "Injected fault"),
 }
 CONTRACT_COLUMNS = (
     Label("Kontrakt", "Contract"),
@@ -97,6 +123,7 @@ EVIDENCE_COLUMNS = (
     Label("HTTP / VP", "HTTP / VP"),
     Label("Utfall", "Outcome"),
 )
+NOTE = Label("Observera", "Note")
 REQUEST_SHA = Label("SHA-256 anrop", "SHA-256 request")
 RESPONSE_SHA = Label("SHA-256 svar", "SHA-256 response")
 EXCERPT = Label("Utdrag ur anropet", "Request excerpt")
@@ -137,8 +164,11 @@ VERDICT_LABELS = {
     Verdict.CONFORMANT: Label("Uppfyller kraven", "Conformant"),
     Verdict.NONCONFORMANT: Label("Uppfyller inte kraven", "Not conformant"),
     Verdict.INCOMPLETE: Label("Ofullständigt: alla fall är inte genomförda", "Incomplete: not every case was run"),
+    Verdict.DEMONSTRATION: Label("Demonstration: inget bevis för ett system",
+                                 "Demonstration: no evidence for a system"),
 }
-VERDICT_SYMBOLS = {Verdict.CONFORMANT: "✔", Verdict.NONCONFORMANT: "✘", Verdict.INCOMPLETE: "–"}
+VERDICT_SYMBOLS = {Verdict.CONFORMANT: "✔", Verdict.NONCONFORMANT: "✘", Verdict.INCOMPLETE: "–",
+                   Verdict.DEMONSTRATION: "ⓘ"}
 
 SEVERITY_LABELS = {"error": Label("Fel", "Error"), "warning": Label("Varning", "Warning")}
 
@@ -181,6 +211,8 @@ def head_rows(protocol: Protocol) -> list[HeadRow]:
         return HeadRow(key, HEAD[key], lines, mono)
 
     return [
+        *([row("demonstration", (DEMONSTRATION_TEXT.sv.format(n=head.demonstration),
+                                 DEMONSTRATION_TEXT.en.format(n=head.demonstration)))] if head.demonstration else []),
         row("system_name", head.system_name),
         row("organisation", head.organisation),
         row("system_id", head.system_id, mono=True),
@@ -192,12 +224,75 @@ def head_rows(protocol: Protocol) -> list[HeadRow]:
         row("rule_profile", head.rule_profile),
         row("journal", head.journal, mono=True),
         row("journal_sha256", head.journal_sha256, mono=True),
+        row("journal_hash_covers", head.journal_hash_covers),
+        row("selection", selection(protocol)),
         row("exchanges_judged", protocol.exchanges_judged),
+        row("identified", identification(protocol)),
+        row("injected", injection(protocol)),
         row("contacts", tuple(line for contact in head.contacts for line in _given(contact))),
         row("declared_volume", number(head.declared_volume) if head.declared_volume is not None else None),
         row("cost", f"{sek(cost.per_year_sek)} + {sek(cost.connection_fee_sek)} ({CONNECTION_FEE})" if cost else None),
         row("format_version", protocol.format_version),
     ]
+
+
+def identification(protocol: Protocol) -> tuple[str, ...]:
+    """How many judged exchanges were identified which way; and, without a certificate, that the identity
+    was declared, not proven."""
+    counts = protocol.head.identified
+    if not counts:
+        return ()
+    lines = [f"{IDENTIFIED_BY[k] if k in IDENTIFIED_BY else clean(k)}: {number(n)}" for k, n in sorted(counts.items())]
+    if not counts.get("certificate"):
+        lines += [DECLARED_NOT_PROVEN.sv, DECLARED_NOT_PROVEN.en]
+    return tuple(lines)
+
+
+def injection(protocol: Protocol) -> tuple[str, ...]:
+    """The judged exchanges whose answer came from fault injection, by kind ("none" when there were none)."""
+    counts = protocol.head.injected
+    if not protocol.head.identified:  # no exchange was counted: nothing to say
+        return ()
+    if not counts:
+        return ("inga / none",)
+    total = sum(counts.values())
+    return (f"{number(total)}: " + ", ".join(f"{clean(kind)} {number(n)}" for kind, n in sorted(counts.items())),)
+
+
+def selection(protocol: Protocol) -> tuple[str, ...]:
+    """The options that chose what was judged (``protocol check`` judges the same again)."""
+    lines = []
+    for key, value in protocol.head.selection.items():
+        if isinstance(value, list):
+            value = ", ".join(clean(v) for v in value)
+        if value not in (None, ""):
+            lines.append(f"{clean(key)}: {clean(value)}")
+    return tuple(lines)
+
+
+def evidence_facts(evidence: Evidence) -> list[tuple[Label, str]]:
+    """The lines shown under an evidence row in every format: hashes, who called and how it was known,
+    from where, and an injected fault."""
+    who = clean(evidence.consumer) or "—"
+    how = IDENTIFIED_BY.get(evidence.identified_by or "")
+    if how is not None:
+        who += f" ({how})"
+    if evidence.client_certificate:
+        who += f"; {clean(evidence.client_certificate)}"
+    client = clean(evidence.client) or "—"
+    if evidence.user_agent:
+        client += f", User-Agent: {clean(evidence.user_agent)}"
+    if evidence.demonstration:
+        client += f" ({DEMONSTRATION_MARK})"
+    facts = [(EVIDENCE_FACTS["request_sha256"], clean(evidence.request_sha256) or "—"),
+             (EVIDENCE_FACTS["response_sha256"], clean(evidence.response_sha256) or "—"),
+             (EVIDENCE_FACTS["identified"], who), (EVIDENCE_FACTS["client"], client)]
+    if evidence.injected:
+        facts.append((EVIDENCE_FACTS["injected"], clean(evidence.injected)))
+    return facts
+
+
+DEMONSTRATION_MARK = Label("mockplatforms exempelkonsument", "mockplatform's sample consumer")
 
 
 def or_missing(value: object) -> str:
@@ -280,6 +375,9 @@ def inconsistencies(protocol: Protocol) -> list[Label]:
     """
     out: list[Label] = []
     counts = protocol.counts
+    if protocol.verdict == Verdict.CONFORMANT and protocol.head.demonstration:
+        out.append(Label("Bedömningen säger att kraven uppfylls, men anropen kom från exempelkonsumenten.",
+                         "The verdict says conformant, but the exchanges came from the sample consumer."))
     if protocol.verdict == Verdict.CONFORMANT:
         if counts[CaseStatus.FAILED.value] or counts[CaseStatus.NOT_RUN.value]:
             out.append(Label(

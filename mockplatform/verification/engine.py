@@ -8,10 +8,11 @@ One function, ``verify``; the ``mockplatform verify`` command and the pytest sui
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -22,6 +23,7 @@ from ..errors import ConfigError
 from ..findings import Finding, Severity
 from ..fixtures import Fixtures, load_fixtures
 from ..journal import Exchange, Journal
+from ..messages import is_demonstration
 from ..protocol.model import (
     CaseResult,
     CaseStatus,
@@ -85,7 +87,8 @@ def verify(options: VerifyOptions) -> Protocol:
         if options.since_reset:
             reset = journal.last_reset()
             since = max(since, reset) if since and reset else (since or reset)
-        exchanges = journal.iter_exchanges(since=since, until=_iso(options.until, "--until", end=True))
+        until = _iso(options.until, "--until", end=True)
+        exchanges = journal.iter_exchanges(since=since, until=until)
         judged = profile.judge(exchanges, ctx)  # the one judging path; it counts what each rule checked
     finally:
         journal.close()
@@ -94,7 +97,11 @@ def verify(options: VerifyOptions) -> Protocol:
     findings = judged.findings
     cases = [_case(case, profile, ordered, ctx, findings) for case in profile.cases]
     rules = _rule_results(profile, judged.checked, findings)
-    head = _head(options, profile, registry, ordered)
+    selection = {"since": since, "until": until, "consumer": options.consumer, "system_id": options.system_id,
+                 "same_text_threshold": options.same_text_threshold,
+                 "fixtures": str(options.fixtures) if options.fixtures else None,
+                 "contracts": [str(p) for p in options.contracts]}
+    head = _head(options, profile, registry, ordered, selection)
     return Protocol(head=head, cases=cases, rules=rules, verdict=_verdict(cases, findings, ordered),
                     exchanges_judged=len(ordered))
 
@@ -135,6 +142,12 @@ def _case(case: TestCase, profile: Profile, views: list[RequestView], ctx: RuleC
     result.evidence = [_evidence(v, profile) for v in sorted(shown, key=lambda v: order[id(v)])]
     result.findings = _unique([f for _, f in errors] + own)
     result.status = CaseStatus.FAILED if result.findings else CaseStatus.PASSED
+    result.note = outcome.note
+    kinds = sorted({v.exchange.injected for v in outcome.evidence if v.exchange.injected})
+    if kinds and all(v.exchange.injected for v in outcome.evidence):
+        result.note = (f"Visat enbart med injicerade svar ({', '.join(kinds)}), inte med producentens egna. "
+                       f"Proven only by injected answers ({', '.join(kinds)}), not by the producer's own. "
+                       + result.note).strip()
     if result.status is CaseStatus.PASSED:
         warnings = [f for v in outcome.evidence for f in findings.get(v.exchange.id, ())
                     if f.severity is Severity.WARNING]
@@ -166,8 +179,19 @@ def _evidence(view: RequestView, profile: Profile) -> Evidence:
         request_sha256=view.body_sha256,
         response_sha256=hashlib.sha256(ex.response_body or b"").hexdigest(),
         excerpt=_excerpt(profile.read(ex)),
-        outcome=_outcome(view),
+        outcome=_outcome(view) + (f" [injicerat / injected: {ex.injected}]" if ex.injected else ""),
+        injected=ex.injected,
+        consumer=ex.consumer,
+        identified_by=ex.identified_by,
+        client_certificate=ex.client_certificate,
+        client=ex.client,
+        user_agent=_header(ex, "user-agent"),
+        demonstration=is_demonstration(ex.request_headers),
     )
+
+
+def _header(exchange: Exchange, name: str) -> str | None:
+    return next((v for k, v in exchange.request_headers if k.lower() == name), None)
 
 
 def _outcome(view: RequestView) -> str:
@@ -212,8 +236,14 @@ def _rule_results(profile: Profile, checked: dict[str, int], findings: dict[int,
     return out
 
 
+JOURNAL_HASH_COVERS = (
+    "SHA-256 over one line per judged exchange, in the order judged (time, then id): "
+    "'<id>|<time>|<SHA-256 of the request body as journaled>|<SHA-256 of the response body>' and a newline "
+    "(UTF-8). `mockplatform protocol check` computes it again from the journal.")
+
+
 def _head(options: VerifyOptions, profile: Profile, registry: ContractRegistry,
-          views: list[RequestView]) -> ProtocolHead:
+          views: list[RequestView], selection: dict[str, Any]) -> ProtocolHead:
     d = options.description
     consumers = sorted({v.exchange.consumer for v in views if v.exchange.consumer})
     digest = hashlib.sha256()
@@ -221,6 +251,8 @@ def _head(options: VerifyOptions, profile: Profile, registry: ContractRegistry,
         ex = v.exchange
         digest.update(f"{ex.id}|{ex.time}|{v.body_sha256}|"
                       f"{hashlib.sha256(ex.response_body or b'').hexdigest()}\n".encode())
+    injected: Counter[str] = Counter(v.exchange.injected for v in views if v.exchange.injected)
+    identified: Counter[str] = Counter(v.exchange.identified_by or "unidentified" for v in views)
     used = {(v.exchange.contract or "").lower() for v in views}
     contracts = [_contract_info(i) for i in registry.interactions
                  if i.responder_namespace.lower() in used or profile.owns_contract(i.responder_namespace)]
@@ -241,6 +273,11 @@ def _head(options: VerifyOptions, profile: Profile, registry: ContractRegistry,
         contacts=list(d.contacts),
         declared_volume=d.messages_per_year,
         cost=profile.cost(d.messages_per_year) if d.messages_per_year else None,
+        injected=dict(sorted(injected.items())),
+        identified=dict(sorted(identified.items())),
+        demonstration=sum(1 for v in views if is_demonstration(v.exchange.request_headers)),
+        journal_hash_covers=JOURNAL_HASH_COVERS,
+        selection=selection,
     )
 
 
@@ -263,6 +300,8 @@ def _verdict(cases: list[CaseResult], findings: dict[int, list[Finding]], views:
         return Verdict.NONCONFORMANT
     if any(f.severity is Severity.ERROR for items in findings.values() for f in items):
         return Verdict.NONCONFORMANT
+    if any(is_demonstration(v.exchange.request_headers) for v in views):
+        return Verdict.DEMONSTRATION  # the sample consumer's calls prove nothing of a system, whatever it is named
     if any(c.status is CaseStatus.NOT_RUN for c in cases):
         return Verdict.INCOMPLETE
     return Verdict.CONFORMANT

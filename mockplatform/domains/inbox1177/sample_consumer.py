@@ -28,7 +28,8 @@ from lxml import etree
 
 from ... import ns
 from ...envelope import read_answer
-from ...messages import XML_CONTENT_TYPE
+from ...messages import DEMONSTRATION_HEADER, XML_CONTENT_TYPE
+from ...version import __version__
 from .names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS, PATIENTPORTAL_CORE
 
 BACKOFF_S: tuple[float, ...] = (4.0, 20.0, 300.0, 1800.0)
@@ -155,7 +156,10 @@ class InboxConsumer:
                 f'<soapenv:Header><LogicalAddress xmlns="{ns.REGISTRY}">{escape(self.logical_address)}'
                 f"</LogicalAddress></soapenv:Header><soapenv:Body>{payload}</soapenv:Body></soapenv:Envelope>")
         headers = {"Content-Type": XML_CONTENT_TYPE, "SOAPAction": f'"{responder_ns}:{operation}"',
-                   "x-skltp-correlation-id": str(uuid.uuid4())}
+                   "x-skltp-correlation-id": str(uuid.uuid4()),
+                   # the journal keeps the mark: a protocol on these calls is a demonstration, not evidence
+                   DEMONSTRATION_HEADER: "sample-consumer",
+                   "User-Agent": f"mockplatform-sample-consumer/{__version__}"}
         if self.sender_id:
             headers["x-vp-sender-id"] = self.sender_id
         request = urllib.request.Request(self.endpoint, data=body.encode("utf-8"), headers=headers, method="POST")

@@ -1,0 +1,113 @@
+"""The protocol as evidence: what it discloses (injected answers, how the consumer was identified, the demo's
+calls), and ``protocol check``, which judges the journal again and says whether a protocol matches it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from mockplatform.cli import main
+from mockplatform.producers.faults import FaultKind, InjectedFault
+from mockplatform.protocol import write_all
+from mockplatform.protocol.model import CaseStatus, Verdict
+from mockplatform.verification import VerifyOptions, verify
+
+from .soap import ACTIVE_SMS_EMAIL, CONSUMER, add_message, is_active_user
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "python_consumer"
+UNIT, UNIT_NAME = "SE2321000016-A1B2", "Vårdcentralen Exempelby"
+
+
+@pytest.fixture
+def held_out(platform):
+    """A consumer that is not mockplatform's own: the example client (zeep), with one injected logical ERROR
+    for a citizen the platform knows as active."""
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        from inbox_client import InboxClient
+    finally:
+        sys.path.remove(str(EXAMPLE))
+    client = InboxClient(platform.url, "SE5565594230-1177", CONSUMER, CONSUMER, sleep=lambda s: None, timeout_s=5)
+    client.send(ACTIVE_SMS_EMAIL, UNIT, UNIT_NAME, "Kallelse", "Välkommen på besök.")
+    platform.app.faults.add(InjectedFault(FaultKind.LOGICAL_ERROR, count=1, text="Target person is not active user"))
+    client.send(ACTIVE_SMS_EMAIL, UNIT, UNIT_NAME, "Påminnelse", "Påminnelse om besöket.")
+    return platform
+
+
+def test_injected_answers_are_marked_in_every_format_and_counted(held_out, tmp_path):
+    protocol = verify(VerifyOptions(journal=held_out.app.journal.path))
+    assert protocol.head.injected == {"logical_error": 1}
+    tc08 = next(c for c in protocol.cases if c.id == "TC-08")
+    assert tc08.status is CaseStatus.PASSED
+    assert "Proven only by injected answers (logical_error)" in tc08.note  # the citizen is active (TC-01)
+    assert [e.injected for e in tc08.evidence] == ["logical_error"]
+    written = write_all(protocol, tmp_path)
+    for fmt in ("html", "md", "json", "junit"):
+        text = written[fmt].read_text(encoding="utf-8")
+        assert "logical_error" in text and "injected" in text.lower(), fmt
+        assert "Proven only by injected answers" in text, fmt
+    import docx
+
+    document = docx.Document(str(written["docx"]))
+    body = "\n".join(p.text for p in document.paragraphs) + "\n".join(
+        c.text for t in document.tables for r in t.rows for c in r.cells)
+    assert "logical_error" in body and "Proven only by injected answers" in body
+
+
+def test_how_the_consumer_was_identified_is_told_per_exchange_and_summed(platform, tmp_path):
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL), headers={"x-vp-sender-id": CONSUMER, "User-Agent": "mine/1.0"})
+    platform.post(add_message(ACTIVE_SMS_EMAIL))  # nothing sent: the default consumer
+    exchanges = platform.app.journal.exchanges()
+    assert [e.identified_by for e in exchanges] == ["sender-header", "default"]
+    protocol = verify(VerifyOptions(journal=platform.app.journal.path))
+    assert protocol.head.identified == {"default": 1, "sender-header": 1}
+    evidence = next(c for c in protocol.cases if c.id == "TC-01").evidence[0]
+    assert (evidence.identified_by, evidence.user_agent, evidence.client) == ("sender-header", "mine/1.0",
+                                                                               exchanges[0].client)
+    md = write_all(protocol, tmp_path)["md"].read_text(encoding="utf-8")
+    assert "declared, not proven" in md and "mine/1.0" in md
+
+
+def test_the_demo_is_never_conformant_for_a_described_system(tmp_path):
+    from mockplatform.domains.inbox1177.demo import run_demo
+
+    assert run_demo(tmp_path / "demo", say=lambda _: None) == 0
+    describe = tmp_path / "system.toml"
+    describe.write_text('system_name = "Journalsystem X 1.0"\norganisation = "Region X"\n', encoding="utf-8")
+    code = main(["verify", "--journal", str(tmp_path / "demo" / "journal.sqlite"), "--describe", str(describe),
+                 "--out", str(tmp_path / "out")])
+    data = json.loads((tmp_path / "out" / "protocol.json").read_text(encoding="utf-8"))
+    assert code == 1 and data["verdict"] == Verdict.DEMONSTRATION.value
+    assert "demonstration" in (tmp_path / "out" / "protocol.html").read_text(encoding="utf-8").lower()
+
+
+def test_protocol_check_passes_a_true_protocol_and_fails_an_edited_one(held_out, tmp_path, capsys):
+    journal = held_out.app.journal.path
+    protocol = verify(VerifyOptions(journal=journal, consumer=CONSUMER))
+    path = write_all(protocol, tmp_path / "p")["json"]
+    assert main(["protocol", "check", str(path), "--journal", str(journal)]) == 0
+    assert "matches its journal" in capsys.readouterr().out
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for edit in ("verdict", "case", "hash"):
+        changed = json.loads(json.dumps(data))
+        if edit == "verdict":
+            changed["verdict"] = "conformant" if data["verdict"] != "conformant" else "nonconformant"
+        elif edit == "case":
+            changed["cases"][-1]["status"] = "passed" if changed["cases"][-1]["status"] != "passed" else "failed"
+        else:
+            changed["cases"][0]["evidence"][0]["request_sha256"] = "0" * 64
+        forged = tmp_path / f"{edit}.json"
+        forged.write_text(json.dumps(changed), encoding="utf-8")
+        assert main(["protocol", "check", str(forged), "--journal", str(journal)]) == 1, edit
+        assert "does NOT match" in capsys.readouterr().out
+
+
+def test_protocol_check_names_what_it_cannot_read(tmp_path, capsys):
+    bad = tmp_path / "x.json"
+    bad.write_text("{}", encoding="utf-8")
+    assert main(["protocol", "check", str(bad)]) == 2
+    assert "not a mockplatform protocol.json" in capsys.readouterr().err
+    assert main(["protocol", "check", str(tmp_path / "missing.json")]) == 3
