@@ -6,7 +6,7 @@ import sqlite3
 
 from lxml import etree
 
-from mockplatform import Application, Config, Settings
+from mockplatform import Application, Config, Settings, ns
 from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS, PATIENTPORTAL_CORE
 from mockplatform.domains.inbox1177.store import read_inbox, sync_inbox
 from mockplatform.http_routes import handle as route
@@ -344,3 +344,24 @@ def test_the_producer_and_the_rules_read_notify_alike(start_platform):
         rules = {f.rule_id for f in profile.iter_request_findings(read_inbox_view(
             platform.app.journal.exchanges()[-1]), ctx)}
         assert ("PP-NOTIFY-NEEDS-SOURCE-SYSTEM" in rules) is notifies, written
+
+
+def test_a_soap_12_request_gets_the_version_mismatch_fault_of_a_soap_11_only_producer(start_platform):
+    """A SOAP 1.2 client cannot read a SOAP 1.1 answer: the inbox answers as a SOAP 1.1-only RIVTA producer
+    does, with a SOAP 1.1 VersionMismatch fault (HTTP 500), which the platform passes on; also when lenient,
+    and nothing is stored."""
+    platform = start_platform(settings=Settings(lenient=True))
+    for body in (is_active_user(ACTIVE_SMS_EMAIL, soap_ns=ns.SOAP12),
+                 add_message(ACTIVE_SMS_EMAIL, soap_ns=ns.SOAP12)):
+        r = platform.post(body, headers={"Content-Type": "application/soap+xml; charset=UTF-8"})
+        assert r.status_code == 500
+        assert r.headers["Content-Type"].startswith("text/xml")
+        root = etree.fromstring(r.content)
+        assert root.tag == f"{{{ns.SOAP11}}}Envelope"
+        fault = root.find(f".//{{{ns.SOAP11}}}Fault")
+        assert fault.findtext("faultcode") == "SOAP-ENV:VersionMismatch"
+        said = fault.findtext("faultstring")
+        assert said.startswith("A SOAP 1.2 message is not valid when sent to a SOAP 1.1 only endpoint.")
+        assert "SOAP 1.2 is not supported: send SOAP 1.1" in said
+    assert [(e.http_status, e.vp_code) for e in platform.app.journal.exchanges()] == [(500, None), (500, None)]
+    assert inbox(platform, ACTIVE_SMS_EMAIL) == []

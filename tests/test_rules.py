@@ -194,6 +194,29 @@ def test_soap_12_is_refused(profile, ctx):
     assert "SOAP 1.2" in finding.message_en and finding.path == "/Envelope" and finding.line == 1
 
 
+def test_soap_12_says_what_the_producer_answers_and_how_to_switch_to_soap_11(profile, ctx):
+    finding = only(profile, ctx, "RIVTA-SOAP-ENVELOPE", soap.add_message(soap_ns=ns.SOAP12))
+    assert "VersionMismatch fault (HTTP 500, faultcode SOAP-ENV:VersionMismatch)" in finding.message_en
+    assert "VersionMismatch" in finding.message_sv
+    assert finding.hint.startswith("switch the client to SOAP 1.1")
+    assert "text/xml" in finding.hint and "SOAPAction" in finding.hint and "basicHttpBinding" in finding.hint
+
+
+def version_mismatch() -> bytes:
+    from mockplatform.domains.inbox1177.producer import version_mismatch as answer
+
+    return answer(ns.SOAP12).body
+
+
+def test_a_version_mismatch_fault_is_a_client_side_fault_not_a_technical_one(profile, ctx):
+    """A retry cannot cure a VersionMismatch: it is not counted as a technical fault (TC-09, back-off)."""
+    view = view_of(exchange(soap.is_active_user(soap_ns=ns.SOAP12), status=500, response=version_mismatch()))
+    assert view.fault_code == "VersionMismatch"
+    assert view.technical_fault is False
+    server = version_mismatch().replace(b"SOAP-ENV:VersionMismatch", b"SOAP-ENV:Server")
+    assert view_of(exchange(soap.is_active_user(), status=500, response=server)).technical_fault is True
+
+
 def test_a_root_that_is_not_an_envelope_is_refused(profile, ctx):
     finding = only(profile, ctx, "RIVTA-SOAP-ENVELOPE", b'<IsActiveUser xmlns="x"/>')
     assert "Envelope" in finding.message_en

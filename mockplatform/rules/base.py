@@ -119,13 +119,14 @@ class RequestView:
     def technical_fault(self) -> bool:
         """Did the call fail in a way a retry can cure: VP009 (producer unreachable, timeout, non-SOAP
         error) or the producer's own Server fault. A Client fault (VP003, VP004, VP007, a schema
-        violation) needs a corrected request, not a retry; a logical ERROR is an answer."""
+        violation), and a VersionMismatch or MustUnderstand fault (the request's SOAP version or headers),
+        needs a corrected request, not a retry; a logical ERROR is an answer."""
         ex = self.exchange
         if ex.http_status < 500:
             return False
         if ex.vp_code:
             return ex.vp_code == "VP009"
-        return self.fault_code != "Client"
+        return self.fault_code not in ("Client", "VersionMismatch", "MustUnderstand")
 
     def has(self, rel: str) -> bool:
         return rel in self.lines

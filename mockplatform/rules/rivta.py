@@ -23,10 +23,19 @@ def soap_envelope(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     if have == ns.SOAP11:
         return
     what = "SOAP 1.2" if have == ns.SOAP12 else f"an envelope in namespace '{have}'"
-    yield Hit(f"The request is {what}; RIVTA BP 2.1 requires SOAP 1.1 (namespace {ns.SOAP11})",
-              f"Anropet är {what}; RIVTA BP 2.1 kräver SOAP 1.1 (namnrymden {ns.SOAP11})",
+    yield Hit(f"The request is {what}; RIVTA BP 2.1 is SOAP 1.1 only (namespace {ns.SOAP11}). A SOAP 1.1-only "
+              "producer answers with a SOAP 1.1 VersionMismatch fault (HTTP 500, faultcode "
+              "SOAP-ENV:VersionMismatch), which the platform passes on and a SOAP 1.2 client cannot read; a "
+              "retry gets the same answer",
+              f"Anropet är {what}; RIVTA BP 2.1 är bara SOAP 1.1 (namnrymden {ns.SOAP11}). En producent som bara "
+              "talar SOAP 1.1 svarar med ett SOAP 1.1-fel VersionMismatch (HTTP 500, faultcode "
+              "SOAP-ENV:VersionMismatch), som plattformen skickar vidare och som en SOAP 1.2-klient inte kan läsa; "
+              "ett nytt försök får samma svar",
               path=xml_path(view.envelope.root), line=view.envelope.root.sourceline,
-              hint="use the SOAP 1.1 binding of the contract's WSDL (Content-Type text/xml, SOAPAction header)")
+              hint=f"switch the client to SOAP 1.1, the only binding in the contract's WSDL: envelope namespace "
+              f"{ns.SOAP11}, Content-Type text/xml and a SOAPAction header (not application/soap+xml). In WCF use "
+              "basicHttpBinding (or a customBinding with messageVersion Soap11), not wsHttpBinding or Soap12; in "
+              "JAX-WS/CXF do not set SOAPBinding.SOAP12HTTP_BINDING")
 
 
 def bp20_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:

@@ -2,21 +2,37 @@
 AddMessageToPatientPortalInbox (patientportal 1.x).
 
 It behaves as a validating producer: a request that violates the schema gets a SOAP fault naming
-every violation (unless lenient). A message is recorded with its exchange, in the same commit, and
-stored unread, grouped into main cases by messageThreadId, when the inbox is next read (see
-``store``).
+every violation (unless lenient). As a SOAP 1.1-only RIVTA producer does (in CXF's words), it answers
+a SOAP 1.2 request with a SOAP 1.1 VersionMismatch fault, HTTP 500, which the platform passes on.
+A message is recorded with its exchange, in the same commit, and stored unread, grouped into main
+cases by messageThreadId, when the inbox is next read (see ``store``).
 """
 
 from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+from ... import ns
 from ...contracts import ContractRegistry
 from ...fixtures import Citizen, Fixtures
 from ...producers import ProducerAnswer, ProducerCall, fault_answer, schema_fault, soap_answer
 from .names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS, NOT_ACTIVE_TEXT
 from .request import InboxRequest, read_request
 from .store import StoreMessage, message_effect, thread_key
+
+
+def version_mismatch(envelope_namespace: str) -> ProducerAnswer | None:
+    """What a SOAP 1.1-only producer answers an envelope that is not SOAP 1.1 (None: it is SOAP 1.1)."""
+    if envelope_namespace == ns.SOAP11:
+        return None
+    if envelope_namespace == ns.SOAP12:
+        said = "A SOAP 1.2 message is not valid when sent to a SOAP 1.1 only endpoint. SOAP 1.2 is not supported"
+    else:
+        said = (f"A message in envelope namespace '{envelope_namespace}' is not valid when sent to a SOAP 1.1 only "
+                "endpoint")
+    return fault_answer("SOAP-ENV:VersionMismatch",
+                        f"{said}: send SOAP 1.1 (envelope namespace {ns.SOAP11}, Content-Type text/xml, a "
+                        "SOAPAction header), as RIVTA BP 2.1 requires")
 
 
 def add_message_answer(contract: str, result_code: str, text: str | None = None, thread_id: str | None = None,
@@ -42,6 +58,9 @@ class InboxProducer:
         self._is_active_answers: dict[str | None, ProducerAnswer] = {}  # the answer depends only on the citizen
 
     def __call__(self, call: ProducerCall) -> ProducerAnswer:
+        mismatch = version_mismatch(call.envelope.soap_namespace)
+        if mismatch is not None:
+            return mismatch
         payload = call.envelope.payload
         contract = call.contract.lower()
         loaded = self.contracts.get(contract)
