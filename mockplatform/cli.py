@@ -1,5 +1,6 @@
 """The command line. Exit codes: 0 success, 2 usage or configuration error, 3 a file could not be
-read or written (journal, TAK, fixtures, contracts), 1 reserved for "not conformant" (verify)."""
+read or written (journal, TAK, fixtures, contracts), 1 reserved for "not conformant" (verify), 4 the
+server could not listen on its address and port (in use, not permitted)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sqlite3
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +29,37 @@ if TYPE_CHECKING:
     from .protocol.model import Protocol
     from .verification import VerifyOptions
 
-EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE, EXIT_IO = 0, 1, 2, 3
+EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE, EXIT_IO, EXIT_ADDRESS = 0, 1, 2, 3, 4
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and epilogs as written (line breaks kept); each option's default shown, unless its help
+    already names it or there is none to show (a flag, an option left out)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default in (None, False, argparse.SUPPRESS) or default == []
+                or not action.option_strings):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every command's parser (subcommands inherit the class): help shown by ``_Help``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
+
+
+def _epilog(example: str, exits: str) -> str:
+    """The end of a command's help: an example, then its exit codes ("0 meaning; 2 meaning; ..."), one a line."""
+    lines = []
+    for text in re.split(r"; (?=\d )", exits):
+        code, _, meaning = text.partition(" ")
+        lines.append(textwrap.fill(meaning.rstrip("."), 92, initial_indent=f"  {code}  ", subsequent_indent="     "))
+    return f"example:\n  {example}\n\nexit codes:\n" + "\n".join(lines)
 
 
 def _port(text: str) -> int:
@@ -51,11 +84,22 @@ def _positive(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mockplatform", description="A local NTjP and 1177 inbox for testing.")
+    parser = _Parser(prog="mockplatform", description="A local NTjP and 1177 inbox for testing.",
+                     epilog="'mockplatform COMMAND --help' shows a command's options with their defaults, "
+                            "an example and its exit codes.")
     parser.add_argument("--version", action="version", version=f"mockplatform {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the platform as an HTTP(S) server")
+    serve = sub.add_parser(
+        "serve", help="run the platform as an HTTP(S) server",
+        description="Run the platform as an HTTP(S) server: SOAP calls POSTed under /vp are routed through the "
+                    "TAK to the fake inbox (or your producers) and journaled; the web pages are under /ui/, the "
+                    "admin API under /admin/. Ctrl-C or SIGTERM stops it cleanly.",
+        epilog=_epilog("mockplatform serve --port 8080 --journal .mockplatform/journal.sqlite",
+                       "0 stopped cleanly (Ctrl-C, SIGTERM); 2 usage or configuration error (a bad option, TAK "
+                       "or fixtures file); 3 a file could not be read or written (journal, TAK, fixtures, "
+                       "contract package); 4 the address or port could not be listened on (in use: stop the "
+                       "other server, or let --port 0 pick a free one)."))
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL,
@@ -83,7 +127,14 @@ def _parser() -> argparse.ArgumentParser:
                        help="the web pages under /ui/: on (default), loopback (only from this machine) or off")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request")
 
-    fixtures = sub.add_parser("fixtures", help="print the built-in (or given) test data")
+    fixtures = sub.add_parser(
+        "fixtures", help="print the built-in (or given) test data",
+        description="Print the test data the platform serves (consumers, citizens, units, system-ids) from the "
+                    "built-in fixtures or --fixtures; with --generate, make new reproducible test data and a "
+                    "matching TAK file.",
+        epilog=_epilog("mockplatform fixtures --generate --seed 42 --out my-fixtures",
+                       "0 success; 2 a bad fixtures file or --generate value; 3 a file could not be read or "
+                       "written."))
     fixtures.add_argument("--json", action="store_true", help="as one JSON object")
     fixtures.add_argument("--fixtures", type=Path, help="fixtures file (default: built-in)")
     fixtures.add_argument("--generate", action="store_true",
@@ -94,20 +145,37 @@ def _parser() -> argparse.ArgumentParser:
     fixtures.add_argument("--out", type=Path,
                           help="with --generate: write inbox.toml and a matching tak.toml into this folder")
 
-    journal = sub.add_parser("journal", help="print the recorded exchanges")
+    journal = sub.add_parser(
+        "journal", help="print the recorded exchanges",
+        description="Print the recorded exchanges, oldest first, one a line under a header row: time, HTTP "
+                    "status, VP code, contract, logical address, consumer, correlation id. The journal is "
+                    "opened read-only, so this is safe while the server runs.",
+        epilog=_epilog("mockplatform journal --limit 20 --journal .mockplatform/journal.sqlite",
+                       "0 success; 2 usage error; 3 the journal could not be read."))
     journal.add_argument("--json", action="store_true", help="one JSON object per line")
-    journal.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL)
+    journal.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL, help="the journal to read")
     journal.add_argument("--bodies", action="store_true", help="include headers and bodies (with --json)")
     journal.add_argument("--limit", type=_positive, help="only the newest N exchanges")
 
-    verify = sub.add_parser("verify", help="judge a journal and write the test protocol",
-                            description="Judge the consumer requests in a journal against the contract schemas "
-                                        "and the 1177 rules, and write the test protocol (HTML, Word, Markdown, "
-                                        "JSON, JUnit). Exit 0 conformant, 1 not conformant or incomplete, "
-                                        "2 usage error, 3 a file could not be read or written.")
+    verify = sub.add_parser(
+        "verify", help="judge a journal and write the test protocol",
+        description="Judge the consumer requests in a journal against the contract schemas and the 1177 rules, "
+                    "and write the test protocol (HTML, Word, Markdown, JSON, JUnit).",
+        epilog=_epilog("mockplatform verify --journal .mockplatform/journal.sqlite --out protocol-out "
+                       "--system-id SE2321000016-7XQA",
+                       "0 conformant; 1 not conformant or incomplete (a journal with no exchanges is never a "
+                       "pass); 2 usage error; 3 the journal or an output could not be read or written."))
     add_verify_arguments(verify)
 
-    demo = sub.add_parser("demo", help="play a sample consumer against an in-process platform and write a protocol")
+    demo = sub.add_parser(
+        "demo", help="play a sample consumer against an in-process platform and write a protocol",
+        description="Start the platform in-process, play the sample consumer through every test case (with one "
+                    "injected producer fault and one logical ERROR) and write a complete test protocol and its "
+                    "journal into the output folder (about 5 s).",
+        epilog=_epilog("mockplatform demo --out protocol-out",
+                       "0 every test case passed (the protocol is marked a demonstration); 1 a case did not pass "
+                       "(a bug: the sample consumer is conformant); 2 no installed domain has a demo; 3 the "
+                       "output folder could not be written."))
     demo.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
 
     protocol = sub.add_parser("protocol", help="work with a written test protocol")
@@ -221,6 +289,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.client_ca and not args.tls_cert:
         print("mockplatform: --client-ca needs --tls-cert and --tls-key", file=sys.stderr)
         return EXIT_USAGE
+    problem = _cannot_listen(args.host, args.port)
+    if problem:  # said before anything is built, so nothing (no journal) is left behind
+        print(f"mockplatform: {problem}", file=sys.stderr)
+        return EXIT_ADDRESS
     settings = Settings(
         instance_name=args.instance_name,
         instance_id=args.instance_id,
@@ -279,6 +351,30 @@ def _serve(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         os._exit(EXIT_OK)
     return EXIT_OK
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port`` (None: it can), found by binding them the way the
+    server does, for a moment. (Another program may still take the port before the server does.)"""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        socket.create_server((host, port), family=family).close()
+    except socket.gaierror as exc:
+        return f"--host {host}: not an address of this machine ({exc.strerror}); try --host 127.0.0.1"
+    except OSError as exc:
+        where = f"port {port} on {host}"
+        if exc.errno == errno.EADDRINUSE:
+            return (f"{where} is already in use (another mockplatform serve?): stop that one, choose another "
+                    "port with --port N, or let --port 0 pick a free one")
+        if exc.errno == errno.EACCES:
+            return f"{where} is not permitted for this user: choose --port 1024 or above, or --port 0"
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return f"--host {host} is not an address of this machine: try --host 127.0.0.1 (or 0.0.0.0 for all)"
+        return f"cannot listen on {where}: {exc.strerror or exc}"
+    return None
 
 
 def _generate_fixtures(args: argparse.Namespace) -> int:

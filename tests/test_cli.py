@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -197,3 +198,48 @@ def test_generated_fixtures_and_tak_serve_a_generated_consumer(tmp_path, capsys,
     consumer = next(c for c in fixtures.consumers if c.system_ids)
     r = running.post(is_active_user(citizen.subject_of_care_id), headers={"x-vp-sender-id": consumer.hsa_id})
     assert r.status_code == 200 and "<status>true</status>" in r.text
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """(command words, parser) for every command that runs something (groups of subcommands only lead on)."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        yield path, parser
+    for group in groups:
+        for name, sub in group.choices.items():
+            yield from _leaf_parsers(sub, (*path, name))
+
+
+def test_every_command_has_a_description_its_defaults_an_example_and_its_exit_codes():
+    from mockplatform.cli import _parser
+
+    leaves = dict(_leaf_parsers(_parser()))
+    assert {("serve",), ("fixtures",), ("journal",), ("verify",), ("demo",)} <= set(leaves)
+    for words, parser in leaves.items():
+        assert parser.description, words
+        text = parser.format_help()
+        example, codes = text.rfind("example"), text.rfind("exit codes:")
+        assert -1 < example < codes or (codes == -1 and "Exit 0" in parser.description), words
+        assert f"mockplatform {' '.join(words)}" in text[example:], words  # the example runs this command
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if action.option_strings and action.default not in (None, False, [], argparse.SUPPRESS):
+                shown = formatter._expand_help(action)
+                assert str(action.default) in shown, (words, action.option_strings, shown)
+
+
+def test_a_port_in_use_names_the_port_suggests_port_0_and_leaves_no_journal(tmp_path, capsys):
+    import socket
+
+    taken = socket.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    journal = tmp_path / "not-made" / "journal.sqlite"
+    try:
+        code = main(["serve", "--port", str(port), "--journal", str(journal)])
+    finally:
+        taken.close()
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert f"port {port} on 127.0.0.1 is already in use" in err and "--port 0" in err
+    assert "Errno" not in err
+    assert not journal.parent.exists()
