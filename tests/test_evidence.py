@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,16 @@ def held_out(platform):
     client.send(ACTIVE_SMS_EMAIL, UNIT, UNIT_NAME, "Kallelse", "Välkommen på besök.")
     platform.app.faults.add(InjectedFault(FaultKind.LOGICAL_ERROR, count=1, text="Target person is not active user"))
     client.send(ACTIVE_SMS_EMAIL, UNIT, UNIT_NAME, "Påminnelse", "Påminnelse om besöket.")
+    client.is_active(ACTIVE_SMS_EMAIL)  # the test goes on: a later call, as if 10 s later
+    _later(platform.app.journal, seconds=10)
     return platform
+
+
+def _later(journal, seconds: float) -> None:
+    """Move the newest exchange ``seconds`` later (the judged period then goes on that long)."""
+    newest = journal.exchanges(newest_first=True, limit=1)[0]
+    moved = (datetime.fromisoformat(newest.time) + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    journal.write(lambda conn: conn.execute("UPDATE exchanges SET time = ? WHERE id = ?", (moved, newest.id)))
 
 
 def test_injected_answers_are_marked_in_every_format_and_counted(held_out, tmp_path):
@@ -111,3 +121,30 @@ def test_protocol_check_names_what_it_cannot_read(tmp_path, capsys):
     assert main(["protocol", "check", str(bad)]) == 2
     assert "not a mockplatform protocol.json" in capsys.readouterr().err
     assert main(["protocol", "check", str(tmp_path / "missing.json")]) == 3
+
+
+def test_tc08_says_the_window_it_watched_or_that_it_could_not_be_judged(platform):
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL))
+    platform.app.faults.add(InjectedFault(FaultKind.LOGICAL_ERROR, count=1, text="Target person is not active user"))
+    platform.post(add_message(ACTIVE_SMS_EMAIL))  # answered ERROR, and the judged period ends at once
+    tc08 = next(c for c in verify(VerifyOptions(journal=platform.app.journal.path)).cases if c.id == "TC-08")
+    assert tc08.status is CaseStatus.NOT_RUN and "Could not be judged" in tc08.how_to_run
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL))
+    _later(platform.app.journal, seconds=30)
+    tc08 = next(c for c in verify(VerifyOptions(journal=platform.app.journal.path)).cases if c.id == "TC-08")
+    assert tc08.status is CaseStatus.PASSED and "No resend within 30.0 s after the ERROR answer" in tc08.note
+
+
+def test_a_schema_invalid_request_fails_the_case_it_was_attempting(platform):
+    """A DocBook message that breaks the schema belongs to TC-04 (it attempted it), and fails it, even when a
+    later, corrected one was accepted."""
+    from mockplatform.domains.inbox1177.sample_consumer import docbook_article
+
+    article = docbook_article("Kallelse", ["Välkommen."])
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL))
+    broken = add_message(ACTIVE_SMS_EMAIL, text=article).replace(b"<sourceSystem>", b"<unknownElement/><sourceSystem>")
+    assert platform.post(broken).status_code == 500
+    assert platform.post(add_message(ACTIVE_SMS_EMAIL, text=article)).status_code == 200
+    tc04 = next(c for c in verify(VerifyOptions(journal=platform.app.journal.path)).cases if c.id == "TC-04")
+    assert tc04.status is CaseStatus.FAILED and any(f.rule_id == "SCHEMA" for f in tc04.findings)
+    assert [e.http_status for e in tc04.evidence] == [500, 200]

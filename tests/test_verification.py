@@ -139,7 +139,8 @@ def test_retry_sooner_than_the_backoff_fails_tc09(start_platform):
     assert hasty.is_active_user(ACTIVE_SMS_EMAIL)[0] is True
     tc09 = next(c for c in verify(VerifyOptions(journal=running.app.journal.path)).cases if c.id == "TC-09")
     assert tc09.status is CaseStatus.FAILED
-    assert [f.rule_id for f in tc09.findings] == ["PP-RETRY-BACKOFF"]
+    # the retry's timing is what TC-09 demonstrates: the profile's warning becomes the case's own error
+    assert [(f.rule_id, f.severity.value) for f in tc09.findings] == [("CASE-RETRY-TOO-SOON", "error")]
     assert [e.vp_code for e in tc09.evidence] == ["VP009", None]
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..findings import Finding
+from ..findings import Finding, Severity
 
 if TYPE_CHECKING:
     from .base import RequestView, RuleContext
@@ -48,3 +48,18 @@ def select(predicate: Callable[[RequestView], bool]) -> Judge:
         return Outcome(evidence=[v for v in views if predicate(v)])
 
     return judge
+
+
+def attempts(attempted: Callable[[RequestView], bool], proves: Callable[[RequestView], bool]) -> Judge:
+    """The judge of a case a request attempts by what it sends: every attempt that proves the case is its
+    evidence, and so is every attempt that broke an error rule (a schema-invalid request fails the case it
+    was attempting, rather than belonging to none)."""
+
+    def judge(views: list[RequestView], ctx: RuleContext, findings: Findings) -> Outcome:
+        return Outcome(evidence=[v for v in views if attempted(v) and (proves(v) or _has_error(findings, v))])
+
+    return judge
+
+
+def _has_error(findings: Findings, view: RequestView) -> bool:
+    return any(f.severity is Severity.ERROR for f in findings.get(view.exchange.id, ()))
