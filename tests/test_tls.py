@@ -194,3 +194,22 @@ def test_test_certificates_pass_strict_verification(tls_platform):
         body = is_active_user()
         tls.sendall(b"POST /vp HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         assert tls.recv(65536).startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_call_identified_by_certificate_is_evidence_of_who_called(tls_platform):
+    """The journal keeps how the consumer was identified, with the certificate's subject and issuer, and the
+    protocol says the identity was proven (not merely declared)."""
+    from mockplatform.verification import VerifyOptions, verify
+
+    server, ca, _ = tls_platform
+    assert post(server, ca, ca.issue("consumer", "Journal", serialnumber=CONSUMER)).status_code == 200
+    exchange = server.app.journal.exchanges()[-1]
+    assert exchange.identified_by == "certificate"
+    assert f"SERIALNUMBER={CONSUMER}" in exchange.client_certificate and "CN=Journal" in exchange.client_certificate
+    assert "issuer: " in exchange.client_certificate
+    protocol = verify(VerifyOptions(journal=server.app.journal.path))
+    assert protocol.head.identified == {"certificate": 1}
+    from mockplatform.protocol import text
+
+    shown = "\n".join(row.text for row in text.head_rows(protocol))
+    assert "declared, not proven" not in shown and "client certificate: 1" in shown

@@ -24,7 +24,7 @@ from ..faults import vp012
 from ..http1 import Head, Message, Refusal, RequestReader
 from ..messages import Request, Response
 from ..platform import CORRELATION, correlation_id_for, fault_response
-from .tls import serialnumber
+from .tls import distinguished_name, serialnumber
 
 if TYPE_CHECKING:
     from .listener import PlatformHTTPServer
@@ -81,6 +81,8 @@ class Connection(asyncio.BufferedProtocol):
         self.client = ""
         self.tls = False
         self.tls_serial: str | None = None
+        self.tls_subject: str | None = None
+        self.tls_issuer: str | None = None
         self.busy = False  # the current request is being answered (by a worker, or waits for its commit)
         self.in_worker = False  # a worker thread has the current request
         self.write_paused = False
@@ -99,7 +101,10 @@ class Connection(asyncio.BufferedProtocol):
         self.client = f"{peer[0]}:{peer[1]}"
         if transport.get_extra_info("ssl_object") is not None:
             self.tls = True
-            self.tls_serial = serialnumber(transport.get_extra_info("peercert"))
+            cert = transport.get_extra_info("peercert")
+            self.tls_serial = serialnumber(cert)
+            self.tls_subject = distinguished_name(cert, "subject")
+            self.tls_issuer = distinguished_name(cert, "issuer")
         self.server.connections.add(self)
         self.last_seen = self.loop.time()
         self.timer = self.loop.call_later(self.timeout, self._check_silence)
@@ -305,6 +310,8 @@ class Connection(asyncio.BufferedProtocol):
             client=self.client,
             tls=self.tls,
             tls_serialnumber=self.tls_serial,
+            tls_subject=self.tls_subject,
+            tls_issuer=self.tls_issuer,
             scheme="https" if self.tls else "http",
             body_size=announced,
         )

@@ -37,6 +37,16 @@ def tls_context(cert: Path, key: Path, client_ca: Path | None) -> ssl.SSLContext
     return context
 
 
+def distinguished_name(cert: dict | None, which: str) -> str | None:
+    """The certificate's ``subject`` or ``issuer`` as RFC 4514-like text (CN=..., O=..., SERIALNUMBER=...),
+    for the journal and the protocol: who the certificate says called, and who vouched for it."""
+    if not cert or not cert.get(which):
+        return None
+    short = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
+             "serialNumber": "SERIALNUMBER", "localityName": "L", "stateOrProvinceName": "ST"}
+    return ", ".join(f"{short.get(key, key)}={value}" for rdn in cert[which] for key, value in rdn)
+
+
 def serialnumber(cert: dict | None) -> str:
     """SERIALNUMBER (OID 2.5.4.5) of the certificate subject; "" when absent. It is the consumer's
     HSA-id on the real platform, so it is ours too."""
