@@ -6,9 +6,48 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from lxml import etree
+
 from .. import ns
-from ..envelope import PROFILE_BP20
+from ..envelope import PROFILE_BP20, Envelope
+from ..xmlsafe import local_name, namespace, text_value
 from .base import Hit, RequestView, RuleContext, xml_path
+
+REGISTRY_SCHEMA = "schemas/core_components/itintegration_registry_1.0.xsd"
+# How to keep a SOAP stack from adding WS-Addressing's To (WCF does by default) after LogicalAddress.
+WSA_OFF = ("turn WS-Addressing off, so that LogicalAddress is the only address header: in WCF use basicHttpBinding, "
+           "or a customBinding whose textMessageEncoding has messageVersion=\"Soap11\" (MessageVersion.Soap11, not "
+           "Soap11WSAddressing10); other stacks: disable their WS-Addressing feature")
+# How to send the LogicalAddress header with node-soap, which sends a message's first part as the Body.
+NODE_SOAP = ("with node-soap: add the header with client.addSoapHeader('<LogicalAddress xmlns=\"" + ns.REGISTRY
+             + "\">ADDRESS</LogicalAddress>'), leave LogicalAddress out of the call's arguments, and build the "
+             "client from a copy of the WSDL without the LogicalAddress part in the input message (node-soap "
+             "ignores soap:header and sends the first part, LogicalAddress, as the Body)")
+
+
+def logical_address_headers(env: Envelope) -> list[etree._Element]:
+    """The Header's LogicalAddress elements (by local name, as the platform reads them), in order."""
+    header = env.header if env.header is not None else ()
+    return [h for h in header if isinstance(h.tag, str) and local_name(h) == "LogicalAddress"]
+
+
+def stack_to_header(env: Envelope) -> etree._Element | None:
+    """The WS-Addressing To a SOAP stack added, when the platform takes it as the logical address: a To after a
+    LogicalAddress header with another value (what WCF sends by default: the endpoint URL), or a To holding a
+    URL (an endpoint's, not a logical address)."""
+    to = env.address_element
+    if to is None or local_name(to) != "To":
+        return None
+    value = (env.logical_address or "").strip().lower()
+    if value.startswith(("http://", "https://")):
+        return to
+    before = [text_value(h).strip().lower() for h in logical_address_headers(env)]
+    return to if before and value not in before else None
+
+
+def header_part_as_payload(env: Envelope) -> bool:
+    """Is the Body's first element the LogicalAddress header part (a registry element), sent as the payload?"""
+    return local_name(env.payload) == "LogicalAddress" or namespace(env.payload) == ns.REGISTRY
 
 
 def soap_envelope(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -43,11 +82,19 @@ def bp20_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     env = view.envelope
     if env is None or env.profile != PROFILE_BP20:
         return
+    where = {"path": xml_path(env.address_element), "line": env.address_element.sourceline}
+    if stack_to_header(env) is not None:
+        yield Hit(f"The address header the platform takes is a WS-Addressing <To> ('{env.logical_address}') that "
+                  "the SOAP stack added (WCF does by default), not a RIVTA address: the platform takes the last "
+                  "LogicalAddress or To header, so it routes by that",
+                  f"Adresshuvudet som plattformen läser är ett WS-Addressing <To> ('{env.logical_address}') som "
+                  "SOAP-stacken har lagt till (WCF gör det som standard), ingen RIVTA-adress: plattformen läser det "
+                  "sista LogicalAddress- eller To-huvudet och vägväljer på det", **where, hint=WSA_OFF)
+        return
     yield Hit("The logical address is sent as WS-Addressing <To> (RIVTA BP 2.0); the contract is RIVTA BP 2.1 "
               "and addresses with <LogicalAddress>",
               "Den logiska adressen skickas som WS-Addressing <To> (RIVTA BP 2.0); kontraktet är RIVTA BP 2.1 "
-              "och adresseras med <LogicalAddress>",
-              path=xml_path(env.address_element), line=env.address_element.sourceline,
+              "och adresseras med <LogicalAddress>", **where,
               hint=f'generate the client from the rivtabp21 WSDL; it sends <LogicalAddress xmlns="{ns.REGISTRY}">')
 
 
@@ -63,6 +110,22 @@ def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
         return
     where = {"path": xml_path(env.payload), "line": env.payload.sourceline}
     listed = ", ".join(sorted(i.responder_namespace for i in known))
+    if header_part_as_payload(env):
+        routed = bool((env.logical_address or "").strip())
+        fault = "VP004: no route for that namespace" if routed else "VP003: the Header has no logical address"
+        fault_sv = "VP004: inget vägval för den namnrymden" if routed else "VP003: Header saknar logisk adress"
+        yield Hit(f"The Body's first element is <{local_name(env.payload)}> in namespace '{have}': the LogicalAddress "
+                  f"header part was sent as the request payload, so the platform reads '{have}' as the service "
+                  f"contract ({fault}). node-soap does this with a RIVTA WSDL: it sends "
+                  "the first part of the input message, LogicalAddress, as the Body, with the call's arguments "
+                  "inside it",
+                  f"Bodyns första element är <{local_name(env.payload)}> i namnrymden '{have}': LogicalAddress, "
+                  f"som hör till SOAP-huvudet, skickades som anropets innehåll, så plattformen läser '{have}' som "
+                  f"tjänstekontrakt ({fault_sv}). node-soap gör så med en RIVTA-WSDL: den skickar meddelandets "
+                  "första del, LogicalAddress, som Body, med anropets argument inuti",
+                  **where, hint="send LogicalAddress in the SOAP Header and only the request element (in its "
+                  f"responder namespace: {listed}) in the Body; {NODE_SOAP}")
+        return
     if "::" in have:
         fixed = have.replace("::", ":")
         yield Hit(f"The namespace '{have}' (with '::') is from a 2014 release candidate of the contracts; the "
@@ -95,10 +158,12 @@ def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
 
 
 def schema(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
-    """Every schema violation, as the contract's validator names them (paths made envelope-relative)."""
+    """Every schema violation, as the contract's validator names them (paths made envelope-relative); and a
+    LogicalAddress with element children, which the registry schema declares a string."""
     env = view.envelope
     if env is None:
         return
+    yield from _registry_string(env)
     contract = ctx.contracts.get(env.contract)
     if contract is None:
         return  # the namespace rule says why
@@ -106,3 +171,22 @@ def schema(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     for f in contract.validator.iter_findings(env.payload):
         path = base + f.path if f.path and f.path.startswith("/") else f.path
         yield Hit(f.message_en, f.message_sv, path=path, line=f.line, hint=f.hint, source=f.source)
+
+
+def _registry_string(env: Envelope) -> Iterator[Hit]:
+    """itintegration_registry_1.0.xsd: LogicalAddress (urn:riv:itintegration:registry:1) is an xs:string."""
+    headers = [h for h in (env.header if env.header is not None else ()) if isinstance(h.tag, str)]
+    for element in [*headers, env.payload]:
+        if local_name(element) != "LogicalAddress" or namespace(element) != ns.REGISTRY:
+            continue
+        inside = [local_name(c) for c in element if isinstance(c.tag, str)]
+        if not inside:
+            continue
+        shown = ", ".join(f"<{n}>" for n in dict.fromkeys(inside))
+        yield Hit(f"LogicalAddress holds elements ({shown}), but the registry schema declares it a string "
+                  f"({ns.REGISTRY}): element children are a schema violation",
+                  f"LogicalAddress innehåller element ({shown}), men registerschemat anger den som en sträng "
+                  f"({ns.REGISTRY}): barnelement bryter mot schemat",
+                  path=xml_path(element), line=element.sourceline, source=REGISTRY_SCHEMA,
+                  hint=f'LogicalAddress holds the address as text only: <LogicalAddress xmlns="{ns.REGISTRY}">'
+                  "ADDRESS</LogicalAddress>, in the SOAP Header")

@@ -10,6 +10,7 @@ from ...envelope import PROFILE_BP20
 from ...personnummer import problems
 from ...rules import Hit
 from ...rules.base import xml_path
+from ...rules.rivta import NODE_SOAP, WSA_OFF, header_part_as_payload, logical_address_headers, stack_to_header
 from ...xmlsafe import namespace
 from . import docbook
 from .view import InboxContext as RuleContext
@@ -20,8 +21,14 @@ def _listed(values: object) -> str:
     return ", ".join(str(v) for v in values) or "(none)"
 
 
+def _visible(text: str) -> str:
+    """A value with its whitespace made visible (line breaks and tabs written as \\n, \\r, \\t)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+
+
 def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
-    """The LogicalAddress header names the inbox producer system: this domain is system-addressed."""
+    """The LogicalAddress header names the inbox producer system: this domain is system-addressed. The
+    platform routes by the value as sent: it trims nothing, and it takes the last address header."""
     env = view.envelope
     if env is None:
         return
@@ -29,18 +36,51 @@ def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     element = env.address_element
     if element is None:
         base = env.header if env.header is not None else env.root
+        path = f"{xml_path(base)}/LogicalAddress" if env.header is not None else "/Envelope/Header"
+        if header_part_as_payload(env):
+            yield Hit("The SOAP header has no LogicalAddress: it was sent as the Body's first element instead (the "
+                      "header part sent as the payload), so the platform finds no logical address (VP003)",
+                      "SOAP-huvudet saknar LogicalAddress: den skickades i stället som Bodyns första element "
+                      "(huvudets del skickad som innehåll), så plattformen hittar ingen logisk adress (VP003)",
+                      path=path, line=base.sourceline,
+                      hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> in the Header and '
+                      f"only the request element in the Body; {NODE_SOAP}")
+            return
         yield Hit("The SOAP header has no LogicalAddress (RIVTA BP 2.1)",
                   "SOAP-huvudet saknar LogicalAddress (RIVTA BP 2.1)",
-                  path=f"{xml_path(base)}/LogicalAddress" if env.header is not None else "/Envelope/Header",
-                  line=base.sourceline,
+                  path=path, line=base.sourceline,
                   hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> as the first header')
         return
     path, line = xml_path(element), element.sourceline
+    raw = env.logical_address or ""
+    have = raw.strip()
+    if stack_to_header(env) is not None and have.lower() != want.lower():
+        after = bool(logical_address_headers(env))
+        yield Hit(f"A WS-Addressing <To> header {'after LogicalAddress ' if after else ''}carries '{_visible(raw)}' "
+                  "(the endpoint URL, as WCF adds it by default). The platform takes the last LogicalAddress or To "
+                  f"header as the logical address, so it routes by '{_visible(raw)}', not by {want}: VP004"
+                  + ("" if after else "; and there is no LogicalAddress header"),
+                  f"Ett WS-Addressing <To>-huvud {'efter LogicalAddress ' if after else ''}innehåller "
+                  f"'{_visible(raw)}' (tjänstens URL, som WCF lägger till som standard). Plattformen läser det sista "
+                  f"LogicalAddress- eller To-huvudet som logisk adress, så den vägväljer på '{_visible(raw)}', inte "
+                  f"på {want}: VP004" + ("" if after else "; och LogicalAddress-huvudet saknas"),
+                  path=path, line=line, hint=f"{WSA_OFF}; send {want} as LogicalAddress")
+        return
     if env.profile != PROFILE_BP20 and namespace(element) != ns.REGISTRY:
         yield Hit(f"LogicalAddress is in namespace '{namespace(element)}'; RIVTA BP 2.1 puts it in {ns.REGISTRY}",
                   f"LogicalAddress ligger i namnrymden '{namespace(element)}'; RIVTA BP 2.1 kräver {ns.REGISTRY}",
                   path=path, line=line, hint=f'write <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress>')
-    have = (env.logical_address or "").strip()
+    if have and have != raw:
+        yield Hit(f"The logical address '{_visible(raw)}' has whitespace around '{have}'. The platform does not trim "
+                  f"it: it looks for a route to '{_visible(raw)}' as sent and answers VP004 ('Whitespace detected in "
+                  "incoming request')",
+                  f"Den logiska adressen '{_visible(raw)}' har blanksteg runt '{have}'. Plattformen tar inte bort "
+                  f"dem: den söker ett vägval för '{_visible(raw)}' som det skickades och svarar VP004 "
+                  "('Whitespace detected in incoming request')",
+                  path=path, line=line,
+                  hint=f"send the address with nothing around it, <LogicalAddress>{have}</LogicalAddress>: no spaces "
+                  "or line breaks inside the element (as a pretty-printer or a template with the value on its own "
+                  "line adds them)")
     if have.lower() == want.lower():
         return
     if not have:
