@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -240,6 +241,28 @@ def open_database(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+def cannot_open(path: Path, exc: BaseException) -> str:
+    """Why a journal cannot be opened for writing, naming the file and what to do."""
+    said = str(exc)
+    elsewhere = "or give --journal a path in a folder you can write to"
+    if path.is_dir():
+        return f"{path}: is a folder, not a journal file: give --journal a file name, e.g. {path / 'journal.sqlite'}"
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return f"{path}: cannot make its folder {path.parent}: a file is in the way, {elsewhere}"
+    if isinstance(exc, OSError):  # making the folder failed
+        return f"{path}: cannot make its folder {path.parent} ({exc.strerror or exc}): make it yourself, {elsewhere}"
+    if "not a database" in said:
+        return (f"{path}: not a SQLite file, so not a mockplatform journal: move it away, or give --journal "
+                "another file")
+    if "readonly" in said or (path.is_file() and not os.access(path, os.W_OK)):
+        return (f"{path}: the journal file is read-only: make it writable (chmod u+w), or give --journal another "
+                "file (to read a journal, 'mockplatform journal' and 'verify' open it read-only)")
+    if not os.access(path.parent, os.W_OK):
+        return (f"{path}: cannot create the journal, the folder {path.parent} is not writable for this user: "
+                f"make it writable, {elsewhere}")
+    return f"{path}: cannot open the journal ({said}): check the file and its folder, {elsewhere}"
+
+
 # The next exchange id, for when the journal does not know it (at its first write, after an admin change,
 # after a failure). Ids never go back: ``Journal.write`` keeps a floor in meta before a state change that
 # may remove the newest exchanges (a reset), so a reader that follows the journal by id (the web page's
@@ -395,20 +418,26 @@ class Journal:
             except sqlite3.DatabaseError as exc:
                 raise JournalError(f"{self.path}: not a mockplatform journal ({exc})") from None
             return
-        self._conn = open_database(self.path)
-        # Checkpoints run in _Checkpointer, not in the committing request.
-        self._conn.execute("PRAGMA wal_autocheckpoint=0")
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-            present = {r[1] for r in self._conn.execute("PRAGMA table_info(exchanges)")}
-            for column in COLUMNS:
-                if column.name not in present:  # a journal from before the column (``added_later``)
-                    self._conn.execute(f"ALTER TABLE exchanges ADD COLUMN {column.name} {column.sql}")
-            for script in extra_schema:
-                self._conn.executescript(script)
-            self._conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+        self._conn = None
+        try:
+            self._conn = open_database(self.path)
+            # Checkpoints run in _Checkpointer, not in the committing request.
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            with self._lock:
+                self._conn.executescript(_SCHEMA)
+                present = {r[1] for r in self._conn.execute("PRAGMA table_info(exchanges)")}
+                for column in COLUMNS:
+                    if column.name not in present:  # a journal from before the column (``added_later``)
+                        self._conn.execute(f"ALTER TABLE exchanges ADD COLUMN {column.name} {column.sql}")
+                for script in extra_schema:
+                    self._conn.executescript(script)
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+        except (sqlite3.DatabaseError, OSError) as exc:
+            if self._conn is not None:
+                self._conn.close()
+            raise JournalError(cannot_open(self.path, exc)) from None
         if str(self.path) != ":memory:":
             self._checkpointer = _Checkpointer(self.path, self._lock)
 

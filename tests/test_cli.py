@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -243,3 +245,69 @@ def test_a_port_in_use_names_the_port_suggests_port_0_and_leaves_no_journal(tmp_
     assert f"port {port} on 127.0.0.1 is already in use" in err and "--port 0" in err
     assert "Errno" not in err
     assert not journal.parent.exists()
+
+
+def _as_another_user(action):
+    """``action()``'s result, run as a user without root's right to write anywhere: as root, in a forked child
+    that becomes nobody (root writes to read-only files and folders); otherwise here."""
+    if os.geteuid() != 0:
+        return action()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: become nobody, run, send the result back, and never return into pytest
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            result = repr(action())
+        except BaseException as exc:  # noqa: BLE001 - anything goes back to the parent
+            result = repr(f"child failed: {exc!r}")
+        os.write(write, result.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        said = pipe.read().decode()
+    os.waitpid(pid, 0)
+    import ast
+
+    return ast.literal_eval(said)
+
+
+def test_a_journal_that_cannot_be_opened_names_the_file_and_what_to_do(tmp_path, capsys):
+    import tempfile
+
+    from mockplatform.journal import Journal, JournalError
+
+    def opening(path) -> str:
+        try:
+            Journal(path).close()
+        except JournalError as exc:
+            return str(exc)
+        return "opened"
+
+    folder = Path(tempfile.mkdtemp(prefix="journal-")).resolve()  # nobody may enter it (tmp_path: root only)
+    try:
+        folder.chmod(0o777)
+        (folder / "read-only").mkdir(mode=0o555)
+        (folder / "read-only").chmod(0o555)
+        made = folder / "made.sqlite"
+        Journal(made).close()
+        made.chmod(0o444)
+        (folder / "text.sqlite").write_text("not a database\n")
+        (folder / "a-file").write_text("x\n")
+        cases = {
+            folder / "read-only" / "journal.sqlite": "the folder " + str(folder / "read-only") + " is not writable",
+            folder / "read-only" / "sub" / "journal.sqlite": "cannot make its folder",
+            made: "the journal file is read-only: make it writable (chmod u+w), or give --journal another file",
+            folder / "text.sqlite": "not a SQLite file, so not a mockplatform journal",
+            folder: "is a folder, not a journal file: give --journal a file name",
+            folder / "a-file" / "journal.sqlite": "a file is in the way",
+        }
+        for path, says in cases.items():
+            said = _as_another_user(lambda path=path: opening(path))
+            assert said.startswith(f"{path}: ") and says in said, (path, said)
+            assert "unable to open database file" not in said
+        assert main(["serve", "--port", "0", "--journal", str(folder / "text.sqlite")]) == 3
+        assert f"{folder / 'text.sqlite'}: not a SQLite file" in capsys.readouterr().err
+    finally:
+        (folder / "read-only").chmod(0o755)
+        shutil.rmtree(folder)
