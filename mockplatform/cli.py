@@ -438,16 +438,31 @@ def _journal(args: argparse.Namespace) -> int:
         rows = journal.exchanges(limit=args.limit, newest_first=True) if args.limit else journal.exchanges()
         if args.limit:
             rows.reverse()
-        for ex in rows:
-            if args.json:
+        if args.json:
+            for ex in rows:
                 print(json.dumps(ex.to_json(bodies=args.bodies), ensure_ascii=False))
-            else:
-                contract = (ex.contract or "-").rsplit(":", 2)[-2] if ex.contract and ":" in ex.contract else "-"
-                print(f"{ex.time}  {ex.http_status}  {ex.vp_code or '     '}  {contract:32}  "
-                      f"{ex.logical_address or '-':22}  {ex.consumer or '-':20}  {ex.correlation_id}")
+        else:
+            print_table(JOURNAL_HEADER, [_journal_row(ex) for ex in rows])
     finally:
         journal.close()
     return EXIT_OK
+
+
+JOURNAL_HEADER = ("TIME", "HTTP", "VP", "CONTRACT", "LOGICAL ADDRESS", "CONSUMER", "CORRELATION ID")
+
+
+def _journal_row(ex) -> tuple[str, ...]:
+    from .web.display import contract_name  # "DoSomething 1" for urn:...:DoSomethingResponder:1
+
+    return (ex.time, str(ex.http_status), ex.vp_code or "-", contract_name(ex.contract) or "-",
+            ex.logical_address or "-", ex.consumer or "-", ex.correlation_id or "-")
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A header row and the rows under it, each column as wide as its widest value (the last one unpadded)."""
+    widths = [max(len(value) for value in column) for column in zip(header, *rows, strict=False)]
+    for row in (header, *rows):
+        print("  ".join(value.ljust(width) for value, width in zip(row[:-1], widths, strict=False)) + "  " + row[-1])
 
 
 def _protocol_check(args: argparse.Namespace) -> int:

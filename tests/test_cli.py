@@ -311,3 +311,30 @@ def test_a_journal_that_cannot_be_opened_names_the_file_and_what_to_do(tmp_path,
     finally:
         (folder / "read-only").chmod(0o755)
         shutil.rmtree(folder)
+
+
+def test_journal_text_has_a_header_row_and_columns_aligned_for_long_contract_names(tmp_path, capsys):
+    from mockplatform.app import Application, Config
+    from mockplatform.http_routes import handle
+    from mockplatform.messages import Request
+
+    from .soap import envelope
+
+    long_ns = "urn:riv:clinicalprocess:logistics:logistics:GetCareContactsWithAVeryLongNameIndeedResponder:3"
+    app = Application(Config(journal=tmp_path / "j.sqlite"))
+    try:
+        for body in (is_active_user(), envelope(f'<x:GetCareContacts xmlns:x="{long_ns}"/>'),
+                     envelope('<x:Odd xmlns:x="urn:a-namespace-without-a-responder-that-goes-on-and-on-and-on"/>')):
+            handle(app, Request(method="POST", path="/vp", headers=[("Content-Type", "text/xml")], body=body,
+                                query={}, client="127.0.0.1:1"))
+    finally:
+        app.close()
+    assert main(["journal", "--journal", str(tmp_path / "j.sqlite")]) == 0
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["TIME", "HTTP", "VP", "CONTRACT", "LOGICAL", "ADDRESS", "CONSUMER", "CORRELATION", "ID"]
+    assert [r.split()[3] for r in rows] == ["IsActiveUser", "GetCareContactsWithAVeryLongNameIndeed",
+                                            "urn:a-namespace-without-a-responder-that-goes-on-and-on-and-on"]
+    for title in ("HTTP", "VP", "CONTRACT", "LOGICAL ADDRESS", "CONSUMER", "CORRELATION ID"):
+        column = header.index(title)
+        for row in rows:  # every value starts under its title
+            assert row[column - 2:column] == "  " and row[column] != " ", (title, row)
