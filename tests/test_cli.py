@@ -338,3 +338,9 @@ def test_journal_text_has_a_header_row_and_columns_aligned_for_long_contract_nam
         column = header.index(title)
         for row in rows:  # every value starts under its title
             assert row[column - 2:column] == "  " and row[column] != " ", (title, row)
+
+
+def test_demo_leaves_only_the_journal_and_the_protocol(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "journal.sqlite", "junit.xml", "protocol.docx", "protocol.html", "protocol.json", "protocol.md"]

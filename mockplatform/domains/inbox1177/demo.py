@@ -97,6 +97,7 @@ def run_demo(out: Path, say: Callable[[str], None] = print) -> int:
         app.close()
     protocol = verify(VerifyOptions(journal=journal, consumer="SE2321000016-7XQA", system_id="SE2321000016-7XQA",
                                     description=DESCRIPTION))
+    _remove_reader_files(journal)
     written = write_all(protocol, out)
     say(render_summary(protocol))
     for path in written.values():
@@ -105,3 +106,15 @@ def run_demo(out: Path, say: Callable[[str], None] = print) -> int:
     # case it plays passed.
     played = protocol.verdict is Verdict.DEMONSTRATION and all(c.status is CaseStatus.PASSED for c in protocol.cases)
     return 0 if played else max(1, verdict_exit_code(protocol))
+
+
+def _remove_reader_files(journal: Path) -> None:
+    """The folder holds the journal and the protocol only. The platform folded its journal into the one file
+    when it stopped; verify then read it read-only, and a read-only reader of a WAL database leaves an empty
+    ``-wal`` and a ``-shm`` beside it (it may not fold them away). With every connection closed they hold
+    nothing: remove them (a ``-wal`` with content is left alone)."""
+    wal, shm = (journal.with_name(journal.name + suffix) for suffix in ("-wal", "-shm"))
+    if wal.exists() and wal.stat().st_size:
+        return
+    for leftover in (wal, shm):
+        leftover.unlink(missing_ok=True)
