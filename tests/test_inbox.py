@@ -365,3 +365,12 @@ def test_a_soap_12_request_gets_the_version_mismatch_fault_of_a_soap_11_only_pro
         assert "SOAP 1.2 is not supported: send SOAP 1.1" in said
     assert [(e.http_status, e.vp_code) for e in platform.app.journal.exchanges()] == [(500, None), (500, None)]
     assert inbox(platform, ACTIVE_SMS_EMAIL) == []
+
+
+def test_a_reservnummer_is_schema_valid_and_no_active_user(platform):
+    """The contract's letter form (T, F or P in the ninth position) passes the schema; nobody in the inbox
+    has one, so IsActiveUser says false and a message gets the logical ERROR."""
+    p = payload(platform.post(is_active_user("19121212T212")))
+    assert p.findtext(f"{R_IS}status") == "false"
+    p = payload(platform.post(add_message("19121212T212")))
+    assert p.findtext(f"{R_ADD}resultCode") == "ERROR"

@@ -105,7 +105,8 @@ def test_the_profile_has_a_stable_catalogue(profile):
     assert [r.id for r in profile.rules] == [
         "RIVTA-SOAP-ENVELOPE", "RIVTA-LOGICAL-ADDRESS", "RIVTA-BP20-ADDRESS", "RIVTA-CONTRACT-NAMESPACE", "SCHEMA",
         "INBOX-SOURCE-SYSTEM", "INBOX-MESSAGE-DESCRIPTION", "INBOX-UNIT-CONNECTED", "PP-NOTIFY-NEEDS-SOURCE-SYSTEM",
-        "PP-SUBJECT-OF-CARE-ID", "INBOX-DOCBOOK", "INBOX-SSO-NEEDS-DOCBOOK", "INBOX-SSO-SYSTEM-ID",
+        "PP-SUBJECT-OF-CARE-ID", "PP-SUBJECT-OF-CARE-ID-RESERVNUMMER", "INBOX-DOCBOOK", "INBOX-SSO-NEEDS-DOCBOOK",
+        "INBOX-SSO-SYSTEM-ID",
         "PP-ACTIVE-USER-CHECKED", "PP-RETRY-BACKOFF", "PP-BATCH-SIZE", "INBOX-GENERAL-INFORMATION",
     ]
     for rule in profile.rules:
@@ -408,6 +409,30 @@ def test_an_invalid_personnummer_is_found_for_both_operations(profile, ctx, numb
 def test_a_personnummer_and_a_samordningsnummer_pass(profile, ctx, number):
     assert "PP-SUBJECT-OF-CARE-ID" not in ids(profile, ctx, soap.add_message(pnr=number))
     assert "PP-SUBJECT-OF-CARE-ID" not in ids(profile, ctx, soap.is_active_user(pnr=number))
+
+
+@pytest.mark.parametrize("number", ["19121212T212", "19121212t212", "19800101F123", "20240229P001"])
+def test_a_reservnummer_in_the_contracts_letter_form_is_a_warning_not_an_error(profile, ctx, number):
+    """SubjectOfCareIdType allows T, F or P in the ninth position: a reservnummer (no check digit). The
+    contract allows it, so it is no PP-SUBJECT-OF-CARE-ID error; it is a warning, as no 1177 user has one."""
+    for body in (soap.add_message(pnr=number), soap.is_active_user(pnr=number)):
+        found = ids(profile, ctx, body)
+        assert "PP-SUBJECT-OF-CARE-ID" not in found and "SCHEMA" not in found
+        finding = only(profile, ctx, "PP-SUBJECT-OF-CARE-ID-RESERVNUMMER", body)
+        assert finding.severity is Severity.WARNING
+        assert f"the letter {number[8].upper()} in the ninth position" in finding.message_en
+        assert "not a real date" not in finding.message_en
+        assert "personnummer or samordningsnummer" in finding.hint
+
+
+def test_a_reservnummer_with_an_impossible_date_says_so(profile, ctx):
+    finding = only(profile, ctx, "PP-SUBJECT-OF-CARE-ID-RESERVNUMMER", soap.is_active_user(pnr="19121312T212"))
+    assert "date part is not a real date" in finding.message_en
+
+
+def test_a_personnummer_is_not_a_reservnummer(profile, ctx):
+    assert "PP-SUBJECT-OF-CARE-ID-RESERVNUMMER" not in ids(profile, ctx, soap.is_active_user(pnr="191212121213"))
+    assert "PP-SUBJECT-OF-CARE-ID-RESERVNUMMER" not in ids(profile, ctx, soap.is_active_user())
 
 
 # -- 10. DocBook --------------------------------------------------------------------------------------

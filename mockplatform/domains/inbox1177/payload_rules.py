@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ... import ns
 from ...envelope import PROFILE_BP20
-from ...personnummer import problems
+from ...personnummer import birth_date, letter_form, problems
 from ...rules import Hit
 from ...rules.base import xml_path
 from ...rules.rivta import NODE_SOAP, WSA_OFF, header_part_as_payload, logical_address_headers, stack_to_header
@@ -178,6 +178,8 @@ def subject_of_care_id(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     if view.subject_of_care_id is None:
         return  # missing: the schema says so
     have = view.subject_of_care_id.strip()
+    if letter_form(have) is not None:
+        return  # a reservnummer, as the contract allows: PP-SUBJECT-OF-CARE-ID-RESERVNUMMER warns
     found = problems(have)
     if not found:
         return
@@ -188,6 +190,32 @@ def subject_of_care_id(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
               path=path, line=line,
               hint="send the citizen's 12-digit number YYYYMMDDNNNC without hyphen, e.g. 191212121212 "
               "(samordningsnummer: day + 60)")
+
+
+def subject_of_care_id_reservnummer(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """SubjectOfCareIdType allows a letter T, F or P in the ninth position: a reservnummer, a local temporary id
+    (see ``personnummer``). The contract allows it; no 1177 user has one, so nobody can get the message."""
+    if view.subject_of_care_id is None:
+        return
+    have = view.subject_of_care_id.strip()
+    letter = letter_form(have)
+    if letter is None:
+        return
+    path, line = view.where("subjectOfCareId")
+    date_en = date_sv = ""
+    if birth_date(have) is None:
+        date_en, date_sv = " (and its date part is not a real date)", " (och dess datumdel är inget riktigt datum)"
+    yield Hit(f"subjectOfCareId '{have}' is a reservnummer (the letter {letter} in the ninth position){date_en}: "
+              "the contract's pattern allows it, but it is a local temporary id, not a personnummer or "
+              "samordningsnummer. No 1177 user has one: IsActiveUser answers status=false and a message gets "
+              "resultCode=ERROR",
+              f"subjectOfCareId '{have}' är ett reservnummer (bokstaven {letter} på nionde plats){date_sv}: "
+              "kontraktets mönster tillåter det, men det är ett lokalt tillfälligt id, inte ett personnummer eller "
+              "samordningsnummer. Ingen användare av 1177 har ett: IsActiveUser svarar status=false och ett "
+              "meddelande får resultCode=ERROR",
+              path=path, line=line,
+              hint="send the citizen's personnummer or samordningsnummer (12 digits); a patient known only by a "
+              "reservnummer cannot be reached through the 1177 inbox")
 
 
 def docbook_subset(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
