@@ -14,10 +14,10 @@ contract's pattern does not allow); what ``F`` and ``P`` in the ninth position s
 in any public source we found. A reservnummer has no check digit (a letter breaks Luhn) and is not known
 outside the region or system that made it.
 
-Decision: the letter forms are what the contract allows, so they are not errors here; ``letter_form``
-recognises them and the inbox profile warns (``PP-SUBJECT-OF-CARE-ID-RESERVNUMMER``): no 1177 user has
-a reservnummer, so IsActiveUser answers false and a message cannot reach anyone. Only their date part
-is checked, never a check digit. ``problems`` stays strict (fixtures hold real citizens).
+Decision: the letter forms are what the contract allows, so they are not errors; ``letter_form``
+recognises them, and the 1177 inbox's profile warns (``PP-SUBJECT-OF-CARE-ID-RESERVNUMMER``): no 1177
+user has a reservnummer, so the inbox knows no such citizen and a message to one reaches nobody. Only
+their date part is checked, never a check digit. ``problems`` stays strict (fixtures hold real citizens).
 """
 
 from __future__ import annotations
