@@ -195,6 +195,25 @@ def test_inbox_lists_main_cases_as_1177_does(client):
     assert text_of(css(doc, "#unread-count")[0]) == "3"
 
 
+def test_a_thread_row_opens_the_message_it_shows(client):
+    """The row shows the thread's newest message, and opens that one (it opened the oldest unread); the
+    case stays unread while an older message is, and the message page lists that one as unread."""
+    first = client.send(description="Frågor", thread_id="t-2", text="Första")
+    newest = client.send(description="Svar på dina frågor", thread_id="t-2", text="Andra")
+    row = css(client.page("/ui/inbox", citizen=ACTIVE_SMS_EMAIL), "#case-list li.case")[0]
+    assert text_of(css(row, ".case-heading")[0]) == "Svar på dina frågor"
+    assert css(row, "a.case-link")[0].get("href") == f"/ui/message/{newest}"
+    opened = client.page(f"/ui/message/{newest}")
+    assert text_of(css(opened, "#message-heading")[0]) == "Svar på dina frågor"
+    older = css(opened, "#thread-list li")[0]
+    assert "unread" in older.get("class") and css(older, "a")[0].get("href") == f"/ui/message/{first}"
+    row = css(client.page("/ui/inbox", citizen=ACTIVE_SMS_EMAIL), "#case-list li.case")[0]
+    assert "unread" in row.get("class")
+    client.page(f"/ui/message/{first}")
+    row = css(client.page("/ui/inbox", citizen=ACTIVE_SMS_EMAIL), "#case-list li.case")[0]
+    assert "unread" not in row.get("class") and css(row, "a.case-link")[0].get("href") == f"/ui/message/{newest}"
+
+
 def test_inbox_picker_lists_the_fixture_citizens(client):
     doc = client.page("/ui/inbox")
     values = [o.get("value") for o in css(doc, "select#citizen option")]

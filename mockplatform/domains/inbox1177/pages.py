@@ -2,8 +2,10 @@
 
 The list shows main cases (huvudärenden): heading from ``messageDescription`` ("Meddelande" when it
 is missing), sender unit, date, an unread marker, and the number of messages when a case holds a
-thread. A case is shown by its newest message (heading, unit, date): this stand-in's convention.
-Opening a message marks it read (GET, as in 1177), and the store keeps the mark.
+thread. A case is shown by its newest message (heading, unit, date), this stand-in's convention, and
+its row opens that message, the one it shows; the message page lists the rest of the thread, each
+with its own unread marker. A case is unread while any of its messages is. Opening a message marks
+it read (GET, as in 1177), and the store keeps the mark.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class CaseRow:
     received: str
     unread: bool
     count: int
-    message_id: int  # the message the row opens: the oldest unread one, else the newest
+    message_id: int  # the message the row opens: the newest, the one it shows
 
 
 def heading_of(description: str | None) -> str:
@@ -47,10 +49,9 @@ def case_rows(cases: list[dict]) -> list[CaseRow]:
     for case in cases:
         messages = case["messages"]
         newest = messages[-1]
-        unread = [m for m in messages if m["unread"]]
-        opens = unread[0] if unread else newest
+        unread = any(m["unread"] for m in messages)
         rows.append(CaseRow(heading_of(newest["description"]), newest["unit_name"] or "",
-                            local_time(newest["received"]), bool(unread), len(messages), opens["id"]))
+                            local_time(newest["received"]), unread, len(messages), newest["id"]))
     return rows
 
 
