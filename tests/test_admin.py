@@ -52,6 +52,21 @@ def test_inbox_shows_what_the_producer_holds_and_reset_empties_it(admin):
     assert admin.app.journal.last_reset() == reset["reset_at"]
 
 
+def test_inbox_takes_the_number_as_the_pages_show_it_and_refuses_other_forms(admin):
+    admin.post(add_message(description="Kallelse"))
+    for written in (ACTIVE_SMS_EMAIL, "19121212-1212", "19121212+1212", "19121212%2D1212"):
+        inbox = requests.get(f"{admin.url}/admin/inbox/{written}", timeout=10)
+        assert inbox.status_code == 200, written
+        assert inbox.json()["citizen"] == ACTIVE_SMS_EMAIL and inbox.json()["known_citizen"] is True, written
+        assert inbox.json()["cases"][0]["messages"][0]["description"] == "Kallelse", written
+    for written in ("121212-1212", "1212121212", "19121212 1212", "Tolvan", "1912121212120"):
+        refused = requests.get(f"{admin.url}/admin/inbox/{written}", timeout=10)
+        assert refused.status_code == 400, written
+        assert "write YYYYMMDDNNNC (191212121212) or YYYYMMDD-NNNC (19121212-1212)" in refused.json()["error"]
+    unknown = requests.get(f"{admin.url}/admin/inbox/20000101-0008", timeout=10).json()
+    assert unknown == {"citizen": "200001010008", "known_citizen": False, "cases": []}
+
+
 @pytest.mark.parametrize("kind, status, code", [
     ("connection_refused", 500, "VP009"),
     ("http_500", 500, "VP009"),

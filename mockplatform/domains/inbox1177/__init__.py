@@ -9,11 +9,14 @@ static files) and the demo. The core finds it through the ``mockplatform.domains
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from ...domains import AdminRoute, Domain, FrontPageItem, Page
+from ...messages import json_response
 from .names import ADD_MESSAGE_NS, CONTRACTS, DOMAIN_NAME, PRODUCER, PROFILE_ID
 from .section import inbox_address, read_section
 from .store import INBOX_SCHEMA, InboxStore, reset_inbox
@@ -66,7 +69,8 @@ class InboxDomain(Domain):
         )
 
     def admin_routes(self) -> Sequence[AdminRoute]:
-        return (AdminRoute("GET", "inbox", "a citizen's inbox as the fake producer holds it: /admin/inbox/<citizen>",
+        return (AdminRoute("GET", "inbox", "a citizen's inbox as the fake producer holds it: /admin/inbox/<citizen> "
+                           "(191212121212 or 19121212-1212)",
                            _admin_inbox),)
 
     def front_page(self, app: Application) -> Sequence[FrontPageItem]:
@@ -106,10 +110,21 @@ class InboxDomain(Domain):
         return run_demo(out)
 
 
+_CITIZEN = re.compile(r"(\d{8})[-+]?(\d{4})")
+
+
 def _admin_inbox(app: Application, request: Request, parts: list[str]) -> Any:
+    """GET /admin/inbox/<citizen>: the personnummer or samordningsnummer in its 12 digits, written as the
+    contracts write it (191212121212) or as the pages show it (19121212-1212)."""
     if len(parts) != 1:
         return None
-    citizen = parts[0]
+    written = unquote(parts[0]).strip()
+    match = _CITIZEN.fullmatch(written)
+    if match is None:
+        return json_response(400, {"error": f"'{written}' is not a personnummer or samordningsnummer in its "
+                                            "12 digits: write YYYYMMDDNNNC (191212121212) or YYYYMMDD-NNNC "
+                                            "(19121212-1212)"})
+    citizen = match[1] + match[2]
     known = any(c.subject_of_care_id == citizen for c in app.fixtures.citizens)
     return {"citizen": citizen, "known_citizen": known, "cases": InboxStore(app.journal).cases(citizen)}
 
