@@ -118,6 +118,11 @@ def rewrite_address_header(envelope: Envelope, producer_profile: str) -> bool:
     return True
 
 
+# Fault codes that put the blame on the request (SOAP 1.1 Client, SOAP 1.2 Sender, a SOAP version or a
+# mandatory header the producer cannot take): it needs correcting, a retry cannot cure it.
+CLIENT_FAULT_CODES = frozenset({"Client", "Sender", "VersionMismatch", "MustUnderstand"})
+
+
 @dataclass(slots=True)
 class Answer:
     """A SOAP answer (a producer's, or the platform's fault) read once: the one reader of answers.
@@ -135,6 +140,11 @@ class Answer:
     @property
     def is_fault(self) -> bool:
         return self.payload is not None and local_name(self.payload) == "Fault"
+
+    @property
+    def client_fault(self) -> bool:
+        """A fault that blames the request (``CLIENT_FAULT_CODES``), such as a schema violation."""
+        return self.fault_code in CLIENT_FAULT_CODES
 
     def child_text(self, name: str) -> str | None:
         """The text of the payload's first child with this local name (None if there is none)."""

@@ -21,6 +21,7 @@ from mockplatform.domains.inbox1177.store import read_inbox, sync_inbox
 from mockplatform.errors import ConfigError
 from mockplatform.http_routes import handle as route
 from mockplatform.messages import is_loopback
+from mockplatform.producers.faults import FaultKind, InjectedFault
 from mockplatform.web.responses import CSP
 
 from .soap import (
@@ -442,7 +443,8 @@ def test_sso_link_without_query_string_is_the_base_url(client):
 
 @pytest.fixture
 def mixed(client) -> Client:
-    """One exchange of each outcome: ok (1, 2), VP004 (3), VP007 (4), producer fault (5), POST outside /vp (6)."""
+    """One exchange of each outcome: ok (1, 2), VP004 (3), VP007 (4), the producer's Client fault for a schema
+    violation (5), POST outside /vp (6)."""
     assert client.post(is_active_user()).status == 200
     assert client.post(add_message(), consumer=OTHER_CONSUMER).status == 200
     assert client.post(is_active_user(address="SE-NOWHERE")).status == 500
@@ -471,7 +473,8 @@ FILTERS = {
     "vp fault": ({"outcome": "vp"}, [4, 3]),
     "one vp code": ({"outcome": "VP007"}, [4]),
     "vp code in lower case": ({"outcome": "vp004"}, [3]),
-    "producer fault": ({"outcome": "producer"}, [5]),
+    "client fault": ({"outcome": "client"}, [5]),
+    "producer fault": ({"outcome": "producer"}, []),
     "other": ({"outcome": "other"}, [6]),
     "contract": ({"contract": ADD_MESSAGE_NS}, [5, 2]),
     "consumer": ({"consumer": OTHER_CONSUMER}, [2]),
@@ -487,11 +490,30 @@ def test_journal_filters_the_page_and_the_api_alike(mixed, query, expected):
     assert [e["id"] for e in api(mixed, **query)["exchanges"]] == expected
 
 
+def test_a_schema_violation_is_a_client_fault_and_an_injected_server_fault_a_producer_fault(client):
+    """The producer's SOAP Client fault (a schema violation) is labelled Klientfel, its Server fault
+    Producentfel; the outcome filter tells them apart."""
+    assert client.post(add_message(message_ns=ADD_MESSAGE_NS)).status == 500
+    client.app.faults.add(InjectedFault(FaultKind.SOAP_FAULT, text="Databasen svarar inte"))
+    assert client.post(is_active_user()).status == 500
+    rows = {e["id"]: e for e in api(client)["exchanges"]}
+    assert (rows[1]["outcome"], rows[1]["outcome_label"]) == ("client", "Klientfel")
+    assert (rows[2]["outcome"], rows[2]["outcome_label"]) == ("producer", "Producentfel")
+    assert ids(client, outcome="client") == [1] and ids(client, outcome="producer") == [2]
+    doc = client.page("/ui/journal")
+    assert [text_of(b) for b in css(doc, "#journal-rows .badge.outcome")] == ["Producentfel", "Klientfel"]
+    options = [text_of(o) for o in css(doc, "select[name='outcome'] option")]
+    assert any(o.startswith("Klientfel (client fault") for o in options)
+    exchange = client.page("/ui/journal/1")
+    assert "Klientfel" in text_of(css(exchange, "h1")[0])
+
+
 def test_journal_rows_name_contract_and_outcome(mixed):
     rows = {e["id"]: e for e in api(mixed)["exchanges"]}
     assert rows[1]["contract_name"] == "IsActiveUser 1" and rows[1]["outcome"] == "ok"
     assert rows[3]["outcome_label"] == "VP004" and rows[3]["outcome"] == "vp"
-    assert rows[5]["outcome"] == "producer" and rows[5]["http_status"] == 500
+    assert rows[5]["outcome"] == "client" and rows[5]["http_status"] == 500
+    assert rows[5]["outcome_label"] == "Klientfel"
     assert rows[6]["contract_name"] == "POST /wrong"
     doc = mixed.page("/ui/journal")
     filter_names = {s.get("name") for s in css(doc, "form.filters select")}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from .. import domains
+from ..envelope import read_answer
 from ..faults import VP_CODES
 from ..journal import Exchange
 from ..messages import Request, Response, whole_number
@@ -28,10 +29,11 @@ if TYPE_CHECKING:
 
 PAGE_ROWS = 200
 POLL_ROWS = 200
-OK, VP, PRODUCER, OTHER = "ok", "vp", "producer", "other"
+OK, VP, CLIENT, PRODUCER, OTHER = "ok", "vp", "client", "producer", "other"
 OUTCOME_LABELS = {
     OK: ("OK", "ok"),
     VP: ("VP-fel", "VP fault"),
+    CLIENT: ("Klientfel", "client fault: the producer refused the request, e.g. a schema violation"),
     PRODUCER: ("Producentfel", "producer fault"),
     OTHER: ("Annat", "not a SOAP call"),
 }
@@ -40,13 +42,15 @@ _COLUMN_FILTERS = {"contract": "contract", "consumer": "consumer", "address": "l
 
 
 def outcome(exchange: Exchange) -> str:
-    """ok (2xx answer), vp (the platform's own fault), producer (a fault from the producer), or other."""
+    """ok (2xx answer), vp (the platform's own fault), client (the producer's fault that blames the request:
+    a SOAP Client fault such as a schema violation), producer (any other fault from the producer), or other."""
     if exchange.vp_code:
         return VP
     if 200 <= exchange.http_status < 300:
         return OK
     if exchange.producer_status is not None:
-        return PRODUCER
+        answer = read_answer(exchange.response_body)
+        return CLIENT if answer is not None and answer.client_fault else PRODUCER
     return OTHER
 
 
