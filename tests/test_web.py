@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
 import requests
 from lxml import html as lxml_html
 
+import mockplatform.web
 from mockplatform import Application, Config, Request, Settings
 from mockplatform.domains.inbox1177.docbook import MISMATCH_TEXT
 from mockplatform.domains.inbox1177.links import safe_url
@@ -129,7 +131,24 @@ def test_front_page_shows_status_and_links(client):
 
 
 PAGES = ["/ui/", "/ui/inbox", "/ui/journal", "/ui/journal/1", "/ui/message/1", "/ui/api/journal", "/ui/nope",
-         "/ui/static/journal.js"]
+         "/ui/static/journal.js", "/favicon.ico"]
+
+
+def test_the_favicon_every_browser_asks_for_is_served(client):
+    """Browsers ask every site for /favicon.ico: it is an icon from the package (it was a 404 in the log)."""
+    icon = client.get("/favicon.ico")
+    assert icon.status == 200 and dict(icon.headers)["Content-Type"] == "image/x-icon"
+    assert icon.body[:4] == b"\0\0\1\0" and int.from_bytes(icon.body[4:6], "little") >= 1  # an ICO file
+    assert icon.body == (Path(mockplatform.web.__file__).parent / "static" / "favicon.ico").read_bytes()
+    assert client.get("/favicon.ico", method="HEAD").status == 200
+    assert route(client.app, Request("POST", "/favicon.ico", [("Host", "localhost")], b"", query={},
+                                     client="127.0.0.1:1")).status == 404
+    off = Client(Application(Config(journal=client.app.journal.path.with_name("off.sqlite"),
+                                    settings=Settings(ui="off"))))
+    try:
+        assert off.get("/favicon.ico").status == 404  # no pages, no icon
+    finally:
+        off.app.close()
 
 
 @pytest.mark.parametrize("path", PAGES)

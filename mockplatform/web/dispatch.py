@@ -1,7 +1,8 @@
 """The pages' one entry point: ``handle(app, request) -> Response | None``, transport-free.
 
-It owns GET and HEAD of ``/ui`` and everything under it; for any other request it returns None and
-the platform answers as before (the host root stays 404). The ``ui`` setting decides who may see
+It owns GET and HEAD of ``/ui`` and everything under it, and of ``/favicon.ico`` (which browsers
+ask for on every page); for any other request it returns None and the platform answers as before
+(the host root stays 404). The ``ui`` setting decides who may see
 the pages: "on" everyone, "loopback" only clients on this machine (others get 403), "off" nobody
 (404, the platform's ordinary answer for a path it does not serve).
 """
@@ -17,12 +18,13 @@ from ..messages import Request, Response
 from . import responses
 from .front_page import front_page
 from .journal_view import exchange_page, journal_api, journal_page
-from .static_files import static_file
+from .static_files import favicon, static_file
 
 if TYPE_CHECKING:
     from ..app import Application
 
 PREFIX = "/ui"
+FAVICON = "/favicon.ico"
 UI_ON, UI_LOOPBACK, UI_OFF = "on", "loopback", "off"
 
 Page = Callable[["Application", Request, re.Match[str]], Response | None]
@@ -40,7 +42,7 @@ _ROUTES: list[tuple[re.Pattern[str], Page]] = [
 def handle(app: Application, request: Request) -> Response | None:
     """The page for a GET/HEAD under ``/ui``; None for anything the pages do not own."""
     path = request.path
-    if request.method not in ("GET", "HEAD") or not (path == PREFIX or path.startswith(PREFIX + "/")):
+    if request.method not in ("GET", "HEAD") or not (path in (PREFIX, FAVICON) or path.startswith(PREFIX + "/")):
         return None
     mode = app.settings.ui
     if mode == UI_OFF:
@@ -48,6 +50,8 @@ def handle(app: Application, request: Request) -> Response | None:
     if mode == UI_LOOPBACK and not request.from_loopback:
         return responses.plain(403, "Forbidden: the web pages answer only on this machine (setting ui=loopback). "
                                     "Webbsidorna svarar bara på den här datorn.\n")
+    if path == FAVICON:
+        return favicon()
     if path == PREFIX:
         return responses.redirect(PREFIX + "/")
     rest = path[len(PREFIX):]

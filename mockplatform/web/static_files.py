@@ -37,6 +37,14 @@ def _files(app: Application) -> dict[str, Path]:
     return files
 
 
+@functools.cache
+def favicon() -> Response:
+    """GET /favicon.ico, which every browser asks for: a small icon from the package (a 16x16 envelope)."""
+    body = (resources.files("mockplatform.web") / "static" / "favicon.ico").read_bytes()
+    return Response(200, [("Content-Type", "image/x-icon"), ("Cache-Control", "max-age=86400"), *SECURITY_HEADERS],
+                    body)
+
+
 def static_file(app: Application, name: str) -> Response | None:
     """The file's response, or None when no such file is served."""
     path = _files(app).get(name)
