@@ -1,4 +1,5 @@
-"""Text from outside, made fit to show in any document: the web pages, and every format of the protocol.
+"""Text from outside, made fit to show in any document: the web pages, and every format of the protocol;
+and the short name of a contract, shown the same way in both.
 
 A consumer's request may carry characters no document should hold: C0 control characters (but tab, line
 feed and carriage return), DEL, the noncharacters U+FFFE and U+FFFF, and lone surrogates (bytes that were
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean"]
+__all__ = ["clean", "contract_name"]
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 
@@ -24,3 +25,14 @@ def clean(value: object) -> str:
     """``value`` as text (None as ""), each forbidden character shown as ``[U+001B]`` instead of failing."""
     text = "" if value is None else str(value)
     return _FORBIDDEN.sub(_code_point, text)
+
+
+def contract_name(namespace: str | None) -> str:
+    """A contract's short name, as the pages and the protocol's evidence tables show it:
+    ``urn:...:DoSomethingResponder:1`` -> ``DoSomething 1``; anything else as it is."""
+    if not namespace:
+        return ""
+    parts = namespace.split(":")
+    if len(parts) >= 2 and parts[-2].endswith("Responder"):
+        return f"{parts[-2].removesuffix('Responder')} {parts[-1]}"
+    return namespace

@@ -24,7 +24,8 @@ class Finding:
     path: str | None = None
     line: int | None = None
     source: str | None = None
-    hint: str | None = None
+    hint: str | None = None  # how to fix it, in English
+    hint_sv: str | None = None  # the same in Swedish (None: only the English one exists)
 
     def __str__(self) -> str:
         where = self.path or "?"

@@ -3,7 +3,12 @@
 Field names follow the model. Tuples in the model become objects with named members, so a reader
 needs no knowledge of positions. ``format_version`` changes when a field is removed or changes
 meaning (major) or when a field is added (minor); the schema admits no unknown members, so it
-describes exactly what one version writes.
+describes exactly what one version writes (1.2 added a case's ``purpose_sv`` and ``how_to_run_sv`` and a
+finding's ``hint_sv``).
+
+Times stay as the journal stores them, ISO 8601 in UTC: this file is for machines, and ``protocol check``
+compares its values with the journal's. The formats for people show them in Swedish local time
+(``localtime.swedish_time``).
 """
 
 from __future__ import annotations
@@ -78,10 +83,12 @@ def _case(case: CaseResult) -> dict[str, Any]:
         "title_sv": case.title_sv,
         "title_en": case.title_en,
         "purpose": case.purpose,
+        "purpose_sv": case.purpose_sv,
         "status": str(case.status),
         "evidence": [_evidence(e) for e in case.evidence],
         "findings": [f.to_json() for f in case.findings],
         "how_to_run": case.how_to_run,
+        "how_to_run_sv": case.how_to_run_sv,
         "note": case.note,
     }
 

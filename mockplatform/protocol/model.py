@@ -12,7 +12,7 @@ from typing import Any
 
 from ..findings import Finding
 
-PROTOCOL_FORMAT_VERSION = "1.1"
+PROTOCOL_FORMAT_VERSION = "1.2"  # 1.2: purpose_sv and how_to_run_sv of a case, hint_sv of a finding
 
 
 class CaseStatus(StrEnum):
@@ -109,12 +109,14 @@ class CaseResult:
     id: str  # stable, e.g. "TC-01"
     title_sv: str
     title_en: str
-    purpose: str  # what 1177 wants demonstrated, in English
+    purpose: str  # what 1177 wants demonstrated, in English (purpose_sv: in Swedish)
     status: CaseStatus
     evidence: list[Evidence] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)  # why it failed (errors) or warnings seen
     how_to_run: str = ""  # for not run: what to do so the case can be judged
     note: str = ""  # what the reader must know of the evidence (e.g. proven only by injected answers)
+    purpose_sv: str = ""  # the purpose in Swedish, shown first ("" for a case that has none)
+    how_to_run_sv: str = ""  # the advice in Swedish, shown first
 
 
 @dataclass

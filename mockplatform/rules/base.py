@@ -53,6 +53,7 @@ class Hit:
     line: int | None = None
     hint: str | None = None
     source: str | None = None  # only when more precise than the catalogue's (e.g. the schema file)
+    hint_sv: str | None = None  # the hint in Swedish (the protocol shows it first)
 
 
 @dataclass
@@ -317,4 +318,4 @@ def _in_time(view: RequestView) -> tuple[float, int]:
 
 def _finding(info: RuleInfo, hit: Hit) -> Finding:
     return Finding(info.id, info.severity, hit.message_en, hit.message_sv, path=hit.path, line=hit.line,
-                   source=hit.source or info.source, hint=hit.hint)
+                   source=hit.source or info.source, hint=hit.hint, hint_sv=hit.hint_sv)

@@ -36,9 +36,11 @@ class TestCase:
     id: str
     title_sv: str
     title_en: str
-    purpose: str
+    purpose: str  # in English; purpose_sv in Swedish
     how_to_run: str
     judge: Judge
+    purpose_sv: str = ""
+    how_to_run_sv: str = ""
 
 
 def select(predicate: Callable[[RequestView], bool]) -> Judge:

@@ -126,9 +126,11 @@ def _iso(value: str | None, option: str, end: bool = False) -> str | None:
 def _case(case: TestCase, profile: Profile, views: list[RequestView], ctx: RuleContext,
           findings: dict[int, list[Finding]]) -> CaseResult:
     outcome = case.judge(views, ctx, findings)
-    result = CaseResult(case.id, case.title_sv, case.title_en, case.purpose, CaseStatus.NOT_RUN)
+    result = CaseResult(case.id, case.title_sv, case.title_en, case.purpose, CaseStatus.NOT_RUN,
+                        purpose_sv=case.purpose_sv)
     if not outcome.evidence:
         result.how_to_run = case.how_to_run + (f" ({outcome.note})" if outcome.note else "")
+        result.how_to_run_sv = case.how_to_run_sv  # the note once, with the English advice shown after it
         return result
     errors = [(v, f) for v in outcome.evidence for f in findings.get(v.exchange.id, ())
               if f.severity is Severity.ERROR]

@@ -93,7 +93,7 @@ def row_json(exchange: Exchange) -> dict[str, Any]:
     return {
         "id": exchange.id,
         "time": exchange.time,
-        "time_local": local_time(exchange.time, seconds=True),
+        "time_local": local_time(exchange.time),
         "contract": exchange.contract,
         "contract_name": contract_name(exchange.contract) or f"{exchange.method} {exchange.path}",
         "consumer": exchange.consumer,
@@ -164,7 +164,7 @@ def exchange_page(app: Application, exchange_id: int) -> Response:
         profile=profile.id if profile is not None else None, links=links,
         request_body=pretty(exchange.request_body), response_body=pretty(exchange.response_body),
         truncated=exchange.request_size is not None and exchange.request_size > len(exchange.request_body),
-        time_local=local_time(exchange.time, seconds=True),
+        time_local=local_time(exchange.time),
     )
 
 
