@@ -17,7 +17,7 @@ from functools import cached_property
 from lxml import etree
 
 from ..contracts import ContractRegistry
-from ..envelope import Answer, Envelope, MalformedRequest, read_answer, read_envelope
+from ..envelope import CLIENT_FAULT_CODES, Answer, Envelope, MalformedRequest, read_answer, read_envelope
 from ..errors import MockplatformError
 from ..findings import Finding, Severity
 from ..fixtures import Fixtures, System, Unit
@@ -127,7 +127,7 @@ class RequestView:
             return False
         if ex.vp_code:
             return ex.vp_code == "VP009"
-        return self.fault_code not in ("Client", "VersionMismatch", "MustUnderstand")
+        return self.fault_code not in CLIENT_FAULT_CODES
 
     def has(self, rel: str) -> bool:
         return rel in self.lines
