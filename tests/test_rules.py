@@ -143,8 +143,7 @@ def test_every_finding_says_what_to_fix_in_both_languages(profile, ctx, body):
         assert f.severity is catalogue[f.rule_id].severity
         assert f.message_en and f.message_sv and f.source, f
         assert f.path and f.path.startswith("/Envelope"), f
-        if f.rule_id != "SCHEMA":  # the validator gives hints where it knows the classic mistake
-            assert f.hint and f.message_sv != f.message_en, f
+        assert f.hint and f.message_sv != f.message_en, f  # schema findings too: every violation has a hint
 
 
 # -- which exchanges are judged -------------------------------------------------------------------
