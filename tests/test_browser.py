@@ -28,9 +28,11 @@ CHROMEDRIVER = shutil.which("chromedriver")
 HAVE_SELENIUM = importlib.util.find_spec("selenium") is not None
 
 pytestmark = [
-    pytest.mark.skipif(not HAVE_SELENIUM, reason="selenium is not installed (pip install selenium)"),
-    pytest.mark.skipif(not CHROMIUM, reason="no Chromium on PATH (apt-get install chromium)"),
-    pytest.mark.skipif(not CHROMEDRIVER, reason="no chromedriver on PATH (apt-get install chromium-driver)"),
+    pytest.mark.skipif(not HAVE_SELENIUM, reason="browser tests: selenium is not installed (pip install selenium)"),
+    pytest.mark.skipif(not CHROMIUM, reason="browser tests: no Chromium on PATH "
+                                            "(Debian: apt-get install chromium chromium-driver)"),
+    pytest.mark.skipif(not CHROMEDRIVER, reason="browser tests: no chromedriver on PATH "
+                                                "(Debian: apt-get install chromium chromium-driver)"),
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -140,23 +140,6 @@ def test_an_unknown_fault_kind_names_the_kinds(mockplatform):
     result.assert_outcomes(passed=2)
 
 
-def test_a_test_with_its_own_responses_mock_shares_it_as_the_readme_shows(suite):
-    suite.makepyfile(test_consumer='''
-import requests
-import responses
-from mockplatform.inprocess import intercept
-from helpers import is_active_user
-
-def test_with_my_own_mocks(mockplatform_app):
-    with responses.RequestsMock() as rsps, intercept(mockplatform_app, mock=rsps) as platform_url:
-        rsps.add(responses.GET, "http://crm.example/api/patient", json={"pnr": "191212121212"})
-        pnr = requests.get("http://crm.example/api/patient", timeout=5).json()["pnr"]
-        r = requests.post(platform_url + "/vp", data=is_active_user(pnr), headers={"Content-Type": "text/xml"})
-        assert r.status_code == 200 and "<status>true</status>" in r.text
-''')
-    suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
-
-
 def test_assert_conformant_can_fail_on_warnings_and_on_chosen_rules(suite):
     """A retry 0.1 s after a fault is only a warning (PP-RETRY-BACKOFF): assert_conformant() passes it by
     default, and fails it when asked to, by argument or by the ini file."""
