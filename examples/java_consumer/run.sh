@@ -48,10 +48,15 @@ java -Dfile.encoding=UTF-8 -Djavax.xml.soap.SAAJMetaFactory=com.sun.xml.messagin
   -cp "$build/classes:$jaxws_cp" InboxConsumer "$url"
 
 # 4. Judge the calls against the contract rules, as for the test protocol (if this machine can read the journal).
+#    The command: $MOCKPLATFORM, else mockplatform on PATH, else the clone's .venv/bin/mockplatform.
+mockplatform=${MOCKPLATFORM:-$(command -v mockplatform || true)}
+if [ -z "$mockplatform" ] && [ -x "$here/../../.venv/bin/mockplatform" ]; then
+  mockplatform=$here/../../.venv/bin/mockplatform
+fi
 journal=$(curl -fsS "$url/status" 2>/dev/null | sed -n 's/^ *"JournalPath": *"\(.*\)",\{0,1\}$/\1/p' || true)
-if command -v mockplatform >/dev/null 2>&1 && [ -n "$journal" ] && [ -r "$journal" ]; then
+if [ -n "$mockplatform" ] && [ -n "$journal" ] && [ -r "$journal" ]; then
   # --allow-not-run: two calls cannot run every test case; exit 0 means no case failed and no error rule broke.
-  mockplatform verify --journal "$journal" --since "$started" --consumer "$consumer" --system-id "$consumer" \
+  "$mockplatform" verify --journal "$journal" --since "$started" --consumer "$consumer" --system-id "$consumer" \
     --allow-not-run --out "$build/protocol"
   echo "java consumer: verify found no error in the calls since $started (protocol: $build/protocol)"
 else
