@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mockplatform import Application, Config, Request, Settings, domains
+from mockplatform.fixtures import builtin_fixtures_dir
 from mockplatform.http_routes import handle
 from mockplatform.verification import VerifyOptions, verify
 from mockplatform.web import responses
@@ -41,7 +42,7 @@ def tiny(monkeypatch):
 
 def _tak(tmp_path: Path) -> Path:
     tak = tmp_path / "tak.toml"
-    tak.write_text(f'import = ["{Path(domains.__file__).parent.parent.parent / "fixtures" / "tak.toml"}"]\n\n'
+    tak.write_text(f'import = ["{builtin_fixtures_dir() / "tak.toml"}"]\n\n'
                    f'[[route]]\ncontract = "{NAMESPACE}"\nlogical_address = "TINY"\naddress = "builtin:tiny"\n\n'
                    f'[[authorisation]]\nconsumer = "{CONSUMER}"\ncontract = "{NAMESPACE}"\nlogical_address = "TINY"\n',
                    encoding="utf-8")
