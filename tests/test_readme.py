@@ -236,6 +236,10 @@ def test_the_plugin_is_installed_with_an_extra_that_brings_what_it_needs():
 def test_a_machine_without_chromium_says_why_the_browser_tests_are_skipped(tmp_path):
     """The README names the packages, and the test summary names the reason (-rs in the pytest options)."""
     assert "apt-get install chromium chromium-driver" in README
+    addopts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"][
+        "addopts"]
+    chars = re.search(r"-r\s*(\w+)", addopts)[1]
+    assert set("fEs") <= set(chars)  # -r replaces the default fE: failures and errors stay in the summary
     result = subprocess.run([sys.executable, "-m", "pytest", "tests/test_browser.py", "-p", "no:cacheprovider",
                              "-q"], cwd=ROOT, capture_output=True, text=True, timeout=120,
                             env={"PATH": "/nonexistent", "HOME": str(tmp_path)})
