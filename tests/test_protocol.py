@@ -316,10 +316,10 @@ def test_docx_shows_the_excerpt_in_a_monospace_font_and_the_how_to_run_advice(pr
     assert excerpt_runs and all(r.font.name == "Courier New" for r in excerpt_runs)
     assert excerpt_runs[0].text == EXCERPT
     assert HOW_TO_RUN in docx_text(document)
-    contracts = next(t for t in document.tables if t.rows[0].cells[0].text == "Kontrakt / Contract")
+    contracts = next(t for t in document.tables if t.rows[0].cells[0].text == "Kontrakt\nContract")
     assert contracts.rows[1].cells[4].text == HASH_B
     assert contracts.rows[1].cells[4].paragraphs[0].runs[0].font.name == "Courier New"
-    findings = [t for t in document.tables if t.rows[0].cells[0].text == "Regel / Rule"][1]  # TC-02's
+    findings = [t for t in document.tables if t.rows[0].cells[0].text == "Regel\nRule"][1]  # TC-02's
     assert findings.rows[1].cells[0].text == "IN-003"
     assert ERROR.message_sv in findings.rows[1].cells[2].text
 
@@ -563,8 +563,11 @@ def test_the_head_rows_hold_every_field_of_the_model_head():
             parts = [text.number(value)]
         elif f.name == "identified":  # shown by what each way means
             parts = [str(text.IDENTIFIED_BY[k]) for k in value] + [str(n) for n in value.values()]
+        elif f.name in ("period_from", "period_to", "created"):  # times: in Swedish local time
+            parts = [text.when(value)]
         elif isinstance(value, dict):  # counts by kind, and the selection: every key and value shows
-            parts = [clean(v) for k, given in value.items() if given not in (None, "", []) for v in (k, given)]
+            parts = [clean(v) for k, given in value.items() if given not in (None, "", [])
+                     for v in (k, text.when(given) if k in ("since", "until") else given)]
         elif f.name == "demonstration":
             parts = [str(value)]
         else:

@@ -13,7 +13,8 @@ Two test suites under ``<testsuites>``:
 
 A failing request usually fails a case and a rule, so the total failure count on ``<testsuites>``
 counts it twice; read the cases suite for the protocol's own counts. No ``<properties>`` inside a
-testcase (xunit2 has none); times are 0 because the protocol judges a journal, it times nothing.
+testcase (xunit2 has none); times are 0 because the protocol judges a journal, it times nothing. The
+suites' ``timestamp`` is the protocol's ISO time (for machines); the texts show times in Swedish local time.
 The XML is built with lxml, so untrusted text is always escaped as text, never spliced in.
 """
 
@@ -42,10 +43,11 @@ def _short(text: str) -> str:
 
 
 def _evidence_text(case: CaseResult) -> str:
-    lines = [f"{t.PURPOSE.en}: {t.clean(case.purpose)}"]
+    lines = [f"{label}: {text}" for label, text in
+             ((t.PURPOSE.sv, t.clean(case.purpose_sv).strip()), (t.PURPOSE.en, t.clean(case.purpose).strip())) if text]
     for e in case.evidence:
         lines.append(
-            f"exchange {e.exchange_id} at {t.clean(e.time)}: {t.contract_op(e)} to "
+            f"exchange {e.exchange_id} at {t.when(e.time)}: {t.contract_op(e)} to "
             f"{t.clean(e.logical_address) or '-'}, HTTP {t.http_vp(e)}, correlation id "
             f"{t.clean(e.correlation_id) or '-'}, outcome {t.clean(e.outcome)}; "
             + "; ".join(f"{label.en} {value}" for label, value in t.evidence_facts(e))
@@ -69,7 +71,7 @@ def _case(suite: etree._Element, classname: str, case: CaseResult) -> None:
         failure = etree.SubElement(tc, "failure", message=_short(summary))
         failure.text = "\n".join(t.finding_line(f) for f in case.findings) or "The case failed (no findings given)."
     elif status == CaseStatus.NOT_RUN:
-        advice = t.clean(case.how_to_run) or "not run"
+        advice = "\n".join(t.how_to_run(case)) or "not run"  # Swedish, then English
         skipped = etree.SubElement(tc, "skipped", message=_short(f"not run: {advice}"))
         skipped.text = advice
     out = _evidence_text(case)

@@ -48,6 +48,17 @@ def _label(label: t.Label) -> str:
     return label.sv if label.sv == label.en else f"{label.sv} / *{label.en}*"
 
 
+def _sv_en(sv: object, en: object, between: str = " ") -> str:
+    """A text in both languages, escaped: the Swedish, then the English in italics; the English alone, upright,
+    when there is no Swedish; "" when there is neither."""
+    sv_text, en_text = t.clean(sv).strip(), t.clean(en).strip()
+    if not sv_text:
+        return esc(en_text)
+    if not en_text or en_text == sv_text:
+        return esc(sv_text)
+    return f"{esc(sv_text)}{between}*{esc(en_text)}*"
+
+
 def _status(status: CaseStatus) -> str:
     return f"{_STATUS_ICON[CaseStatus(status)]} **{t.status_label(status)}**"
 
@@ -104,7 +115,7 @@ def _evidence(items: list[Evidence]) -> list[str]:
     if not items:
         return out + [f"{t.NO_EVIDENCE.sv} *{t.NO_EVIDENCE.en}*", ""]
     out += table([_label(c) for c in t.EVIDENCE_COLUMNS], [
-        [str(e.exchange_id), esc(e.time), esc(e.correlation_id or "—"), esc(e.logical_address or "—"),
+        [str(e.exchange_id), esc(t.when(e.time)), esc(e.correlation_id or "—"), esc(e.logical_address or "—"),
          esc(t.contract_op(e)), esc(t.http_vp(e)), esc(e.outcome)] for e in items
     ])
     for e in items:
@@ -121,16 +132,18 @@ def _findings(case: CaseResult) -> list[str]:
         return out + [f"{t.NO_FINDINGS.sv} *{t.NO_FINDINGS.en}*", ""]
     return out + table([_label(c) for c in t.FINDING_COLUMNS], [
         [code(f.rule_id), esc(t.severity_text(f.severity)), f"{esc(f.message_sv)}<br>*{esc(f.message_en)}*",
-         code(f.path) if f.path else "—", str(f.line) if f.line else "—", esc(f.hint or "—")]
+         code(f.path) if f.path else "—", str(f.line) if f.line else "—", _sv_en(f.hint_sv, f.hint, "<br>") or "—"]
         for f in case.findings
     ])
 
 
 def _case(case: CaseResult) -> list[str]:
     out = [f"### {esc(case.id)} {esc(case.title_sv)} / *{esc(case.title_en)}*", ""]
-    out += [f"**{_label(t.STATUS)}:** {_status(case.status)}", "", f"**{_label(t.PURPOSE)}:** {esc(case.purpose)}", ""]
+    out += [f"**{_label(t.STATUS)}:** {_status(case.status)}", "",
+            f"**{_label(t.PURPOSE)}:** {_sv_en(case.purpose_sv, case.purpose)}", ""]
     if case.status == CaseStatus.NOT_RUN:
-        out += [f"> **{_label(t.HOW_TO_RUN)}:** {esc(case.how_to_run or t.or_missing(None))}", ""]
+        advice = _sv_en(case.how_to_run_sv, case.how_to_run) or esc(t.or_missing(None))
+        out += [f"> **{_label(t.HOW_TO_RUN)}:** {advice}", ""]
     if case.note:
         out += [f"> **{_label(t.NOTE)}:** {esc(case.note)}", ""]
     return out + _evidence(case.evidence) + _findings(case)

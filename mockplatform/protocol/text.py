@@ -3,7 +3,8 @@
 Swedish first (the reviewer at 1177 reads Swedish), English second. Everything that came from a
 consumer request is untrusted: ``clean`` (from ``display_text``, shared with the web pages) makes it
 safe to put into any format (no control characters, no lone surrogates); each renderer still escapes
-for its own syntax.
+for its own syntax. Times are shown in Swedish local time with the zone (``when``), the way the pages show
+them; protocol.json keeps the journal's UTC values.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..display_text import clean
+from ..display_text import clean, contract_name
 from ..findings import Finding
-from .model import CaseStatus, Evidence, Protocol, Verdict
+from ..localtime import swedish_time
+from .model import CaseResult, CaseStatus, Evidence, Protocol, Verdict
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ INCONSISTENT = Label("Motsägelse i protokollet", "Protocol contradicts itself")
 CASES_SECTION = Label("Testfall", "Test cases")
 CASE_COLUMNS = (Label("Id", "Id"), Label("Titel", "Title"), Label("Status", "Status"))
 PURPOSE = Label("Syfte", "Purpose")
+FIX = Label("Åtgärd", "Fix")
 STATUS = Label("Status", "Status")
 HOW_TO_RUN = Label("Så genomförs fallet", "How to run this case")
 NO_EVIDENCE = Label("Inga anrop visar fallet.", "No exchange shows this case.")
@@ -152,6 +155,22 @@ RULE_COLUMNS = (
 RULE_NOT_CHECKED = Label("ej kontrollerad", "not checked")
 NO_RULES = Label("Inga regler i profilen.", "No rules in the profile.")
 
+# Where the reviewers sign: the Word document (the form 1177 receives) and the printed HTML page.
+SIGN_OFF_SECTION = Label("Underskrifter", "Sign-off")
+SIGN_OFF_NOTE = Label(
+    "Protokollet är genomgånget och resultatet stämmer med journalen ovan.",
+    "The protocol has been reviewed and its result matches the journal above.",
+)
+SIGN_OFF_ROLES = (Label("Testad av", "Tested by"), Label("Granskad av", "Reviewed by"))
+SIGN_OFF_COLUMNS = (
+    Label("Roll", "Role"),
+    Label("Namn och organisation", "Name and organisation"),
+    Label("Datum", "Date"),
+    Label("Underskrift", "Signature"),
+)
+PAGE = Label("Sida", "Page")
+PAGE_OF = Label("av", "of")
+
 STATUS_LABELS = {
     CaseStatus.PASSED: Label("Godkänd", "Passed"),
     CaseStatus.FAILED: Label("Underkänd", "Failed"),
@@ -168,7 +187,7 @@ VERDICT_LABELS = {
                                  "Demonstration: no evidence for a system"),
 }
 VERDICT_SYMBOLS = {Verdict.CONFORMANT: "✔", Verdict.NONCONFORMANT: "✘", Verdict.INCOMPLETE: "–",
-                   Verdict.DEMONSTRATION: "ⓘ"}
+                   Verdict.DEMONSTRATION: "ℹ"}  # in DejaVu and Segoe UI Symbol (ⓘ is not in DejaVu)
 
 SEVERITY_LABELS = {"error": Label("Fel", "Error"), "warning": Label("Varning", "Warning")}
 
@@ -219,7 +238,7 @@ def head_rows(protocol: Protocol) -> list[HeadRow]:
         row("consumer_hsa_id", head.consumer_hsa_id, mono=True),
         row("environment", head.environment),
         row("period", period(protocol) if head.period_from or head.period_to else None),
-        row("created", head.created),
+        row("created", when(head.created)),
         row("tool_version", head.tool_version),
         row("rule_profile", head.rule_profile),
         row("journal", head.journal, mono=True),
@@ -265,6 +284,8 @@ def selection(protocol: Protocol) -> tuple[str, ...]:
     for key, value in protocol.head.selection.items():
         if isinstance(value, list):
             value = ", ".join(clean(v) for v in value)
+        elif key in ("since", "until"):  # times: as every time is shown; protocol.json keeps the ISO value
+            value = when(value)
         if value not in (None, ""):
             lines.append(f"{clean(key)}: {clean(value)}")
     return tuple(lines)
@@ -321,11 +342,18 @@ def severity_text(severity: object) -> str:
     return str(label) if label else key
 
 
+def when(value: object) -> str:
+    """A time of the journal (ISO, UTC) as people read it: Swedish local time to the second, with the zone,
+    ``2026-12-03 17:05:09 CET`` (``localtime.swedish_time``, as on the pages); "" for none; a value that is no
+    ISO time as it is."""
+    return swedish_time(clean(value)) if value else ""
+
+
 def period(protocol: Protocol) -> str:
     head = protocol.head
     if not head.period_from and not head.period_to:
         return or_missing(None)
-    return f"{clean(head.period_from) or '?'} – {clean(head.period_to) or '?'}"
+    return f"{when(head.period_from) or '?'} – {when(head.period_to) or '?'}"
 
 
 def number(value: int) -> str:
@@ -351,8 +379,35 @@ def http_vp(evidence: Evidence) -> str:
 
 
 def contract_op(evidence: Evidence) -> str:
-    parts = [clean(p) for p in (evidence.contract, evidence.operation) if p]
-    return " ".join(dict.fromkeys(parts)) or "—"
+    """The contract by its short name, as the pages show it (``IsActiveUser 1``, not the whole namespace: the
+    contracts table has that), and the operation when it is not the contract's own name."""
+    name = clean(contract_name(evidence.contract))
+    operation = clean(evidence.operation)
+    if operation and (not name or name.rsplit(" ", 1)[0] != operation):
+        return f"{name} ({operation})" if name else operation
+    return name or "—"
+
+
+def bilingual(sv: object, en: object) -> tuple[str, ...]:
+    """A text given in Swedish and English, as its lines: Swedish first, English second; one line when they are
+    the same or one is missing; none when both are."""
+    sv_text, en_text = clean(sv).strip(), clean(en).strip()
+    return tuple(dict.fromkeys(t for t in (sv_text, en_text) if t))
+
+
+def purpose(case: CaseResult) -> tuple[str, ...]:
+    """The case's purpose: Swedish, then English."""
+    return bilingual(case.purpose_sv, case.purpose)
+
+
+def how_to_run(case: CaseResult) -> tuple[str, ...]:
+    """What to do so a case not run can be judged: Swedish, then English."""
+    return bilingual(case.how_to_run_sv, case.how_to_run)
+
+
+def hint(finding: Finding) -> tuple[str, ...]:
+    """How to fix a finding: Swedish, then English (either may be missing)."""
+    return bilingual(finding.hint_sv, finding.hint)
 
 
 def finding_line(finding: Finding) -> str:
@@ -362,8 +417,9 @@ def finding_line(finding: Finding) -> str:
         where += f" (rad/line {finding.line})"
     text = f"{clean(finding.rule_id)} [{clean(finding.severity)}] {where}: {clean(finding.message_sv)}"
     text += f" / {clean(finding.message_en)}"
-    if finding.hint:
-        text += f" Åtgärd/Fix: {clean(finding.hint)}"
+    fix = hint(finding)
+    if fix:
+        text += f" {FIX.sv}/{FIX.en}: " + " / ".join(fix)
     return text
 
 
