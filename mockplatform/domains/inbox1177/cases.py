@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from ...findings import Finding, Severity
 from ...rules.cases import Findings, Outcome, TestCase, attempts
@@ -168,3 +169,33 @@ CATALOGUE: list[TestCase] = [
              "Inject a producer fault for one call (connection refused or timeout) and let the system retry it.",
              _retry_after_fault),
 ]
+
+# Each case's purpose and advice in Swedish, which the protocol shows first (the English ones are above).
+SWEDISH: dict[str, tuple[str, str]] = {
+    "TC-01": ("IsActiveUser för en invånare med konto på 1177 svarar status=true, och systemet läser svaret.",
+              "Anropa IsActiveUser för en aktiv testinvånare (t.ex. 191212121212)."),
+    "TC-02": ("IsActiveUser för en invånare utan aktivt konto svarar status=false, och inget skickas till hen.",
+              "Anropa IsActiveUser för en inaktiv testinvånare (t.ex. 199002272392)."),
+    "TC-03": ("AddMessageToPatientPortalInbox med en messageText i klartext tas emot (resultCode=OK).",
+              "Skicka ett meddelande i klartext (utan DocBook) till en aktiv invånare."),
+    "TC-04": ("En messageText i den DocBook-delmängd som 1177 godtar, entitetskodad, tas emot och visas formaterad.",
+              "Skicka ett meddelande vars messageText är en entitetskodad DocBook-<article> (sektioner, stycken)."),
+    "TC-05": ("Ett meddelande med ssoLink (eller en ulink i DocBook) och en messageText i DocBook, med ett "
+              "registrerat systemId.",
+              "Skicka ett meddelande med message/ssoLink (systemId, text, type) och en messageText i DocBook."),
+    "TC-06": ("notify=true tillsammans med sourceSystem: inkorgen aviserar invånaren på det sätt hen själv valt "
+              "(notificationSent).",
+              "Skicka ett meddelande med notify=true och sourceSystem till en invånare som har sms eller e-post "
+              "(t.ex. 191212121212)."),
+    "TC-07": ("Två eller fler meddelanden med samma messageThreadId till en invånare bildar ett huvudärende.",
+              "Skicka två meddelanden med samma message/messageThreadId till samma aktiva invånare."),
+    "TC-08": ("resultCode=ERROR ('Target person is not active user') behandlas som slutgiltigt: meddelandet "
+              "skickas inte igen.",
+              "Skicka ett meddelande till en inaktiv invånare (t.ex. 199002272392) och låt systemet hantera svaret "
+              "ERROR."),
+    "TC-09": ("Efter ett tekniskt fel (VP009, timeout, SOAP-fel från producenten) skickas samma anrop igen, men inte "
+              "tidigare än kontraktets väntetider tillåter (första omförsöket efter 4 s).",
+              "Injicera ett producentfel för ett anrop (vägrad anslutning eller timeout) och låt systemet försöka "
+              "igen."),
+}
+CATALOGUE = [replace(case, purpose_sv=SWEDISH[case.id][0], how_to_run_sv=SWEDISH[case.id][1]) for case in CATALOGUE]
