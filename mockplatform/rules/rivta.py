@@ -18,11 +18,18 @@ REGISTRY_SCHEMA = "schemas/core_components/itintegration_registry_1.0.xsd"
 WSA_OFF = ("turn WS-Addressing off, so that LogicalAddress is the only address header: in WCF use basicHttpBinding, "
            "or a customBinding whose textMessageEncoding has messageVersion=\"Soap11\" (MessageVersion.Soap11, not "
            "Soap11WSAddressing10); other stacks: disable their WS-Addressing feature")
+WSA_OFF_SV = ("stäng av WS-Addressing, så att LogicalAddress är det enda adresshuvudet: i WCF med basicHttpBinding "
+              "eller en customBinding vars textMessageEncoding har messageVersion=\"Soap11\" (MessageVersion.Soap11, "
+              "inte Soap11WSAddressing10); i andra stackar: stäng av deras WS-Addressing-funktion")
 # How to send the LogicalAddress header with node-soap, which sends a message's first part as the Body.
 NODE_SOAP = ("with node-soap: add the header with client.addSoapHeader('<LogicalAddress xmlns=\"" + ns.REGISTRY
              + "\">ADDRESS</LogicalAddress>'), leave LogicalAddress out of the call's arguments, and build the "
              "client from a copy of the WSDL without the LogicalAddress part in the input message (node-soap "
              "ignores soap:header and sends the first part, LogicalAddress, as the Body)")
+NODE_SOAP_SV = ("med node-soap: lägg till huvudet med client.addSoapHeader('<LogicalAddress xmlns=\"" + ns.REGISTRY
+                + "\">ADRESS</LogicalAddress>'), ta inte med LogicalAddress bland anropets argument och bygg klienten "
+                "från en kopia av WSDL:en utan LogicalAddress-delen i indatameddelandet (node-soap bortser från "
+                "soap:header och skickar den första delen, LogicalAddress, som Body)")
 
 
 def logical_address_headers(env: Envelope) -> list[etree._Element]:
@@ -56,7 +63,9 @@ def soap_envelope(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
         yield Hit(f"The request cannot be read as a SOAP 1.1 envelope: {view.parse_error}",
                   f"Anropet kan inte läsas som ett SOAP 1.1-kuvert: {view.parse_error}",
                   path="/Envelope", hint="send a well-formed SOAP 1.1 envelope (namespace "
-                  f"{ns.SOAP11}) with a Header and a Body holding the request element")
+                  f"{ns.SOAP11}) with a Header and a Body holding the request element",
+                  hint_sv=f"skicka ett välformat SOAP 1.1-kuvert (namnrymden {ns.SOAP11}) med en Header och en Body "
+                  "som innehåller anropselementet")
         return
     have = view.envelope.soap_namespace
     if have == ns.SOAP11:
@@ -74,7 +83,11 @@ def soap_envelope(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
               hint=f"switch the client to SOAP 1.1, the only binding in the contract's WSDL: envelope namespace "
               f"{ns.SOAP11}, Content-Type text/xml and a SOAPAction header (not application/soap+xml). In WCF use "
               "basicHttpBinding (or a customBinding with messageVersion Soap11), not wsHttpBinding or Soap12; in "
-              "JAX-WS/CXF do not set SOAPBinding.SOAP12HTTP_BINDING")
+              "JAX-WS/CXF do not set SOAPBinding.SOAP12HTTP_BINDING",
+              hint_sv=f"ställ om klienten till SOAP 1.1, den enda bindningen i kontraktets WSDL: kuvertets namnrymd "
+              f"{ns.SOAP11}, Content-Type text/xml och ett SOAPAction-huvud (inte application/soap+xml). I WCF: "
+              "basicHttpBinding (eller en customBinding med messageVersion Soap11), inte wsHttpBinding eller Soap12; i "
+              "JAX-WS/CXF: sätt inte SOAPBinding.SOAP12HTTP_BINDING")
 
 
 def bp20_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -89,13 +102,16 @@ def bp20_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   "LogicalAddress or To header, so it routes by that",
                   f"Adresshuvudet som plattformen läser är ett WS-Addressing <To> ('{env.logical_address}') som "
                   "SOAP-stacken har lagt till (WCF gör det som standard), ingen RIVTA-adress: plattformen läser det "
-                  "sista LogicalAddress- eller To-huvudet och vägväljer på det", **where, hint=WSA_OFF)
+                  "sista LogicalAddress- eller To-huvudet och vägväljer på det", **where, hint=WSA_OFF,
+                  hint_sv=WSA_OFF_SV)
         return
     yield Hit("The logical address is sent as WS-Addressing <To> (RIVTA BP 2.0); the contract is RIVTA BP 2.1 "
               "and addresses with <LogicalAddress>",
               "Den logiska adressen skickas som WS-Addressing <To> (RIVTA BP 2.0); kontraktet är RIVTA BP 2.1 "
               "och adresseras med <LogicalAddress>", **where,
-              hint=f'generate the client from the rivtabp21 WSDL; it sends <LogicalAddress xmlns="{ns.REGISTRY}">')
+              hint=f'generate the client from the rivtabp21 WSDL; it sends <LogicalAddress xmlns="{ns.REGISTRY}">',
+              hint_sv="generera klienten från WSDL:en för rivtabp21; den skickar "
+              f'<LogicalAddress xmlns="{ns.REGISTRY}">')
 
 
 def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -124,7 +140,9 @@ def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   f"tjänstekontrakt ({fault_sv}). node-soap gör så med en RIVTA-WSDL: den skickar meddelandets "
                   "första del, LogicalAddress, som Body, med anropets argument inuti",
                   **where, hint="send LogicalAddress in the SOAP Header and only the request element (in its "
-                  f"responder namespace: {listed}) in the Body; {NODE_SOAP}")
+                  f"responder namespace: {listed}) in the Body; {NODE_SOAP}",
+                  hint_sv="skicka LogicalAddress i SOAP-huvudet (Header) och bara anropselementet (i sin "
+                  f"responder-namnrymd: {listed}) i Body; {NODE_SOAP_SV}")
         return
     if "::" in have:
         fixed = have.replace("::", ":")
@@ -132,7 +150,8 @@ def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   "client was built from a release candidate, not from release 1.0",
                   f"Namnrymden '{have}' (med '::') kommer från en release candidate av kontrakten (2014); "
                   "klienten är byggd från en release candidate, inte från release 1.0",
-                  **where, hint=f"regenerate the client from release 1.0 (namespace {fixed})")
+                  **where, hint=f"regenerate the client from release 1.0 (namespace {fixed})",
+                  hint_sv=f"generera om klienten från release 1.0 (namnrymden {fixed})")
         return
     same_case = [i for i in known if i.responder_namespace.lower() == have.lower()]
     if same_case:
@@ -140,7 +159,8 @@ def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
         yield Hit(f"The namespace '{have}' differs in case from the contract's '{right}' (namespaces are "
                   "case-sensitive)",
                   f"Namnrymden '{have}' skiljer sig i versaler/gemener från kontraktets '{right}' (namnrymder är "
-                  "skiftlägeskänsliga)", **where, hint=f"write the namespace as {right}")
+                  "skiftlägeskänsliga)", **where, hint=f"write the namespace as {right}",
+                  hint_sv=f"skriv namnrymden som {right}")
         return
     wsdl = [i for i in known if i.wsdl_namespace.lower() == have.lower()]
     if wsdl:
@@ -148,13 +168,15 @@ def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
         yield Hit(f"The request element is in the WSDL namespace '{have}'; the request itself belongs to the "
                   f"responder namespace '{right}'",
                   f"Anropselementet ligger i WSDL-namnrymden '{have}'; själva anropet hör till responder-"
-                  f"namnrymden '{right}'", **where, hint=f"put the request element in namespace {right}")
+                  f"namnrymden '{right}'", **where, hint=f"put the request element in namespace {right}",
+                  hint_sv=f"lägg anropselementet i namnrymden {right}")
         return
     shown = have or "(no namespace)"
     yield Hit(f"The request element is in namespace '{shown}', which is not a contract of this profile known to "
               "the platform",
               f"Anropselementet ligger i namnrymden '{shown}', som inte är ett av profilens kontrakt som "
-              "plattformen känner till", **where, hint=f"known contracts: {listed}")
+              "plattformen känner till", **where, hint=f"known contracts: {listed}",
+              hint_sv=f"kända kontrakt: {listed}")
 
 
 def schema(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -170,7 +192,8 @@ def schema(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     base = xml_path(env.body)
     for f in contract.validator.iter_findings(env.payload):
         path = base + f.path if f.path and f.path.startswith("/") else f.path
-        yield Hit(f.message_en, f.message_sv, path=path, line=f.line, hint=f.hint, source=f.source)
+        yield Hit(f.message_en, f.message_sv, path=path, line=f.line, hint=f.hint, source=f.source,
+                  hint_sv=f.hint_sv)
 
 
 def _registry_string(env: Envelope) -> Iterator[Hit]:
@@ -189,4 +212,6 @@ def _registry_string(env: Envelope) -> Iterator[Hit]:
                   f"({ns.REGISTRY}): barnelement bryter mot schemat",
                   path=xml_path(element), line=element.sourceline, source=REGISTRY_SCHEMA,
                   hint=f'LogicalAddress holds the address as text only: <LogicalAddress xmlns="{ns.REGISTRY}">'
-                  "ADDRESS</LogicalAddress>, in the SOAP Header")
+                  "ADDRESS</LogicalAddress>, in the SOAP Header",
+                  hint_sv=f'LogicalAddress innehåller adressen som text och inget annat: <LogicalAddress '
+                  f'xmlns="{ns.REGISTRY}">ADRESS</LogicalAddress>, i SOAP-huvudet')

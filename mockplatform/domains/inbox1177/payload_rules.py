@@ -10,7 +10,15 @@ from ...envelope import PROFILE_BP20
 from ...personnummer import birth_date, letter_form, problems
 from ...rules import Hit
 from ...rules.base import xml_path
-from ...rules.rivta import NODE_SOAP, WSA_OFF, header_part_as_payload, logical_address_headers, stack_to_header
+from ...rules.rivta import (
+    NODE_SOAP,
+    NODE_SOAP_SV,
+    WSA_OFF,
+    WSA_OFF_SV,
+    header_part_as_payload,
+    logical_address_headers,
+    stack_to_header,
+)
 from ...xmlsafe import namespace
 from . import docbook
 from .view import InboxContext as RuleContext
@@ -44,12 +52,16 @@ def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                       "(huvudets del skickad som innehåll), så plattformen hittar ingen logisk adress (VP003)",
                       path=path, line=base.sourceline,
                       hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> in the Header and '
-                      f"only the request element in the Body; {NODE_SOAP}")
+                      f"only the request element in the Body; {NODE_SOAP}",
+                      hint_sv=f'skicka <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> i Header och '
+                      f"bara anropselementet i Body; {NODE_SOAP_SV}")
             return
         yield Hit("The SOAP header has no LogicalAddress (RIVTA BP 2.1)",
                   "SOAP-huvudet saknar LogicalAddress (RIVTA BP 2.1)",
                   path=path, line=base.sourceline,
-                  hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> as the first header')
+                  hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> as the first header',
+                  hint_sv=f'skicka <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> som första '
+                  "huvudelement")
         return
     path, line = xml_path(element), element.sourceline
     raw = env.logical_address or ""
@@ -64,12 +76,14 @@ def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   f"'{_visible(raw)}' (tjänstens URL, som WCF lägger till som standard). Plattformen läser det sista "
                   f"LogicalAddress- eller To-huvudet som logisk adress, så den vägväljer på '{_visible(raw)}', inte "
                   f"på {want}: VP004" + ("" if after else "; och LogicalAddress-huvudet saknas"),
-                  path=path, line=line, hint=f"{WSA_OFF}; send {want} as LogicalAddress")
+                  path=path, line=line, hint=f"{WSA_OFF}; send {want} as LogicalAddress",
+                  hint_sv=f"{WSA_OFF_SV}; skicka {want} som LogicalAddress")
         return
     if env.profile != PROFILE_BP20 and namespace(element) != ns.REGISTRY:
         yield Hit(f"LogicalAddress is in namespace '{namespace(element)}'; RIVTA BP 2.1 puts it in {ns.REGISTRY}",
                   f"LogicalAddress ligger i namnrymden '{namespace(element)}'; RIVTA BP 2.1 kräver {ns.REGISTRY}",
-                  path=path, line=line, hint=f'write <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress>')
+                  path=path, line=line, hint=f'write <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress>',
+                  hint_sv=f'skriv <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress>')
     if have and have != raw:
         yield Hit(f"The logical address '{_visible(raw)}' has whitespace around '{have}'. The platform does not trim "
                   f"it: it looks for a route to '{_visible(raw)}' as sent and answers VP004 ('Whitespace detected in "
@@ -80,12 +94,16 @@ def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   path=path, line=line,
                   hint=f"send the address with nothing around it, <LogicalAddress>{have}</LogicalAddress>: no spaces "
                   "or line breaks inside the element (as a pretty-printer or a template with the value on its own "
-                  "line adds them)")
+                  "line adds them)",
+                  hint_sv=f"skicka adressen utan något runt den, <LogicalAddress>{have}</LogicalAddress>: inga "
+                  "blanksteg eller radbrytningar i elementet (som en formaterare eller en mall med värdet på en egen "
+                  "rad lägger till)")
     if have.lower() == want.lower():
         return
     if not have:
         yield Hit("The logical address is empty", "Den logiska adressen är tom", path=path, line=line,
-                  hint=f"send the inbox producer's address {want}")
+                  hint=f"send the inbox producer's address {want}",
+                  hint_sv=f"skicka adressen till inkorgens producent, {want}")
         return
     units = {u.lower() for u in ctx.units} | ({view.unit_id.strip().lower()} if view.unit_id else set())
     if have.lower() in units:
@@ -95,11 +113,13 @@ def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   f"Den logiska adressen '{have}' är en vårdenhets HSA-id. Domänen är systemadresserad: logisk "
                   f"adress är inkorgens producentsystem ({want}); enheten anges i meddelandet, i "
                   "message/organisationUnit/unitId",
-                  path=path, line=line, hint=f"send {want} as LogicalAddress and keep {have} in unitId")
+                  path=path, line=line, hint=f"send {want} as LogicalAddress and keep {have} in unitId",
+                  hint_sv=f"skicka {want} som LogicalAddress och behåll {have} i unitId")
         return
     yield Hit(f"The logical address '{have}' is not the 1177 inbox producer's address ({want})",
               f"Den logiska adressen '{have}' är inte adressen till 1177:s inkorg ({want})",
-              path=path, line=line, hint=f"send {want} as LogicalAddress")
+              path=path, line=line, hint=f"send {want} as LogicalAddress",
+              hint_sv=f"skicka {want} som LogicalAddress")
 
 
 def source_system(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -113,15 +133,20 @@ def source_system(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   f"sourceSystem saknas; 1177 kräver det system-id som 1177 har tilldelat er{one_of}",
                   path=path, line=line,
                   hint=f"add <sourceSystem>{issued[0] if issued else 'your system-id'}</sourceSystem> after "
-                  "message (and notify) in the request's namespace")
+                  "message (and notify) in the request's namespace",
+                  hint_sv=f"lägg till <sourceSystem>{issued[0] if issued else 'ert system-id'}</sourceSystem> efter "
+                  "message (och notify) i anropets namnrymd")
         return
     if not issued or have in issued:
         return
     case = [s for s in issued if s.lower() == have.lower()]
     hint = f"write it exactly as issued: {case[0]}" if case else f"use the system-id 1177 issued to you{one_of}"
+    one_of_sv = f" (ett av: {_listed(issued)})"
+    hint_sv = (f"skriv det exakt som det tilldelades: {case[0]}" if case
+               else f"använd det system-id som 1177 har tilldelat er{one_of_sv}")
     yield Hit(f"sourceSystem '{have}' is not a system-id 1177 issued to this consumer{one_of}",
               f"sourceSystem '{have}' är inte ett system-id som 1177 har tilldelat den här tjänstekonsumenten{one_of}",
-              path=path, line=line, hint=hint)
+              path=path, line=line, hint=hint, hint_sv=hint_sv)
 
 
 def message_description(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -138,7 +163,9 @@ def message_description(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
               "lista visar då 'Meddelande' och meddelandet saknar rubrik)",
               path=path, line=line,
               hint="add a short heading, e.g. <messageDescription>Kallelse till mottagningen</messageDescription>, "
-              "after messageThreadId in the core namespace")
+              "after messageThreadId in the core namespace",
+              hint_sv="lägg till en kort rubrik, t.ex. <messageDescription>Kallelse till mottagningen"
+              "</messageDescription>, efter messageThreadId i core-namnrymden")
 
 
 def unit_connected(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -154,12 +181,14 @@ def unit_connected(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     if unit is None:
         yield Hit(f"unitId '{have}' is not a unit connected to 1177's e-services",
                   f"unitId '{have}' är inte en enhet som är ansluten till 1177:s e-tjänster",
-                  path=path, line=line, hint=f"use a connected unit: {connected}")
+                  path=path, line=line, hint=f"use a connected unit: {connected}",
+                  hint_sv=f"använd en ansluten enhet: {connected}")
     else:
         name = f" ({unit.name})" if unit.name else ""
         yield Hit(f"unitId '{have}'{name} is known but not connected to 1177's e-services",
                   f"unitId '{have}'{name} finns men är inte ansluten till 1177:s e-tjänster",
-                  path=path, line=line, hint=f"connect the unit to 1177 first, or use a connected unit: {connected}")
+                  path=path, line=line, hint=f"connect the unit to 1177 first, or use a connected unit: {connected}",
+                  hint_sv=f"anslut först enheten till 1177, eller använd en ansluten enhet: {connected}")
 
 
 def notify_needs_source(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -170,7 +199,8 @@ def notify_needs_source(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   "is set, or no notification can be sent",
                   "notify är true men sourceSystem saknas; kontraktet kräver sourceSystem när notify anges, annars "
                   "kan ingen avisering skickas",
-                  path=path, line=line, hint="add <sourceSystem> with your system-id after <notify>")
+                  path=path, line=line, hint="add <sourceSystem> with your system-id after <notify>",
+                  hint_sv="lägg till <sourceSystem> med ert system-id efter <notify>")
 
 
 def subject_of_care_id(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -189,7 +219,9 @@ def subject_of_care_id(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
               f"subjectOfCareId '{have}' är inte ett giltigt personnummer eller samordningsnummer: {why}",
               path=path, line=line,
               hint="send the citizen's 12-digit number YYYYMMDDNNNC without hyphen, e.g. 191212121212 "
-              "(samordningsnummer: day + 60)")
+              "(samordningsnummer: day + 60)",
+              hint_sv="skicka invånarens tolvsiffriga nummer ÅÅÅÅMMDDNNNK utan bindestreck, t.ex. 191212121212 "
+              "(samordningsnummer: dag + 60)")
 
 
 def subject_of_care_id_reservnummer(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -215,7 +247,9 @@ def subject_of_care_id_reservnummer(view: RequestView, ctx: RuleContext) -> Iter
               "meddelande får resultCode=ERROR",
               path=path, line=line,
               hint="send the citizen's personnummer or samordningsnummer (12 digits); a patient known only by a "
-              "reservnummer cannot be reached through the 1177 inbox")
+              "reservnummer cannot be reached through the 1177 inbox",
+              hint_sv="skicka invånarens personnummer eller samordningsnummer (12 siffror); en patient som bara har "
+              "ett reservnummer kan inte nås via inkorgen på 1177")
 
 
 def docbook_subset(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -229,7 +263,8 @@ def docbook_subset(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   "(entity-encoded, &lt;article&gt;..., or in a CDATA section)",
                   "messageText innehåller XML-element; DocBook ska skickas som text i messageText "
                   "(entitetskodad, &lt;article&gt;..., eller i en CDATA-sektion)",
-                  path=path, line=line, hint="escape the DocBook markup or wrap it in <![CDATA[ ... ]]>")
+                  path=path, line=line, hint="escape the DocBook markup or wrap it in <![CDATA[ ... ]]>",
+                  hint_sv="koda DocBook-markeringen med entiteter eller lägg den i <![CDATA[ ... ]]>")
         return
     text = view.message_text or ""
     if not docbook.is_docbook(text):
@@ -242,7 +277,10 @@ def docbook_subset(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
                   f"DocBook i messageText, {where}({at_sv}): {problem.message_sv}",
                   path=path, line=line + problem.line - 1 if line and problem.line else line,
                   hint="use only the elements of the 1177 subset (article, info, section, para, ulink, bibliography, "
-                  "variablelist, varlistentry, term, listitem, title) where the subset allows them")
+                  "variablelist, varlistentry, term, listitem, title) where the subset allows them",
+                  hint_sv="använd bara elementen i 1177:s delmängd (article, info, section, para, ulink, "
+                  "bibliography, variablelist, varlistentry, term, listitem, title) och bara där delmängden tillåter "
+                  "dem")
 
 
 def sso_needs_docbook(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -261,7 +299,9 @@ def sso_needs_docbook(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
               f"{why_sv}, men messageText är vanlig text; 1177 kräver DocBook för ett meddelande med SSO-länk",
               path=path, line=line,
               hint="write the text as DocBook, <article><para>...</para></article>, entity-encoded "
-              "(&lt;article&gt;...) or in CDATA")
+              "(&lt;article&gt;...) or in CDATA",
+              hint_sv="skriv texten som DocBook, <article><para>...</para></article>, entitetskodad "
+              "(&lt;article&gt;...) eller i CDATA")
 
 
 def sso_system_registered(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -273,8 +313,10 @@ def sso_system_registered(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     case = [s for s in ctx.systems if s.lower() == have.lower()]
     hint = (f"write it exactly as registered: {case[0]}" if case
             else f"use a system-id registered for SSO at 1177: {_listed(ctx.systems)}")
+    hint_sv = (f"skriv det exakt som det är registrerat: {case[0]}" if case
+               else f"använd ett system-id som är registrerat för SSO hos 1177: {_listed(ctx.systems)}")
     yield Hit(f"ssoLink/systemId '{have}' is not a system registered for SSO links at 1177; the portal has no base "
               "URL for it and cannot build the link",
               f"ssoLink/systemId '{have}' är inget system som är registrerat för SSO-länkar hos 1177; portalen har "
               "ingen bas-URL för det och kan inte bygga länken",
-              path=path, line=line, hint=hint)
+              path=path, line=line, hint=hint, hint_sv=hint_sv)
