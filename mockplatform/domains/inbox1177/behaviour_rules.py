@@ -57,7 +57,9 @@ def active_user_checked(views: list[RequestView], ctx: RuleContext) -> Iterator[
                 "tjänstekonsumenten säkerställer att invånaren är aktiv användare av 1177 innan den skickar",
                 path=path, line=line,
                 hint="call IsActiveUser first and send only when status=true (if you check in an equivalent way, "
-                "say so in the test protocol)")
+                "say so in the test protocol)",
+                hint_sv="anropa IsActiveUser först och skicka bara när svaret är status=true (kontrollerar ni på ett "
+                "likvärdigt sätt, ange det i testprotokollet)")
         elif status[key] is False:
             warned.add(key)
             yield view.exchange.id, Hit(
@@ -65,7 +67,8 @@ def active_user_checked(views: list[RequestView], ctx: RuleContext) -> Iterator[
                 "answers 'Target person is not active user'",
                 f"Meddelande till {key[1]} trots att IsActiveUser svarade status=false för invånaren; inkorgen "
                 "svarar 'Target person is not active user'",
-                path=path, line=line, hint="send only when IsActiveUser answers status=true")
+                path=path, line=line, hint="send only when IsActiveUser answers status=true",
+                hint_sv="skicka bara när IsActiveUser svarar status=true")
 
 
 def retry_backoff(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[int, Hit]]:
@@ -94,7 +97,8 @@ def retry_backoff(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[
                 f"Nytt försök {wait:.1f} s efter det misslyckade anropet (anrop {earlier[1]}, HTTP 500); kontraktet "
                 f"kräver ökande väntetid, första omförsöket tidigast efter {ctx.min_retry_s:g} s",
                 path="/Envelope",
-                hint="retry after 4 s, then +20 s, +5 min, +30 min and so on")
+                hint="retry after 4 s, then +20 s, +5 min, +30 min and so on",
+                hint_sv="försök igen efter 4 s, sedan efter ytterligare 20 s, 5 min, 30 min och så vidare")
         if view.technical_fault:
             for k in keys:
                 failed[k] = (view.t, view.exchange.id)
@@ -124,7 +128,9 @@ def batch_size(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[int
                 f"{first_id}) utan paus på {ctx.batch_gap_s:g} s; kontraktet tillåter högst {ctx.batch_max} "
                 f"meddelanden per körning med {ctx.batch_gap_s / 60:g} minuter mellan körningarna",
                 path="/Envelope/Body/AddMessageToPatientPortalInbox",
-                hint=f"send at most {ctx.batch_max} messages, then pause {ctx.batch_gap_s / 60:g} minutes")
+                hint=f"send at most {ctx.batch_max} messages, then pause {ctx.batch_gap_s / 60:g} minutes",
+                hint_sv=f"skicka högst {ctx.batch_max} meddelanden och gör sedan en paus på "
+                f"{ctx.batch_gap_s / 60:g} minuter")
 
     for view in views:
         if view.t is None:
@@ -166,4 +172,6 @@ def general_information(views: list[RequestView], ctx: RuleContext) -> Iterator[
                 f"Samma messageText har skickats till {len(seen)} olika invånare ('{excerpt}'); 1177:s inkorg är "
                 "till för meddelanden till en invånare om dennes egen vård, inte för allmän information",
                 path=path, line=line,
-                hint="address each message to the citizen it concerns; publish general information elsewhere")
+                hint="address each message to the citizen it concerns; publish general information elsewhere",
+                hint_sv="skicka varje meddelande till den invånare det gäller; publicera allmän information på "
+                "annat håll")

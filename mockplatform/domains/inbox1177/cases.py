@@ -90,7 +90,9 @@ def _logical_error_handled(views: list[RequestView], ctx: RuleContext, findings:
                     f"{v.exchange.time} och skickades igen {later.exchange.time}. Ett logiskt fel är slutgiltigt: "
                     "skicka inte om; kontrollera invånaren med IsActiveUser och nå hen på annat sätt.",
                     source="TKB patientportal 1.0: felhantering (logiska fel / tekniska fel)",
-                    hint="treat resultCode=ERROR as final; retry only technical faults (SOAP faults, timeouts)")))
+                    hint="treat resultCode=ERROR as final; retry only technical faults (SOAP faults, timeouts)",
+                    hint_sv="behandla resultCode=ERROR som slutgiltigt; försök igen bara vid tekniska fel "
+                    "(SOAP-fel, timeout)")))
     if watched:
         shortest = min(watched)
         out.note = (f"Ingen omsändning inom {shortest:.1f} s efter ERROR-svaret (till slutet av den bedömda "
