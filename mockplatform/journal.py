@@ -575,6 +575,11 @@ class Journal:
     def count(self) -> int:
         return self.reader().execute("SELECT count(*) FROM exchanges").fetchone()[0]
 
+    def exchange(self, exchange_id: int) -> Exchange | None:
+        """One exchange by id (None: there is no such exchange)."""
+        row = self.reader().execute("SELECT * FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()
+        return None if row is None else _from_row(row)
+
     def last_id(self) -> int:
         """The newest exchange's id (0: none yet)."""
         return self.reader().execute("SELECT coalesce(max(id), 0) FROM exchanges").fetchone()[0]

@@ -379,7 +379,7 @@ def http_vp(evidence: Evidence) -> str:
 
 
 def contract_op(evidence: Evidence) -> str:
-    """The contract by its short name, as the pages show it (``IsActiveUser 1``, not the whole namespace: the
+    """The contract by its short name, as the pages show it (``DoSomething 1``, not the whole namespace: the
     contracts table has that), and the operation when it is not the contract's own name."""
     name = clean(contract_name(evidence.contract))
     operation = clean(evidence.operation)

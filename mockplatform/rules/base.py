@@ -8,9 +8,10 @@ into ``Finding``s with the id, severity and source from its catalogue, so no rul
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 
@@ -113,6 +114,7 @@ class RequestView:
     body_sha256: str = ""
     answer: Answer | None = field(default=None, repr=False)  # the answer, read (None: not a SOAP answer)
     fault_code: str | None = None  # the answer's faultcode ("Client", "Server"), kept when the tree is let go
+    response_sha256: str | None = None  # of the answer's body (set by ``slim``, which lets the body go)
     elements: dict[str, etree._Element] = field(default_factory=dict)  # "" = the request element
     lines: dict[str, int | None] = field(default_factory=dict)
 
@@ -146,10 +148,17 @@ class RequestView:
         return f"/Envelope/Body/{self.operation}/{rel}", self.lines.get(probe)
 
     def slim(self) -> RequestView:
-        """Drop the parsed trees, in place, for the journal rules over many exchanges (saves ~5 kB each)."""
+        """Drop the parsed trees and the bodies, in place, once the request rules have seen them: what the
+        journal rules, the cases and the protocol's head need stays (hashes, names, outcome). The evidence
+        that is shown reads its exchange again, by id."""
+        if self.response_sha256 is None:
+            self.response_sha256 = hashlib.sha256(self.exchange.response_body or b"").hexdigest()
         self.envelope = None
         self.elements = {}
         self.answer = None
+        ex = self.exchange
+        if ex.request_body or ex.response_body or ex.response_headers:
+            self.exchange = replace(ex, request_body=b"", response_body=b"", response_headers=[])
         return self
 
 
@@ -204,18 +213,37 @@ def read_view(exchange: Exchange, operations: tuple[str, ...] = (), view_type: t
 
 
 RequestRule = Callable[[RequestView, RuleContext], Iterable[Hit]]
-JournalRule = Callable[[list[RequestView], RuleContext], Iterable[tuple[int, Hit]]]
+
+
+class JournalState:
+    """A journal rule at work over the stream of judged requests, in time order: ``feed`` sees each (the
+    rule's operations only) and yields what it finds then; ``finish`` yields what only the end shows (a
+    batch still open). It keeps state per consumer, citizen or message, never the requests themselves."""
+
+    def __init__(self, ctx: RuleContext) -> None:
+        self.ctx = ctx
+
+    def feed(self, view: RequestView) -> Iterable[tuple[int, Hit]]:
+        raise NotImplementedError
+
+    def finish(self) -> Iterable[tuple[int, Hit]]:
+        return ()
+
+
+JournalRule = Callable[[RuleContext], JournalState]  # a JournalState subclass, or any factory of one
+REORDER = 2000  # exchanges held to put the stream in time order (the journal is in commit order)
 
 
 @dataclass
 class Judgement:
-    """What a profile made of a set of exchanges: the judged views (slim, in time order, ties by id),
-    the findings by exchange id, and how many requests (or, for journal rules, views) each rule checked."""
+    """What a profile made of a set of exchanges: how many requests (or, for journal rules, views) each rule
+    checked, and every finding in the order found; with ``keep=True`` also the judged views (slim, in time
+    order) and the findings by exchange id."""
 
-    views: list[RequestView] = field(default_factory=list)
-    findings: dict[int, list[Finding]] = field(default_factory=lambda: defaultdict(list))
     checked: Counter[str] = field(default_factory=Counter)
     found: list[tuple[int, Finding]] = field(default_factory=list)  # as found: requests', then the journal's
+    views: list[RequestView] = field(default_factory=list)
+    findings: dict[int, list[Finding]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, exchange_id: int, finding: Finding) -> None:
         self.findings[exchange_id].append(finding)
@@ -270,39 +298,78 @@ class Profile:
                 for hit in rule(view, ctx):
                     yield _finding(info, hit)
 
-    def iter_journal_findings(self, views: list[RequestView], ctx: RuleContext,
-                              checked: Counter[str] | None = None) -> Iterator[tuple[int, Finding]]:
-        """Findings about behaviour across exchanges, as (exchange id, finding).
+    def stream(self, exchanges: Iterable[Exchange], ctx: RuleContext, checked: Counter[str],
+               on_finding: Callable[[int, Finding], None]) -> Iterator[tuple[RequestView, list[Finding]]]:
+        """The one judging path: each judged request read once, its request rules applied, its parsed trees
+        let go of, put in time order (ties by id; the journal is in commit order, so REORDER exchanges are
+        held to sort), and fed to every journal rule. Yields each view with the findings known for it then
+        (its request rules' and the journal rules' found on it), for the test cases; every finding also goes
+        to ``on_finding``. Memory stays flat: only the rules' own state and the reorder window are kept."""
+        states = [(info, rule(ctx)) for info, rule in self._journal]
+        held: list[tuple[float, int, int, RequestView, list[Finding]]] = []
+        sequence = 0
 
-        The rules get the judged views in time order (ties by exchange id).
-        """
-        ordered = sorted((v for v in views if ctx.selects(v)), key=_in_time)
-        for info, rule in self._journal:
-            mine = [v for v in ordered if self.applies(info, v)]
-            if checked is not None:
-                checked[info.id] = len(mine)
-            for exchange_id, hit in rule(mine, ctx):
-                yield exchange_id, _finding(info, hit)
+        def release(item: tuple[float, int, int, RequestView, list[Finding]]) -> tuple[RequestView, list[Finding]]:
+            view, found = item[3], item[4]
+            for info, state in states:
+                if self.applies(info, view):
+                    checked[info.id] += 1
+                    for exchange_id, hit in state.feed(view):
+                        finding = _finding(info, hit)
+                        on_finding(exchange_id, finding)
+                        if exchange_id == view.exchange.id:
+                            found.append(finding)
+            return view, found
 
-    def judge(self, exchanges: Iterable[Exchange], ctx: RuleContext) -> Judgement:
-        """The one path over a set of exchanges: each request's findings, then the journal's. Parsed trees
-        are let go of as it goes (100 000 of them do not fit in memory)."""
-        out = Judgement()
         for exchange in exchanges:
             view = self.read(exchange)
             if not ctx.selects(view):
                 continue
-            for finding in self.iter_request_findings(view, ctx, out.checked):
-                out.add(exchange.id, finding)
-            out.views.append(view.slim())
-        out.views.sort(key=_in_time)
-        for exchange_id, finding in self.iter_journal_findings(out.views, ctx, out.checked):
-            out.add(exchange_id, finding)
+            found = []
+            for finding in self.iter_request_findings(view, ctx, checked):
+                on_finding(exchange.id, finding)
+                found.append(finding)
+            t, order = _in_time(view)
+            sequence += 1
+            heapq.heappush(held, (t, order, sequence, view.slim(), found))
+            if len(held) > REORDER:
+                yield release(heapq.heappop(held))
+        while held:
+            yield release(heapq.heappop(held))
+        for info, state in states:
+            for exchange_id, hit in state.finish():
+                on_finding(exchange_id, _finding(info, hit))
+
+    def iter_journal_findings(self, views: list[RequestView], ctx: RuleContext,
+                              checked: Counter[str] | None = None) -> Iterator[tuple[int, Finding]]:
+        """Findings about behaviour across exchanges, as (exchange id, finding), for views already read: the
+        journal rules get them in time order (ties by exchange id)."""
+        ordered = sorted((v for v in views if ctx.selects(v)), key=_in_time)
+        for info, rule in self._journal:
+            state = rule(ctx)
+            mine = [v for v in ordered if self.applies(info, v)]
+            if checked is not None:
+                checked[info.id] = len(mine)
+            for view in mine:
+                for exchange_id, hit in state.feed(view):
+                    yield exchange_id, _finding(info, hit)
+            for exchange_id, hit in state.finish():
+                yield exchange_id, _finding(info, hit)
+
+    def judge(self, exchanges: Iterable[Exchange], ctx: RuleContext, keep: bool = True) -> Judgement:
+        """The findings of a set of exchanges (a test's own calls, one exchange on a page) through ``stream``;
+        ``keep`` keeps the views too (for a handful of exchanges, not a journal)."""
+        out = Judgement()
+        for view, _ in self.stream(exchanges, ctx, out.checked, out.add):
+            if keep:
+                out.views.append(view)
         return out
 
     def iter_findings(self, exchanges: Iterable[Exchange], ctx: RuleContext) -> Iterator[tuple[int, Finding]]:
-        """(exchange id, finding): each request's findings in the order given, then the journal's."""
-        yield from self.judge(exchanges, ctx).found
+        """(exchange id, finding): each request's findings, then the journal's."""
+        out = self.judge(exchanges, ctx, keep=False)
+        requests = [(i, f) for i, f in out.found if self.rule(f.rule_id).scope == REQUEST]
+        yield from requests + [(i, f) for i, f in out.found if self.rule(f.rule_id).scope != REQUEST]
 
 
 def core_context(fixtures: Fixtures, contracts: ContractRegistry, consumer: str | None = None,

@@ -4,11 +4,16 @@ Each case says which exchanges in the journal demonstrate it (its ``judge``). Th
 *passed* only with those exchanges as evidence and none of them breaking an error rule, *failed*
 when a demonstrating exchange breaks a rule (or the behaviour is wrong), and *not run* when the
 journal holds no such exchange; then ``how_to_run`` says what to do.
+
+A judge sees the journal once, as a stream: ``feed`` gets each judged request in time order with the
+findings known for it so far (its request rules', and the journal rules' found on it), and ``finish``
+gives the ``Outcome``. It keeps only what it must (a few examples of evidence, and state per citizen,
+thread or message), so judging takes the same memory whatever the journal's size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,18 +22,86 @@ from ..findings import Finding, Severity
 if TYPE_CHECKING:
     from .base import RequestView, RuleContext
 
+MAX_EVIDENCE = 5  # exchanges shown as a case's evidence: those that show what is wrong first
+MAX_FINDINGS = 50  # a case's own findings kept (they are counted beyond that)
+
+
+def errors_in(findings: Sequence[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity is Severity.ERROR]
+
 
 @dataclass
 class Outcome:
-    """What a case's judge saw: demonstrating exchanges, and behaviour findings of its own."""
+    """What a case's judge saw: evidence (a few examples of it, those that break a rule first, and how much
+    there was), the findings of the evidence, findings of its own about the behaviour, and a note."""
 
-    evidence: list[RequestView] = field(default_factory=list)
-    findings: list[tuple[int, Finding]] = field(default_factory=list)
-    note: str = ""  # for a case not run although something related was seen
+    wrong: list[RequestView] = field(default_factory=list)  # evidence with an error (or an own finding)
+    right: list[RequestView] = field(default_factory=list)  # evidence that proves the case
+    seen: int = 0  # evidence exchanges in all
+    errors: list[Finding] = field(default_factory=list)  # error findings of the evidence, each once
+    warnings: list[Finding] = field(default_factory=list)  # warning findings of the evidence, each once
+    findings: list[tuple[int, Finding]] = field(default_factory=list)  # the case's own (they fail it)
+    own_count: int = 0
+    note: str = ""  # what the reader must know (not run although something related was seen; a window watched)
+    _order: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def add(self, view: RequestView, findings: Sequence[Finding] = (), failing: bool = False) -> None:
+        """One exchange of evidence, with the findings known for it; ``failing``: it shows what is wrong even
+        without an error finding of its own (a case finding names it)."""
+        self.seen += 1
+        self._order.setdefault(id(view), self.seen)
+        errors = errors_in(findings)
+        _unique_into(self.errors, errors, MAX_FINDINGS)
+        _unique_into(self.warnings, [f for f in findings if f.severity is not Severity.ERROR], MAX_EVIDENCE)
+        kept = self.wrong if errors or failing else self.right
+        if len(kept) < MAX_EVIDENCE and all(v is not view for v in kept):
+            kept.append(view)
+
+    def own(self, exchange_id: int, finding: Finding) -> None:
+        """A finding of the case's own about the behaviour it demonstrates: it fails the case."""
+        self.own_count += 1
+        if len(self.findings) < MAX_FINDINGS:
+            self.findings.append((exchange_id, finding))
+
+    @property
+    def has_evidence(self) -> bool:
+        return self.seen > 0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors) or self.own_count > 0
+
+    def shown(self) -> list[RequestView]:
+        """The evidence to show: what is wrong first, then what proves the case, in the order they came."""
+        wrong_ids = {id(v) for v in self.wrong}
+        right = [v for v in self.right if id(v) not in wrong_ids]
+        shown = self.wrong[:MAX_EVIDENCE] + right[:max(0, MAX_EVIDENCE - len(self.wrong))]
+        return sorted(shown, key=lambda v: self._order.get(id(v), 0))
 
 
-Findings = dict[int, list[Finding]]
-Judge = Callable[["list[RequestView]", "RuleContext", Findings], Outcome]
+def _unique_into(kept: list[Finding], found: Sequence[Finding], limit: int) -> None:
+    for f in found:
+        if len(kept) >= limit:
+            return
+        if all((k.rule_id, k.message_en, k.path) != (f.rule_id, f.message_en, f.path) for k in kept):
+            kept.append(f)
+
+
+class CaseJudge:
+    """A case's judge over the stream of judged requests (see the module docstring)."""
+
+    def __init__(self, ctx: RuleContext) -> None:
+        self.ctx = ctx
+        self.outcome = Outcome()
+
+    def feed(self, view: RequestView, findings: Sequence[Finding]) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> Outcome:
+        return self.outcome
+
+
+JudgeFactory = Callable[["RuleContext"], CaseJudge]
 
 
 @dataclass(frozen=True)
@@ -38,30 +111,30 @@ class TestCase:
     title_en: str
     purpose: str  # in English; purpose_sv in Swedish
     how_to_run: str
-    judge: Judge
+    judge: JudgeFactory
     purpose_sv: str = ""
     how_to_run_sv: str = ""
 
 
-def select(predicate: Callable[[RequestView], bool]) -> Judge:
+def select(predicate: Callable[[RequestView], bool]) -> JudgeFactory:
     """The plain judge: every exchange for which the predicate holds demonstrates the case."""
 
-    def judge(views: list[RequestView], ctx: RuleContext, findings: Findings) -> Outcome:
-        return Outcome(evidence=[v for v in views if predicate(v)])
+    class Select(CaseJudge):
+        def feed(self, view: RequestView, findings: Sequence[Finding]) -> None:
+            if predicate(view):
+                self.outcome.add(view, findings)
 
-    return judge
+    return Select
 
 
-def attempts(attempted: Callable[[RequestView], bool], proves: Callable[[RequestView], bool]) -> Judge:
+def attempts(attempted: Callable[[RequestView], bool], proves: Callable[[RequestView], bool]) -> JudgeFactory:
     """The judge of a case a request attempts by what it sends: every attempt that proves the case is its
     evidence, and so is every attempt that broke an error rule (a schema-invalid request fails the case it
     was attempting, rather than belonging to none)."""
 
-    def judge(views: list[RequestView], ctx: RuleContext, findings: Findings) -> Outcome:
-        return Outcome(evidence=[v for v in views if attempted(v) and (proves(v) or _has_error(findings, v))])
+    class Attempts(CaseJudge):
+        def feed(self, view: RequestView, findings: Sequence[Finding]) -> None:
+            if attempted(view) and (proves(view) or errors_in(findings)):
+                self.outcome.add(view, findings)
 
-    return judge
-
-
-def _has_error(findings: Findings, view: RequestView) -> bool:
-    return any(f.severity is Severity.ERROR for f in findings.get(view.exchange.id, ()))
+    return Attempts

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,8 @@ from ..protocol.model import (
     RuleResult,
     Verdict,
 )
-from ..rules import Profile, RequestView, RuleContext, TestCase
+from ..rules import Profile, RequestView, TestCase
+from ..rules.cases import Outcome
 from ..version import __version__
 from .description import Description
 
@@ -72,8 +74,13 @@ def contract_registry(packages: list[Path]) -> ContractRegistry:
     return registry
 
 
-def verify(options: VerifyOptions) -> Protocol:
-    """Read the journal, judge it, and return the protocol. Raises JournalError, ConfigError."""
+def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None) -> Protocol:
+    """Read the journal, judge it, and return the protocol. Raises JournalError, ConfigError.
+
+    The journal is read once, as a stream (``Profile.stream``): rules, cases and the head keep counts and a
+    few examples, never the exchanges, so memory stays flat whatever the journal's size. ``progress`` is told
+    the number of exchanges judged every PROGRESS_EVERY.
+    """
     profile = domains.profile(options.profile)
     fixtures = load_fixtures(options.fixtures)
     registry = contract_registry(options.contracts)
@@ -88,22 +95,88 @@ def verify(options: VerifyOptions) -> Protocol:
             reset = journal.last_reset()
             since = max(since, reset) if since and reset else (since or reset)
         until = _iso(options.until, "--until", end=True)
+        rules = _RuleTally(profile)
+        head = _HeadTally()
+        judges = [case.judge(ctx) for case in profile.cases]
         exchanges = journal.iter_exchanges(since=since, until=until)
-        judged = profile.judge(exchanges, ctx)  # the one judging path; it counts what each rule checked
+        for view, found in profile.stream(exchanges, ctx, rules.checked, rules.add):  # the one judging path
+            head.feed(view)
+            for judge in judges:
+                judge.feed(view, found)
+            if progress is not None and head.count % PROGRESS_EVERY == 0:
+                progress(head.count)
+        cases = [_case(case, judge.finish(), profile, journal) for case, judge in zip(profile.cases, judges,
+                                                                                      strict=True)]
     finally:
         journal.close()
-
-    ordered = judged.views
-    findings = judged.findings
-    cases = [_case(case, profile, ordered, ctx, findings) for case in profile.cases]
-    rules = _rule_results(profile, judged.checked, findings)
     selection = {"since": since, "until": until, "consumer": options.consumer, "system_id": options.system_id,
                  "same_text_threshold": options.same_text_threshold,
                  "fixtures": str(options.fixtures) if options.fixtures else None,
                  "contracts": [str(p) for p in options.contracts]}
-    head = _head(options, profile, registry, ordered, selection)
-    return Protocol(head=head, cases=cases, rules=rules, verdict=_verdict(cases, findings, ordered),
-                    exchanges_judged=len(ordered))
+    return Protocol(head=_head(options, profile, registry, head, selection), cases=cases,
+                    rules=rules.results(), verdict=_verdict(cases, rules, head), exchanges_judged=head.count)
+
+
+PROGRESS_EVERY = 10_000
+
+
+class _RuleTally:
+    """Per rule: requests checked, exchanges that broke it, a few examples; and whether any error was found."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.checked: Counter[str] = Counter()
+        self.broken: Counter[str] = Counter()
+        self.examples: dict[str, list[tuple[int, Finding]]] = defaultdict(list)
+        self.last: dict[str, int] = {}  # the exchange last counted as breaking each rule
+        self.any_error = False
+
+    def add(self, exchange_id: int, finding: Finding) -> None:
+        rule = finding.rule_id
+        if self.last.get(rule) != exchange_id:  # a rule's findings on one exchange come together
+            self.last[rule] = exchange_id
+            self.broken[rule] += 1
+        if len(self.examples[rule]) < MAX_EXAMPLES:
+            self.examples[rule].append((exchange_id, finding))
+        if finding.severity is Severity.ERROR:
+            self.any_error = True
+
+    def results(self) -> list[RuleResult]:
+        return [RuleResult(rule.id, rule.severity.value, rule.title_en, rule.title_sv, rule.source,
+                           checked=self.checked.get(rule.id, 0), violations=self.broken.get(rule.id, 0),
+                           examples=sorted(self.examples.get(rule.id, []), key=lambda item: item[0]))
+                for rule in self.profile.rules]
+
+
+class _HeadTally:
+    """What the protocol's head says of the judged exchanges, kept as they stream past."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.digest = hashlib.sha256()
+        self.first: str | None = None
+        self.last: str | None = None
+        self.consumers: set[str] = set()
+        self.contracts: set[str] = set()
+        self.injected: Counter[str] = Counter()
+        self.identified: Counter[str] = Counter()
+        self.demonstration = 0
+
+    def feed(self, view: RequestView) -> None:
+        ex = view.exchange
+        self.count += 1
+        self.digest.update(f"{ex.id}|{ex.time}|{view.body_sha256}|{view.response_sha256}\n".encode())
+        if self.first is None:
+            self.first = ex.time
+        self.last = ex.time
+        if ex.consumer:
+            self.consumers.add(ex.consumer)
+        self.contracts.add((ex.contract or "").lower())
+        if ex.injected:
+            self.injected[ex.injected] += 1
+        self.identified[ex.identified_by or "unidentified"] += 1
+        if is_demonstration(ex.request_headers):
+            self.demonstration += 1
 
 
 def _iso(value: str | None, option: str, end: bool = False) -> str | None:
@@ -123,37 +196,26 @@ def _iso(value: str | None, option: str, end: bool = False) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _case(case: TestCase, profile: Profile, views: list[RequestView], ctx: RuleContext,
-          findings: dict[int, list[Finding]]) -> CaseResult:
-    outcome = case.judge(views, ctx, findings)
+def _case(case: TestCase, outcome: Outcome, profile: Profile, journal: Journal) -> CaseResult:
     result = CaseResult(case.id, case.title_sv, case.title_en, case.purpose, CaseStatus.NOT_RUN,
                         purpose_sv=case.purpose_sv)
-    if not outcome.evidence:
+    if not outcome.has_evidence:
         result.how_to_run = case.how_to_run + (f" ({outcome.note})" if outcome.note else "")
         result.how_to_run_sv = case.how_to_run_sv  # the note once, with the English advice shown after it
         return result
-    errors = [(v, f) for v in outcome.evidence for f in findings.get(v.exchange.id, ())
-              if f.severity is Severity.ERROR]
-    own = [f for _, f in outcome.findings]
-    failing = {v.exchange.id for v, _ in errors} | {i for i, _ in outcome.findings}
-    # Evidence: every exchange that shows what is wrong, then the ones that prove the case, in time order.
-    wrong = [v for v in outcome.evidence if v.exchange.id in failing]
-    right = [v for v in outcome.evidence if v.exchange.id not in failing]
-    shown = wrong[:MAX_EVIDENCE] + right[:max(0, MAX_EVIDENCE - len(wrong))]
-    order = {id(v): i for i, v in enumerate(outcome.evidence)}
-    result.evidence = [_evidence(v, profile) for v in sorted(shown, key=lambda v: order[id(v)])]
-    result.findings = _unique([f for _, f in errors] + own)
-    result.status = CaseStatus.FAILED if result.findings else CaseStatus.PASSED
+    shown = outcome.shown()
+    result.evidence = [_evidence(v, profile, journal) for v in shown]
+    result.findings = _unique(outcome.errors + [f for _, f in outcome.findings])
+    result.status = CaseStatus.FAILED if outcome.failed else CaseStatus.PASSED
     result.note = outcome.note
-    kinds = sorted({v.exchange.injected for v in outcome.evidence if v.exchange.injected})
-    if kinds and all(v.exchange.injected for v in outcome.evidence):
+    evidence = outcome.wrong + outcome.right
+    kinds = sorted({v.exchange.injected for v in evidence if v.exchange.injected})
+    if kinds and all(v.exchange.injected for v in evidence):
         result.note = (f"Visat enbart med injicerade svar ({', '.join(kinds)}), inte med producentens egna. "
                        f"Proven only by injected answers ({', '.join(kinds)}), not by the producer's own. "
                        + result.note).strip()
     if result.status is CaseStatus.PASSED:
-        warnings = [f for v in outcome.evidence for f in findings.get(v.exchange.id, ())
-                    if f.severity is Severity.WARNING]
-        result.findings = _unique(warnings)[:MAX_EXAMPLES]
+        result.findings = _unique(outcome.warnings)[:MAX_EXAMPLES]
     return result
 
 
@@ -167,8 +229,10 @@ def _unique(items: list[Finding]) -> list[Finding]:
     return out
 
 
-def _evidence(view: RequestView, profile: Profile) -> Evidence:
+def _evidence(view: RequestView, profile: Profile, journal: Journal) -> Evidence:
+    """The evidence of one exchange; its request is read again from the journal (the judging let it go)."""
     ex = view.exchange
+    whole = journal.exchange(ex.id) or ex
     return Evidence(
         exchange_id=ex.id,
         time=ex.time,
@@ -179,9 +243,9 @@ def _evidence(view: RequestView, profile: Profile) -> Evidence:
         http_status=ex.http_status,
         vp_code=ex.vp_code,
         request_sha256=view.body_sha256,
-        response_sha256=hashlib.sha256(ex.response_body or b"").hexdigest(),
-        excerpt=_excerpt(profile.read(ex)),
-        outcome=_outcome(view) + (f" [injicerat / injected: {ex.injected}]" if ex.injected else ""),
+        response_sha256=view.response_sha256 or hashlib.sha256(whole.response_body or b"").hexdigest(),
+        excerpt=_excerpt(profile.read(whole)),
+        outcome=_outcome(view, whole) + (f" [injicerat / injected: {ex.injected}]" if ex.injected else ""),
         injected=ex.injected,
         consumer=ex.consumer,
         identified_by=ex.identified_by,
@@ -196,12 +260,12 @@ def _header(exchange: Exchange, name: str) -> str | None:
     return next((v for k, v in exchange.request_headers if k.lower() == name), None)
 
 
-def _outcome(view: RequestView) -> str:
+def _outcome(view: RequestView, whole: Exchange) -> str:
     ex = view.exchange
     if ex.vp_code:
         return f"{ex.vp_code} (HTTP {ex.http_status})"
     if ex.http_status != 200:
-        answer = read_answer(ex.response_body)
+        answer = read_answer(whole.response_body)
         return f"HTTP {ex.http_status}" + (" SOAP fault" if answer is not None and answer.is_fault else "")
     said = view.outcome()
     return said if said else f"HTTP {ex.http_status}"
@@ -224,38 +288,17 @@ def _excerpt(view: RequestView) -> str:
     return "\n".join(lines)
 
 
-def _rule_results(profile: Profile, checked: dict[str, int], findings: dict[int, list[Finding]]) -> list[RuleResult]:
-    by_rule: dict[str, list[tuple[int, Finding]]] = defaultdict(list)
-    for exchange_id, items in sorted(findings.items()):
-        for f in items:
-            by_rule[f.rule_id].append((exchange_id, f))
-    out = []
-    for rule in profile.rules:
-        hits = by_rule.get(rule.id, [])
-        out.append(RuleResult(rule.id, rule.severity.value, rule.title_en, rule.title_sv, rule.source,
-                              checked=checked.get(rule.id, 0), violations=len({i for i, _ in hits}),
-                              examples=hits[:MAX_EXAMPLES]))
-    return out
-
-
 JOURNAL_HASH_COVERS = (
     "SHA-256 over one line per judged exchange, in the order judged (time, then id): "
     "'<id>|<time>|<SHA-256 of the request body as journaled>|<SHA-256 of the response body>' and a newline "
     "(UTF-8). `mockplatform protocol check` computes it again from the journal.")
 
 
-def _head(options: VerifyOptions, profile: Profile, registry: ContractRegistry,
-          views: list[RequestView], selection: dict[str, Any]) -> ProtocolHead:
+def _head(options: VerifyOptions, profile: Profile, registry: ContractRegistry, tally: _HeadTally,
+          selection: dict[str, Any]) -> ProtocolHead:
     d = options.description
-    consumers = sorted({v.exchange.consumer for v in views if v.exchange.consumer})
-    digest = hashlib.sha256()
-    for v in views:
-        ex = v.exchange
-        digest.update(f"{ex.id}|{ex.time}|{v.body_sha256}|"
-                      f"{hashlib.sha256(ex.response_body or b'').hexdigest()}\n".encode())
-    injected: Counter[str] = Counter(v.exchange.injected for v in views if v.exchange.injected)
-    identified: Counter[str] = Counter(v.exchange.identified_by or "unidentified" for v in views)
-    used = {(v.exchange.contract or "").lower() for v in views}
+    consumers = sorted(tally.consumers)
+    used = tally.contracts
     contracts = [_contract_info(i) for i in registry.interactions
                  if i.responder_namespace.lower() in used or profile.owns_contract(i.responder_namespace)]
     return ProtocolHead(
@@ -264,20 +307,20 @@ def _head(options: VerifyOptions, profile: Profile, registry: ContractRegistry,
         system_id=options.system_id or d.system_id or "",
         consumer_hsa_id=options.consumer or d.consumer_hsa_id or ", ".join(consumers),
         environment=d.environment,
-        period_from=views[0].exchange.time if views else None,
-        period_to=views[-1].exchange.time if views else None,
+        period_from=tally.first,
+        period_to=tally.last,
         tool_version=f"mockplatform {__version__}",
         contracts=sorted(contracts, key=lambda c: c.name),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         journal=str(options.journal),
-        journal_sha256=digest.hexdigest(),
+        journal_sha256=tally.digest.hexdigest(),
         rule_profile=profile.id,
         contacts=list(d.contacts),
         declared_volume=d.messages_per_year,
         cost=profile.cost(d.messages_per_year) if d.messages_per_year else None,
-        injected=dict(sorted(injected.items())),
-        identified=dict(sorted(identified.items())),
-        demonstration=sum(1 for v in views if is_demonstration(v.exchange.request_headers)),
+        injected=dict(sorted(tally.injected.items())),
+        identified=dict(sorted(tally.identified.items())),
+        demonstration=tally.demonstration,
         journal_hash_covers=JOURNAL_HASH_COVERS,
         selection=selection,
     )
@@ -295,14 +338,14 @@ def _contract_info(interaction: Interaction) -> ContractInfo:
                         digest.hexdigest(), source)
 
 
-def _verdict(cases: list[CaseResult], findings: dict[int, list[Finding]], views: list[RequestView]) -> Verdict:
-    if not views:
+def _verdict(cases: list[CaseResult], rules: _RuleTally, head: _HeadTally) -> Verdict:
+    if not head.count:
         return Verdict.INCOMPLETE
     if any(c.status is CaseStatus.FAILED for c in cases):
         return Verdict.NONCONFORMANT
-    if any(f.severity is Severity.ERROR for items in findings.values() for f in items):
+    if rules.any_error:
         return Verdict.NONCONFORMANT
-    if any(is_demonstration(v.exchange.request_headers) for v in views):
+    if head.demonstration:
         return Verdict.DEMONSTRATION  # the sample consumer's calls prove nothing of a system, whatever it is named
     if any(c.status is CaseStatus.NOT_RUN for c in cases):
         return Verdict.INCOMPLETE

@@ -1,15 +1,18 @@
 """Journal rules: how a consumer behaves across exchanges (warnings, not contract violations).
 
-Each rule gets the judged requests of the set in time order, grouped per consumer inside the
-rule, and yields ``(exchange id, Hit)``. Each is one pass with dictionaries: O(n).
+Each rule is fed the judged requests of the set in time order (``rules.JournalState``), groups them
+per consumer itself, and yields ``(exchange id, Hit)``. Each keeps state per consumer, citizen or
+message only, never the requests: judging takes the same memory whatever the journal's size.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from ...rules import Hit
+from ...rules.base import JournalState
 from .names import ADD_MESSAGE, IS_ACTIVE_USER
 from .view import InboxContext as RuleContext
 from .view import InboxView as RequestView
@@ -23,30 +26,45 @@ def _citizen(view: RequestView) -> str:
     return (view.subject_of_care_id or "").strip()
 
 
+def message_keys(view: RequestView) -> list[tuple]:
+    """What makes a later request the same message again (a retry, a resend): the same consumer and body,
+    or the same consumer, citizen and messageText of an AddMessage."""
+    who = _who(view)
+    keys: list[tuple] = [("body", who, view.body_sha256)]
+    if view.operation == ADD_MESSAGE and view.message_text is not None:
+        keys.append(("message", who, _citizen(view), view.message_text))
+    return keys
+
+
 def _clock(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
 
 
-def active_user_checked(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[int, Hit]]:
+class active_user_checked(JournalState):  # noqa: N801 - named as the rule it is
     """AddMessage to a citizen whom the same consumer has not checked with IsActiveUser before.
 
     Checked = an earlier IsActiveUser for that citizen that got an answer (HTTP 200). One warning
     per consumer and citizen, at the first unchecked message; a message sent after IsActiveUser
     answered status=false warns too (once per such answer).
     """
-    status: dict[tuple[str, str], bool | None] = {}  # last answer per (consumer, citizen)
-    warned: set[tuple[str, str]] = set()
-    for view in views:
+
+    def __init__(self, ctx: RuleContext) -> None:
+        super().__init__(ctx)
+        self.status: dict[tuple[str, str], bool | None] = {}  # last answer per (consumer, citizen)
+        self.warned: set[tuple[str, str]] = set()
+
+    def feed(self, view: RequestView) -> Iterator[tuple[int, Hit]]:
+        status, warned = self.status, self.warned
         key = (_who(view), _citizen(view))
         if not key[1]:
-            continue
+            return
         if view.operation == IS_ACTIVE_USER:
             if view.exchange.http_status == 200:
                 status[key] = view.active
                 warned.discard(key)
-            continue
+            return
         if key in warned or view.operation != ADD_MESSAGE:
-            continue
+            return
         path, line = view.where("subjectOfCareId")
         if key not in status:
             warned.add(key)
@@ -71,23 +89,25 @@ def active_user_checked(views: list[RequestView], ctx: RuleContext) -> Iterator[
                 hint_sv="skicka bara när IsActiveUser svarar status=true")
 
 
-def retry_backoff(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[int, Hit]]:
+class retry_backoff(JournalState):  # noqa: N801 - named as the rule it is
     """A retry sooner than ``ctx.min_retry_s`` after a technical fault.
 
     A technical fault is one a retry can cure (``RequestView.technical_fault``: VP009, a producer's
     Server fault); a Client fault needs a corrected request, and resultCode=ERROR is a logical answer.
     A retry is a later request of the same consumer with the same body (SHA-256), or an AddMessage
     with the same citizen and messageText. A success ends the sequence: a later identical request is
-    a new send, not a retry.
+    a new send, not a retry. Kept: the failed attempts not yet answered by a success.
     """
-    failed: dict[tuple, tuple[float, int]] = {}  # key -> (time, exchange id) of the last failed attempt
-    for view in views:
+
+    def __init__(self, ctx: RuleContext) -> None:
+        super().__init__(ctx)
+        self.failed: dict[tuple, tuple[float, int]] = {}  # key -> (time, exchange id) of the last failed attempt
+
+    def feed(self, view: RequestView) -> Iterator[tuple[int, Hit]]:
+        failed, ctx = self.failed, self.ctx
         if view.t is None:
-            continue
-        who = _who(view)
-        keys: list[tuple] = [("body", who, view.body_sha256)]
-        if view.operation == ADD_MESSAGE and view.message_text is not None:
-            keys.append(("message", who, _citizen(view), view.message_text))
+            return
+        keys = message_keys(view)
         earlier = next((failed[k] for k in keys if k in failed), None)
         if earlier is not None and view.t - earlier[0] < ctx.min_retry_s:
             wait = view.t - earlier[0]
@@ -102,12 +122,12 @@ def retry_backoff(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[
         if view.technical_fault:
             for k in keys:
                 failed[k] = (view.t, view.exchange.id)
-        else:
+        elif failed:
             for k in keys:
                 failed.pop(k, None)
 
 
-def batch_size(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[int, Hit]]:
+class batch_size(JournalState):  # noqa: N801 - named as the rule it is
     """More than ``ctx.batch_max`` AddMessage calls in one batch.
 
     A batch is a consumer's run of AddMessage calls in which each call comes less than
@@ -115,9 +135,13 @@ def batch_size(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[int
     So "at most 1000 per batch, 5 minutes between batches" is one test: no run longer than 1000.
     One warning per oversized batch, on its call number batch_max + 1, giving the batch's size.
     """
-    runs: dict[str, list] = {}  # consumer -> [first time, last time, count, first id, id of call batch_max + 1]
 
-    def report(run: list) -> Iterator[tuple[int, Hit]]:
+    def __init__(self, ctx: RuleContext) -> None:
+        super().__init__(ctx)
+        self.runs: dict[str, list] = {}  # consumer -> [first time, last time, count, first id, id of call max + 1]
+
+    def report(self, run: list) -> Iterator[tuple[int, Hit]]:
+        ctx = self.ctx
         first, last, count, first_id, over_id = run
         if count > ctx.batch_max:
             yield over_id, Hit(
@@ -132,37 +156,56 @@ def batch_size(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[int
                 hint_sv=f"skicka högst {ctx.batch_max} meddelanden och gör sedan en paus på "
                 f"{ctx.batch_gap_s / 60:g} minuter")
 
-    for view in views:
+    def feed(self, view: RequestView) -> Iterator[tuple[int, Hit]]:
         if view.t is None:
-            continue
-        run = runs.get(_who(view))
-        if run is None or view.t - run[1] >= ctx.batch_gap_s:
+            return
+        run = self.runs.get(_who(view))
+        if run is None or view.t - run[1] >= self.ctx.batch_gap_s:
             if run is not None:
-                yield from report(run)
-            runs[_who(view)] = [view.t, view.t, 1, view.exchange.id, None]
-            continue
+                yield from self.report(run)
+            self.runs[_who(view)] = [view.t, view.t, 1, view.exchange.id, None]
+            return
         run[1] = view.t
         run[2] += 1
-        if run[2] == ctx.batch_max + 1:
+        if run[2] == self.ctx.batch_max + 1:
             run[4] = view.exchange.id
-    for run in runs.values():
-        yield from report(run)
+
+    def finish(self) -> Iterator[tuple[int, Hit]]:
+        for run in self.runs.values():
+            yield from self.report(run)
 
 
-def general_information(views: list[RequestView], ctx: RuleContext) -> Iterator[tuple[int, Hit]]:
+class general_information(JournalState):  # noqa: N801 - named as the rule it is
     """The same messageText to ``ctx.same_text_threshold`` or more distinct citizens.
 
     The inbox is for messages about the citizen's own care, not a general information channel.
-    One warning per consumer and text, on the message that reaches the threshold.
+    One warning per consumer and text, on the message that reaches the threshold. Kept per text: a
+    64-bit digest of consumer and text, and its first citizen (a set only once a second one comes),
+    so a journal of different texts costs little.
     """
-    citizens: dict[tuple[str, str], set[str]] = {}
-    for view in views:
+
+    def __init__(self, ctx: RuleContext) -> None:
+        super().__init__(ctx)
+        self.citizens: dict[bytes, str | set[str]] = {}
+
+    def feed(self, view: RequestView) -> Iterator[tuple[int, Hit]]:
+        ctx = self.ctx
         text = (view.message_text or "").strip()
         if not text:
-            continue
-        seen = citizens.setdefault((_who(view), text), set())
-        before = len(seen)
-        seen.add(_citizen(view))
+            return
+        key = hashlib.blake2b(f"{_who(view)}\0{text}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        citizen = _citizen(view)
+        first = self.citizens.get(key)
+        if first is None:
+            self.citizens[key] = citizen
+            seen = {citizen}
+            before = 0
+        else:
+            seen = first if isinstance(first, set) else {first}
+            before = len(seen)
+            seen.add(citizen)
+            if not isinstance(first, set) and len(seen) > 1:
+                self.citizens[key] = seen
         if before < ctx.same_text_threshold <= len(seen):
             path, line = view.where("message/messageText")
             excerpt = text if len(text) <= 60 else text[:57] + "..."

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
 
 from ...findings import Finding, Severity
-from ...rules.cases import Findings, Outcome, TestCase, attempts
+from ...rules.cases import CaseJudge, Outcome, TestCase, attempts, errors_in
 from . import docbook
+from .behaviour_rules import message_keys
 from .names import ADD_MESSAGE, IS_ACTIVE_USER, NOT_ACTIVE_TEXT
 from .view import InboxContext as RuleContext
 from .view import InboxView as RequestView
@@ -33,26 +34,30 @@ def _has_ulink(view: RequestView) -> bool:
         return False
 
 
-def _threaded(views: list[RequestView], ctx: RuleContext, findings: Findings) -> Outcome:
-    threads: dict[tuple[str, str], list[RequestView]] = defaultdict(list)
-    broken = []  # threaded messages that broke an error rule: they fail the case they were attempting
-    for v in views:
-        if v.operation == ADD_MESSAGE and (v.thread_id or "").strip():
-            if _ok(v):
-                threads[((v.subject_of_care_id or "").strip(), v.thread_id.strip())].append(v)
-            elif any(f.severity is Severity.ERROR for f in findings.get(v.exchange.id, ())):
-                broken.append(v)
-    evidence = [v for group in threads.values() if len(group) >= 2 for v in group]
-    return Outcome(evidence=sorted(evidence + broken, key=lambda v: views.index(v)) if broken else evidence)
+class _Threaded(CaseJudge):
+    """Two or more accepted messages with the same thread id to one citizen; a threaded message that broke an
+    error rule fails the case it attempted. Kept: each thread's first message until its second comes."""
 
+    def __init__(self, ctx: RuleContext) -> None:
+        super().__init__(ctx)
+        self.first: dict[tuple[str, str], RequestView | None] = {}  # None: the thread is already evidence
 
-def _same_message(a: RequestView, b: RequestView) -> bool:
-    """Is b a resend of a: same body, or the same operation, citizen and text."""
-    if a.body_sha256 == b.body_sha256:
-        return True
-    return (a.operation == b.operation and a.operation is not None
-            and (a.subject_of_care_id or "").strip() == (b.subject_of_care_id or "").strip()
-            and (a.message_text or "") == (b.message_text or ""))
+    def feed(self, view: RequestView, findings: Sequence[Finding]) -> None:
+        if view.operation != ADD_MESSAGE or not (view.thread_id or "").strip():
+            return
+        if not _ok(view):
+            if errors_in(findings):
+                self.outcome.add(view, findings)
+            return
+        key = ((view.subject_of_care_id or "").strip(), view.thread_id.strip())
+        if key not in self.first:
+            self.first[key] = view
+            return
+        earlier = self.first[key]
+        if earlier is not None:
+            self.outcome.add(earlier)
+            self.first[key] = None
+        self.outcome.add(view, findings)
 
 
 # A resend of a message answered ERROR would come with the consumer's retry schedule; the contract's back-off
@@ -60,73 +65,101 @@ def _same_message(a: RequestView, b: RequestView) -> bool:
 RESEND_WINDOW_S = 4.0
 
 
-def _logical_error_handled(views: list[RequestView], ctx: RuleContext, findings: Findings) -> Outcome:
+class _LogicalErrorHandled(CaseJudge):
     """An ERROR answer was seen, and the same message was not sent again (a logical error is final) in a
-    watch of at least RESEND_WINDOW_S after it, until the end of the judged period; the case says how long."""
-    out = Outcome()
-    end = max((v.t for v in views if v.t is not None), default=None)
-    watched: list[float] = []
-    too_short = 0
-    for i, v in enumerate(views):
-        if v.operation != ADD_MESSAGE or v.result_code != "ERROR":
-            continue
-        window = (end - v.t) if end is not None and v.t is not None else 0.0
-        resent = next((later for later in views[i + 1:] if later.operation == ADD_MESSAGE and _same_message(v, later)),
-                      None)
-        if resent is None and window < RESEND_WINDOW_S:
-            too_short += 1
-            continue
-        out.evidence.append(v)
-        if resent is None:
+    watch of at least RESEND_WINDOW_S after it, until the end of the judged period; the case says how long.
+    Kept: the messages answered ERROR and not resent."""
+
+    def __init__(self, ctx: RuleContext) -> None:
+        super().__init__(ctx)
+        self.pending: dict[tuple, RequestView] = {}
+        self.end: float | None = None
+
+    def feed(self, view: RequestView, findings: Sequence[Finding]) -> None:
+        if view.t is not None:
+            self.end = view.t if self.end is None else max(self.end, view.t)
+        if view.operation != ADD_MESSAGE:
+            return
+        keys = message_keys(view)
+        earlier = next((self.pending[k] for k in keys if k in self.pending), None)
+        if earlier is not None:
+            for k in message_keys(earlier):
+                self.pending.pop(k, None)
+            self.outcome.add(earlier, failing=True)
+            self.outcome.own(view.exchange.id, Finding(
+                "CASE-LOGICAL-ERROR-RESENT", Severity.ERROR,
+                f"The message to {earlier.subject_of_care_id} was answered resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
+                f"at {earlier.exchange.time} and sent again at {view.exchange.time}. A logical error is final: "
+                "do not resend; check the citizen with IsActiveUser and reach them another way.",
+                f"Meddelandet till {earlier.subject_of_care_id} fick resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
+                f"{earlier.exchange.time} och skickades igen {view.exchange.time}. Ett logiskt fel är slutgiltigt: "
+                "skicka inte om; kontrollera invånaren med IsActiveUser och nå hen på annat sätt.",
+                source="TKB patientportal 1.0: felhantering (logiska fel / tekniska fel)",
+                hint="treat resultCode=ERROR as final; retry only technical faults (SOAP faults, timeouts)",
+                hint_sv="behandla resultCode=ERROR som slutgiltigt; försök igen bara vid tekniska fel "
+                "(SOAP-fel, timeout)"))
+        if view.result_code == "ERROR":
+            for k in keys:
+                self.pending[k] = view
+
+    def finish(self) -> Outcome:
+        out = self.outcome
+        watched: list[float] = []
+        too_short = 0
+        for view in {id(v): v for v in self.pending.values()}.values():
+            window = (self.end - view.t) if self.end is not None and view.t is not None else 0.0
+            if window < RESEND_WINDOW_S:
+                too_short += 1
+                continue
+            out.add(view)
             watched.append(window)
-        for later in ([resent] if resent is not None else []):
-            if later.operation == ADD_MESSAGE and _same_message(v, later):
-                out.findings.append((later.exchange.id, Finding(
-                    "CASE-LOGICAL-ERROR-RESENT", Severity.ERROR,
-                    f"The message to {v.subject_of_care_id} was answered resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
-                    f"at {v.exchange.time} and sent again at {later.exchange.time}. A logical error is final: "
-                    "do not resend; check the citizen with IsActiveUser and reach them another way.",
-                    f"Meddelandet till {v.subject_of_care_id} fick resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
-                    f"{v.exchange.time} och skickades igen {later.exchange.time}. Ett logiskt fel är slutgiltigt: "
-                    "skicka inte om; kontrollera invånaren med IsActiveUser och nå hen på annat sätt.",
-                    source="TKB patientportal 1.0: felhantering (logiska fel / tekniska fel)",
-                    hint="treat resultCode=ERROR as final; retry only technical faults (SOAP faults, timeouts)",
-                    hint_sv="behandla resultCode=ERROR som slutgiltigt; försök igen bara vid tekniska fel "
-                    "(SOAP-fel, timeout)")))
-    if watched:
-        shortest = min(watched)
-        out.note = (f"Ingen omsändning inom {shortest:.1f} s efter ERROR-svaret (till slutet av den bedömda "
-                    f"perioden). No resend within {shortest:.1f} s after the ERROR answer (until the end of the "
-                    "judged period).")
-    elif too_short:
-        out.note = (f"Could not be judged: {too_short} ERROR answer(s) came less than {RESEND_WINDOW_S:g} s before "
-                    "the end of the judged period, too little to see whether the message was resent (the contract's "
-                    "first retry comes after 4 s); keep the test running, or widen --until.")
-    return out
+        if watched:
+            shortest = min(watched)
+            out.note = (f"Ingen omsändning inom {shortest:.1f} s efter ERROR-svaret (till slutet av den bedömda "
+                        f"perioden). No resend within {shortest:.1f} s after the ERROR answer (until the end of the "
+                        "judged period).")
+        elif too_short and not out.has_evidence:
+            out.note = (f"Could not be judged: {too_short} ERROR answer(s) came less than {RESEND_WINDOW_S:g} s "
+                        "before the end of the judged period, too little to see whether the message was resent (the "
+                        "contract's first retry comes after 4 s); keep the test running, or widen --until.")
+        return out
 
 
-def _retry_after_fault(views: list[RequestView], ctx: RuleContext, findings: Findings) -> Outcome:
-    """A technical fault followed by a resend of the same request; its timing is judged by the
-    profile's retry rule, whose findings on the resend fail the case."""
-    out = Outcome()
-    faults_without_retry = 0
-    for i, v in enumerate(views):
-        if v.operation is None or not v.technical_fault:
-            continue
-        retry = next((later for later in views[i + 1:] if _same_message(v, later)), None)
-        if retry is None:
-            faults_without_retry += 1
-            continue
-        out.evidence += [v, retry]
-        # The retry's timing is what this case demonstrates: a too-early retry (the profile's warning) is the
-        # case's own error, so the case fails on it; a warning alone never fails a case.
-        out.findings += [(retry.exchange.id, Finding(
-            "CASE-RETRY-TOO-SOON", Severity.ERROR, f.message_en, f.message_sv, path=f.path, line=f.line,
-            source=f.source, hint=f.hint)) for f in findings.get(retry.exchange.id, ()) if f.rule_id == RETRY_RULE]
-    if not out.evidence and faults_without_retry:
-        out.note = (f"{faults_without_retry} technical fault(s) were seen, but the same request was never sent "
-                    "again in the judged period.")
-    return out
+class _RetryAfterFault(CaseJudge):
+    """A technical fault followed by a resend of the same request; its timing is judged by the profile's
+    retry rule, whose finding on the resend fails the case. Kept: the faults not yet retried."""
+
+    def __init__(self, ctx: RuleContext) -> None:
+        super().__init__(ctx)
+        self.pending: dict[tuple, RequestView] = {}
+
+    def feed(self, view: RequestView, findings: Sequence[Finding]) -> None:
+        if view.operation is None:
+            return
+        keys = message_keys(view)
+        fault = next((self.pending[k] for k in keys if k in self.pending), None)
+        if fault is not None:
+            for k in message_keys(fault):
+                self.pending.pop(k, None)
+            # The retry's timing is what this case demonstrates: a too-early retry (the profile's warning) is
+            # the case's own error, so the case fails on it; a warning alone never fails a case.
+            too_soon = [f for f in findings if f.rule_id == RETRY_RULE]
+            self.outcome.add(fault, failing=bool(too_soon))
+            self.outcome.add(view, findings, failing=bool(too_soon))
+            for f in too_soon:
+                self.outcome.own(view.exchange.id, Finding(
+                    "CASE-RETRY-TOO-SOON", Severity.ERROR, f.message_en, f.message_sv, path=f.path, line=f.line,
+                    source=f.source, hint=f.hint, hint_sv=f.hint_sv))
+        if view.technical_fault:
+            for k in keys:
+                self.pending[k] = view
+
+    def finish(self) -> Outcome:
+        left = len({id(v) for v in self.pending.values()})
+        if not self.outcome.has_evidence and left:
+            self.outcome.note = (f"{left} technical fault(s) were seen, but the same request was never sent again "
+                                 "in the judged period.")
+        return self.outcome
 
 
 CATALOGUE: list[TestCase] = [
@@ -160,16 +193,16 @@ CATALOGUE: list[TestCase] = [
     TestCase("TC-07", "Skicka meddelanden i samma tråd", "Send threaded messages",
              "Two or more messages with the same messageThreadId to one citizen form one main case.",
              "Send two messages with the same message/messageThreadId to the same active citizen.",
-             _threaded),
+             _Threaded),
     TestCase("TC-08", "Hantera svaret ERROR för inaktiv invånare", "Handle the ERROR answer for an inactive citizen",
              "resultCode=ERROR ('Target person is not active user') is treated as final: the message is not resent.",
              "Send a message to an inactive citizen (e.g. 199002272392) and let the system handle the ERROR answer.",
-             _logical_error_handled),
+             _LogicalErrorHandled),
     TestCase("TC-09", "Hantera plattformsfel med rimlig omsändning", "Handle a platform fault with a sane retry",
              "After a technical fault (VP009, timeout, producer SOAP fault) the same request is retried, no sooner "
              "than the contract's back-off (first retry after 4 s).",
              "Inject a producer fault for one call (connection refused or timeout) and let the system retry it.",
-             _retry_after_fault),
+             _RetryAfterFault),
 ]
 
 # Each case's purpose and advice in Swedish, which the protocol shows first (the English ones are above).
