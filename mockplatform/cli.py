@@ -505,7 +505,14 @@ def _verify(args: argparse.Namespace) -> int:
     from .protocol.console import render_summary
     from .verification import verify
 
-    protocol = verify(verify_options(args))
+    progress = None
+    if sys.stderr.isatty():  # a long run on a terminal says how far it has come, on one line
+        def progress(count: int) -> None:
+            print(f"\rmockplatform: {count:,} exchanges judged ...".replace(",", " "), end="", file=sys.stderr,
+                  flush=True)
+    protocol = verify(verify_options(args), progress)
+    if progress is not None:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
     written = write_all(protocol, args.out)
     print(render_summary(protocol))
     for path in written.values():

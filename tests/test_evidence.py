@@ -148,3 +148,40 @@ def test_a_schema_invalid_request_fails_the_case_it_was_attempting(platform):
     tc04 = next(c for c in verify(VerifyOptions(journal=platform.app.journal.path)).cases if c.id == "TC-04")
     assert tc04.status is CaseStatus.FAILED and any(f.rule_id == "SCHEMA" for f in tc04.findings)
     assert [e.http_status for e in tc04.evidence] == [500, 200]
+
+
+def test_verify_tells_a_terminal_how_far_it_has_come(platform, monkeypatch):
+    from mockplatform.verification import engine
+
+    for _ in range(3):
+        platform.post(is_active_user(ACTIVE_SMS_EMAIL))
+    monkeypatch.setattr(engine, "PROGRESS_EVERY", 1)
+    seen: list[int] = []
+    verify(VerifyOptions(journal=platform.app.journal.path), progress=seen.append)
+    assert seen == [1, 2, 3]
+
+
+def test_verify_memory_does_not_grow_with_the_journal(tmp_path, monkeypatch):
+    """Judging holds the reorder window and the rules' state per citizen, thread or text, never every request:
+    five times the exchanges take less than three times the peak memory here (this journal has a new text and
+    a new thread in most messages, which is state the rules keep); keeping every judged request to the end
+    took five times as much."""
+    import tracemalloc
+
+    from mockplatform.rules import base
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    try:
+        from verify_bench import build_journal
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setattr(base, "REORDER", 50)
+    peaks = []
+    for count in (500, 2500):
+        journal = tmp_path / f"j{count}.sqlite"
+        build_journal(journal, count)
+        tracemalloc.start()
+        verify(VerifyOptions(journal=journal))
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < peaks[0] * 3, peaks
