@@ -35,8 +35,10 @@ class Outcome:
     """What a case's judge saw: evidence (a few examples of it, those that break a rule first, and how much
     there was), the findings of the evidence, findings of its own about the behaviour, and a note."""
 
-    wrong: list[RequestView] = field(default_factory=list)  # evidence with an error (or an own finding)
-    right: list[RequestView] = field(default_factory=list)  # evidence that proves the case
+    # Evidence with an error (or named by an own finding), and evidence that proves the case: views, or the ids
+    # of exchanges a judge chose not to keep the view of (the engine reads those again).
+    wrong: list[RequestView | int] = field(default_factory=list)
+    right: list[RequestView | int] = field(default_factory=list)
     seen: int = 0  # evidence exchanges in all
     errors: list[Finding] = field(default_factory=list)  # error findings of the evidence, each once
     warnings: list[Finding] = field(default_factory=list)  # warning findings of the evidence, each once
@@ -57,6 +59,15 @@ class Outcome:
         if len(kept) < MAX_EVIDENCE and all(v is not view for v in kept):
             kept.append(view)
 
+    def add_id(self, exchange_id: int, failing: bool = False) -> None:
+        """Evidence by the id of its exchange: for a judge that keeps ids, not views, of what may become
+        evidence later (the first message of every thread, a fault not yet retried)."""
+        self.seen += 1
+        self._order.setdefault(exchange_id, self.seen)
+        kept = self.wrong if failing else self.right
+        if len(kept) < MAX_EVIDENCE and exchange_id not in kept:
+            kept.append(exchange_id)
+
     def own(self, exchange_id: int, finding: Finding) -> None:
         """A finding of the case's own about the behaviour it demonstrates: it fails the case."""
         self.own_count += 1
@@ -71,12 +82,16 @@ class Outcome:
     def failed(self) -> bool:
         return bool(self.errors) or self.own_count > 0
 
-    def shown(self) -> list[RequestView]:
+    def shown(self) -> list[RequestView | int]:
         """The evidence to show: what is wrong first, then what proves the case, in the order they came."""
-        wrong_ids = {id(v) for v in self.wrong}
-        right = [v for v in self.right if id(v) not in wrong_ids]
+        wrong_ids = {_key(v) for v in self.wrong}
+        right = [v for v in self.right if _key(v) not in wrong_ids]
         shown = self.wrong[:MAX_EVIDENCE] + right[:max(0, MAX_EVIDENCE - len(self.wrong))]
-        return sorted(shown, key=lambda v: self._order.get(id(v), 0))
+        return sorted(shown, key=lambda v: self._order.get(_key(v), 0))
+
+
+def _key(item: RequestView | int) -> int:
+    return item if isinstance(item, int) else id(item)
 
 
 def _unique_into(kept: list[Finding], found: Sequence[Finding], limit: int) -> None:

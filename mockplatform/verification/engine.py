@@ -203,12 +203,12 @@ def _case(case: TestCase, outcome: Outcome, profile: Profile, journal: Journal) 
         result.how_to_run = case.how_to_run + (f" ({outcome.note})" if outcome.note else "")
         result.how_to_run_sv = case.how_to_run_sv  # the note once, with the English advice shown after it
         return result
-    shown = outcome.shown()
-    result.evidence = [_evidence(v, profile, journal) for v in shown]
+    shown = [_resolve(v, profile, journal) for v in outcome.shown()]
+    result.evidence = [_evidence(v, profile, journal) for v in shown if v is not None]
     result.findings = _unique(outcome.errors + [f for _, f in outcome.findings])
     result.status = CaseStatus.FAILED if outcome.failed else CaseStatus.PASSED
     result.note = outcome.note
-    evidence = outcome.wrong + outcome.right
+    evidence = [v for v in (_resolve(v, profile, journal) for v in outcome.wrong + outcome.right) if v is not None]
     kinds = sorted({v.exchange.injected for v in evidence if v.exchange.injected})
     if kinds and all(v.exchange.injected for v in evidence):
         result.note = (f"Visat enbart med injicerade svar ({', '.join(kinds)}), inte med producentens egna. "
@@ -217,6 +217,14 @@ def _case(case: TestCase, outcome: Outcome, profile: Profile, journal: Journal) 
     if result.status is CaseStatus.PASSED:
         result.findings = _unique(outcome.warnings)[:MAX_EXAMPLES]
     return result
+
+
+def _resolve(item: RequestView | int, profile: Profile, journal: Journal) -> RequestView | None:
+    """Evidence a judge kept by exchange id, read again (the view itself was let go of)."""
+    if not isinstance(item, int):
+        return item
+    exchange = journal.exchange(item)
+    return None if exchange is None else profile.read(exchange).slim()
 
 
 def _unique(items: list[Finding]) -> list[Finding]:

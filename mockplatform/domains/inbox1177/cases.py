@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import NamedTuple
 
 from ...findings import Finding, Severity
 from ...rules.cases import CaseJudge, Outcome, TestCase, attempts, errors_in
@@ -36,11 +37,12 @@ def _has_ulink(view: RequestView) -> bool:
 
 class _Threaded(CaseJudge):
     """Two or more accepted messages with the same thread id to one citizen; a threaded message that broke an
-    error rule fails the case it attempted. Kept: each thread's first message until its second comes."""
+    error rule fails the case it attempted. Kept: the id of each thread's first message until its second
+    comes (a view each would grow with the journal)."""
 
     def __init__(self, ctx: RuleContext) -> None:
         super().__init__(ctx)
-        self.first: dict[tuple[str, str], RequestView | None] = {}  # None: the thread is already evidence
+        self.first: dict[tuple[str, str], int | None] = {}  # None: the thread is already evidence
 
     def feed(self, view: RequestView, findings: Sequence[Finding]) -> None:
         if view.operation != ADD_MESSAGE or not (view.thread_id or "").strip():
@@ -51,11 +53,11 @@ class _Threaded(CaseJudge):
             return
         key = ((view.subject_of_care_id or "").strip(), view.thread_id.strip())
         if key not in self.first:
-            self.first[key] = view
+            self.first[key] = view.exchange.id
             return
         earlier = self.first[key]
         if earlier is not None:
-            self.outcome.add(earlier)
+            self.outcome.add_id(earlier)
             self.first[key] = None
         self.outcome.add(view, findings)
 
@@ -65,6 +67,21 @@ class _Threaded(CaseJudge):
 RESEND_WINDOW_S = 4.0
 
 
+class _Pending(NamedTuple):
+    """What a judge keeps of a message that may be sent again: no view, only what the finding names."""
+
+    exchange_id: int
+    t: float | None
+    time: str
+    citizen: str | None
+    keys: tuple[tuple, ...]
+
+
+def _pending(view: RequestView) -> _Pending:
+    return _Pending(view.exchange.id, view.t, view.exchange.time, view.subject_of_care_id,
+                    tuple(message_keys(view)))
+
+
 class _LogicalErrorHandled(CaseJudge):
     """An ERROR answer was seen, and the same message was not sent again (a logical error is final) in a
     watch of at least RESEND_WINDOW_S after it, until the end of the judged period; the case says how long.
@@ -72,7 +89,7 @@ class _LogicalErrorHandled(CaseJudge):
 
     def __init__(self, ctx: RuleContext) -> None:
         super().__init__(ctx)
-        self.pending: dict[tuple, RequestView] = {}
+        self.pending: dict[tuple, _Pending] = {}
         self.end: float | None = None
 
     def feed(self, view: RequestView, findings: Sequence[Finding]) -> None:
@@ -83,35 +100,36 @@ class _LogicalErrorHandled(CaseJudge):
         keys = message_keys(view)
         earlier = next((self.pending[k] for k in keys if k in self.pending), None)
         if earlier is not None:
-            for k in message_keys(earlier):
+            for k in earlier.keys:
                 self.pending.pop(k, None)
-            self.outcome.add(earlier, failing=True)
+            self.outcome.add_id(earlier.exchange_id, failing=True)
             self.outcome.own(view.exchange.id, Finding(
                 "CASE-LOGICAL-ERROR-RESENT", Severity.ERROR,
-                f"The message to {earlier.subject_of_care_id} was answered resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
-                f"at {earlier.exchange.time} and sent again at {view.exchange.time}. A logical error is final: "
+                f"The message to {earlier.citizen} was answered resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
+                f"at {earlier.time} and sent again at {view.exchange.time}. A logical error is final: "
                 "do not resend; check the citizen with IsActiveUser and reach them another way.",
-                f"Meddelandet till {earlier.subject_of_care_id} fick resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
-                f"{earlier.exchange.time} och skickades igen {view.exchange.time}. Ett logiskt fel är slutgiltigt: "
+                f"Meddelandet till {earlier.citizen} fick resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
+                f"{earlier.time} och skickades igen {view.exchange.time}. Ett logiskt fel är slutgiltigt: "
                 "skicka inte om; kontrollera invånaren med IsActiveUser och nå hen på annat sätt.",
                 source="TKB patientportal 1.0: felhantering (logiska fel / tekniska fel)",
                 hint="treat resultCode=ERROR as final; retry only technical faults (SOAP faults, timeouts)",
                 hint_sv="behandla resultCode=ERROR som slutgiltigt; försök igen bara vid tekniska fel "
                 "(SOAP-fel, timeout)"))
         if view.result_code == "ERROR":
-            for k in keys:
-                self.pending[k] = view
+            entry = _pending(view)
+            for k in entry.keys:
+                self.pending[k] = entry
 
     def finish(self) -> Outcome:
         out = self.outcome
         watched: list[float] = []
         too_short = 0
-        for view in {id(v): v for v in self.pending.values()}.values():
-            window = (self.end - view.t) if self.end is not None and view.t is not None else 0.0
+        for entry in {e.exchange_id: e for e in self.pending.values()}.values():
+            window = (self.end - entry.t) if self.end is not None and entry.t is not None else 0.0
             if window < RESEND_WINDOW_S:
                 too_short += 1
                 continue
-            out.add(view)
+            out.add_id(entry.exchange_id)
             watched.append(window)
         if watched:
             shortest = min(watched)
@@ -131,7 +149,7 @@ class _RetryAfterFault(CaseJudge):
 
     def __init__(self, ctx: RuleContext) -> None:
         super().__init__(ctx)
-        self.pending: dict[tuple, RequestView] = {}
+        self.pending: dict[tuple, _Pending] = {}
 
     def feed(self, view: RequestView, findings: Sequence[Finding]) -> None:
         if view.operation is None:
@@ -139,23 +157,24 @@ class _RetryAfterFault(CaseJudge):
         keys = message_keys(view)
         fault = next((self.pending[k] for k in keys if k in self.pending), None)
         if fault is not None:
-            for k in message_keys(fault):
+            for k in fault.keys:
                 self.pending.pop(k, None)
             # The retry's timing is what this case demonstrates: a too-early retry (the profile's warning) is
             # the case's own error, so the case fails on it; a warning alone never fails a case.
             too_soon = [f for f in findings if f.rule_id == RETRY_RULE]
-            self.outcome.add(fault, failing=bool(too_soon))
+            self.outcome.add_id(fault.exchange_id, failing=bool(too_soon))
             self.outcome.add(view, findings, failing=bool(too_soon))
             for f in too_soon:
                 self.outcome.own(view.exchange.id, Finding(
                     "CASE-RETRY-TOO-SOON", Severity.ERROR, f.message_en, f.message_sv, path=f.path, line=f.line,
                     source=f.source, hint=f.hint, hint_sv=f.hint_sv))
         if view.technical_fault:
-            for k in keys:
-                self.pending[k] = view
+            entry = _pending(view)
+            for k in entry.keys:
+                self.pending[k] = entry
 
     def finish(self) -> Outcome:
-        left = len({id(v) for v in self.pending.values()})
+        left = len({e.exchange_id for e in self.pending.values()})
         if not self.outcome.has_evidence and left:
             self.outcome.note = (f"{left} technical fault(s) were seen, but the same request was never sent again "
                                  "in the judged period.")
