@@ -11,8 +11,8 @@ judging pays) and the full ``verify`` with all rules, cases and the protocol in 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import json
+import multiprocessing
 import os
 import platform as pyplatform
 import resource
