@@ -42,6 +42,7 @@ CANNED = (b'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapen
 def serve(mode: str, journal: str) -> None:
     from mockplatform import Application, Config, Response, Settings
     from mockplatform.server import PlatformHTTPServer
+    from mockplatform.server.listener import Routes
 
     if mode == "bare":
         class Bare:
@@ -55,11 +56,13 @@ def serve(mode: str, journal: str) -> None:
                 return Response(200, [("Content-Type", "text/xml; charset=UTF-8")], CANNED)
 
         app = Bare()
+        routes = Routes(app.handle, app.needs_worker)  # the same server, without the platform's route table
     else:
+        routes = None
         app = Application(Config(journal=Path(journal)))
         if os.environ.get("BENCH_NOJOURNAL"):
             app.journal.record = lambda *a, **k: 0
-    server = PlatformHTTPServer(app, "127.0.0.1", 0)
+    server = PlatformHTTPServer(app, "127.0.0.1", 0, routes=routes)
     if os.environ.get("BENCH_SWITCH"):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     print(server.server_address[1], flush=True)

@@ -19,7 +19,6 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
-from .. import http_routes
 from ..faults import vp012
 from ..http1 import Head, Message, Refusal, RequestReader
 from ..messages import Request, Response
@@ -224,7 +223,7 @@ class Connection(asyncio.BufferedProtocol):
 
     def _needs_worker(self, request: Request) -> bool:
         try:
-            return http_routes.needs_worker(self.app, request)
+            return self.server.needs_worker(request)
         except Exception:  # a bug of ours: logged, and the worker's handling answers (VP012 if it fails too)
             log.exception("could not tell whether %s %s may wait", request.method, request.path)
             return True
@@ -246,7 +245,7 @@ class Connection(asyncio.BufferedProtocol):
 
     def _handle(self, request: Request) -> Response:
         try:
-            return http_routes.handle(self.app, request)
+            return self.server.handle(request)
         except Exception as exc:  # never a traceback to the client: the platform's internal-error fault
             log.exception("unhandled error for %s %s", request.method, request.path)
             correlation = correlation_id_for(request.header(CORRELATION))

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
 
+from .. import http_routes
 from ..app import Application
+from ..messages import Request, Response
 from .commit import AfterCommit
 from .connection import READ_BUFFER, Connection
 from .tls import TLSLayer
@@ -28,13 +33,25 @@ log = logging.getLogger("mockplatform.server")
 STOP_GRACE_S = 2.0  # after a second stop request: how much longer remote producers get to answer
 
 
+class Routes(NamedTuple):
+    """The server's two questions to what it serves: the answer to a request, and whether it may wait."""
+
+    handle: Callable[[Request], Response]
+    needs_worker: Callable[[Request], bool]
+
+
 class PlatformHTTPServer:
     """The listening socket is bound at once (so ``url`` is known); ``serve_forever`` runs the loop
     in the calling thread until ``shutdown`` (from another thread) or KeyboardInterrupt."""
 
     def __init__(self, app: Application, host: str, port: int, ssl_context: ssl.SSLContext | None = None,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, routes: Routes | None = None) -> None:
         self.app = app
+        # What answers a request, and whether it may wait: the route table (``http_routes``) by default; a
+        # benchmark's bare server gives its own.
+        routes = routes or Routes(functools.partial(http_routes.handle, app),
+                                  functools.partial(http_routes.needs_worker, app))
+        self.handle, self.needs_worker = routes.handle, routes.needs_worker
         self.ssl_context = ssl_context
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.create_server((host, port), family=family, backlog=128)
