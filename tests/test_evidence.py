@@ -163,9 +163,8 @@ def test_verify_tells_a_terminal_how_far_it_has_come(platform, monkeypatch):
 
 def test_verify_memory_does_not_grow_with_the_journal(tmp_path, monkeypatch):
     """Judging holds the reorder window and the rules' state per citizen, thread or text, never every request:
-    five times the exchanges take less than three times the peak memory here (this journal has a new text and
-    a new thread in most messages, which is state the rules keep); keeping every judged request to the end
-    took five times as much."""
+    each exchange more costs the peak a few hundred bytes here (this journal has a new text and a new thread in
+    most messages, which is state the rules keep), where keeping every judged request took over 3 KB."""
     import tracemalloc
 
     from mockplatform.rules import base
@@ -187,4 +186,4 @@ def test_verify_memory_does_not_grow_with_the_journal(tmp_path, monkeypatch):
         verify(VerifyOptions(journal=journal))
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
-    assert peaks[1] < peaks[0] * 3, peaks
+    assert (peaks[1] - peaks[0]) / 2000 < 1536, peaks  # bytes of peak per exchange more
