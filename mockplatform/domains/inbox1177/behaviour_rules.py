@@ -8,6 +8,7 @@ message only, never the requests: judging takes the same memory whatever the jou
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -186,15 +187,16 @@ class general_information(JournalState):  # noqa: N801 - named as the rule it is
 
     def __init__(self, ctx: RuleContext) -> None:
         super().__init__(ctx)
-        self.citizens: dict[bytes, str | set[str]] = {}
+        self.citizens: dict[int, str | set[str]] = {}
 
     def feed(self, view: RequestView) -> Iterator[tuple[int, Hit]]:
         ctx = self.ctx
         text = (view.message_text or "").strip()
         if not text:
             return
-        key = hashlib.blake2b(f"{_who(view)}\0{text}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
-        citizen = _citizen(view)
+        key = int.from_bytes(hashlib.blake2b(f"{_who(view)}\0{text}".encode("utf-8", "surrogatepass"),
+                                             digest_size=8).digest())
+        citizen = sys.intern(_citizen(view))  # one string per citizen, however many texts
         first = self.citizens.get(key)
         if first is None:
             self.citizens[key] = citizen
