@@ -178,15 +178,21 @@ def _parser() -> argparse.ArgumentParser:
                        "output folder could not be written."))
     demo.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
 
-    protocol = sub.add_parser("protocol", help="work with a written test protocol")
+    check_exits = ("0 the protocol matches its journal; 1 something differs (each difference is printed); 2 usage "
+                   "error, or not a protocol.json; 3 the protocol or the journal could not be read.")
+    check_example = "mockplatform protocol check protocol-out/protocol.json --journal .mockplatform/journal.sqlite"
+    protocol = sub.add_parser(
+        "protocol", help="work with a written test protocol",
+        description="Work with a test protocol that verify wrote. 'protocol check' judges the journal again and "
+                    "says whether protocol.json matches it: that every hash, case and the verdict follow from "
+                    "the journal, and nothing was edited afterwards.",
+        epilog=_epilog(check_example, check_exits))
     protocol_sub = protocol.add_subparsers(dest="protocol_command", required=True)
     check = protocol_sub.add_parser(
         "check", help="judge the journal again and say whether protocol.json matches it",
         description="Judge the journal again with the protocol's own selection and profile, and compare every "
-                    "hash, count, case status, evidence and the verdict with protocol.json. Exit 0 when they "
-                    "match, 1 when anything differs (each difference is printed), 2 usage error, 3 a file "
-                    "could not be read.",
-        epilog="example: mockplatform protocol check protocol-out/protocol.json --journal .mockplatform/journal.sqlite")
+                    "hash, count, case status, evidence and the verdict with protocol.json.",
+        epilog=_epilog(check_example, check_exits))
     check.add_argument("protocol_json", type=Path, metavar="PROTOCOL_JSON", help="the protocol.json to check")
     check.add_argument("--journal", type=Path,
                        help="the journal it was made from (default: the path the protocol names)")
@@ -452,17 +458,23 @@ JOURNAL_HEADER = ("TIME", "HTTP", "VP", "CONTRACT", "LOGICAL ADDRESS", "CONSUMER
 
 
 def _journal_row(ex) -> tuple[str, ...]:
-    from .web.display import contract_name  # "DoSomething 1" for urn:...:DoSomethingResponder:1
+    from .display_text import contract_name, one_line  # "DoSomething 1" for urn:...:DoSomethingResponder:1
 
-    return (ex.time, str(ex.http_status), ex.vp_code or "-", contract_name(ex.contract) or "-",
-            ex.logical_address or "-", ex.consumer or "-", ex.correlation_id or "-")
+    # What the consumer sent is shown, not obeyed: a line break, a tab or an escape sequence in a header or
+    # an address would break the row or reach the terminal.
+    return tuple(one_line(value) for value in (
+        ex.time, str(ex.http_status), ex.vp_code or "-", contract_name(ex.contract) or "-",
+        ex.logical_address or "-", ex.consumer or "-", ex.correlation_id or "-"))
 
 
 def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     """A header row and the rows under it, each column as wide as its widest value (the last one unpadded)."""
-    widths = [max(len(value) for value in column) for column in zip(header, *rows, strict=False)]
+    from .display_text import terminal_width
+
+    widths = [max(terminal_width(value) for value in column) for column in zip(header, *rows, strict=False)]
     for row in (header, *rows):
-        print("  ".join(value.ljust(width) for value, width in zip(row[:-1], widths, strict=False)) + "  " + row[-1])
+        cells = [value + " " * (width - terminal_width(value)) for value, width in zip(row[:-1], widths, strict=False)]
+        print("  ".join(cells) + "  " + row[-1])
 
 
 def _protocol_check(args: argparse.Namespace) -> int:

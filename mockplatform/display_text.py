@@ -11,6 +11,7 @@ parse errors, and those it lets through are invisible. ``clean`` shows each one 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 __all__ = ["clean", "contract_name"]
 
@@ -25,6 +26,19 @@ def clean(value: object) -> str:
     """``value`` as text (None as ""), each forbidden character shown as ``[U+001B]`` instead of failing."""
     text = "" if value is None else str(value)
     return _FORBIDDEN.sub(_code_point, text)
+
+
+_LINE_BREAKING = re.compile("[\t\n\r]")
+
+
+def one_line(value: object) -> str:
+    """``clean``, and a tab or line break shown as ``[U+000A]`` too: for a terminal table, one row a line."""
+    return _LINE_BREAKING.sub(_code_point, clean(value))
+
+
+def terminal_width(text: str) -> int:
+    """Columns a text takes in a terminal: a wide character (CJK) two, a combining mark none."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def contract_name(namespace: str | None) -> str:

@@ -416,7 +416,9 @@ class Journal:
             try:
                 self.reader().execute("SELECT id FROM exchanges LIMIT 1").fetchall()
             except sqlite3.DatabaseError as exc:
-                raise JournalError(f"{self.path}: not a mockplatform journal ({exc})") from None
+                raise JournalError(f"{self.path}: not a mockplatform journal ({exc}): give --journal the file "
+                                   "'mockplatform serve' writes (it prints its path at start; default "
+                                   ".mockplatform/journal.sqlite)") from None
             return
         self._conn = None
         try:

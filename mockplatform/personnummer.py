@@ -88,3 +88,14 @@ def problems(number: str) -> list[str]:
 
 def is_valid(number: str) -> bool:
     return not problems(number)
+
+
+_WRITTEN = re.compile(r"(\d{8})[-+]?(\d{4})")
+WRITTEN_FORMS = "YYYYMMDDNNNC (191212121212) or YYYYMMDD-NNNC (19121212-1212)"
+
+
+def from_written(text: str) -> str | None:
+    """A personnummer or samordningsnummer in its 12 digits, as the contracts write it, from the way people
+    write it (with a hyphen or a plus, as the pages show it); None for anything else."""
+    match = _WRITTEN.fullmatch(text.strip())
+    return None if match is None else match[1] + match[2]

@@ -289,7 +289,7 @@ class SoapPipeline:
             return faults.vp002()
         if not sender or (headers.get("x-vp-instance-id") or "").strip() != s.instance_id:
             return faults.vp002()  # not trusted: ignored, as on the real platform, and there is no certificate
-        if request.client_ip not in s.sender_allowed_ips:
+        if not (request.client_ip in s.sender_allowed_ips if s.sender_allowed_ips else request.from_loopback):
             return faults.vp011(request.client_ip, "x-vp-sender-id")
         ctx.identified_by = BY_SENDER_HEADER
         return sender

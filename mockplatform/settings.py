@@ -19,7 +19,9 @@ class Settings:
     # Consumer identity over plain HTTP. Trusted by default (local use); strict mode behaves like
     # the real platform: x-vp-sender-id only with x-vp-instance-id = instance_id from an allowed IP.
     strict_sender: bool = False
-    sender_allowed_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    # Addresses x-vp-sender-id is trusted from in strict mode; empty: this machine, by the one loopback rule
+    # (messages.is_loopback: 127.0.0.0/8, ::1, mapped), as the admin API and the pages have it.
+    sender_allowed_ips: tuple[str, ...] = ()
     default_consumer: str | None = None
     # VP013: None = anyone may set x-rivta-original-serviceconsumer-hsaid (the platform's default).
     original_consumer_allowed: tuple[str, ...] | None = None
@@ -27,7 +29,7 @@ class Settings:
     producer_timeout_ms: int = 29_000
     producer_timeout_by_contract: dict[str, int] = field(default_factory=dict)
     connect_retry_delay_s: float = 2.0
-    # The fake inbox answers schema violations with a fault unless lenient.
+    # In-process producers (a domain's fake) answer schema violations with a fault, unless lenient.
     lenient: bool = False
     # Requests larger than this are refused (VP015) and stored truncated.
     max_body_bytes: int = 10 * 1024 * 1024

@@ -245,20 +245,4 @@ def load_tak_order(data: dict, source: str = "TAK order") -> Tak:
     return Tak(routes, auths, source=source)
 
 
-def tak_toml_for(inbox_logical_address: str, consumers: list[str], contracts: list[str]) -> str:
-    """A TAK file in the project's format that routes the inbox contracts to the fake inbox and
-    authorises the given consumers: the catalogue that goes with a generated fixtures file."""
-    quoted = lambda items: "[\n" + "".join(f'  "{i}",\n' for i in items) + "]"  # noqa: E731
-    return (
-        "# TAK for generated fixtures: the inbox contracts route to the fake inbox, and every\n"
-        "# consumer with a system-id may call them.\n\n"
-        "hsa_climb = true\n\n"
-        f"[[route]]\ncontracts = {quoted(contracts)}\nlogical_address = \"{inbox_logical_address}\"\n"
-        'address = "builtin:inbox"\nprofile = "RIVTABP21"\n\n'
-        f"[[authorisation]]\nconsumers = {quoted(consumers)}\ncontracts = {quoted(contracts)}\n"
-        f'logical_address = "{inbox_logical_address}"\n'
-    )
-
-
-__all__ = ["PROFILES", "load_tak", "load_tak_any", "load_tak_export", "load_tak_order", "load_tak_toml", "merge",
-           "tak_toml_for"]
+__all__ = ["PROFILES", "load_tak", "load_tak_any", "load_tak_export", "load_tak_order", "load_tak_toml", "merge"]

@@ -203,9 +203,9 @@ def test_generated_fixtures_and_tak_serve_a_generated_consumer(tmp_path, capsys,
 
 
 def _leaf_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
-    """(command words, parser) for every command that runs something (groups of subcommands only lead on)."""
+    """(command words, parser) for every command, a group of subcommands (``protocol``) too; not the top."""
     groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not groups:
+    if path:
         yield path, parser
     for group in groups:
         for name, sub in group.choices.items():
@@ -216,7 +216,8 @@ def test_every_command_has_a_description_its_defaults_an_example_and_its_exit_co
     from mockplatform.cli import _parser
 
     leaves = dict(_leaf_parsers(_parser()))
-    assert {("serve",), ("fixtures",), ("journal",), ("verify",), ("demo",)} <= set(leaves)
+    assert {("serve",), ("fixtures",), ("journal",), ("verify",), ("demo",), ("protocol",),
+            ("protocol", "check")} <= set(leaves)
     for words, parser in leaves.items():
         assert parser.description, words
         text = parser.format_help()
@@ -344,3 +345,33 @@ def test_demo_leaves_only_the_journal_and_the_protocol(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "journal.sqlite", "junit.xml", "protocol.docx", "protocol.html", "protocol.json", "protocol.md"]
+
+
+def test_journal_text_shows_what_a_consumer_sent_without_obeying_it(tmp_path, capsys):
+    """A line break, a tab or an escape sequence in an address or a sender header is shown as [U+000A] and
+    the like: one row a line, nothing reaches the terminal as a command, wide characters kept aligned."""
+    from mockplatform.app import Application, Config
+    from mockplatform.http_routes import handle
+    from mockplatform.messages import Request
+
+    from .soap import envelope
+
+    app = Application(Config(journal=tmp_path / "j.sqlite"))
+    try:
+        handle(app, Request("POST", "/vp", [("Content-Type", "text/xml")],
+                            envelope("<x:A xmlns:x='urn:a'/>", address="SE55\nline2\tÅÄÖ漢字"), client="127.0.0.1:1"))
+        handle(app, Request("POST", "/vp", [("x-vp-sender-id", "SE\x1b[31mRED\x1b[0m\tX")], is_active_user(),
+                            client="127.0.0.1:1"))
+    finally:
+        app.close()
+    assert main(["journal", "--journal", str(tmp_path / "j.sqlite")]) == 0
+    out = capsys.readouterr().out
+    header, *rows = out.splitlines()
+    assert len(rows) == 2 and "\x1b" not in out and "\t" not in out
+    assert "SE55[U+000A]line2[U+0009]ÅÄÖ漢字" in rows[0] and "SE[U+001B][31mRED" in rows[1]
+    from mockplatform.display_text import terminal_width
+
+    column = header.index("CONSUMER")
+    for row in rows:  # the consumer starts under its title, counted in terminal columns (漢 takes two)
+        at = next(i for i in range(len(row)) if terminal_width(row[:i]) == column)
+        assert row[at - 2:at] == "  " and row[at] != " ", row

@@ -209,6 +209,19 @@ def test_strict_sender_from_an_address_not_allowed_is_vp011(start_platform):
     assert "IP-address: 127.0.0.1" in f["detail"]
 
 
+def test_strict_sender_trusts_this_machine_by_the_one_loopback_rule(start_platform):
+    """A trusted sender from 127.0.0.2 (this machine, as the admin API and the pages count it) is not VP011;
+    from another address it is."""
+    from mockplatform.http_routes import handle
+    from mockplatform.messages import Request
+
+    p = start_platform(settings=Settings(strict_sender=True))
+    headers = [("x-vp-sender-id", CONSUMER), ("x-vp-instance-id", "mockplatform")]
+    for client, status in (("127.0.0.2:5555", 200), ("[::1]:5555", 200), ("192.0.2.7:5555", 500)):
+        answer = handle(p.app, Request("POST", "/vp", headers, is_active_user(), client=client))
+        assert answer.status == status, (client, answer.body[:300])
+
+
 def test_without_sender_header_the_default_consumer_is_used(platform):
     platform.post(is_active_user())
     assert platform.app.journal.exchanges()[-1].consumer == CONSUMER

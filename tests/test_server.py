@@ -251,3 +251,24 @@ def test_the_worker_count_is_a_setting(start_platform):
     for thread in threads:
         thread.join(10)
     assert len(done) == 2 and max(done) >= 0.75, done
+
+
+def test_listening_on_every_address_takes_ipv4_calls_too(tmp_path):
+    """``--host ::`` listens on IPv6 and, where the system can, IPv4: a consumer calling 127.0.0.1 reaches it."""
+    import socket
+    import urllib.request
+
+    from mockplatform import Application, Config
+    from mockplatform.server import start_in_thread
+
+    if not socket.has_dualstack_ipv6():
+        pytest.skip("this system has no dual-stack IPv6 sockets")
+    app = Application(Config(journal=tmp_path / "j.sqlite"))
+    server = start_in_thread(app, host="::", port=0)
+    try:
+        port = server.server_address[1]
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=10).status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+        app.close()

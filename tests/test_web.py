@@ -242,6 +242,16 @@ def test_inbox_picker_lists_the_fixture_citizens(client):
     assert "finns inte" in text_of(unknown)
 
 
+def test_the_inbox_page_takes_the_citizen_as_it_shows_it(client):
+    """The picker shows 19121212-1212: the page opens that inbox written so, as the admin API does; what is no
+    12-digit number is told so, not called an unknown citizen."""
+    shown = client.page("/ui/inbox", citizen=f"{ACTIVE_SMS_EMAIL[:8]}-{ACTIVE_SMS_EMAIL[8:]}")
+    assert "finns inte" not in text_of(shown) and css(shown, "#inbox-title")
+    for bad in ("121212-1212", "abc"):
+        said = text_of(client.page("/ui/inbox", citizen=bad))
+        assert "tolv siffror" in said and "finns inte" not in said, bad
+
+
 # -- opening a message --------------------------------------------------------------------------------
 
 

@@ -54,7 +54,9 @@ class PlatformHTTPServer:
         self.handle, self.needs_worker = routes.handle, routes.needs_worker
         self.ssl_context = ssl_context
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.socket = socket.create_server((host, port), family=family, backlog=128)
+        # "::" (every address) takes IPv4 calls too where the system can: a consumer at 127.0.0.1 reaches it.
+        dualstack = host == "::" and socket.has_dualstack_ipv6()
+        self.socket = socket.create_server((host, port), family=family, backlog=128, dualstack_ipv6=dualstack)
         self.server_address = self.socket.getsockname()
         self.pool = ThreadPoolExecutor(max_workers=workers or app.settings.workers,
                                        thread_name_prefix="mockplatform-worker")

@@ -7,6 +7,7 @@ One function, ``verify``; the ``mockplatform verify`` command and the pytest sui
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -284,7 +285,7 @@ def _excerpt(view: RequestView) -> str:
     if view.envelope is None:
         body = (view.exchange.request_body or b"")[:2000].decode("utf-8", "replace")
         return "\n".join(body.splitlines()[:EXCERPT_LINES])
-    payload = etree.fromstring(etree.tostring(view.envelope.payload))  # a copy: the journal's tree stays intact
+    payload = copy.deepcopy(view.envelope.payload)  # a copy: the request's own tree stays intact
     for element in payload.iter():
         if isinstance(element.tag, str) and element.tag.rpartition("}")[2] == "messageText" and element.text \
                 and len(element.text) > EXCERPT_TEXT:

@@ -9,7 +9,6 @@ static files) and the demo. The core finds it through the ``mockplatform.domains
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from urllib.parse import unquote
 
 from ...domains import AdminRoute, Domain, FrontPageItem, Page
 from ...messages import json_response
+from ...personnummer import WRITTEN_FORMS, from_written
 from .names import ADD_MESSAGE_NS, CONTRACTS, DOMAIN_NAME, PRODUCER, PROFILE_ID
 from .section import inbox_address, read_section
 from .store import INBOX_SCHEMA, InboxStore, reset_inbox
@@ -110,7 +110,6 @@ class InboxDomain(Domain):
         return run_demo(out)
 
 
-_CITIZEN = re.compile(r"(\d{8})[-+]?(\d{4})")
 
 
 def _admin_inbox(app: Application, request: Request, parts: list[str]) -> Any:
@@ -119,12 +118,10 @@ def _admin_inbox(app: Application, request: Request, parts: list[str]) -> Any:
     if len(parts) != 1:
         return None
     written = unquote(parts[0]).strip()
-    match = _CITIZEN.fullmatch(written)
-    if match is None:
+    citizen = from_written(written)
+    if citizen is None:
         return json_response(400, {"error": f"'{written}' is not a personnummer or samordningsnummer in its "
-                                            "12 digits: write YYYYMMDDNNNC (191212121212) or YYYYMMDD-NNNC "
-                                            "(19121212-1212)"})
-    citizen = match[1] + match[2]
+                                            f"12 digits: write {WRITTEN_FORMS}"})
     known = any(c.subject_of_care_id == citizen for c in app.fixtures.citizens)
     return {"citizen": citizen, "known_citizen": known, "cases": InboxStore(app.journal).cases(citizen)}
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ...fixtures import Citizen
 from ...messages import Request, Response
+from ...personnummer import WRITTEN_FORMS, from_written
 from ...web import responses
 from ...web.display import display_pnr, local_time
 from .links import sso_link
@@ -62,11 +63,13 @@ def _citizen(app: Application, pnr: str) -> Citizen | None:
 def inbox_page(app: Application, request: Request) -> Response:
     """GET /ui/inbox?citizen=<personnummer>: the picker, and the citizen's main cases."""
     pnr = (request.query.get("citizen") or "").strip()
-    citizen = _citizen(app, pnr) if pnr else None
+    number = from_written(pnr) if pnr else None  # as the contracts write it, or as this page shows it
+    citizen = _citizen(app, number) if number else None
     rows = case_rows(InboxStore(app.journal).cases(citizen.subject_of_care_id)) if citizen else []
     return responses.page(
         "inbox.html.j2", title="Inkorg", nav="inbox", citizens=app.fixtures.citizens, pnr=pnr, citizen=citizen,
-        rows=rows, unread=sum(r.unread for r in rows), display_pnr=display_pnr,
+        rows=rows, unread=sum(r.unread for r in rows), display_pnr=display_pnr, readable=number is not None,
+        written_forms=WRITTEN_FORMS,
     )
 
 
