@@ -129,6 +129,7 @@ def test_tc08_says_the_window_it_watched_or_that_it_could_not_be_judged(platform
     platform.post(add_message(ACTIVE_SMS_EMAIL))  # answered ERROR, and the judged period ends at once
     tc08 = next(c for c in verify(VerifyOptions(journal=platform.app.journal.path)).cases if c.id == "TC-08")
     assert tc08.status is CaseStatus.NOT_RUN and "Could not be judged" in tc08.how_to_run
+    assert "Kunde inte bedömas" in tc08.how_to_run  # the note is said in Swedish as well
     platform.post(is_active_user(ACTIVE_SMS_EMAIL))
     _later(platform.app.journal, seconds=30)
     tc08 = next(c for c in verify(VerifyOptions(journal=platform.app.journal.path)).cases if c.id == "TC-08")
@@ -187,3 +188,24 @@ def test_verify_memory_does_not_grow_with_the_journal(tmp_path, monkeypatch):
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert (peaks[1] - peaks[0]) / 2000 < 1536, peaks  # bytes of peak per exchange more
+
+
+def test_the_exchange_page_gives_the_fix_in_swedish_first(platform):
+    """A finding's hint on the journal page: Swedish first, then English, as the protocol has it."""
+    import requests
+
+    platform.post(add_message(ACTIVE_SMS_EMAIL, description=None))  # no heading: INBOX-MESSAGE-DESCRIPTION
+    exchange = platform.app.journal.exchanges()[-1]
+    page = requests.get(f"{platform.url}/ui/journal/{exchange.id}", timeout=10).text
+    at = page.index("Åtgärd:")
+    sv, en = page.index("lägg till", at), page.index("add a short heading", at)
+    assert sv < en
+
+
+def test_times_in_finding_texts_are_swedish_local_time():
+    """A batch's start and end in PP-BATCH-SIZE are written as the protocol writes times (they were UTC)."""
+    from datetime import UTC
+
+    from mockplatform.domains.inbox1177.behaviour_rules import _clock
+
+    assert _clock(datetime(2026, 7, 1, 10, 0, 0, tzinfo=UTC).timestamp()) == "2026-07-01 12:00:00 CEST"

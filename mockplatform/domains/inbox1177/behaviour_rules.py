@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from ...localtime import swedish_time
 from ...rules import Hit
 from ...rules.base import JournalState
 from .names import ADD_MESSAGE, IS_ACTIVE_USER
@@ -38,7 +39,8 @@ def message_keys(view: RequestView) -> list[tuple]:
 
 
 def _clock(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
+    """A time in a finding's text: Swedish local time with its zone, as the protocol writes times."""
+    return swedish_time(datetime.fromtimestamp(t, UTC))
 
 
 class active_user_checked(JournalState):  # noqa: N801 - named as the rule it is

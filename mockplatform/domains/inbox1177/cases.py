@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from ...findings import Finding, Severity
+from ...localtime import swedish_time
 from ...rules.cases import CaseJudge, Outcome, TestCase, attempts, errors_in
 from . import docbook
 from .behaviour_rules import message_keys
@@ -106,10 +107,12 @@ class _LogicalErrorHandled(CaseJudge):
             self.outcome.own(view.exchange.id, Finding(
                 "CASE-LOGICAL-ERROR-RESENT", Severity.ERROR,
                 f"The message to {earlier.citizen} was answered resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
-                f"at {earlier.time} and sent again at {view.exchange.time}. A logical error is final: "
+                f"at {swedish_time(earlier.time)} and sent again at {swedish_time(view.exchange.time)}. A logical "
+                "error is final: "
                 "do not resend; check the citizen with IsActiveUser and reach them another way.",
                 f"Meddelandet till {earlier.citizen} fick resultCode=ERROR ('{NOT_ACTIVE_TEXT}') "
-                f"{earlier.time} och skickades igen {view.exchange.time}. Ett logiskt fel är slutgiltigt: "
+                f"{swedish_time(earlier.time)} och skickades igen {swedish_time(view.exchange.time)}. Ett logiskt "
+                "fel är slutgiltigt: "
                 "skicka inte om; kontrollera invånaren med IsActiveUser och nå hen på annat sätt.",
                 source="TKB patientportal 1.0: felhantering (logiska fel / tekniska fel)",
                 hint="treat resultCode=ERROR as final; retry only technical faults (SOAP faults, timeouts)",
@@ -137,7 +140,10 @@ class _LogicalErrorHandled(CaseJudge):
                         f"perioden). No resend within {shortest:.1f} s after the ERROR answer (until the end of the "
                         "judged period).")
         elif too_short and not out.has_evidence:
-            out.note = (f"Could not be judged: {too_short} ERROR answer(s) came less than {RESEND_WINDOW_S:g} s "
+            out.note = (f"Kunde inte bedömas: {too_short} ERROR-svar kom mindre än {RESEND_WINDOW_S:g} s före slutet "
+                        "av den bedömda perioden, för kort tid för att se om meddelandet skickades igen (kontraktets "
+                        "första omförsök kommer efter 4 s); låt testet fortsätta, eller vidga --until. "
+                        f"Could not be judged: {too_short} ERROR answer(s) came less than {RESEND_WINDOW_S:g} s "
                         "before the end of the judged period, too little to see whether the message was resent (the "
                         "contract's first retry comes after 4 s); keep the test running, or widen --until.")
         return out
@@ -176,8 +182,9 @@ class _RetryAfterFault(CaseJudge):
     def finish(self) -> Outcome:
         left = len({e.exchange_id for e in self.pending.values()})
         if not self.outcome.has_evidence and left:
-            self.outcome.note = (f"{left} technical fault(s) were seen, but the same request was never sent again "
-                                 "in the judged period.")
+            self.outcome.note = (f"{left} tekniska fel sågs, men samma anrop skickades aldrig igen under den "
+                                 f"bedömda perioden. {left} technical fault(s) were seen, but the same request was "
+                                 "never sent again in the judged period.")
         return self.outcome
 
 
