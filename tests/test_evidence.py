@@ -209,3 +209,20 @@ def test_times_in_finding_texts_are_swedish_local_time():
     from mockplatform.domains.inbox1177.behaviour_rules import _clock
 
     assert _clock(datetime(2026, 7, 1, 10, 0, 0, tzinfo=UTC).timestamp()) == "2026-07-01 12:00:00 CEST"
+
+
+def test_a_case_keeps_a_few_examples_of_its_evidence_however_much_there_is():
+    """A judge counts all its evidence but holds only MAX_EVIDENCE examples of each kind (and when they came):
+    what it keeps does not grow with the journal."""
+    from mockplatform.journal import Exchange
+    from mockplatform.rules import RequestView
+    from mockplatform.rules.cases import MAX_EVIDENCE, Outcome
+
+    outcome = Outcome()
+    for i in range(1, 1001):
+        exchange = Exchange("t", 1.0, "c", "POST", "/vp", [], b"", 200, [], b"", id=i)
+        outcome.add(RequestView(exchange, None, None, None))
+        outcome.add_id(10_000 + i, failing=True)
+    assert outcome.seen == 2000 and len(outcome.right) == len(outcome.wrong) == MAX_EVIDENCE
+    assert len(outcome._order) == 2 * MAX_EVIDENCE
+    assert [v if isinstance(v, int) else v.exchange.id for v in outcome.shown()] == [10_001 + i for i in range(5)]

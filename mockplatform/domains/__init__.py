@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import sqlite3
 
     from ..app import Application
-    from ..contracts import ContractRegistry
     from ..fixtures import Fixtures
     from ..journal import Exchange
     from ..messages import Response
@@ -73,8 +72,6 @@ class Domain:
     title: str = ""
     # Release packages in the official layout (folders) whose contracts this domain serves.
     contract_packages: Sequence[Path] = field(default_factory=tuple)
-    # Names of its in-process producers: a TAK route to builtin:<name> reaches them.
-    producer_names: Sequence[str] = field(default_factory=tuple)
     # SQL run at journal start (CREATE ... IF NOT EXISTS): its state lives beside the journal.
     store_schema: str = field(default="", repr=False)
     # Folders of Jinja2 templates and static files (CSS, JS) for its pages.
@@ -131,12 +128,6 @@ class Domain:
     def demo(self, out: Path) -> int | None:
         """``mockplatform demo``: play a sample consumer and write a protocol; None if it has none."""
         return None
-
-    def contracts(self, registry: ContractRegistry) -> Iterable[str]:
-        """Responder namespaces of its contracts among those loaded."""
-        folders = {Path(p).resolve() for p in self.contract_packages}
-        return [i.responder_namespace for i in registry.interactions
-                if Path(i.package.source).resolve() in folders]
 
 
 @functools.cache

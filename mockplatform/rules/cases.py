@@ -45,28 +45,29 @@ class Outcome:
     findings: list[tuple[int, Finding]] = field(default_factory=list)  # the case's own (they fail it)
     own_count: int = 0
     note: str = ""  # what the reader must know (not run although something related was seen; a window watched)
-    _order: dict[int, int] = field(default_factory=dict, repr=False)
+    _order: dict[int, int] = field(default_factory=dict, repr=False)  # exchange id of kept evidence -> when
 
     def add(self, view: RequestView, findings: Sequence[Finding] = (), failing: bool = False) -> None:
         """One exchange of evidence, with the findings known for it; ``failing``: it shows what is wrong even
         without an error finding of its own (a case finding names it)."""
-        self.seen += 1
-        self._order.setdefault(id(view), self.seen)
         errors = errors_in(findings)
         _unique_into(self.errors, errors, MAX_FINDINGS)
         _unique_into(self.warnings, [f for f in findings if f.severity is not Severity.ERROR], MAX_EVIDENCE)
-        kept = self.wrong if errors or failing else self.right
-        if len(kept) < MAX_EVIDENCE and all(v is not view for v in kept):
-            kept.append(view)
+        self._keep(view, self.wrong if errors or failing else self.right)
 
     def add_id(self, exchange_id: int, failing: bool = False) -> None:
         """Evidence by the id of its exchange: for a judge that keeps ids, not views, of what may become
         evidence later (the first message of every thread, a fault not yet retried)."""
+        self._keep(exchange_id, self.wrong if failing else self.right)
+
+    def _keep(self, item: RequestView | int, kept: list[RequestView | int]) -> None:
+        """Count the evidence; keep it (and when it came) only while fewer than MAX_EVIDENCE are kept, so what
+        a judge holds does not grow with the journal."""
         self.seen += 1
-        self._order.setdefault(exchange_id, self.seen)
-        kept = self.wrong if failing else self.right
-        if len(kept) < MAX_EVIDENCE and exchange_id not in kept:
-            kept.append(exchange_id)
+        key = _key(item)
+        if len(kept) < MAX_EVIDENCE and all(_key(k) != key for k in kept):
+            kept.append(item)
+            self._order.setdefault(key, self.seen)
 
     def own(self, exchange_id: int, finding: Finding) -> None:
         """A finding of the case's own about the behaviour it demonstrates: it fails the case."""
@@ -91,7 +92,8 @@ class Outcome:
 
 
 def _key(item: RequestView | int) -> int:
-    return item if isinstance(item, int) else id(item)
+    """The exchange id of a piece of evidence, kept as a view or as the id itself."""
+    return item if isinstance(item, int) else item.exchange.id
 
 
 def _unique_into(kept: list[Finding], found: Sequence[Finding], limit: int) -> None:

@@ -130,7 +130,6 @@ domain = InboxDomain(
     name=DOMAIN_NAME,
     title="1177 Inkorg (patientportal 1.x)",
     contract_packages=(PACKAGE,),
-    producer_names=(PRODUCER,),
     store_schema=INBOX_SCHEMA,
     template_dir=HERE / "templates",
     static_dir=HERE / "static",
