@@ -19,6 +19,7 @@ from .contracts import ContractRegistry, load_package
 from .domains import Domain, installed
 from .fixtures import Fixtures, builtin_fixtures_dir, load_fixtures
 from .journal import Journal
+from .outbox import OUTBOX_SCHEMA, Outbox
 from .platform import CORRELATION, SoapPipeline
 from .producers import Producer
 from .producers.faults import FaultInjector
@@ -65,7 +66,8 @@ class Application:
                 self.contracts.add(load_package(package))
         for package in config.contracts:
             self.contracts.add(load_package(package))
-        self.journal = Journal(config.journal, extra_schema=[d.store_schema for d in self.domains if d.store_schema])
+        self.journal = Journal(config.journal, extra_schema=[OUTBOX_SCHEMA,
+                                                             *(d.store_schema for d in self.domains if d.store_schema)])
         self.interrupt = threading.Event()  # see interrupt_waits
         self.http_producer = HttpProducer(retry_delay_s=self.settings.connect_retry_delay_s, interrupt=self.interrupt)
         self.faults = FaultInjector(connect_retry_delay_s=self.settings.connect_retry_delay_s, interrupt=self.interrupt,
@@ -75,8 +77,13 @@ class Application:
             self.producers.update(domain.producers(self))
         self.pipeline = SoapPipeline(self.settings, self.tak, self.journal, self.producers, self.http_producer,
                                      self.faults)
+        handlers = {}
+        for domain in self.domains:
+            handlers.update(domain.follow_ups(self))
+        self.outbox = Outbox(self.journal, handlers)  # calls made once a call is journaled (``outbox``)
         for domain in self.domains:
             domain.attach(self)
+        self.outbox.start()
 
     def _logical_error(self, contract: str, text: str) -> bytes | None:
         """A logical ERROR answer for ``contract`` from the domain that owns it (None: it has none)."""
@@ -106,6 +113,7 @@ class Application:
         def wipe(conn) -> int:
             for domain in self.domains:
                 domain.reset(conn)
+            Outbox.clear(conn)
             return self.journal.clear(conn)
 
         removed = self.journal.write(wipe)
@@ -114,6 +122,7 @@ class Application:
         return {"reset_at": when, "exchanges_removed": removed, "faults_cleared": faults}
 
     def close(self) -> None:
+        self.outbox.stop()
         self.http_producer.close()
         self.journal.close()
 

@@ -409,6 +409,7 @@ class Journal:
         # Exchange ids by correlation id, for this process's lookups; built at the first one. An index in
         # the database would cost every insert a write in a random place (correlation ids are random).
         self._by_correlation: dict[str, list[int]] | None = None
+        self._after_commit: list[Callable[[], None]] = []  # told after each group of exchanges is written
         if read_only:  # a reader beside a running server: no schema changes, no checkpoints
             self._conn = None
             if not self.path.is_file():
@@ -505,6 +506,12 @@ class Journal:
         # All written: the ids follow on. Something failed: the next write asks the database again.
         self._next_id = ids[-1] + 1 if len(ids) == len(results) else None
         self._written(batch, results)
+        for listener in self._after_commit:
+            listener()
+
+    def after_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (quick, not blocking) after every write of exchanges: the outbox wakes on it."""
+        self._after_commit.append(listener)
 
     def _written(self, batch: list[_Pending], results: Sequence[int | BaseException]) -> None:
         """Note what became of held exchanges (``write_exchanges``' results): their ids, or why they

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo
 
-__all__ = ["ZONE_NAME", "swedish_time", "zone"]
+__all__ = ["ZONE_NAME", "rivta_ts", "swedish_time", "zone"]
 
 ZONE_NAME = "Europe/Stockholm"
 FORMAT = "%Y-%m-%d %H:%M:%S %Z"  # 2026-12-03 17:05:09 CET
@@ -44,3 +44,8 @@ def swedish_time(value: str | datetime | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone()).strftime(FORMAT)
+
+
+def rivta_ts(moment: datetime | None = None) -> str:
+    """A moment (default now) as RIVTA contracts write times: Swedish local time, ``yyyyMMddHHmmss``, no zone."""
+    return (moment or datetime.now(UTC)).astimezone(zone()).strftime("%Y%m%d%H%M%S")

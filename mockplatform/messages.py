@@ -78,6 +78,9 @@ class Response:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    # The journal's id of the exchange, once committed (not sent): a caller inside the process (``outbound``)
+    # ties what it does next to it. None when held for a later commit, or not journaled.
+    exchange_id: int | None = field(default=None, compare=False)
 
 
 def is_demonstration(headers: list[tuple[str, str]]) -> bool:

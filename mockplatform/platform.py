@@ -148,7 +148,7 @@ class SoapPipeline:
         else:
             response = outcome
         try:
-            self._record(request, response, ctx, vp_fault, wall, started)
+            response.exchange_id = self._record(request, response, ctx, vp_fault, wall, started)
         except Exception:  # the journal is broken (disk full, locked): say so, never answer unrecorded
             log.exception("could not record exchange %s", ctx.correlation_id)
             return unrecorded(response, self.settings.instance_name)
@@ -347,7 +347,7 @@ class SoapPipeline:
     # -- the one place the journal is written -----------------------------------------------------
 
     def _record(self, request: Request, response: Response, ctx: _Context, vp_fault: VPFault | None,
-                wall: str, started: float) -> None:
+                wall: str, started: float) -> int | None:
         """``wall``: when the request came, as ``utc_now_iso`` gives it."""
         limit = self.settings.journal_body_bytes
         body = request.body if len(request.body) <= limit else request.body[:limit]
@@ -378,7 +378,7 @@ class SoapPipeline:
             identified_by=ctx.identified_by,
             client_certificate=_certificate(request) if ctx.identified_by == BY_CERTIFICATE else None,
         )
-        self.journal.record(exchange, ctx.effects)
+        return self.journal.record(exchange, ctx.effects)
 
 
 def _certificate(request: Request) -> str:

@@ -471,8 +471,11 @@ def test_status_document(platform):
     data = platform.session.get(platform.url + "/status").json()
     assert data["ServiceStatus"] == "Started"
     assert data["InstanceName"] == "mockplatform"
-    assert data["Routes"] == 2 and data["Authorisations"] == 4
-    assert {c["name"] for c in data["Contracts"]} == {"IsActiveUser", "AddMessageToPatientPortalInbox"}
+    # the built-in TAK: the inbox (2 contracts), the engagement index (3) and crm:scheduling at two units (22)
+    assert data["Routes"] == 27 and data["Authorisations"] == 31
+    assert {"IsActiveUser", "AddMessageToPatientPortalInbox", "Update", "ProcessNotification",
+            "GetBookingDetails"} <= {c["name"] for c in data["Contracts"]}
+    assert len(data["Contracts"]) == 17
     assert "Uptime" in data and data["TakCacheInitialized"] is True
 
 

@@ -203,7 +203,7 @@ def test_soap_12_says_what_the_producer_answers_and_how_to_switch_to_soap_11(pro
 
 
 def version_mismatch() -> bytes:
-    from mockplatform.domains.inbox1177.producer import version_mismatch as answer
+    from mockplatform.producers import version_mismatch as answer
 
     return answer(ns.SOAP12).body
 

@@ -126,7 +126,7 @@ def test_front_page_shows_status_and_links(client):
     links = {a.get("href") for a in doc.iter("a")}
     assert {"/ui/inbox", "/ui/journal", "/status"} <= links
     body = text_of(doc)
-    assert "mockplatform" in body and "SE5565594230-1177" in body and "2 vägval" in body
+    assert "mockplatform" in body and "SE5565594230-1177" in body and "27 vägval" in body
     assert any(h.endswith("?wsdl") for h in links)
 
 

@@ -77,6 +77,9 @@ class Domain:
     # Folders of Jinja2 templates and static files (CSS, JS) for its pages.
     template_dir: Path | None = None
     static_dir: Path | None = None
+    # Domains it builds on, by name (web booking puts messages in the inbox): the only domains it may
+    # import, and installed with it or it is refused at start.
+    requires: Sequence[str] = field(default_factory=tuple)
 
     def fixtures(self, data: dict[str, Any], path: Path) -> Any:
         """Its section of the fixtures file (``data`` is the whole file); raise ConfigError naming the key."""
@@ -84,6 +87,10 @@ class Domain:
 
     def producers(self, app: Application) -> dict[str, Producer]:
         """Its in-process producers by name (``builtin:<name>`` in the TAK)."""
+        return {}
+
+    def follow_ups(self, app: Application) -> dict[str, Callable[[dict[str, Any]], None]]:
+        """Handlers of the calls it makes after a call is journaled, by kind (see ``outbox``)."""
         return {}
 
     def attach(self, app: Application) -> None:
@@ -145,6 +152,12 @@ def installed() -> tuple[Domain, ...]:
         if not isinstance(domain, Domain):
             raise ConfigError(f"domain '{entry.name}' ({entry.value}) is not a mockplatform.domains.Domain")
         found.append(domain)
+    names = {d.name for d in found}
+    for domain in found:
+        missing = [name for name in domain.requires if name not in names]
+        if missing:
+            raise ConfigError(f"domain '{domain.name}' needs the domain(s) {', '.join(missing)}, which are not "
+                              "installed")
     return tuple(found)
 
 

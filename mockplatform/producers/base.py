@@ -68,3 +68,17 @@ def schema_fault(findings: Sequence[Finding]) -> ProducerAnswer:
              + (f" [fix: {f.hint}]" if f.hint else "") for i, f in enumerate(findings, 1)]
     faultstring = f"Schema validation failed with {len(findings)} violation(s):\n" + "\n".join(lines)
     return fault_answer("SOAP-ENV:Client", faultstring, "\n".join(lines))
+
+
+def version_mismatch(envelope_namespace: str) -> ProducerAnswer | None:
+    """What a SOAP 1.1-only producer answers an envelope that is not SOAP 1.1 (None: it is SOAP 1.1)."""
+    if envelope_namespace == ns.SOAP11:
+        return None
+    if envelope_namespace == ns.SOAP12:
+        said = "A SOAP 1.2 message is not valid when sent to a SOAP 1.1 only endpoint. SOAP 1.2 is not supported"
+    else:
+        said = (f"A message in envelope namespace '{envelope_namespace}' is not valid when sent to a SOAP 1.1 only "
+                "endpoint")
+    return fault_answer("SOAP-ENV:VersionMismatch",
+                        f"{said}: send SOAP 1.1 (envelope namespace {ns.SOAP11}, Content-Type text/xml, a "
+                        "SOAPAction header), as RIVTA BP 2.1 requires")

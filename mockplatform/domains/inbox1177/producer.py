@@ -12,27 +12,12 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from ... import ns
 from ...contracts import ContractRegistry
 from ...fixtures import Citizen, Fixtures
-from ...producers import ProducerAnswer, ProducerCall, fault_answer, schema_fault, soap_answer
+from ...producers import ProducerAnswer, ProducerCall, fault_answer, schema_fault, soap_answer, version_mismatch
 from .names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS, NOT_ACTIVE_TEXT
 from .request import InboxRequest, read_request
 from .store import StoreMessage, message_effect, thread_key
-
-
-def version_mismatch(envelope_namespace: str) -> ProducerAnswer | None:
-    """What a SOAP 1.1-only producer answers an envelope that is not SOAP 1.1 (None: it is SOAP 1.1)."""
-    if envelope_namespace == ns.SOAP11:
-        return None
-    if envelope_namespace == ns.SOAP12:
-        said = "A SOAP 1.2 message is not valid when sent to a SOAP 1.1 only endpoint. SOAP 1.2 is not supported"
-    else:
-        said = (f"A message in envelope namespace '{envelope_namespace}' is not valid when sent to a SOAP 1.1 only "
-                "endpoint")
-    return fault_answer("SOAP-ENV:VersionMismatch",
-                        f"{said}: send SOAP 1.1 (envelope namespace {ns.SOAP11}, Content-Type text/xml, a "
-                        "SOAPAction header), as RIVTA BP 2.1 requires")
 
 
 def add_message_answer(contract: str, result_code: str, text: str | None = None, thread_id: str | None = None,

@@ -245,3 +245,18 @@ class InboxStore:
 def read_inbox(journal: Journal, citizen: str) -> list[dict[str, Any]]:
     """A citizen's main cases, newest first (``InboxStore.cases``)."""
     return InboxStore(journal).cases(citizen)
+
+
+def deliver(journal: Journal, citizen: str, exchange_id: int, correlation_id: str, consumer: str | None,
+            **content: Any) -> int:
+    """1177 itself puts a message in a citizen's inbox (an invitation or a booking from web booking, an
+    "avbokad" notice): stored at once, tied to the exchange it came from. ``content``: ``CONTENT_FIELDS``
+    by name (unit_name, thread_id, description, text, ...); the rest stay empty. Returns the message id."""
+    unknown = set(content) - set(_CONTENT_COLUMNS)
+    if unknown:
+        raise ValueError(f"not inbox message fields: {', '.join(sorted(unknown))}")
+    values = tuple(int(bool(content.get(n))) if n == "notify" else content.get(n) for n in _CONTENT_COLUMNS)
+    thread = thread_key(content.get("thread_id"), content.get("source_system"), consumer)
+    sync_inbox(journal)  # what the journal recorded before comes first
+    return journal.write(lambda conn: store_message(conn, exchange_id, citizen, thread, "", correlation_id, values,
+                                                    consumer), exchanges_kept=True)

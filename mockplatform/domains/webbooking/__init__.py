@@ -1,0 +1,86 @@
+"""1177 web booking (webbtidbok, crm:scheduling 1.1): the booking systems of the regions are the
+producers, 1177 the consumer; they tell the engagement index about every booking and invitation, and
+1177, a subscriber of the index, turns those into inbox messages.
+
+Everything about it is in this folder: the contract package (``contracts/``), the one reader and
+writer of its messages (``messages``), 1177's calls through the platform (``client``), 1177 as the
+index's subscriber (``subscriber``) and the inbox messages it makes (``notices``), its fixtures
+section (booking systems, units, test bookings: ``section``). The core finds it through the
+``mockplatform.domains`` entry point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...domains import Domain, FrontPageItem
+from .names import CONTRACTS, DOMAIN_NAME, SUBSCRIBER
+from .section import read_section, web_booking
+
+if TYPE_CHECKING:
+    from ...app import Application
+    from ...fixtures import Fixtures
+    from ...producers import Producer
+
+HERE = Path(__file__).resolve().parent
+PACKAGE = HERE / "contracts" / "crm_scheduling"  # the built-in release package, crm:scheduling 1.1
+
+
+class WebBookingDomain(Domain):
+    def fixtures(self, data: dict[str, Any], path: Path) -> Any:
+        return read_section(data, path)
+
+    def producers(self, app: Application) -> dict[str, Producer]:
+        from .subscriber import Subscriber1177
+
+        return {SUBSCRIBER: Subscriber1177(app)}
+
+    def follow_ups(self, app: Application) -> dict[str, Callable[[dict[str, Any]], None]]:
+        from .subscriber import FETCH, fetcher
+
+        return {FETCH: fetcher(app)}
+
+    def front_page(self, app: Application) -> Sequence[FrontPageItem]:
+        section = web_booking(app.fixtures)
+        systems = ", ".join(f"{s.name or s.hsa_id} ({s.address or 'ingen adress'})" for s in section.booking_systems)
+        text = (f"Bokningssystem: {systems or 'inga'}. {len(section.units)} enheter anslutna till webbtidbok.")
+        return (FrontPageItem("Webbtidbok", text, "Web booking: booking systems and their units", "/ui/bookings"),)
+
+    def banner(self, app: Application) -> Sequence[str]:
+        section = web_booking(app.fixtures)
+        return tuple(f"booking system {s.hsa_id}: units {', '.join(s.units)} at {s.address}"
+                     for s in section.booking_systems)
+
+    def test_api(self, app: Application) -> dict[str, Any]:
+        from .client import Scheduling
+
+        return {"scheduling": Scheduling(app)}
+
+    def tak_section(self, fixtures: Fixtures, consumers: Sequence[str]) -> str:
+        section = web_booking(fixtures)
+        out = []
+        quoted = "[\n" + "".join(f'  "{c}",\n' for c in CONTRACTS) + "]"
+        for system in section.booking_systems:
+            if not system.units or not system.address:
+                continue
+            units = "[" + ", ".join(f'"{u}"' for u in system.units) + "]"
+            out.append(f"# crm:scheduling at the units of {system.name or system.hsa_id} goes to it; 1177 calls them.\n"
+                       f"[[route]]\ncontracts = {quoted}\nlogical_addresses = {units}\n"
+                       f'address = "{system.address}"\nprofile = "RIVTABP21"\n\n'
+                       f'[[authorisation]]\nconsumer = "{section.hsa_id_1177}"\ncontracts = {quoted}\n'
+                       f"logical_addresses = {units}\n")
+        return "\n".join(out)
+
+
+domain = WebBookingDomain(
+    name=DOMAIN_NAME,
+    title="1177 Webbtidbok (crm:scheduling 1.1)",
+    contract_packages=(PACKAGE,),
+    template_dir=HERE / "templates",
+    requires=("inbox1177", "engagementindex"),
+)
+
+
+__all__ = ["PACKAGE", "WebBookingDomain", "domain"]

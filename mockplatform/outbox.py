@@ -1,0 +1,129 @@
+"""Calls the platform makes itself once a call is journaled: the engagement index notifying its
+subscribers, the simulated 1177 fetching a booking's details. A transactional outbox.
+
+A producer that wants a follow-up returns ``Outbox.effect(kind, payload)`` among its answer's effects:
+the follow-up is written to the ``outbox`` table in the same transaction as the exchange that caused
+it, so it exists exactly when that exchange is journaled, and it survives a restart. A worker thread,
+woken after every commit, runs the follow-ups in order with the handler a domain registered for their
+kind (``Domain.follow_ups``), and removes each once it has run. A handler calls the platform through
+``outbound.call``, so what it does is journaled like every other call. A handler that fails is logged
+and dropped: the exchange it made (a VP fault, a producer's fault) is the evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .journal import Effect, Journal
+
+log = logging.getLogger("mockplatform")
+
+OUTBOX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    exchange_id INTEGER
+);
+"""
+
+Handler = Callable[[dict[str, Any]], None]
+
+
+class Outbox:
+    """The follow-ups waiting to run, and the worker that runs them."""
+
+    def __init__(self, journal: Journal, handlers: Mapping[str, Handler]) -> None:
+        self.journal = journal
+        self.handlers = dict(handlers)
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._stop = False
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def effect(kind: str, payload: dict[str, Any]) -> Effect:
+        """The follow-up as an effect of the exchange that causes it (written in its transaction)."""
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+        def write(conn: sqlite3.Connection, exchange_id: int) -> None:
+            conn.execute("INSERT INTO outbox (kind, payload, exchange_id) VALUES (?, ?, ?)",
+                         (kind, text, exchange_id))
+
+        return write
+
+    def start(self) -> None:
+        """Run follow-ups from now on, those left from an earlier run first."""
+        if self._thread is not None or not self.handlers:
+            return
+        self.journal.after_commit(self._wake.set)
+        self._thread = threading.Thread(target=self._run, name="mockplatform-outbox", daemon=True)
+        self._wake.set()
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def pending(self) -> int:
+        return self.journal.reader().execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    def wait_idle(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every follow-up written so far has run (for tests and probes); False on timeout."""
+        if self._thread is None:
+            return self.pending() == 0
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self._idle.clear()
+            if self.pending() == 0 and not self._wake.is_set():
+                return True
+            self._wake.set()
+            self._idle.wait(min(0.2, max(0.0, deadline - time.monotonic())))
+        return self.pending() == 0
+
+    @staticmethod
+    def clear(conn: sqlite3.Connection) -> None:
+        """Forget the follow-ups not yet run (``reset``)."""
+        conn.execute("DELETE FROM outbox")
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait(1.0)
+            self._wake.clear()
+            while not self._stop:
+                try:
+                    row = self.journal.reader().execute(
+                        "SELECT id, kind, payload FROM outbox ORDER BY id LIMIT 1").fetchone()
+                except sqlite3.Error:
+                    log.exception("outbox: could not read the follow-ups")
+                    break
+                if row is None:
+                    break
+                self._run_one(row["id"], row["kind"], row["payload"])
+            self._idle.set()
+
+    def _run_one(self, row_id: int, kind: str, payload: str) -> None:
+        handler = self.handlers.get(kind)
+        try:
+            if handler is None:
+                log.error("outbox: no handler for follow-up %s of kind '%s' (its domain is not installed)",
+                          row_id, kind)
+            else:
+                handler(json.loads(payload))
+        except Exception:  # the exchanges it made are journaled; the follow-up is not tried again
+            log.exception("outbox: follow-up %s (%s) failed", row_id, kind)
+        finally:
+            self.journal.write(lambda conn: conn.execute("DELETE FROM outbox WHERE id = ?", (row_id,)),
+                               exchanges_kept=True)
+
+
+__all__ = ["OUTBOX_SCHEMA", "Handler", "Outbox"]
