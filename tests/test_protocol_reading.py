@@ -391,7 +391,8 @@ def _hits_without_swedish_hint(path: Path) -> list[int]:
     return missing
 
 
-@pytest.mark.parametrize("module", ["mockplatform/rules/rivta.py", "mockplatform/domains/inbox1177/payload_rules.py",
+@pytest.mark.parametrize("module", ["mockplatform/rules/rivta.py", "mockplatform/contracts/validation.py",
+                                    "mockplatform/domains/inbox1177/payload_rules.py",
                                     "mockplatform/domains/inbox1177/behaviour_rules.py",
                                     "mockplatform/domains/inbox1177/cases.py"])
 def test_every_rule_hint_has_a_swedish_version(module):

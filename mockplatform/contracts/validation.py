@@ -2,7 +2,10 @@
 
 The hot path is lxml's compiled schema (about a microsecond for a valid request). Only when it
 says "invalid" do we ask xmlschema, which names every violation with path, line and reason, and
-turn those into Findings with a fix hint for the classic mistakes (wrong namespace, wrong case).
+turn those into Findings in plain words, each with its message and fix hint in English and in Swedish
+(the protocol shows the Swedish first). A request too large for xmlschema gets lxml's own messages,
+read into the same classes of violation; one neither can classify keeps the validator's words with
+where it is and what was sent there.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from .. import ns
 from ..findings import Finding, Severity
 from ..xmlsafe import local_name, parse_file, text_value
 from .package import Interaction
@@ -110,7 +114,8 @@ class SchemaValidator:
                        f"{MAX_FINDINGS} are listed", f"... totalt {how_many} schemafel; bara de första "
                        f"{MAX_FINDINGS} visas", path=_path_in(payload, payload), line=payload.sourceline,
                        source=self.interaction.responder_file,
-                       hint="fix the first ones: the rest often follow from them")
+                       hint="fix the first ones: the rest often follow from them",
+                       hint_sv="rätta de första: resten följer ofta av dem")
 
     def findings(self, payload: etree._Element) -> list[Finding]:
         """As ``iter_findings``; a valid payload (the usual case) goes without the generator."""
@@ -134,11 +139,6 @@ def plain(text: str) -> str:
     return _QNAME.sub("", text)
 
 
-def _shown(tag: str) -> str:
-    ns_ = namespace_of(tag)
-    return f"{local_name_of(tag)} (namespace {ns_})" if ns_ else tag
-
-
 def _elements(parent: etree._Element) -> list[etree._Element]:
     return [c for c in parent if isinstance(c.tag, str)]
 
@@ -158,11 +158,12 @@ def _path_in(payload: etree._Element, element: etree._Element | None) -> str | N
 
 @dataclass
 class _Said:
-    """What one violation says, before it becomes a Finding."""
+    """What one violation says, before it becomes a Finding: message and fix, in English and in Swedish."""
 
     en: str
     sv: str
     hint: str
+    hint_sv: str
     at: etree._Element | None = None  # the element the finding points at (path and line)
     below: str = ""  # a name below ``at`` for what is missing there
 
@@ -181,12 +182,281 @@ def _to_finding(error: xmlschema.XMLSchemaValidationError, interaction: Interact
         said = _children(error, elem, interaction, declared)
     else:
         said = _value(error, elem) or _other(error, elem, interaction)
+    return _finding(said, elem, interaction, payload)
+
+
+def _finding(said: _Said, elem: etree._Element | None, interaction: Interaction, payload: etree._Element,
+             fallback_path: str | None = None, fallback_line: int | None = None) -> Finding:
     at = said.at if said.at is not None else elem
     path = _path_in(payload, at)
     if path is not None and said.below:
         path += "/" + said.below
-    return Finding(RULE_ID, Severity.ERROR, said.en, said.sv, path=path,
-                   line=getattr(at, "sourceline", None), source=interaction.responder_file, hint=said.hint)
+    line = getattr(at, "sourceline", None) if at is not None else fallback_line
+    return Finding(RULE_ID, Severity.ERROR, said.en, said.sv, path=path or fallback_path, line=line,
+                   source=interaction.responder_file, hint=said.hint, hint_sv=said.hint_sv)
+
+
+# -- the classes of violation, each in plain English and Swedish (shared by the rich pass and lxml's) --------------
+
+
+def _shown(tag: str, word: str = "namespace") -> str:
+    """``name (namespace urn:...)`` for a ``{namespace}name``; ``word="namnrymd"`` in Swedish."""
+    ns_ = namespace_of(tag)
+    return f"{local_name_of(tag)} ({word} {ns_})" if ns_ else tag
+
+
+def _quoted(value: str, limit: int = 60) -> str:
+    return f"'{value}'" if len(value) <= limit else f"'{value[:limit]}…'"
+
+
+def _missing(where: str, expected_tags: list[str], parent: etree._Element | None) -> _Said:
+    """The content of ``<where>`` ended while ``expected_tags`` (one of them) had to come."""
+    name = local_name_of(expected_tags[0])
+    en = " or ".join(f"<{local_name_of(e)}> (namespace {namespace_of(e)})" if namespace_of(e) else f"<{e}>"
+                     for e in expected_tags)
+    sv = " eller ".join(f"<{local_name_of(e)}> (namnrymd {namespace_of(e)})" if namespace_of(e) else f"<{e}>"
+                        for e in expected_tags)
+    return _Said(f"<{where}> is missing <{name}>", f"<{where}> saknar <{name}>",
+                 f"add {en} at the end of <{where}>", f"lägg till {sv} sist i <{where}>", parent, name)
+
+
+def _incomplete(where: str, interaction: Interaction) -> _Said:
+    return _Said(f"the content of <{where}> is not complete", f"innehållet i <{where}> är inte komplett",
+                 f"complete <{where}> as the contract's schema ({interaction.responder_file}) says",
+                 f"komplettera <{where}> enligt kontraktets schema ({interaction.responder_file})")
+
+
+def _wrong_namespace(name: str, have: str, want: str, interaction: Interaction,
+                     child: etree._Element | None) -> _Said:
+    hint = f"put <{name}> in namespace {want}, not {have}"
+    hint_sv = f"lägg <{name}> i namnrymden {want}, inte i {have}"
+    if have == interaction.responder_namespace:
+        hint += (" (children of message, organisationUnit and ssoLink belong to the core namespace, "
+                 "not the responder namespace)")
+        hint_sv += (" (barnen till message, organisationUnit och ssoLink hör till kärnnamnrymden (core), "
+                    "inte till responder-namnrymden)")
+    return _Said(f"element <{name}> is in namespace {have}, but the contract expects it in namespace {want}",
+                 f"elementet <{name}> ligger i namnrymden {have}, men kontraktet kräver namnrymden {want}",
+                 hint, hint_sv, child)
+
+
+def _repeated(name: str, where: str, max_occurs: int, child: etree._Element | None) -> _Said:
+    times, times_sv = ("once", "en gång") if max_occurs == 1 else (f"{max_occurs} times", f"{max_occurs} gånger")
+    return _Said(f"<{name}> appears more often in <{where}> than the contract allows ({times})",
+                 f"<{name}> förekommer fler gånger i <{where}> än kontraktet tillåter ({times_sv})",
+                 f"send <{name}> {times} in <{where}>: remove the repeated one",
+                 f"skicka <{name}> {times_sv} i <{where}>: ta bort upprepningen", child)
+
+
+def _out_of_order(late: str, early: str, where: str, sequence: str, child: etree._Element | None) -> _Said:
+    """``late`` was sent after ``early``, but the contract puts ``late`` first."""
+    return _Said(f"<{late}> comes after <{early}>, but the contract's order in <{where}> puts <{late}> "
+                 f"before <{early}>",
+                 f"<{late}> kommer efter <{early}>, men kontraktets ordning i <{where}> sätter <{late}> "
+                 f"före <{early}>",
+                 f"move <{late}> before <{early}> (the order in <{where}>: {sequence})",
+                 f"flytta <{late}> så att det står före <{early}> (ordningen i <{where}>: {sequence})", child)
+
+
+def _unexpected(name: str, where: str, hint: str, hint_sv: str, child: etree._Element | None) -> _Said:
+    return _Said(f"element <{name}> is not expected here in <{where}>",
+                 f"elementet <{name}> hör inte hemma här i <{where}>", hint, hint_sv, child)
+
+
+def _boolean(value: str, name: str) -> _Said:
+    stripped = value.strip()
+    if stripped.lower() in ("true", "false"):
+        right = stripped.lower()
+        hint = f"xs:boolean is written in lower case: write '{right}', not '{stripped}'"
+        hint_sv = f"skriv '{right}' med små bokstäver: '{stripped}' är inget xs:boolean-värde"
+    else:
+        hint = f"an xs:boolean is true or false (or 1 or 0), in lower case: '{stripped}' is neither"
+        hint_sv = (f"ett xs:boolean skrivs true eller false (eller 1 eller 0), med små bokstäver: "
+                   f"'{stripped}' är inget av dem")
+    return _Said(f"'{value}' is not an xs:boolean value (true, false, 1 or 0) in <{name}>",
+                 f"'{value}' är inget xs:boolean-värde (true, false, 1 eller 0) i <{name}>", hint, hint_sv)
+
+
+def _enumeration(value: str, name: str, allowed: list[str]) -> _Said:
+    stripped = value.strip()
+    listed = ", ".join(allowed)
+    same = [a for a in allowed if a.lower() == stripped.lower()]
+    if same and same[0] == stripped:  # right but for the whitespace around it
+        return _Said(f"the value '{value}' of <{name}> has whitespace around '{stripped}'",
+                     f"värdet '{value}' i <{name}> har blanksteg runt '{stripped}'",
+                     f"remove the spaces around '{stripped}': the value must be exactly one of the allowed ones",
+                     f"ta bort blankstegen runt '{stripped}': värdet måste vara exakt ett av de tillåtna")
+    if same:
+        return _Said(f"the value '{stripped}' of <{name}> is not one of {listed} (values are case-sensitive)",
+                     f"värdet '{stripped}' i <{name}> är inte ett av {listed} (värdena är skiftlägeskänsliga)",
+                     f"values are case-sensitive: write '{same[0]}', not '{stripped}'",
+                     f"värdena är skiftlägeskänsliga: skriv '{same[0]}', inte '{stripped}'")
+    return _Said(f"the value '{value}' of <{name}> is not one of {listed}",
+                 f"värdet '{value}' i <{name}> är inte ett av {listed}",
+                 f"write one of the allowed values: {listed}", f"skriv ett av de tillåtna värdena: {listed}")
+
+
+def _pattern(value: str, name: str, shown: str, only_whitespace: bool) -> _Said:
+    """``only_whitespace``: the value without the whitespace around it would match."""
+    stripped = value.strip()
+    if only_whitespace:
+        return _Said(f"the value of <{name}> has whitespace around '{stripped}', and a pattern-checked value "
+                     f"must match {shown} exactly",
+                     f"värdet i <{name}> har blanksteg runt '{stripped}', och ett mönsterkontrollerat värde "
+                     f"måste matcha {shown} exakt",
+                     f"remove the spaces and line breaks around '{stripped}': send <{name}>{stripped}</{name}>",
+                     f"ta bort mellanslag och radbrytningar runt '{stripped}': skicka <{name}>{stripped}</{name}>")
+    en = f"the value '{value}' of <{name}> does not match the pattern {shown}"
+    sv = f"värdet '{value}' i <{name}> matchar inte mönstret {shown}"
+    if name == "subjectOfCareId":
+        hint = "write the personnummer or samordningsnummer as 12 digits without hyphen, e.g. 191212121212"
+        hint_sv = "skriv personnumret eller samordningsnumret som 12 siffror utan bindestreck, t.ex. 191212121212"
+        if "-" in value or "+" in value:
+            hint += " (no '-' or '+' between date and number)"
+            hint_sv += " (inget '-' eller '+' mellan datum och nummer)"
+    else:
+        hint = f"write <{name}> so that it matches {shown}"
+        hint_sv = f"skriv <{name}> så att det matchar {shown}"
+    return _Said(en, sv, hint, hint_sv)
+
+
+def _length(name: str, kind: str, limit: object, length: int | None) -> _Said:
+    """A value too long (``kind`` max), too short (min) or not of the one length (exact) the contract allows."""
+    has = "" if length is None else " (1 character)" if length == 1 else f" ({length} characters)"
+    has_sv = f" ({length} tecken)" if length is not None else ""
+    if kind == "max":
+        return _Said(f"<{name}> is longer than the contract allows{has}: at most {limit} characters",
+                     f"<{name}> är längre än kontraktet tillåter{has_sv}: högst {limit} tecken",
+                     f"shorten <{name}> to at most {limit} characters",
+                     f"korta <{name}> till högst {limit} tecken")
+    if kind == "min":
+        if length == 0:
+            return _Said(f"<{name}> is empty, but the contract requires at least {limit} characters",
+                         f"<{name}> är tomt, men kontraktet kräver minst {limit} tecken",
+                         f"fill in <{name}>: at least {limit} characters", f"fyll i <{name}>: minst {limit} tecken")
+        return _Said(f"<{name}> is shorter than the contract allows{has}: at least {limit} characters",
+                     f"<{name}> är kortare än kontraktet tillåter{has_sv}: minst {limit} tecken",
+                     f"write at least {limit} characters in <{name}>", f"skriv minst {limit} tecken i <{name}>")
+    return _Said(f"<{name}> has another length than the contract's {limit} characters{has}",
+                 f"<{name}> har en annan längd än kontraktets {limit} tecken{has_sv}",
+                 f"write exactly {limit} characters in <{name}>", f"skriv exakt {limit} tecken i <{name}>")
+
+
+_RANGE = {  # facet -> (what the value must be, in English, in Swedish)
+    "maxInclusive": ("at most", "högst"), "maxExclusive": ("less than", "mindre än"),
+    "minInclusive": ("at least", "minst"), "minExclusive": ("greater than", "större än"),
+}
+
+
+def _range(value: str, name: str, facet: str, limit: object) -> _Said:
+    en, sv = _RANGE[facet]
+    return _Said(f"the value '{value.strip()}' of <{name}> is out of the contract's range: it must be {en} {limit}",
+                 f"värdet '{value.strip()}' i <{name}> ligger utanför kontraktets gränser: det ska vara {sv} {limit}",
+                 f"send a value in <{name}> that is {en} {limit}", f"skicka ett värde i <{name}> som är {sv} {limit}")
+
+
+def _digits(value: str, name: str, facet: str, limit: object) -> _Said:
+    if facet == "fractionDigits":
+        decimals, decimals_sv = ("decimal", "decimal") if str(limit) == "1" else ("decimals", "decimaler")
+        return _Said(f"the value '{value.strip()}' of <{name}> has more than {limit} {decimals}",
+                     f"värdet '{value.strip()}' i <{name}> har fler än {limit} {decimals_sv}",
+                     f"round <{name}> to at most {limit} {decimals}",
+                     f"avrunda <{name}> till högst {limit} {decimals_sv}")
+    return _Said(f"the value '{value.strip()}' of <{name}> has more than {limit} digits",
+                 f"värdet '{value.strip()}' i <{name}> har fler än {limit} siffror",
+                 f"send <{name}> with at most {limit} digits", f"skicka <{name}> med högst {limit} siffror")
+
+
+_INTEGERS = {"integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
+             "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte"}
+_TYPES = {  # XSD type -> (a plain word in English, in Swedish; the fix in English, in Swedish; {name} the element)
+    "date": ("date", "datum", "write the date as YYYY-MM-DD, e.g. 2024-05-17: a real date, with hyphens and no time",
+             "skriv datumet som ÅÅÅÅ-MM-DD, t.ex. 2024-05-17: ett verkligt datum, med bindestreck och utan klockslag"),
+    "dateTime": ("date and time", "datum med klockslag",
+                 "write date and time as YYYY-MM-DDThh:mm:ss with a 'T' between them, e.g. 2024-05-17T14:30:00 "
+                 "(a zone such as +02:00 or Z may follow)",
+                 "skriv datum och klockslag som ÅÅÅÅ-MM-DDTtt:mm:ss med ett 'T' emellan, t.ex. 2024-05-17T14:30:00 "
+                 "(en tidszon som +02:00 eller Z får följa)"),
+    "time": ("time of day", "klockslag", "write the time as hh:mm:ss, e.g. 14:30:00",
+             "skriv klockslaget som tt:mm:ss, t.ex. 14:30:00"),
+    "integer": ("whole number", "heltal",
+                "write <{name}> as a whole number in digits, without spaces, decimals or thousands separators, e.g. 42",
+                "skriv <{name}> som ett heltal med siffror, utan mellanslag, decimaler eller tusentalsavgränsare, "
+                "t.ex. 42"),
+    "decimal": ("number", "tal", "write <{name}> as a number with a point as decimal separator, e.g. 12.5",
+                "skriv <{name}> som ett tal med punkt som decimaltecken, t.ex. 12.5 (inte kommatecken)"),
+}
+
+
+def _not_of_type(value: str, name: str, type_name: str) -> _Said:
+    """A value that is no value of its XSD type at all (a boolean: ``_boolean``)."""
+    if type_name == "boolean":
+        return _boolean(value, name)
+    key = "integer" if type_name in _INTEGERS else "decimal" if type_name in ("float", "double") else type_name
+    if key in _TYPES:
+        word, word_sv, hint, hint_sv = _TYPES[key]
+        return _Said(f"'{value}' in <{name}> is not a valid {word} (xs:{type_name})",
+                     f"'{value}' i <{name}> är inget giltigt {word_sv} (xs:{type_name})",
+                     hint.format(name=name), hint_sv.format(name=name))
+    return _Said(f"'{value}' is not a valid xs:{type_name} value in <{name}>",
+                 f"'{value}' är inget giltigt xs:{type_name}-värde i <{name}>",
+                 f"write <{name}> as an xs:{type_name} value", f"skriv <{name}> som ett giltigt xs:{type_name}-värde")
+
+
+def _root(elem: etree._Element | None, name: str, interaction: Interaction) -> _Said:
+    """A Body element in the contract's namespace that the contract does not declare."""
+    want, ns_ = interaction.request_element, interaction.responder_namespace
+    have = namespace_of(elem.tag) if elem is not None else ns_
+    case = name.lower() == want.lower() and name != want
+    return _Said(f"<{name}> is no element of the contract {interaction.name}: its request element is <{want}>",
+                 f"<{name}> är inget element i kontraktet {interaction.name}: dess anropselement är <{want}>",
+                 f"send <{want}> (namespace {ns_}) as the only element in the SOAP Body"
+                 + (" (element names are case-sensitive)" if case else "")
+                 + (f", not <{name}>" if have == ns_ else ""),
+                 f"skicka <{want}> (namnrymd {ns_}) som enda element i SOAP-kroppen (Body)"
+                 + (" (elementnamn är skiftlägeskänsliga)" if case else "")
+                 + (f", inte <{name}>" if have == ns_ else ""))
+
+
+def _attribute(attribute: str, name: str) -> _Said:
+    return _Said(f"attribute '{attribute}' is not allowed on <{name}>",
+                 f"attributet '{attribute}' är inte tillåtet på <{name}>",
+                 f"remove the attribute '{attribute}' from <{name}>: the contract declares no such attribute",
+                 f"ta bort attributet '{attribute}' från <{name}>: kontraktet har inget sådant attribut")
+
+
+def _missing_attribute(attribute: str, name: str) -> _Said:
+    return _Said(f"<{name}> is missing the required attribute '{attribute}'",
+                 f"<{name}> saknar det obligatoriska attributet '{attribute}'",
+                 f"add the attribute '{attribute}' to <{name}>", f"lägg till attributet '{attribute}' på <{name}>")
+
+
+def _stray_text(name: str, stray: str) -> _Said:
+    return _Said(f"<{name}> holds text between its child elements ({_quoted(stray, 40)})",
+                 f"<{name}> innehåller text mellan sina barnelement ({_quoted(stray, 40)})",
+                 f"remove the text from <{name}>: only child elements (and whitespace) may stand there",
+                 f"ta bort texten från <{name}>: där får bara barnelement (och blanksteg) stå")
+
+
+def _element_in_text(name: str) -> _Said:
+    return _Said(f"<{name}> holds child elements, but the contract gives it text only",
+                 f"<{name}> innehåller barnelement, men kontraktet anger bara text",
+                 f"send <{name}> as text; markup meant as text must be escaped (&lt;...&gt;) or in CDATA",
+                 f"skicka <{name}> som text; märkning som ska vara text måste kodas (&lt;...&gt;) eller ligga i CDATA")
+
+
+def _unclassified(reason: str, elem: etree._Element | None, name: str | None, interaction: Interaction) -> _Said:
+    """Any other violation: the validator's own words, with where it is and what was sent there."""
+    value = text_value(elem).strip() if elem is not None and not _elements(elem) else ""
+    sent, sent_sv = (f" (sent: {_quoted(value)})", f" (skickat: {_quoted(value)})") if value else ("", "")
+    where, where_sv = (f"<{name}>", f"<{name}>") if name else ("the request", "anropet")
+    return _Said(f"{where} does not follow the contract's schema{sent}: {reason}",
+                 f"{where_sv} följer inte kontraktets schema{sent_sv}. Validatorns besked: {reason}",
+                 f"make {where} match the contract's schema ({interaction.responder_file})",
+                 f"rätta {where_sv} så att det följer kontraktets schema ({interaction.responder_file})")
+
+
+# -- the rich pass: xmlschema's errors --------------------------------------------------------------------------
 
 
 def _children(error: xmlschema.XMLSchemaChildrenValidationError, parent: etree._Element | None,
@@ -203,15 +473,7 @@ def _children(error: xmlschema.XMLSchemaChildrenValidationError, parent: etree._
         child = children[index] if invalid and 0 <= index < len(children) else None
     where = local_name(parent) if parent is not None else "the request"
     if not invalid:  # the content ended too soon: something is missing
-        missing = expected_tags[0] if expected_tags else None
-        if missing is None:
-            return _Said(f"the content of <{where}> is not complete", f"innehållet i <{where}> är inte komplett",
-                         f"complete <{where}> as the contract's schema ({interaction.responder_file}) says")
-        name = local_name_of(missing)
-        return _Said(f"<{where}> is missing <{name}>", f"<{where}> saknar <{name}>",
-                     "add " + " or ".join(f"<{local_name_of(e)}> (namespace {namespace_of(e)})" if namespace_of(e)
-                                          else f"<{local_name_of(e)}>" for e in expected_tags)
-                     + f" at the end of <{where}>", parent, name)
+        return _missing(where, expected_tags, parent) if expected_tags else _incomplete(where, interaction)
     name, have = local_name_of(invalid), namespace_of(invalid)
     misplaced = [e for e in expected_tags if local_name_of(e) == name and namespace_of(e) != have]
     if not misplaced:
@@ -219,14 +481,7 @@ def _children(error: xmlschema.XMLSchemaChildrenValidationError, parent: etree._
         if len(elsewhere) == 1:
             misplaced = [f"{{{next(iter(elsewhere))}}}{name}"]
     if misplaced:
-        want = namespace_of(misplaced[0])
-        hint = f"put <{name}> in namespace {want}, not {have}"
-        if have == interaction.responder_namespace:
-            hint += (" (children of message, organisationUnit and ssoLink belong to the core namespace, "
-                     "not the responder namespace)")
-        return _Said(f"element <{name}> is in namespace {have}, but the contract expects it in namespace {want}",
-                     f"elementet <{name}> ligger i namnrymden {have} men kontraktet kräver namnrymden {want}",
-                     hint, child)
+        return _wrong_namespace(name, have, namespace_of(misplaced[0]), interaction, child)
     particles = list(error.validator.iter_elements()) if hasattr(error.validator, "iter_elements") else []
     model = [e for e in particles if getattr(e, "name", None)]  # the declared elements, in order
     order = [e.name for e in model]
@@ -237,119 +492,102 @@ def _children(error: xmlschema.XMLSchemaChildrenValidationError, parent: etree._
         particle = model[position]
         if any(c.tag == invalid for c in before) and particle.max_occurs is not None \
                 and sum(c.tag == invalid for c in before) >= particle.max_occurs:
-            times = "once" if particle.max_occurs == 1 else f"{particle.max_occurs} times"
-            return _Said(f"<{name}> appears more often in <{where}> than the contract allows ({times})",
-                         f"<{name}> förekommer fler gånger i <{where}> än kontraktet tillåter",
-                         f"send <{name}> {times} in <{where}>: remove the repeated one", child)
+            return _repeated(name, where, particle.max_occurs, child)
         sequence = ", ".join(local_name_of(t) for t in order)
         later = [c for c in before if c.tag in order and order.index(c.tag) > position]
         if later:
-            first = local_name(later[0])
-            return _Said(f"<{name}> comes after <{first}>, but the contract's order in <{where}> puts <{name}> "
-                         f"before <{first}>",
-                         f"<{name}> kommer efter <{first}>, men kontraktets ordning i <{where}> sätter <{name}> "
-                         f"före <{first}>",
-                         f"move <{name}> before <{first}> (the order in <{where}>: {sequence})", child)
+            return _out_of_order(name, local_name(later[0]), where, sequence, child)
         for tag in expected_tags:
             if tag in order and order.index(tag) < position and any(c.tag == tag for c in after):
-                want = local_name_of(tag)
-                return _Said(f"<{want}> comes after <{name}>, but the contract's order in <{where}> puts <{want}> "
-                             f"before <{name}>",
-                             f"<{want}> kommer efter <{name}>, men kontraktets ordning i <{where}> sätter <{want}> "
-                             f"före <{name}>",
-                             f"move <{want}> before <{name}> (the order in <{where}>: {sequence})", child)
+                return _out_of_order(local_name_of(tag), name, where, sequence, child)
         required = [t for t in expected_tags if t in order and order.index(t) < position]
         if required:
             want = local_name_of(required[0])
             return _Said(f"<{where}> is missing <{want}>, which comes before <{name}>",
                          f"<{where}> saknar <{want}>, som ska stå före <{name}>",
-                         f"add <{want}> before <{name}> (the order in <{where}>: {sequence})", child)
-    known = ", ".join(local_name_of(t) for t in order) or "(none)"
-    hint = ("expected here: " + ", ".join(_shown(e) for e in expected_tags) if expected_tags
-            else f"remove <{name}>; the contract's elements in <{where}> are: {known}")
+                         f"add <{want}> before <{name}> (the order in <{where}>: {sequence})",
+                         f"lägg till <{want}> före <{name}> (ordningen i <{where}>: {sequence})", child)
+    if expected_tags:
+        hint = "expected here: " + ", ".join(_shown(e) for e in expected_tags)
+        hint_sv = "här väntas: " + ", ".join(_shown(e, "namnrymd") for e in expected_tags)
+    else:
+        known = ", ".join(local_name_of(t) for t in order)
+        hint = f"remove <{name}>; the contract's elements in <{where}> are: {known or '(none)'}"
+        hint_sv = f"ta bort <{name}>; kontraktets element i <{where}> är: {known or '(inga)'}"
     if len(model) < len(particles):  # an xs:any extension point
         hint += " (an element of your own goes last, in a namespace of your own)"
-    return _Said(f"element <{name}> is not expected here in <{where}>",
-                 f"elementet <{name}> hör inte hemma här i <{where}>", hint, child)
+        hint_sv += " (ett eget element ska stå sist, i en egen namnrymd)"
+    return _unexpected(name, where, hint, hint_sv, child)
+
+
+def _xsd_type(validator: object) -> str | None:
+    """The name of the built-in XSD type a simple type is, or derives from nearest (``int``, ``date``)."""
+    seen = 0
+    while validator is not None and seen < 20:
+        name = getattr(validator, "name", None)
+        if isinstance(name, str) and namespace_of(name) == ns.XSD:
+            return local_name_of(name)
+        validator, seen = getattr(validator, "base_type", None), seen + 1
+    return None
 
 
 def _value(error: xmlschema.XMLSchemaValidationError, elem: etree._Element | None) -> _Said | None:
-    """A value its simple type refuses: an enumeration, a boolean, a pattern."""
+    """A value its simple type refuses: an enumeration, a pattern, a length or range facet, a type."""
+    from xmlschema import validators as xv
+
     validator = error.validator
     if validator is None:
         return None
     value = text_value(elem) if elem is not None else str(error.obj)
     name = local_name(elem) if elem is not None else "the value"
-    stripped = value.strip()
     allowed = getattr(validator, "enumeration", None)
     if allowed:
-        allowed = [str(v) for v in allowed]
-        same = [a for a in allowed if a.lower() == stripped.lower()]
-        if same and same[0] == stripped:  # right but for the whitespace around it
-            return _Said(f"the value '{value}' of <{name}> has whitespace around '{same[0]}'",
-                         f"värdet '{value}' har mellanslag runt '{same[0]}'; ta bort dem",
-                         f"remove the spaces around '{same[0]}': the value must be exactly one of the allowed ones")
-        if same:
-            return _Said(f"the value '{stripped}' of <{name}> is not one of {', '.join(allowed)} (values are "
-                         "case-sensitive)", f"värdet '{stripped}' ska skrivas '{same[0]}' (skiftlägeskänsligt)",
-                         f"values are case-sensitive: write '{same[0]}', not '{stripped}'")
-        return _Said(f"the value '{value}' of <{name}> is not one of {', '.join(allowed)}",
-                     f"värdet '{value}' i <{name}> är inte ett av {', '.join(allowed)}",
-                     "allowed values: " + ", ".join(allowed))
+        return _enumeration(value, name, [str(v) for v in allowed])
     patterns = getattr(validator, "patterns", None)
     if patterns and getattr(validator, "regexps", None):
         shown = " or ".join(f"'{r}'" for r in validator.regexps)
-        if stripped != value and any(p.match(stripped) for p in patterns):
-            return _Said(f"the value of <{name}> has whitespace around '{stripped}', and a pattern-checked value "
-                         f"must match {shown} exactly",
-                         f"värdet i <{name}> har blanksteg runt '{stripped}', och ett mönsterkontrollerat värde "
-                         f"måste matcha {shown} exakt",
-                         f"remove the spaces and line breaks around '{stripped}': send <{name}>{stripped}</{name}>")
-        en = f"the value '{value}' of <{name}> does not match the pattern {shown}"
-        sv = f"värdet '{value}' i <{name}> matchar inte mönstret {shown}"
-        if name == "subjectOfCareId":
-            hint = "write the personnummer or samordningsnummer as 12 digits without hyphen, e.g. 191212121212"
-            if "-" in value or "+" in value:
-                hint += " (no '-' or '+' between date and number)"
-        else:
-            hint = f"write <{name}> so that it matches {shown}"
-        return _Said(en, sv, hint)
-    primitive = getattr(getattr(validator, "primitive_type", None), "local_name", None)
-    if primitive == "boolean":
-        word = stripped.lower() in ("true", "false")
-        right = stripped.lower() if word else "true"
-        hint = (f"xs:boolean is written in lower case: write '{right}', not '{stripped}'" if word
-                else f"an xs:boolean is true or false (or 1 or 0), in lower case: '{stripped}' is neither")
-        return _Said(f"'{value}' is not an xs:boolean value (true, false, 1 or 0) in <{name}>",
-                     f"'{value}' är inget xs:boolean-värde (true, false, 1 eller 0) i <{name}>", hint)
-    if primitive:
-        return _Said(f"'{value}' is not a valid xs:{primitive} value in <{name}>",
-                     f"'{value}' är inget giltigt xs:{primitive}-värde i <{name}>",
-                     f"write <{name}> as an xs:{primitive} value")
+        stripped = value.strip()
+        return _pattern(value, name, shown, stripped != value and any(p.match(stripped) for p in patterns))
+    lengths = {xv.XsdMaxLengthFacet: "max", xv.XsdMinLengthFacet: "min", xv.XsdLengthFacet: "exact"}
+    if type(validator) in lengths:
+        checked = error.obj if isinstance(error.obj, str) else None
+        length = len(checked) if checked is not None and _xsd_type(validator.base_type) != "hexBinary" else None
+        return _length(name, lengths[type(validator)], validator.value, length)
+    ranges = {xv.XsdMaxInclusiveFacet: "maxInclusive", xv.XsdMaxExclusiveFacet: "maxExclusive",
+              xv.XsdMinInclusiveFacet: "minInclusive", xv.XsdMinExclusiveFacet: "minExclusive"}
+    if type(validator) in ranges:
+        return _range(value, name, ranges[type(validator)], validator.value)
+    if isinstance(validator, (xv.XsdTotalDigitsFacet, xv.XsdFractionDigitsFacet)):
+        facet = "fractionDigits" if isinstance(validator, xv.XsdFractionDigitsFacet) else "totalDigits"
+        return _digits(value, name, facet, validator.value)
+    if getattr(validator, "primitive_type", None) is not None:
+        type_name = _xsd_type(validator) or validator.primitive_type.local_name
+        if type_name:
+            return _not_of_type(value, name, type_name)
     return None
 
 
 def _other(error: xmlschema.XMLSchemaValidationError, elem: etree._Element | None,
            interaction: Interaction) -> _Said:
-    """Attributes, text between elements, child elements in a text field, and anything else."""
-    name = local_name(elem) if elem is not None else "the request"
+    """The Body's element itself, attributes, text between elements, child elements in a text field, and anything
+    else."""
+    name = local_name(elem) if elem is not None else None
     reason = plain((error.reason or str(error.message)).strip())
+    if "is not an element of the schema" in reason and elem is not None and name:
+        return _root(elem, name, interaction)
     if (m := re.match(r"'([^']+)' attribute not allowed", reason)) is not None:
-        attribute = m.group(1)
-        return _Said(f"attribute '{attribute}' is not allowed on <{name}>",
-                     f"attributet '{attribute}' är inte tillåtet på <{name}>",
-                     f"remove the attribute '{attribute}' from <{name}>: the contract declares no such attribute")
-    if "character data" in reason and elem is not None:
+        return _attribute(m.group(1), name or "the element")
+    if (m := re.match(r"missing required attribute '([^']+)'", reason)) is not None:
+        return _missing_attribute(m.group(1), name or "the element")
+    if "character data" in reason and elem is not None and name:
         stray = next((t.strip() for t in [elem.text, *(c.tail for c in elem)] if t and t.strip()), "")
-        return _Said(f"<{name}> holds text between its child elements ('{stray[:40]}')",
-                     f"<{name}> innehåller text mellan sina barnelement ('{stray[:40]}')",
-                     f"remove the text from <{name}>: only child elements (and whitespace) may stand there")
-    if "simple content" in reason and elem is not None:
-        return _Said(f"<{name}> holds child elements, but the contract gives it text only",
-                     f"<{name}> innehåller barnelement, men kontraktet anger bara text",
-                     f"send <{name}> as text; markup meant as text must be escaped (&lt;...&gt;) or in CDATA")
-    return _Said(reason, f"Schemafel: {reason}",
-                 f"make <{name}> match the contract's schema ({interaction.responder_file})")
+        return _stray_text(name, stray)
+    if "simple content" in reason and elem is not None and name:
+        return _element_in_text(name)
+    return _unclassified(reason, elem, name, interaction)
+
+
+# -- the lean pass: lxml's own messages, for a request too large for the rich one -------------------------------
 
 
 _STEP = re.compile(r"^(?:(?:[^:\[\]]+):)?([^:\[\]]+)(?:\[(\d+)\])?$")
@@ -373,36 +611,83 @@ def _lxml_element(payload: etree._Element, xpath: str | None) -> etree._Element 
     return element
 
 
-def _lxml_hint(message: str, element: etree._Element | None, interaction: Interaction) -> str:
-    """A fix hint from lxml's own message (a request too large for the rich explanation); ``message`` still
-    has its ``{namespace}name``s."""
-    name = local_name(element) if element is not None else "the element"
-    if "'xs:boolean'" in message:
-        return "an xs:boolean is true or false (or 1 or 0), in lower case"
-    if (m := re.search(r"Expected is \( (.+?) \)", message)) is not None:
-        if "##other" in m.group(1):
-            return f"none of the contract's elements fits here: move <{name}> to its place in the contract's order"
-        what = ", ".join(_shown(t) for t in m.group(1).split(", "))
-        return ("missing: " if "Missing child" in message else "expected here: ") + what
-    if (m := re.search(r"The attribute '([^']+)' is not allowed", message)) is not None:
-        return f"remove the attribute '{m.group(1)}' from <{name}>"
-    if "Character content other than whitespace" in message:
-        return f"remove the text from <{name}>: only child elements (and whitespace) may stand there"
-    if (m := re.search(r"not an element of the set \{(.+?)\}", message)) is not None:
-        return "allowed values (case-sensitive): " + m.group(1).replace("'", "")
-    if "[facet 'pattern']" in message and element is not None:
-        value = text_value(element)
-        if value != value.strip():
-            return f"remove the spaces and line breaks around '{value.strip()}'"
-        return f"write <{name}> so that it matches the pattern named in the message"
-    return f"make <{name}> match the contract's schema ({interaction.responder_file})"
+_LXML_HEAD = re.compile(r"^Element '(?:\{[^}]*\})?([^']*)'(?:, attribute '[^']*')?: ")
+_LXML_EXPECTED = re.compile(r"Expected is (?:one of )?\( (.+?) \)")
+_LXML_FACET = re.compile(r"\[facet '(\w+)'\] ")
+
+
+def _pattern_matches(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches an XSD ``pattern`` (read as a Python regex; unreadable: assume it does)."""
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except re.error:
+        return True
+
+
+def _lxml_said(message: str, element: etree._Element | None, interaction: Interaction) -> _Said:
+    """lxml's message (its ``{namespace}name``s still in it) in plain words, by the same classes as the rich pass."""
+    head = _LXML_HEAD.match(message)
+    name = local_name(element) if element is not None else (head.group(1) if head else None)
+    reason = message[head.end():] if head else message
+    shown_name = name or "the element"
+    value = text_value(element) if element is not None else ""
+    if "No matching global declaration available for the validation root" in reason and name:
+        return _root(element, name, interaction)
+    if (m := re.search(r"'([^']*)' is not a valid value of the atomic type '(?:xs:)?(\w+)'", reason)) is not None:
+        return _not_of_type(m.group(1), shown_name, m.group(2))
+    if (f := _LXML_FACET.search(reason)) is not None:
+        facet, quoted = f.group(1), re.findall(r"'([^']*)'", reason[f.end():])
+        if facet == "enumeration" and (s := re.search(r"the set \{(.+)\}", reason)) is not None:
+            return _enumeration(quoted[0] if quoted else value, shown_name, re.findall(r"'([^']*)'", s.group(1)))
+        if facet == "pattern" and len(quoted) >= 2:
+            sent, pattern = quoted[0], quoted[-1]
+            only_whitespace = sent != sent.strip() and _pattern_matches(pattern, sent.strip())
+            return _pattern(sent, shown_name, f"'{pattern}'", only_whitespace)
+        if facet in ("maxLength", "minLength", "length") and len(quoted) >= 2:
+            kind = {"maxLength": "max", "minLength": "min", "length": "exact"}[facet]
+            return _length(shown_name, kind, quoted[-1], int(quoted[0]) if quoted[0].isdigit() else None)
+        if facet in _RANGE and len(quoted) >= 2:
+            return _range(quoted[0], shown_name, facet, quoted[-1])
+        if facet in ("totalDigits", "fractionDigits") and len(quoted) >= 2:
+            return _digits(quoted[0], shown_name, facet, quoted[-1])
+    parent = element.getparent() if element is not None else None
+    where = local_name(parent) if parent is not None else "the request"
+    if "This element is not expected" in reason and name:
+        expected = _LXML_EXPECTED.search(reason)
+        tags = expected.group(1).split(", ") if expected else []
+        if any("##other" in t for t in tags) or not tags:
+            return _unexpected(name, where,
+                               f"none of the contract's elements fits here: move <{name}> to its place in the "
+                               "contract's order, or remove it if it is sent more often than the contract allows",
+                               f"inget av kontraktets element passar här: flytta <{name}> till dess plats i "
+                               "kontraktets ordning, eller ta bort det om det skickas fler gånger än kontraktet "
+                               "tillåter", element)
+        have = namespace_of(element.tag) if element is not None else ""
+        same = [t for t in tags if local_name_of(t) == name and namespace_of(t) != have]
+        if same:
+            return _wrong_namespace(name, have, namespace_of(same[0]), interaction, element)
+        return _unexpected(name, where, "expected here: " + ", ".join(_shown(t) for t in tags),
+                           "här väntas: " + ", ".join(_shown(t, "namnrymd") for t in tags), element)
+    if "Missing child element" in reason and name:
+        expected = _LXML_EXPECTED.search(reason)
+        if expected is None:
+            return _incomplete(name, interaction)
+        return _missing(name, expected.group(1).split(", "), element)
+    if (m := re.search(r"The attribute '([^']+)' is not allowed", reason)) is not None:
+        return _attribute(m.group(1), shown_name)
+    if (m := re.search(r"The attribute '([^']+)' is required but missing", reason)) is not None:
+        return _missing_attribute(m.group(1), shown_name)
+    if "Character content other than whitespace" in reason and element is not None and name:
+        stray = next((t.strip() for t in [element.text, *(c.tail for c in element)] if t and t.strip()), "")
+        return _stray_text(name, stray)
+    if "Element content is not allowed" in reason and name:
+        return _element_in_text(name)
+    return _unclassified(plain(reason.strip()), element, name, interaction)
 
 
 def _from_lxml(entry: etree._LogEntry, interaction: Interaction, payload: etree._Element) -> Finding:
-    """lxml's own message (for a request too large for the rich pass), in plain names, with a hint."""
+    """lxml's own message (for a request too large for the rich pass), in plain words, with a hint."""
     element = _lxml_element(payload, getattr(entry, "path", None))
-    message = plain(entry.message)
-    return Finding(RULE_ID, Severity.ERROR, message, f"Schemafel: {message}",
-                   path=_path_in(payload, element) or plain(getattr(entry, "path", "") or "") or None,
-                   line=element.sourceline if element is not None else entry.line,
-                   source=interaction.responder_file, hint=_lxml_hint(entry.message, element, interaction))
+    said = _lxml_said(entry.message, element, interaction)
+    return _finding(said, element, interaction, payload,
+                    fallback_path=plain(getattr(entry, "path", "") or "") or None, fallback_line=entry.line)
