@@ -11,13 +11,14 @@ implementation throws them; the answer to a good Update is ResultCode OK.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from xml.sax.saxutils import escape
 
 from ...localtime import rivta_ts
 from ...outbox import Outbox
 from ...producers import ProducerAnswer, ProducerCall, fault_answer, soap_answer, version_mismatch
 from . import texts
-from .names import FIND_CONTENT_NS, MAX_TRANSACTIONS, UPDATE_NS
+from .names import EI_CORE, FIND_CONTENT_NS, MAX_TRANSACTIONS, UPDATE_NS
 from .request import DATES, FIELDS, MAX_LENGTH, REQUIRED, Engagement, read_filters, read_transactions
 from .section import IndexFixtures
 from .store import ApplyUpdate, IndexStore
@@ -31,10 +32,14 @@ def _index_fault(text: str, server: bool = False) -> ProducerAnswer:
 
 
 def _valid_date(value: str) -> bool:
+    """A real moment written yyyyMMddHHmmss (the schema's pattern lets 20300231 through)."""
     if not _TS.fullmatch(value):
         return False
-    month, day, hour, minute, second = (int(value[i:i + 2]) for i in (4, 6, 8, 10, 12))
-    return 1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 59
+    try:
+        datetime.strptime(value, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return True
 
 
 def engagement_problem(engagement: Engagement) -> str | None:
@@ -144,7 +149,6 @@ class IndexProducer:
         if not resident or not domain:
             return _index_fault(texts.EI004.format("registeredResidentIdentification and serviceDomain are mandatory"))
         found = self.store.find(resident, domain, filters)
-        core = "urn:riv:itintegration:engagementindex:1"
         posts = "".join(f"<engagement>{engagement_xml(e.values())}</engagement>" for e in found)
-        return soap_answer(f'<FindContentResponse xmlns="{FIND_CONTENT_NS}" xmlns:core="{core}">{posts}'
-                           "<ResultCode>OK</ResultCode></FindContentResponse>")
+        return soap_answer(f'<FindContentResponse xmlns="{FIND_CONTENT_NS}" xmlns:core="{EI_CORE}">{posts}'
+                           "</FindContentResponse>")
