@@ -178,6 +178,35 @@ def _parser() -> argparse.ArgumentParser:
                        "output folder could not be written."))
     demo.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
 
+    probe = sub.add_parser(
+        "probe", help="act as 1177 against the system under test, then judge it into a protocol",
+        description="Start the platform (listening, so the system under test can call it back), call the system "
+                    "routed in the TAK as 1177 would, wait for its own calls (e.g. its index updates), and judge "
+                    "everything from the probe's start with the profile's rules into the test protocol; what the "
+                    "probe did is written beside it (probe.md).",
+        epilog=_epilog("mockplatform probe --profile web-booking --out protocol-out --unit SE2321000016-A1B2",
+                       "0 conformant; 1 not conformant or incomplete; 2 usage error (an unknown profile, one "
+                       "without a probe); 3 the journal or an output could not be read or written; 4 the port "
+                       "is in use."))
+    probe.add_argument("--profile", required=True, help="the rule profile whose probe to run ('list' lists them)")
+    probe.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
+    probe.add_argument("--unit", action="append", default=[], metavar="HSAID",
+                       help="a logical address to probe; repeatable (default: the profile's, from the fixtures)")
+    probe.add_argument("--citizen", action="append", default=[], metavar="PNR",
+                       help="a test citizen (191212121212 or 19121212-1212); repeatable (default: from the fixtures)")
+    probe.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+                       help="how long to wait for the system's own calls after the last change (default 10)")
+    probe.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    probe.add_argument("--port", type=_port, default=8080, help="port the system under test calls (default 8080)")
+    probe.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL, help=f"journal (default {DEFAULT_JOURNAL})")
+    probe.add_argument("--tak", type=Path, help="TAK file (default: the built-in fixtures/tak.toml)")
+    probe.add_argument("--fixtures", type=Path, help="fixtures file (default: the built-in fixtures/inbox.toml)")
+    probe.add_argument("--contracts", type=Path, action="append", default=[], help="an extra contract package")
+    probe.add_argument("--describe", type=Path, metavar="TOML", help="the system tested, for the protocol head")
+    probe.add_argument("--system-name", help="name of the system tested (protocol head)")
+    probe.add_argument("--organisation", help="organisation responsible for the system (protocol head)")
+    probe.add_argument("--environment", help="test environment (protocol head)")
+
     check_exits = ("0 the protocol matches its journal; 1 something differs (each difference is printed); 2 usage "
                    "error, or not a protocol.json; 3 the protocol or the journal could not be read.")
     check_example = "mockplatform protocol check protocol-out/protocol.json --journal .mockplatform/journal.sqlite"
@@ -274,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args.out)
         if args.command == "protocol":
             return _protocol_check(args)
+        if args.command == "probe":
+            return _probe(args)
     except (JournalError, ProtocolWriteError, UnreadableFile, OSError, sqlite3.Error) as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_IO
@@ -499,6 +530,60 @@ def _demo(out: Path) -> int:
             return code
     print("mockplatform: no installed domain has a demo", file=sys.stderr)
     return EXIT_USAGE
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from .personnummer import WRITTEN_FORMS, from_written
+    from .probing import ProbeOptions
+    from .protocol import write_all
+    from .protocol.console import render_summary
+    from .server import start_in_thread
+    from .shortcuts import utc_now_iso
+    from .verification import Description, VerifyOptions, load_description, verify
+
+    probes = {pid: fn for d in domains.installed() for pid, fn in d.probes().items()}
+    if args.profile == "list":
+        for profile_id in sorted(probes):
+            print(profile_id)
+        return EXIT_OK
+    if args.profile not in probes:
+        raise ConfigError(f"no probe for profile '{args.profile}'; profiles with a probe: "
+                          f"{', '.join(sorted(probes)) or '(none)'}")
+    citizens = []
+    for written in args.citizen:
+        number = from_written(written.strip())
+        if number is None:
+            raise ConfigError(f"--citizen {written}: not a personnummer or samordningsnummer; write {WRITTEN_FORMS}")
+        citizens.append(number)
+    if args.wait < 0:
+        raise ConfigError("--wait must be 0 seconds or more")
+    description = load_description(args.describe) if args.describe else Description()
+    description = description.merged(system_name=args.system_name, organisation=args.organisation,
+                                     environment=args.environment)
+    problem = _cannot_listen(args.host, args.port)
+    if problem:
+        print(f"mockplatform: {problem}", file=sys.stderr)
+        return EXIT_ADDRESS
+    app = Application(Config(journal=args.journal, tak=args.tak, fixtures=args.fixtures,
+                             contracts=list(args.contracts)))
+    started = utc_now_iso()
+    server = start_in_thread(app, args.host, args.port)
+    print(f"mockplatform probe ({args.profile}) listening on {server.url}/vp; journal {app.journal.path}", flush=True)
+    try:
+        run = probes[args.profile](app, ProbeOptions(tuple(args.unit), tuple(citizens), args.wait,
+                                                     lambda line: print(line, flush=True)))
+    finally:
+        server.shutdown()
+        server.server_close()
+        app.close()
+    protocol = verify(VerifyOptions(journal=args.journal, since=started, profile=args.profile,
+                                    fixtures=args.fixtures, contracts=list(args.contracts), description=description))
+    written = write_all(protocol, args.out)
+    log = run.write(args.out)
+    print(render_summary(protocol))
+    for path in [*written.values(), log]:
+        print(f"  wrote {path}")
+    return verdict_exit_code(protocol)
 
 
 def _profiles() -> int:

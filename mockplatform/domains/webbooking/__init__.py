@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...domains import Domain, FrontPageItem
-from .names import CONTRACTS, DOMAIN_NAME, SUBSCRIBER
+from .names import CONTRACTS, DOMAIN_NAME, PROFILE_ID, SUBSCRIBER
 from .section import read_section, web_booking
 
 if TYPE_CHECKING:
@@ -41,6 +41,11 @@ class WebBookingDomain(Domain):
         from .subscriber import FETCH, fetcher
 
         return {FETCH: fetcher(app)}
+
+    def probes(self) -> dict[str, Callable[..., Any]]:
+        from .probe import probe
+
+        return {PROFILE_ID: probe}
 
     def front_page(self, app: Application) -> Sequence[FrontPageItem]:
         section = web_booking(app.fixtures)
