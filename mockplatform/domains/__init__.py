@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..fixtures import Fixtures
     from ..journal import Exchange
     from ..messages import Response
+    from ..probing import ProbeOptions, ProbeRun
     from ..producers import Producer
     from ..rules import Profile
 
@@ -101,6 +102,11 @@ class Domain:
 
     def profiles(self) -> dict[str, Callable[[], Profile]]:
         """Its rule profiles by id (``verify --profile``), each a factory of a fresh Profile."""
+        return {}
+
+    def probes(self) -> dict[str, Callable[[Application, ProbeOptions], ProbeRun]]:
+        """Its probes by rule profile id (``mockplatform probe --profile``): drive the system under test
+        through the platform as 1177 would; the profile then judges what the journal holds."""
         return {}
 
     def logical_error(self, contract: str, text: str) -> bytes | None:
