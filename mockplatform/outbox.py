@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 Handler = Callable[[dict[str, Any]], None]
+# Set when a follow-up is written: a commit wakes the workers only then, not after every exchange.
+_WRITTEN = threading.Event()
 
 
 class Outbox:
@@ -55,6 +57,7 @@ class Outbox:
         def write(conn: sqlite3.Connection, exchange_id: int) -> None:
             conn.execute("INSERT INTO outbox (kind, payload, exchange_id) VALUES (?, ?, ?)",
                          (kind, text, exchange_id))
+            _WRITTEN.set()
 
         return write
 
@@ -62,10 +65,15 @@ class Outbox:
         """Run follow-ups from now on, those left from an earlier run first."""
         if self._thread is not None or not self.handlers:
             return
-        self.journal.after_commit(self._wake.set)
+        self.journal.after_commit(self._committed)
         self._thread = threading.Thread(target=self._run, name="mockplatform-outbox", daemon=True)
         self._wake.set()
         self._thread.start()
+
+    def _committed(self) -> None:
+        if _WRITTEN.is_set():
+            _WRITTEN.clear()
+            self._wake.set()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop = True
