@@ -321,3 +321,20 @@ def test_the_page_lists_the_posts_per_citizen_escaped(platform):
     assert "inget personnummer" in bad
     admin = platform.session.get(platform.url + "/admin/engagements/19121212-1212").json()
     assert [p["businessObjectInstanceIdentifier"] for p in admin["posts"]] == ["BK-<b>1</b>"]
+
+
+def test_the_inbox_profile_leaves_the_index_and_booking_calls_to_their_domains(platform, tmp_path):
+    """A journal with a booking system's index updates (and the platform's own notifications) judged for
+    the inbox: those calls are not the inbox consumer's, so they are neither judged nor counted."""
+    from tests.soap import is_active_user
+
+    from mockplatform.verification import VerifyOptions, verify
+
+    assert platform.post(is_active_user()).status_code == 200
+    update(platform, engagement("BK-1"), engagement("X", most_recent="2030"))  # one good, one refused (EI001)
+    update(platform, engagement("BK-2"))
+    assert platform.app.outbox.wait_idle(20)
+    assert len(platform.app.journal.exchanges()) > 3
+    protocol = verify(VerifyOptions(journal=platform.app.journal.path, profile="1177-inbox"))
+    assert protocol.exchanges_judged == 1
+    assert all(r.checked <= 1 and not r.violations for r in protocol.rules)

@@ -66,10 +66,16 @@ class RuleContext:
     consumer: str | None = None  # the consumer HSA-id judged (None: whatever consumer each exchange has)
     system_ids: tuple[str, ...] = ()  # system-ids issued to that consumer; empty = the consumer's in fixtures
     contract_namespaces: frozenset[str] = frozenset()  # the profile's contracts (lower case); empty = any
+    # Contracts another installed domain owns (lower case): their calls are that domain's to judge (a booking
+    # system's index updates in a journal judged for the inbox), not a consumer's mistake here.
+    foreign_namespaces: frozenset[str] = frozenset()
 
     def selects(self, view: RequestView) -> bool:
-        """Is this exchange judged: a consumer request to the platform, of the consumer asked for."""
+        """Is this exchange judged: a consumer request to the platform, of the consumer asked for, for a
+        contract no other domain owns."""
         if not view.judged:
+            return False
+        if self.foreign_namespaces and (view.exchange.contract or "").lower() in self.foreign_namespaces:
             return False
         return self.consumer is None or (view.exchange.consumer or "").lower() == self.consumer.lower()
 

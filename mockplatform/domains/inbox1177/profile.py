@@ -6,7 +6,7 @@ ids are stable once published. The order is the order of the protocol's rule tab
 
 from __future__ import annotations
 
-from ...contracts import ContractRegistry
+from ...contracts import ContractRegistry, is_builtin
 from ...findings import Severity
 from ...fixtures import Fixtures
 from ...rules import Profile, RuleInfo, rivta
@@ -101,6 +101,9 @@ def inbox_context(fixtures: Fixtures, contracts: ContractRegistry, consumer: str
     section = fixtures.section(DOMAIN_NAME)
     namespaces = frozenset(i.responder_namespace.lower() for i in contracts.interactions
                            if owns_contract(i.responder_namespace))
+    foreign = frozenset(i.responder_namespace.lower() for i in contracts.interactions
+                        if is_builtin(i.package) and not owns_contract(i.responder_namespace))
     return InboxContext(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids),
-                        contract_namespaces=namespaces, inbox_logical_address=section.logical_address,
+                        contract_namespaces=namespaces, foreign_namespaces=foreign,
+                        inbox_logical_address=section.logical_address,
                         same_text_threshold=same_text_threshold)
