@@ -383,8 +383,9 @@ Done = Callable[[IndexCall], None]
 
 class IndexClient:
     """Sends Updates to ``{platform_url}/vp`` on one worker thread, in the order they were submitted
-    (the order of the changes). A failure is logged and kept in ``calls``; nothing is retried (``reload``
-    sends everything again)."""
+    (the order of the changes). A failure is logged and kept in ``calls``; nothing is retried here (the
+    system sends a reload that did not reach the platform again). No web proxy: the platform is reached
+    directly, whatever http_proxy says."""
 
     def __init__(self, platform_url: str, hsa_id: str, timeout_s: float = 10.0) -> None:
         self.url = platform_url.rstrip("/") + "/vp"
@@ -393,6 +394,7 @@ class IndexClient:
         self.calls: list[IndexCall] = []
         self._queue: queue.Queue[tuple[list[tuple[bool, Post]], Done | None] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="booking-system-index", daemon=True)
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def start(self) -> None:
         self._thread.start()
@@ -435,7 +437,7 @@ class IndexClient:
         what = ", ".join(f"{'delete' if d else 'post'} {p.categorization} {p.booking_id}@{p.unit}"
                          for d, p in transactions[:5]) + (" ..." if len(transactions) > 5 else "")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
+            with self._opener.open(request, timeout=self.timeout_s) as answer:
                 status, body = answer.status, answer.read()
         except urllib.error.HTTPError as exc:
             status, body = exc.code, exc.read()
