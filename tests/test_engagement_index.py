@@ -338,3 +338,16 @@ def test_the_inbox_profile_leaves_the_index_and_booking_calls_to_their_domains(p
     protocol = verify(VerifyOptions(journal=platform.app.journal.path, profile="1177-inbox"))
     assert protocol.exchanges_judged == 1
     assert all(r.checked <= 1 and not r.violations for r in protocol.rules)
+
+
+def test_1177_makes_no_second_message_when_the_index_is_told_the_same_again(start_platform, tmp_path, producer):
+    """A booking system reloading its index unchanged: the index notifies again, 1177 asks again, but the
+    citizen's inbox keeps one message of the invitation."""
+    producer.behaviour.body = DETAILS_ANSWER
+    platform = start_platform(tak=tak_to(tmp_path, producer.url))
+    for _ in range(2):
+        assert update(platform, engagement("BK-2", "Invitation")).status_code == 200
+        assert platform.app.outbox.wait_idle(20)
+    assert len(producer.behaviour.seen) == 2
+    [case] = InboxStore(platform.app.journal).cases(CITIZEN)
+    assert len(case["messages"]) == 1

@@ -235,6 +235,15 @@ class InboxStore:
             "SELECT count(*), coalesce(sum(unread), 0) FROM inbox_messages").fetchone()
         return messages, unread
 
+    def holds(self, citizen: str, thread: str | None, description: str | None, text: str | None) -> bool:
+        """Whether the citizen's inbox already holds a message of this thread key with this heading and text
+        (1177 makes no second message of a booking it was told about again, unchanged)."""
+        row = self._reader().execute(
+            "SELECT 1 FROM inbox_messages m JOIN inbox_cases c ON c.id = m.case_id WHERE m.citizen = ? "
+            "AND c.thread_key IS ? AND m.description IS ? AND m.text IS ? LIMIT 1",
+            (citizen, thread, description, text)).fetchone()
+        return row is not None
+
     def message_of_exchange(self, exchange_id: int) -> int | None:
         """The id of the message an exchange stored, if it stored one."""
         row = self._reader().execute("SELECT id FROM inbox_messages WHERE exchange_id = ? ORDER BY id LIMIT 1",
@@ -248,15 +257,18 @@ def read_inbox(journal: Journal, citizen: str) -> list[dict[str, Any]]:
 
 
 def deliver(journal: Journal, citizen: str, exchange_id: int, correlation_id: str, consumer: str | None,
-            **content: Any) -> int:
+            once: bool = False, **content: Any) -> int | None:
     """1177 itself puts a message in a citizen's inbox (an invitation or a booking from web booking, an
     "avbokad" notice): stored at once, tied to the exchange it came from. ``content``: ``CONTENT_FIELDS``
-    by name (unit_name, thread_id, description, text, ...); the rest stay empty. Returns the message id."""
+    by name (unit_name, thread_id, description, text, ...); the rest stay empty. ``once``: not when the
+    same message is already in its thread. Returns the message id (None: it was there already)."""
     unknown = set(content) - set(_CONTENT_COLUMNS)
     if unknown:
         raise ValueError(f"not inbox message fields: {', '.join(sorted(unknown))}")
     values = tuple(int(bool(content.get(n))) if n == "notify" else content.get(n) for n in _CONTENT_COLUMNS)
     thread = thread_key(content.get("thread_id"), content.get("source_system"), consumer)
+    if once and InboxStore(journal).holds(citizen, thread, content.get("description"), content.get("text")):
+        return None
     sync_inbox(journal)  # what the journal recorded before comes first
     return journal.write(lambda conn: store_message(conn, exchange_id, citizen, thread, "", correlation_id, values,
                                                     consumer), exchanges_kept=True)

@@ -43,13 +43,15 @@ def _text(slot: Timeslot, lead: str | None) -> str:
 
 
 def booking_message(app: Application, citizen: str, answered: Answered, categorization: str,
-                    source_system: str) -> int:
-    """An invitation or a booking confirmation from a GetBookingDetails answer."""
+                    source_system: str) -> int | None:
+    """An invitation or a booking confirmation from a GetBookingDetails answer; none when the inbox already
+    holds the same (the index notifies again when a booking system reloads it unchanged)."""
     slot = answered.timeslots[0]
     invitation = categorization == INVITATION
     lead = None if invitation else "Du har bokat en tid."
     return deliver(app.journal, citizen, answered.outcome.exchange_id or 0, answered.outcome.correlation_id or "",
-                   source_system, unit_id=slot.healthcare_facility, unit_name=slot.healthcare_facility_name,
+                   source_system, once=True, unit_id=slot.healthcare_facility,
+                   unit_name=slot.healthcare_facility_name,
                    thread_id=slot.booking_id, description=INVITATION_HEADING if invitation else BOOKING_HEADING,
                    text=_text(slot, lead), source_system=source_system)
 

@@ -12,10 +12,10 @@ the probe waits ``wait_s`` for them after its last change.
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ...localtime import rivta_ts
+from ...localtime import rivta_ts, zone
 from ...probing import FAILED, NOT_OFFERED, NOT_RUN, PASSED, ProbeOptions, ProbeRun
 from ..engagementindex.store import IndexStore
 from .client import Answered, Scheduling
@@ -66,9 +66,29 @@ class _Probe:
                 if p["serviceDomain"] == SERVICE_DOMAIN and p["categorization"] == INVITATION
                 and p["logicalAddress"].lower() == unit.lower()]
 
+    def await_index(self, units: tuple[str, ...]) -> None:
+        """Open invitations are found only through the index: when it holds nothing for these units yet (the
+        booking system may be sending its reload as the probe starts), wait for it up to ``wait_s``."""
+        wanted = {u.lower() for u in units}
+        store = IndexStore(self.app.journal)
+
+        def indexed() -> bool:
+            return any(p["logicalAddress"].lower() in wanted for p in store.posts())
+
+        deadline = time.monotonic() + self.options.wait_s
+        if not indexed():
+            self.options.say(f"the index holds no post for {', '.join(units)}: waiting up to "
+                             f"{self.options.wait_s:g} s for the booking system's index updates")
+        while not indexed() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not indexed():
+            self.run.add("(engagement index)", ", ".join(units), NOT_RUN,
+                         "the index holds no post for these units, so open invitations could not be found "
+                         "(they are not in GetSubjectOfCareSchedule); send the index your bookings first")
+
     def free_times(self, unit: str, citizen: str, booking_id: str | None = None,
                    time_type: str | None = None) -> list[Timeslot]:
-        first = date.today()
+        first = datetime.now(zone()).date()  # the Swedish day, whatever the machine's zone
         last = first + timedelta(days=DAYS_AHEAD - 1)
         dates = self.step("GetAvailableDates" + (f" {booking_id}" if booking_id else ""), unit,
                           self.client.available_dates(unit, citizen, first.strftime("%Y%m%d"),
@@ -87,6 +107,7 @@ class _Probe:
         if not units:
             self.run.add("(no unit)", "", NOT_RUN, "no unit connected to web booking in the fixtures, and no --unit")
             return self.run
+        self.await_index(units)
         details: dict[tuple[str, str, str], Timeslot] = {}
         for unit in units:
             for citizen in citizens:
