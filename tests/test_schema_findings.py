@@ -337,6 +337,93 @@ def test_more_violations_than_are_listed_says_so_in_both_languages(ping):
     assert found[-1].message_sv.startswith("... totalt") and found[-1].hint_sv.startswith("rätta de första")
 
 
+# -- an element in the wrong namespace: the hint says what the contract's schema declares --------------------------
+
+
+@pytest.mark.parametrize("rich", [True, False], ids=["xmlschema", "lxml"])
+def test_message_children_in_the_responder_namespace_are_told_the_type_declares_them_in_the_core_namespace(
+        registry, monkeypatch, rich):
+    if not rich:  # lxml does not say the type: the parent it was sent in
+        lean(monkeypatch)
+    found = findings(registry, BROKEN["namespace"])
+    names = ["organisationUnit", "messageDescription", "messageText"] if rich else ["organisationUnit"]
+    assert [f.path.rpartition("/")[2] for f in found] == names
+    for finding, name in zip(found, names, strict=True):
+        start = f"put <{name}> in namespace {PATIENTPORTAL_CORE}, not {ADD_MESSAGE_NS} ("
+        start_sv = f"lägg <{name}> i namnrymden {PATIENTPORTAL_CORE}, inte i {ADD_MESSAGE_NS} ("
+        if rich:
+            note = ("the contract declares every child of <message>, of type MessageType, in the core namespace, not "
+                    "in the responder namespace of <message> itself)")
+            note_sv = ("kontraktet deklarerar alla barn till <message>, av typen MessageType, i kärnnamnrymden (core), "
+                       "inte i responder-namnrymden som <message> själv ligger i)")
+        else:
+            note = (f"the contract declares <{name}> in the core namespace, not in the responder namespace of its "
+                    "parent <message>)")
+            note_sv = (f"kontraktet deklarerar <{name}> i kärnnamnrymden (core), inte i responder-namnrymden som "
+                       "föräldern <message> ligger i)")
+        assert (finding.hint, finding.hint_sv) == (start + note, start_sv + note_sv)
+        assert finding.message_sv == (f"elementet <{name}> ligger i namnrymden {ADD_MESSAGE_NS}, men kontraktet "
+                                      f"kräver namnrymden {PATIENTPORTAL_CORE}")
+
+
+# a contract of its own in the RIVTA layout: no name of a real contract helps the hint
+BOX_CORE = "urn:riv:test:boxes:1"
+BOX_NS = "urn:riv:test:boxes:PackResponder:1"
+BOX_CORE_XSD = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="{BOX_CORE}"
+    xmlns="{BOX_CORE}" elementFormDefault="qualified">
+  <xs:complexType name="CrateType"><xs:sequence>
+    <xs:element name="lid" type="xs:string"/><xs:element name="content" type="xs:string"/>
+  </xs:sequence></xs:complexType>
+</xs:schema>"""
+BOX_XSD = f"""<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="{BOX_NS}"
+    xmlns:core="{BOX_CORE}" elementFormDefault="qualified">
+  <xs:import namespace="{BOX_CORE}" schemaLocation="../../core_components/test_boxes_1.0.xsd"/>
+  <xs:element name="Pack"><xs:complexType><xs:sequence>
+    <xs:element name="crate" type="core:CrateType"/>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>"""
+
+
+@pytest.fixture(scope="module")
+def boxes(tmp_path_factory) -> validation_module.SchemaValidator:
+    root = tmp_path_factory.mktemp("boxes")
+    (root / "schemas" / "core_components").mkdir(parents=True)
+    (root / "schemas" / "interactions" / "PackInteraction").mkdir(parents=True)
+    (root / "schemas" / "core_components" / "test_boxes_1.0.xsd").write_text(BOX_CORE_XSD, encoding="utf-8")
+    responder = "schemas/interactions/PackInteraction/PackResponder_1.0.xsd"
+    (root / responder).write_text(BOX_XSD, encoding="utf-8")
+    package = ContractPackage(source="test", root=root, interactions=[], repairs=[], files=[responder])
+    interaction = Interaction(name="Pack", wsdl_namespace=BOX_NS + ":rivtabp21", responder_namespace=BOX_NS,
+                              profile="RIVTABP21", version="1.0", wsdl_file="Pack.wsdl", responder_file=responder,
+                              request_element="Pack", response_element="PackResponse", soap_action=None,
+                              package=package)
+    return validation_module.SchemaValidator(interaction)
+
+
+@pytest.mark.parametrize("rich", [True, False], ids=["xmlschema", "lxml"])
+def test_a_wrong_namespace_hint_comes_from_the_schema_of_any_contract(boxes, monkeypatch, rich):
+    if not rich:
+        lean(monkeypatch)
+    found = boxes.findings(etree.fromstring(f'<Pack xmlns="{BOX_NS}">\n<crate>\n<lid>x</lid>\n'
+                                            "<content>y</content>\n</crate>\n</Pack>"))
+    finding = found[0]
+    assert finding.path == "/Pack/crate/lid"
+    assert finding.message_en == (f"element <lid> is in namespace {BOX_NS}, but the contract expects it in namespace "
+                                  f"{BOX_CORE}")
+    note, note_sv = (("the contract declares every child of <crate>, of type CrateType, in the core namespace, not in "
+                      "the responder namespace of <crate> itself",
+                      "kontraktet deklarerar alla barn till <crate>, av typen CrateType, i kärnnamnrymden (core), inte "
+                      "i responder-namnrymden som <crate> själv ligger i") if rich else
+                     ("the contract declares <lid> in the core namespace, not in the responder namespace of its "
+                      "parent <crate>",
+                      "kontraktet deklarerar <lid> i kärnnamnrymden (core), inte i responder-namnrymden som föräldern "
+                      "<crate> ligger i"))
+    assert finding.hint == f"put <lid> in namespace {BOX_CORE}, not {BOX_NS} ({note})"
+    assert finding.hint_sv == f"lägg <lid> i namnrymden {BOX_CORE}, inte i {BOX_NS} ({note_sv})"
+    for f in found:
+        assert not re.search(r"message|organisationUnit|ssoLink", f.hint + f.hint_sv), f
+
+
 # -- the hostile and invalid request corpus ------------------------------------------------------------------------
 
 HOSTILE = Path(__file__).parent / "hostile"  # whole requests, most of them refused before any schema

@@ -14,14 +14,15 @@ import queue
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from .. import ns
 from ..findings import Finding, Severity
-from ..xmlsafe import local_name, parse_file, text_value
+from ..xmlsafe import UnsafeXMLError, local_name, parse_file, text_value
 from .package import Interaction
 
 if TYPE_CHECKING:
@@ -52,7 +53,9 @@ class SchemaValidator:
         self._pool: queue.SimpleQueue[etree.XMLSchema] = queue.SimpleQueue()
         self._pool.put(etree.XMLSchema(self._schema_doc))
         self._rich: xmlschema.XMLSchema | None = None
-        self._declared: dict[str, set[str]] = {}  # element local name -> the namespaces it is declared in
+        # element local name -> namespace it is declared in -> the types (or elements) declaring it there
+        self._declared: dict[str, dict[str, set[_Owner]]] = {}
+        self._roles: dict[str, tuple[str, str]] | None = None  # namespace -> what it is, in English and Swedish
         self._rich_lock = threading.Lock()
 
     def _validate(self, payload: etree._Element) -> tuple[bool, list]:
@@ -78,8 +81,18 @@ class SchemaValidator:
                 self._rich = xmlschema.XMLSchema(str(path), allow="local", defuse="always")
                 for element in self._rich.maps.iter_components(xmlschema.XsdElement):
                     if element.name:
-                        self._declared.setdefault(local_name_of(element.name), set()).add(namespace_of(element.name))
+                        owners = self._declared.setdefault(local_name_of(element.name), {})
+                        owners.setdefault(namespace_of(element.name), set()).update(_owner_of(element))
             return self._rich
+
+    def _namespace_roles(self) -> dict[str, tuple[str, str]]:
+        """Which namespace is the responder namespace and which are core namespaces, read once from the schema
+        files (RIVTA layout: a core namespace's schema lives in schemas/core_components/)."""
+        if self._roles is None:
+            package = self.interaction.package
+            self._roles = _namespace_roles(package.file_path(self.interaction.responder_file), package.root,
+                                           self.interaction.responder_namespace)
+        return self._roles
 
     def iter_findings(self, payload: etree._Element) -> Iterator[Finding]:
         """Every violation in the payload (at most MAX_FINDINGS, then a count); nothing when it is valid.
@@ -99,13 +112,13 @@ class SchemaValidator:
                 found += 1
                 if found > MAX_FINDINGS:
                     break
-                yield _to_finding(error, self.interaction, payload, self._declared)
+                yield _to_finding(error, self.interaction, payload, self._declared, self._namespace_roles())
             if found > MAX_FINDINGS:
                 yield self._more(f"more than {MAX_FINDINGS}", payload)
                 return
         if not found:  # too large for the rich pass, or the two validators disagree: say what lxml said
             for entry in entries[:MAX_FINDINGS]:
-                yield _from_lxml(entry, self.interaction, payload)
+                yield _from_lxml(entry, self.interaction, payload, self._namespace_roles())
             if len(entries) > MAX_FINDINGS:
                 yield self._more(str(len(entries)), payload)
 
@@ -139,6 +152,77 @@ def plain(text: str) -> str:
     return _QNAME.sub("", text)
 
 
+# -- what the schema says about namespaces, for the hint on an element in the wrong one ---------------------------
+
+_CORE = ("the core namespace", "kärnnamnrymden (core)")
+_RESPONDER = ("the responder namespace", "responder-namnrymden")
+_SCHEMA_REFERENCES = {f"{{{ns.XSD}}}{kind}" for kind in ("import", "include", "redefine", "override")}
+_MAX_SCHEMA_FILES = 100
+
+
+def _namespace_roles(responder_file: Path, root: Path, responder_namespace: str) -> dict[str, tuple[str, str]]:
+    """namespace -> its role in words (English, Swedish): the contract's responder namespace, and every namespace
+    whose schema lies in the package's ``core_components`` folder (the RIVTA layout) a core namespace. Read from the
+    responder schema and the files it imports or includes, within the package."""
+    roles: dict[str, tuple[str, str]] = {}
+    root = root.resolve()
+    todo, seen = [responder_file.resolve()], set()
+    while todo and len(seen) < _MAX_SCHEMA_FILES:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            schema = parse_file(path).getroot()
+        except (OSError, etree.XMLSyntaxError, UnsafeXMLError):
+            continue
+        target = schema.get("targetNamespace")
+        if target and path.is_relative_to(root) and "core_components" in path.relative_to(root).parts[:-1]:
+            roles.setdefault(target, _CORE)
+        for reference in schema:
+            location = reference.get("schemaLocation") if reference.tag in _SCHEMA_REFERENCES else None
+            if location and "://" not in location:
+                try:
+                    referenced = (path.parent / location).resolve()
+                    if referenced.is_relative_to(root) and referenced.is_file():
+                        todo.append(referenced)
+                except (OSError, ValueError, RuntimeError):  # an unreadable location: no role from it
+                    continue
+    roles[responder_namespace] = _RESPONDER
+    return roles
+
+
+_Owner = tuple[str, str]  # what declares an element: ("type", its name) or, for an anonymous type, ("element", ...)
+
+
+def _owner_of(component: object) -> list[_Owner]:
+    """The named type, or else the element of the anonymous type, whose content model declares ``component``."""
+    from xmlschema.validators import XsdComplexType, XsdElement
+
+    seen, parent = 0, getattr(component, "parent", None)
+    while parent is not None and seen < 50:
+        if isinstance(parent, XsdComplexType):
+            if parent.name:
+                return [("type", local_name_of(parent.name))]
+            owner = getattr(parent, "parent", None)
+            return [("element", local_name_of(owner.name))] if isinstance(owner, XsdElement) and owner.name else []
+        parent, seen = getattr(parent, "parent", None), seen + 1
+    return []
+
+
+@dataclass
+class _Place:
+    """Where the contract declares the right element, as far as it is known: the parent element it was sent in,
+    the named type of that parent's content (if named), and the qualified names of that content model's elements;
+    or, for an element not in that content model at all, the types that declare its name elsewhere."""
+
+    parent: str | None = None
+    parent_namespace: str | None = None
+    type_name: str | None = None
+    model: list[str] = field(default_factory=list)
+    owners: list[_Owner] = field(default_factory=list)
+
+
 def _elements(parent: etree._Element) -> list[etree._Element]:
     return [c for c in parent if isinstance(c.tag, str)]
 
@@ -169,17 +253,18 @@ class _Said:
 
 
 def _to_finding(error: xmlschema.XMLSchemaValidationError, interaction: Interaction, payload: etree._Element,
-                declared: dict[str, set[str]]) -> Finding:
+                declared: dict[str, dict[str, set[_Owner]]], roles: dict[str, tuple[str, str]]) -> Finding:
     """Convert at the boundary: xmlschema's error -> our Finding, in plain words, with a fix hint for every
-    violation. ``declared``: the namespaces each element name is declared in, to tell a misplaced namespace even
-    where the schema no longer says what it expected (after an earlier error in the same sequence)."""
+    violation. ``declared``: the namespaces each element name is declared in (and by which types), to tell a
+    misplaced namespace for an element its content model does not have at all; ``roles``: which namespace is the
+    responder's and which are core namespaces, for the hint."""
     import xmlschema
 
     elem = error.elem if getattr(error, "elem", None) is not None else error.obj
     if not isinstance(getattr(elem, "tag", None), str):
         elem = None
     if isinstance(error, xmlschema.XMLSchemaChildrenValidationError):
-        said = _children(error, elem, interaction, declared)
+        said = _children(error, elem, interaction, declared, roles)
     else:
         said = _value(error, elem) or _other(error, elem, interaction)
     return _finding(said, elem, interaction, payload)
@@ -226,18 +311,66 @@ def _incomplete(where: str, interaction: Interaction) -> _Said:
                  f"komplettera <{where}> enligt kontraktets schema ({interaction.responder_file})")
 
 
-def _wrong_namespace(name: str, have: str, want: str, interaction: Interaction,
-                     child: etree._Element | None) -> _Said:
+def _wrong_namespace(name: str, have: str, want: str, child: etree._Element | None,
+                     place: _Place | None = None, roles: dict[str, tuple[str, str]] | None = None) -> _Said:
+    """<name> was sent in namespace ``have``; the contract declares it in ``want``. The hint says where the schema
+    declares it (``place``): which children of the parent's type share that namespace, or which type declares it."""
     hint = f"put <{name}> in namespace {want}, not {have}"
     hint_sv = f"lägg <{name}> i namnrymden {want}, inte i {have}"
-    if have == interaction.responder_namespace:
-        hint += (" (children of message, organisationUnit and ssoLink belong to the core namespace, "
-                 "not the responder namespace)")
-        hint_sv += (" (barnen till message, organisationUnit och ssoLink hör till kärnnamnrymden (core), "
-                    "inte till responder-namnrymden)")
+    note = _where_declared(name, have, want, place or _Place(), roles or {})
+    if note:
+        hint += f" ({note[0]})"
+        hint_sv += f" ({note[1]})"
     return _Said(f"element <{name}> is in namespace {have}, but the contract expects it in namespace {want}",
                  f"elementet <{name}> ligger i namnrymden {have}, men kontraktet kräver namnrymden {want}",
                  hint, hint_sv, child)
+
+
+def _listed(names: list[str], last: str) -> str:
+    shown = [f"<{n}>" for n in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" {last} {shown[-1]}"
+
+
+def _where_declared(name: str, have: str, want: str, place: _Place,
+                    roles: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
+    """The note on a misplaced namespace (English, Swedish), from the schema: nothing names a contract."""
+    parent, parent_ns = place.parent, place.parent_namespace
+    # a role ("the core namespace") only where it tells the namespaces apart
+    role = roles.get(want) if roles.get(want) not in (roles.get(have), roles.get(parent_ns)) else None
+    in_en, in_sv = role or (f"namespace {want}", f"namnrymden {want}")
+    if place.model and parent:
+        typed, typed_sv = (f", of type {place.type_name},", f", av typen {place.type_name},") if place.type_name \
+            else ("", "")
+        same = [local_name_of(t) for t in place.model if namespace_of(t) == want]
+        if len(same) == len(place.model) and parent_ns == want:
+            return (f"the contract declares every child of <{parent}>{typed} in the same namespace as <{parent}> "
+                    "itself",
+                    f"kontraktet deklarerar alla barn till <{parent}>{typed_sv} i samma namnrymd som <{parent}> själv")
+        if len(same) == len(place.model):
+            theirs = roles.get(parent_ns) if role else None
+            theirs_en, theirs_sv = theirs or ("the namespace", "den namnrymd")
+            return (f"the contract declares every child of <{parent}>{typed} in {in_en}, not in {theirs_en} of "
+                    f"<{parent}> itself",
+                    f"kontraktet deklarerar alla barn till <{parent}>{typed_sv} i {in_sv}, inte i {theirs_sv} som "
+                    f"<{parent}> själv ligger i")
+        only, only_sv = ("only ", "bara ") if len(same) == 1 else ("", "")
+        return (f"of the children of <{parent}>{typed or ','} the contract declares {only}{_listed(same, 'and')} in "
+                f"{in_en}",
+                f"av barnen till <{parent}>{typed_sv} deklarerar kontraktet {only_sv}{_listed(same, 'och')} i "
+                f"{in_sv}")
+    if place.owners:  # not in this content model: where the contract declares the name
+        kinds = {"type": ("type", "typen")}
+        owners = sorted(place.owners)
+        en = " and ".join(f"{kinds[k][0]} {n}" if k in kinds else f"<{n}>" for k, n in owners)
+        sv = " och ".join(f"{kinds[k][1]} {n}" if k in kinds else f"<{n}>" for k, n in owners)
+        return (f"the contract declares <{name}> in {in_en} as a child of {en}",
+                f"kontraktet deklarerar <{name}> i {in_sv} som barn till {sv}")
+    if parent and parent_ns == have:  # the namespace was taken over from the parent
+        theirs = roles.get(parent_ns) if role else None
+        theirs_en, theirs_sv = theirs or ("the namespace", "den namnrymd")
+        return (f"the contract declares <{name}> in {in_en}, not in {theirs_en} of its parent <{parent}>",
+                f"kontraktet deklarerar <{name}> i {in_sv}, inte i {theirs_sv} som föräldern <{parent}> ligger i")
+    return None
 
 
 def _repeated(name: str, where: str, max_occurs: int, child: etree._Element | None) -> _Said:
@@ -460,7 +593,8 @@ def _unclassified(reason: str, elem: etree._Element | None, name: str | None, in
 
 
 def _children(error: xmlschema.XMLSchemaChildrenValidationError, parent: etree._Element | None,
-              interaction: Interaction, declared: dict[str, set[str]]) -> _Said:
+              interaction: Interaction, declared: dict[str, dict[str, set[_Owner]]],
+              roles: dict[str, tuple[str, str]]) -> _Said:
     """An unexpected, misplaced, repeated, out-of-order or missing child element."""
     invalid = error.invalid_tag
     expected_tags = [getattr(e, "name", None) for e in (error.expected or [])]
@@ -475,16 +609,20 @@ def _children(error: xmlschema.XMLSchemaChildrenValidationError, parent: etree._
     if not invalid:  # the content ended too soon: something is missing
         return _missing(where, expected_tags, parent) if expected_tags else _incomplete(where, interaction)
     name, have = local_name_of(invalid), namespace_of(invalid)
-    misplaced = [e for e in expected_tags if local_name_of(e) == name and namespace_of(e) != have]
-    if not misplaced:
-        elsewhere = declared.get(name, set()) - {have}
-        if len(elsewhere) == 1:
-            misplaced = [f"{{{next(iter(elsewhere))}}}{name}"]
-    if misplaced:
-        return _wrong_namespace(name, have, namespace_of(misplaced[0]), interaction, child)
     particles = list(error.validator.iter_elements()) if hasattr(error.validator, "iter_elements") else []
     model = [e for e in particles if getattr(e, "name", None)]  # the declared elements, in order
     order = [e.name for e in model]
+    if invalid not in order:  # not in this content model: perhaps its name in the wrong namespace
+        place = _Place(local_name(parent) if parent is not None else None,
+                       namespace_of(parent.tag) if parent is not None else None, _type_name(error.validator), order)
+        misplaced = [e for e in [*expected_tags, *order] if local_name_of(e) == name and namespace_of(e) != have]
+        if misplaced:
+            return _wrong_namespace(name, have, namespace_of(misplaced[0]), child, place, roles)
+        elsewhere = {n: owners for n, owners in declared.get(name, {}).items() if n != have}
+        if len(elsewhere) == 1:  # declared by that name in one other namespace, though not here
+            [(want, owners)] = elsewhere.items()
+            place.model, place.owners = [], list(owners)
+            return _wrong_namespace(name, have, want, child, place, roles)
     before = children[:index]
     after = children[index + 1:]
     if invalid in order:
@@ -518,6 +656,18 @@ def _children(error: xmlschema.XMLSchemaChildrenValidationError, parent: etree._
         hint += " (an element of your own goes last, in a namespace of your own)"
         hint_sv += " (ett eget element ska stå sist, i en egen namnrymd)"
     return _unexpected(name, where, hint, hint_sv, child)
+
+
+def _type_name(validator: object) -> str | None:
+    """The name of the complex type whose content model ``validator`` (a model group) is; None if anonymous."""
+    from xmlschema.validators import XsdComplexType
+
+    seen, component = 0, validator
+    while component is not None and seen < 50:
+        if isinstance(component, XsdComplexType):
+            return local_name_of(component.name) if component.name else None
+        component, seen = getattr(component, "parent", None), seen + 1
+    return None
 
 
 def _xsd_type(validator: object) -> str | None:
@@ -624,7 +774,8 @@ def _pattern_matches(pattern: str, value: str) -> bool:
         return True
 
 
-def _lxml_said(message: str, element: etree._Element | None, interaction: Interaction) -> _Said:
+def _lxml_said(message: str, element: etree._Element | None, interaction: Interaction,
+               roles: dict[str, tuple[str, str]] | None = None) -> _Said:
     """lxml's message (its ``{namespace}name``s still in it) in plain words, by the same classes as the rich pass."""
     head = _LXML_HEAD.match(message)
     name = local_name(element) if element is not None else (head.group(1) if head else None)
@@ -665,7 +816,8 @@ def _lxml_said(message: str, element: etree._Element | None, interaction: Intera
         have = namespace_of(element.tag) if element is not None else ""
         same = [t for t in tags if local_name_of(t) == name and namespace_of(t) != have]
         if same:
-            return _wrong_namespace(name, have, namespace_of(same[0]), interaction, element)
+            place = _Place(local_name(parent), namespace_of(parent.tag)) if parent is not None else None
+            return _wrong_namespace(name, have, namespace_of(same[0]), element, place, roles)
         return _unexpected(name, where, "expected here: " + ", ".join(_shown(t) for t in tags),
                            "här väntas: " + ", ".join(_shown(t, "namnrymd") for t in tags), element)
     if "Missing child element" in reason and name:
@@ -685,9 +837,10 @@ def _lxml_said(message: str, element: etree._Element | None, interaction: Intera
     return _unclassified(plain(reason.strip()), element, name, interaction)
 
 
-def _from_lxml(entry: etree._LogEntry, interaction: Interaction, payload: etree._Element) -> Finding:
+def _from_lxml(entry: etree._LogEntry, interaction: Interaction, payload: etree._Element,
+               roles: dict[str, tuple[str, str]] | None = None) -> Finding:
     """lxml's own message (for a request too large for the rich pass), in plain words, with a hint."""
     element = _lxml_element(payload, getattr(entry, "path", None))
-    said = _lxml_said(entry.message, element, interaction)
+    said = _lxml_said(entry.message, element, interaction, roles)
     return _finding(said, element, interaction, payload,
                     fallback_path=plain(getattr(entry, "path", "") or "") or None, fallback_line=entry.line)
