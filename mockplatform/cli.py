@@ -194,7 +194,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="a logical address to probe; repeatable (default: the profile's, from the fixtures)")
     probe.add_argument("--citizen", action="append", default=[], metavar="PNR",
                        help="a test citizen (191212121212 or 19121212-1212); repeatable (default: from the fixtures)")
-    probe.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+    probe.add_argument("--wait", type=float, default=10, metavar="SECONDS",
                        help="how long to wait for the system's own calls after the last change (default 10)")
     probe.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     probe.add_argument("--port", type=_port, default=8080, help="port the system under test calls (default 8080)")
@@ -576,7 +576,8 @@ def _probe(args: argparse.Namespace) -> int:
         server.shutdown()
         server.server_close()
         app.close()
-    protocol = verify(VerifyOptions(journal=args.journal, since=started, profile=args.profile,
+    # Judged until now: the probe waited for what its calls should cause (index updates) and journaled until here.
+    protocol = verify(VerifyOptions(journal=args.journal, since=started, until=utc_now_iso(), profile=args.profile,
                                     fixtures=args.fixtures, contracts=list(args.contracts), description=description))
     written = write_all(protocol, args.out)
     log = run.write(args.out)

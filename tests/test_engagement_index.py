@@ -326,9 +326,8 @@ def test_the_page_lists_the_posts_per_citizen_escaped(platform):
 def test_the_inbox_profile_leaves_the_index_and_booking_calls_to_their_domains(platform, tmp_path):
     """A journal with a booking system's index updates (and the platform's own notifications) judged for
     the inbox: those calls are not the inbox consumer's, so they are neither judged nor counted."""
-    from tests.soap import is_active_user
-
     from mockplatform.verification import VerifyOptions, verify
+    from tests.soap import is_active_user
 
     assert platform.post(is_active_user()).status_code == 200
     update(platform, engagement("BK-1"), engagement("X", most_recent="2030"))  # one good, one refused (EI001)
