@@ -20,7 +20,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
-from .messages import ID_MAX, Request, Response, whole_number
+from .messages import ID_MAX, Request, Response, from_this_site, whole_number
 from .messages import json_response as _json
 from .producers.faults import FaultKind, InjectedFault
 
@@ -113,10 +113,7 @@ def _from_another_site(request: Request) -> bool:
     fetch without CORS) without asking first, and name the page's origin in it: without this check any page
     the developer opens could reset the journal or inject faults. Tools and test suites send no Origin."""
     origin = request.header("origin")
-    if origin is None:
-        return False
-    host = (request.header("host") or "").lower()
-    return origin.lower().rstrip("/").partition("://")[2] != host or not host
+    return origin is not None and not from_this_site(request, origin)
 
 
 def _journal(app: Application, query: dict[str, str]) -> Response:

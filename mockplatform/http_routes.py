@@ -3,7 +3,9 @@
 ``responses`` mode and the tests all call ``handle``.
 
 POST under /vp goes to the SOAP pipeline, GET ?wsdl/?xsd to the contract documents, /admin/ to the
-admin API, /ui to the pages, GET /status to the status document, and everything else to 404.
+admin API, /ui to the pages (GET and HEAD, and POST of their forms, which is not journaled), GET /status
+to the status document, and everything else to 404 (a POST journaled, so a consumer with a wrong URL sees
+it).
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ def handle(app: Application, request: Request) -> Response:
     answer = admin.handle(app, request)
     if answer is not None:
         return answer
+    page = web.handle(app, request)  # GET, HEAD and POST of /ui and below; None for every other request
+    if page is not None:
+        return page
     if request.method in ("GET", "HEAD"):
-        page = web.handle(app, request)  # /ui and below; None for every other path
-        if page is not None:
-            return page
         if path in ("/status", "/status/"):
             return json_response(200, app.status())
         if in_vp and ("wsdl" in request.query or "xsd" in request.query):

@@ -7,6 +7,7 @@ import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 # The mark the built-in sample consumer puts on every call it makes: the journal keeps it with the headers,
 # and a protocol built on such calls is a demonstration of the tool, not evidence for a system.
@@ -71,6 +72,24 @@ def is_loopback(client: str) -> bool:
             address = address.ipv4_mapped
         return address.is_loopback
     return False
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def from_this_site(request: Request, url: str) -> bool:
+    """Whether ``url`` (a browser's Origin, or its Referer) is of the site the request was sent to: the
+    request's scheme, and the host and port of its Host header (a scheme's default port written or not).
+    The one rule for the admin API and the pages' forms; "null" and anything not http(s) are not."""
+    host = (request.header("host") or "").strip().lower()
+    try:
+        named, sent = urlsplit(url.strip()), urlsplit(f"{request.scheme}://{host}")
+        ports = (named.port or _DEFAULT_PORTS.get(named.scheme), sent.port or _DEFAULT_PORTS.get(sent.scheme))
+    except ValueError:  # a port that is no number
+        return False
+    return (bool(host) and named.scheme == request.scheme and named.scheme in _DEFAULT_PORTS
+            and named.hostname is not None and named.hostname == sent.hostname and ports[0] == ports[1]
+            and not named.username and not named.password)
 
 
 @dataclass(slots=True)

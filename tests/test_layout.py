@@ -134,6 +134,7 @@ def test_the_inbox_names_appear_only_in_its_domain():
     ("fromstring(", "xmlsafe.py"),  # and no parse of bytes outside it
     ("FROM exchanges", ("domains/inbox1177/store.py", "journal.py")),  # the journal, and the store projecting it
     ("inbox_messages", "domains/inbox1177/store.py"),  # no SQL against the inbox's tables outside its store
+    ("x-www-form-urlencoded", "web/forms.py"),  # one reader of the pages' forms
 ])
 def test_each_concept_has_one_home(literal, home):
     places = sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py") if literal in p.read_text(encoding="utf-8"))

@@ -38,11 +38,15 @@ ENTRY_POINT_GROUP = "mockplatform.domains"
 @dataclass(frozen=True)
 class Page:
     """A web page of a domain under ``/ui``: ``pattern`` is matched in full against the rest of the path
-    (a match's groups are the handler's arguments); ``nav`` names it in the pages' menu."""
+    (a match's groups are the handler's arguments); ``nav`` names it in the pages' menu; ``methods`` are
+    the HTTP methods it answers (GET brings HEAD; another is answered 405). A page taking POST (a form that
+    changes something) gets it only from these pages' own forms (``web.forms.same_origin``) and reads the
+    fields with ``web.forms.fields``."""
 
     pattern: str
     handler: Callable[..., Response | None]  # (app, request, match) -> Response, or None for 404
     nav: tuple[str, str] | None = None  # (menu key, Swedish label) for the top menu; None: not in it
+    methods: tuple[str, ...] = ("GET",)
 
 
 @dataclass(frozen=True)

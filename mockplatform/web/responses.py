@@ -18,10 +18,14 @@ from ..messages import Response
 
 CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
        "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+REFERRER_POLICY = "no-referrer"
+# A page with a form that POSTs: the browser then sends the form's Origin to this site (under no-referrer
+# it sends "null", and web.forms.same_origin could not accept it); other sites still get no referrer.
+FORM_REFERRER_POLICY = "same-origin"
 SECURITY_HEADERS = [
     ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
+    ("Referrer-Policy", REFERRER_POLICY),
     ("X-Frame-Options", "DENY"),
 ]
 HTML = "text/html; charset=utf-8"
@@ -53,10 +57,12 @@ def menu() -> list[tuple[str, str, str]]:
             for d in installed() for p in d.pages() if p.nav is not None]
 
 
-def page(template: str, http_status: int = 200, **context: Any) -> Response:
-    """A rendered HTML page; pages reflect live state, so they are never cached."""
-    body = environment().get_template(template).render(**context).encode("utf-8")
-    return Response(http_status, [("Content-Type", HTML), ("Cache-Control", "no-store"), *SECURITY_HEADERS], body)
+def page(template: str, http_status: int = 200, *, referrer_policy: str = REFERRER_POLICY, **context: Any) -> Response:
+    """A rendered HTML page; pages reflect live state, so they are never cached. ``referrer_policy``:
+    ``FORM_REFERRER_POLICY`` for a page with a form that POSTs (in the header and the page's meta tag)."""
+    body = environment().get_template(template).render(referrer_policy=referrer_policy, **context).encode("utf-8")
+    headers = [(k, referrer_policy if k == "Referrer-Policy" else v) for k, v in SECURITY_HEADERS]
+    return Response(http_status, [("Content-Type", HTML), ("Cache-Control", "no-store"), *headers], body)
 
 
 def json_response(data: Any, status: int = 200) -> Response:

@@ -5,7 +5,8 @@ producers, 1177 the consumer; they tell the engagement index about every booking
 Everything about it is in this folder: the contract package (``contracts/``), the one reader and
 writer of its messages (``messages``), 1177's calls through the platform (``client``), 1177 as the
 index's subscriber (``subscriber``) and the inbox messages it makes (``notices``), its fixtures
-section (booking systems, units, test bookings: ``section``). The core finds it through the
+section (booking systems, units, test bookings: ``section``), and the citizen's pages as 1177 web
+booking shows them (``pages``, templates, static files). The core finds it through the
 ``mockplatform.domains`` entry point.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...domains import Domain, FrontPageItem
+from ...domains import Domain, FrontPageItem, Page
 from .names import CONTRACTS, DOMAIN_NAME, PROFILE_ID, SUBSCRIBER
 from .section import read_section, web_booking
 
@@ -46,6 +47,18 @@ class WebBookingDomain(Domain):
         from .probe import probe
 
         return {PROFILE_ID: probe}
+
+    def pages(self) -> Sequence[Page]:
+        from .pages import book, booking_page, bookings_page, cancel, times_page
+
+        one = r"/bookings/([^/]{1,400})/([^/]{1,800})"  # unit and bookingId, each one quoted path segment
+        return (
+            Page(r"/bookings/?", lambda app, req, m: bookings_page(app, req), nav=("bookings", "Tidbok")),
+            Page(one, booking_page),
+            Page(one + "/times", times_page),
+            Page(one + "/cancel", cancel, methods=("POST",)),
+            Page(one + "/book", book, methods=("POST",)),
+        )
 
     def front_page(self, app: Application) -> Sequence[FrontPageItem]:
         section = web_booking(app.fixtures)
@@ -84,6 +97,7 @@ domain = WebBookingDomain(
     title="1177 Webbtidbok (crm:scheduling 1.1)",
     contract_packages=(PACKAGE,),
     template_dir=HERE / "templates",
+    static_dir=HERE / "static",
     requires=("inbox1177", "engagementindex"),
 )
 
