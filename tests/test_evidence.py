@@ -4,6 +4,7 @@ calls), and ``protocol check``, which judges the journal again and says whether 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -133,7 +134,9 @@ def test_tc08_says_the_window_it_watched_or_that_it_could_not_be_judged(platform
     platform.post(is_active_user(ACTIVE_SMS_EMAIL))
     _later(platform.app.journal, seconds=30)
     tc08 = next(c for c in verify(VerifyOptions(journal=platform.app.journal.path)).cases if c.id == "TC-08")
-    assert tc08.status is CaseStatus.PASSED and "No resend within 30.0 s after the ERROR answer" in tc08.note
+    # 30 s moved on, plus however long the two calls took on a busy machine
+    assert tc08.status is CaseStatus.PASSED
+    assert re.search(r"No resend within 3\d\.\d s after the ERROR answer", tc08.note)
 
 
 def test_a_schema_invalid_request_fails_the_case_it_was_attempting(platform):
