@@ -255,6 +255,9 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--same-text-threshold", type=int, default=20, metavar="N",
                         help="the same message text to N citizens counts as a general information channel "
                              "(warning; default 20)")
+    parser.add_argument("--wait", type=float, metavar="SECONDS", dest="wait_s",
+                        help="how long what a call causes may take to come (web-booking: the index update after a "
+                             "change; the profile's default: 10 s)")
     parser.add_argument("--allow-not-run", action="store_true",
                         help="exit 0 when nothing failed even if some cases were not run (they stay 'not run')")
 
@@ -267,13 +270,15 @@ def verify_options(args: argparse.Namespace) -> VerifyOptions:
         raise ConfigError("--messages-per-year must be 0 or more")
     if args.same_text_threshold < 2:
         raise ConfigError("--same-text-threshold must be at least 2 (citizens)")
+    if args.wait_s is not None and args.wait_s < 0:
+        raise ConfigError("--wait must be 0 seconds or more")
     description = description.merged(system_name=args.system_name, organisation=args.organisation,
                                      environment=args.environment, messages_per_year=args.messages_per_year,
                                      contacts=tuple(args.contact) if args.contact else None)
     return VerifyOptions(journal=args.journal, since=args.since, until=args.until, since_reset=args.since_reset,
                          consumer=args.consumer, system_id=args.system_id, profile=args.profile,
                          fixtures=args.fixtures, contracts=list(args.contracts), description=description,
-                         same_text_threshold=args.same_text_threshold)
+                         same_text_threshold=args.same_text_threshold, wait_s=args.wait_s)
 
 
 def verdict_exit_code(protocol: Protocol, allow_not_run: bool = False) -> int:
@@ -578,7 +583,8 @@ def _probe(args: argparse.Namespace) -> int:
         app.close()
     # Judged until now: the probe waited for what its calls should cause (index updates) and journaled until here.
     protocol = verify(VerifyOptions(journal=args.journal, since=started, until=utc_now_iso(), profile=args.profile,
-                                    fixtures=args.fixtures, contracts=list(args.contracts), description=description))
+                                    fixtures=args.fixtures, contracts=list(args.contracts), description=description,
+                                    wait_s=args.wait))
     written = write_all(protocol, args.out)
     log = run.write(args.out)
     print(render_summary(protocol))

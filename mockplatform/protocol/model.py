@@ -12,7 +12,7 @@ from typing import Any
 
 from ..findings import Finding
 
-PROTOCOL_FORMAT_VERSION = "1.2"  # 1.2: purpose_sv and how_to_run_sv of a case, hint_sv of a finding
+PROTOCOL_FORMAT_VERSION = "1.3"  # 1.2: purpose_sv and how_to_run_sv of a case, hint_sv of a finding; 1.3: catalogue
 
 
 class CaseStatus(StrEnum):
@@ -65,6 +65,7 @@ class ProtocolHead:
     journal: str = ""  # path of the journal read
     journal_sha256: str = ""  # digest of the judged exchanges (ids, times, body hashes) for traceability
     rule_profile: str = ""
+    catalogue: str = ""  # the name of the profile's test-case catalogue ("Webbtidbokning")
     contacts: list[str] = field(default_factory=list)
     declared_volume: int | None = None
     cost: CostEstimate | None = None

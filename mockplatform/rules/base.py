@@ -259,14 +259,16 @@ class Judgement:
 class Profile:
     """A named set of rules: the catalogue (data) and, by id, the callable that applies each rule; and
     how its domain reads a request for them (``read``), the context its rules need (``context``), its
-    test cases, which contracts are its own, and what its protocol section adds (``cost``)."""
+    test cases and the name of their catalogue, which contracts are its own, and what its protocol section
+    adds (``catalogue``, ``cost``)."""
 
     def __init__(self, id: str, name: str, rules: Iterable[tuple[RuleInfo, RequestRule | JournalRule]], *,
                  read: Callable[[Exchange], RequestView] = read_view,
                  context: Callable[..., RuleContext] | None = None,
                  cases: Sequence[TestCase] = (),
                  owns_contract: Callable[[str], bool] = lambda namespace: True,
-                 cost: Callable[[int], CostEstimate | None] = lambda volume: None) -> None:
+                 cost: Callable[[int], CostEstimate | None] = lambda volume: None,
+                 catalogue: str = "") -> None:
         self.id = id
         self.name = name
         pairs = list(rules)
@@ -281,6 +283,7 @@ class Profile:
         self.cases = list(cases)
         self.owns_contract = owns_contract
         self.cost = cost
+        self.catalogue = catalogue  # the name of its test-case catalogue, as the protocol's head shows it
 
     def rule(self, rule_id: str) -> RuleInfo:
         """The catalogue entry of a rule id (KeyError if the profile has no such rule)."""

@@ -54,7 +54,8 @@ def check_protocol(path: Path, journal: Path | None = None, fixtures: Path | Non
                             until=selection.get("until"), consumer=selection.get("consumer"),
                             system_id=selection.get("system_id"), profile=head.get("rule_profile") or None,
                             fixtures=fixtures, contracts=contracts,
-                            same_text_threshold=selection.get("same_text_threshold") or 20)
+                            same_text_threshold=selection.get("same_text_threshold") or 20,
+                            wait_s=selection.get("wait_s"))
     again = protocol_to_dict(verify(options))
     result = CheckResult()
 

@@ -62,6 +62,9 @@ class VerifyOptions:
     contracts: list[Path] = field(default_factory=list)
     description: Description = field(default_factory=Description)
     same_text_threshold: int = 20  # this many citizens with the same text = a general information channel
+    # How long what an exchange causes may take to come (web booking: a change's index update); None: the
+    # profile's own default. A probe gives the wait it kept.
+    wait_s: float | None = None
 
 
 def contract_registry(packages: list[Path]) -> ContractRegistry:
@@ -85,9 +88,11 @@ def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None
     profile = domains.profile(options.profile)
     fixtures = load_fixtures(options.fixtures)
     registry = contract_registry(options.contracts)
+    until = _iso(options.until, "--until", end=True)
+    # ``until``: the end of the judged period, for a rule that waits (``wait_s``) for something after an exchange.
     ctx = profile.context(fixtures, registry, consumer=options.consumer,
                           system_ids=(options.system_id,) if options.system_id else (),
-                          same_text_threshold=options.same_text_threshold)
+                          same_text_threshold=options.same_text_threshold, until=until, wait_s=options.wait_s)
 
     journal = Journal(options.journal, read_only=True)
     try:
@@ -95,7 +100,6 @@ def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None
         if options.since_reset:
             reset = journal.last_reset()
             since = max(since, reset) if since and reset else (since or reset)
-        until = _iso(options.until, "--until", end=True)
         rules = _RuleTally(profile)
         head = _HeadTally()
         judges = [case.judge(ctx) for case in profile.cases]
@@ -111,7 +115,7 @@ def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None
     finally:
         journal.close()
     selection = {"since": since, "until": until, "consumer": options.consumer, "system_id": options.system_id,
-                 "same_text_threshold": options.same_text_threshold,
+                 "same_text_threshold": options.same_text_threshold, "wait_s": options.wait_s,
                  "fixtures": str(options.fixtures) if options.fixtures else None,
                  "contracts": [str(p) for p in options.contracts]}
     return Protocol(head=_head(options, profile, registry, head, selection), cases=cases,
@@ -324,6 +328,7 @@ def _head(options: VerifyOptions, profile: Profile, registry: ContractRegistry, 
         journal=str(options.journal),
         journal_sha256=tally.digest.hexdigest(),
         rule_profile=profile.id,
+        catalogue=profile.catalogue,
         contacts=list(d.contacts),
         declared_volume=d.messages_per_year,
         cost=profile.cost(d.messages_per_year) if d.messages_per_year else None,

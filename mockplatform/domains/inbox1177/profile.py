@@ -18,6 +18,7 @@ from .names import ADD_MESSAGE, CONTRACTS, DOMAIN_NAME, IS_ACTIVE_USER, PROFILE_
 from .pricing import estimate
 from .view import InboxContext, read_inbox_view
 
+CATALOGUE_NAME = "Inkorgsfunktionen"  # the name of its test cases' catalogue in the protocol
 BP21 = "RIVTA Basic Profile 2.1"
 TKB = "TKB patientportal 1.0"
 SCHEMAS = "patientportal release 1.0 schemas"
@@ -92,12 +93,13 @@ def owns_contract(namespace: str) -> bool:
 def profile() -> Profile:
     """A fresh 1177-inbox profile."""
     return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE, read=read_inbox_view, context=inbox_context, cases=CASES,
-                   owns_contract=owns_contract, cost=estimate)
+                   owns_contract=owns_contract, cost=estimate, catalogue=CATALOGUE_NAME)
 
 
 def inbox_context(fixtures: Fixtures, contracts: ContractRegistry, consumer: str | None = None,
-                  system_ids: tuple[str, ...] = (), same_text_threshold: int = 20) -> InboxContext:
-    """The context the inbox's rules judge in: the core's, with the inbox's address and limits."""
+                  system_ids: tuple[str, ...] = (), same_text_threshold: int = 20, **options: object) -> InboxContext:
+    """The context the inbox's rules judge in: the core's, with the inbox's address and limits; options it has
+    no use for (another profile's, the judged period's end) are ignored."""
     section = fixtures.section(DOMAIN_NAME)
     namespaces = frozenset(i.responder_namespace.lower() for i in contracts.interactions
                            if owns_contract(i.responder_namespace))

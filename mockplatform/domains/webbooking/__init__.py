@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ...app import Application
     from ...fixtures import Fixtures
     from ...producers import Producer
+    from ...rules import Profile
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = HERE / "contracts" / "crm_scheduling"  # the built-in release package, crm:scheduling 1.1
@@ -42,6 +43,11 @@ class WebBookingDomain(Domain):
         from .subscriber import FETCH, fetcher
 
         return {FETCH: fetcher(app)}
+
+    def profiles(self) -> dict[str, Callable[[], Profile]]:
+        from .profile import profile
+
+        return {PROFILE_ID: profile}
 
     def probes(self) -> dict[str, Callable[..., Any]]:
         from .probe import probe

@@ -9,6 +9,7 @@ SubjectOfCareType fields in the core namespace, the 1.1 extension elements in th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -146,6 +147,57 @@ def read_result(payload: etree._Element) -> Result:
                   "bookingId" in values)
 
 
+@dataclass
+class SchedulingRequest:
+    """What a crm:scheduling request says that matters to web booking (values as written; None: absent)."""
+
+    healthcare_facility: str | None = None  # healthcare_facility, or MakeBooking's healthcare_facility_med
+    booking_id: str | None = None  # bookingId, or requestedTimeslot's (UpdateBooking; MakeBooking from an invitation)
+    subject_of_care: str | None = None
+    requested: Timeslot | None = None  # requestedTimeslot (MakeBooking, UpdateBooking)
+
+
+def read_request(payload: etree._Element) -> SchedulingRequest:
+    """A crm:scheduling request element, by local name (the extension's subject_of_care too)."""
+    request = SchedulingRequest()
+    for child in payload:
+        name = local_name(child)
+        if name in ("healthcare_facility", "healthcare_facility_med") and request.healthcare_facility is None:
+            request.healthcare_facility = text_value(child)
+        elif name == "bookingId" and request.booking_id is None:
+            request.booking_id = text_value(child)
+        elif name == "subject_of_care" and request.subject_of_care is None:
+            request.subject_of_care = text_value(child)
+        elif name == "requestedTimeslot" and request.requested is None:
+            request.requested = read_timeslot(child)
+    slot = request.requested
+    if slot is not None:
+        request.booking_id = request.booking_id if request.booking_id is not None else slot.booking_id
+        request.subject_of_care = request.subject_of_care if request.subject_of_care is not None \
+            else slot.subject_of_care
+    return request
+
+
+def actor_id(header: etree._Element | None) -> str | None:
+    """The Actor header's actorId (who acts: the citizen logged in at 1177); None without one."""
+    for element in header if header is not None else ():
+        if local_name(element) == "Actor":
+            return child_text(element, "actorId")
+    return None
+
+
+def ts_moment(value: str | None) -> datetime | None:
+    """A TS (``YYYYMMDDhhmmss``, Swedish local time without zone) as a naive datetime; None when the value is
+    not a real time of that form (20260230120000 is not: February has no 30th)."""
+    text = (value or "").strip()
+    if len(text) != 14 or not text.isdigit():
+        return None
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+
+
 def children(payload: etree._Element, name: str) -> list[etree._Element]:
     return [c for c in payload if local_name(c) == name]
 
@@ -157,5 +209,6 @@ def child_text(element: etree._Element, name: str) -> str | None:
     return None
 
 
-__all__ = ["FLAGS", "TIMESLOT_FIELDS", "Result", "Timeslot", "actor_xml", "boolean", "child_text", "children",
-           "field_xml", "read_result", "read_timeslot", "request_xml", "timeslot_xml"]
+__all__ = ["FLAGS", "TIMESLOT_FIELDS", "Result", "SchedulingRequest", "Timeslot", "actor_id", "actor_xml", "boolean",
+           "child_text", "children", "field_xml", "read_request", "read_result", "read_timeslot", "request_xml",
+           "timeslot_xml", "ts_moment"]

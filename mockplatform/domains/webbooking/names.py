@@ -16,6 +16,14 @@ CONDITIONAL = ("CancelBooking", "UpdateBooking", "GetAvailableDates", "GetAvaila
 OPTIONAL = ("MakeBooking", "GetAllTimeTypes", "GetAllCareTypes", "GetAllPerformers")
 OPERATIONS = MANDATORY + CONDITIONAL + OPTIONAL
 CONTRACTS = tuple(responder(op) for op in OPERATIONS)
+# The answers that carry TimeslotType (timeslotDetail), and the calls that change a booking.
+SCHEDULE, DETAILS, TIMESLOTS, DATES = ("GetSubjectOfCareSchedule", "GetBookingDetails", "GetAvailableTimeslots",
+                                       "GetAvailableDates")
+MAKE, UPDATE_BOOKING, CANCEL = "MakeBooking", "UpdateBooking", "CancelBooking"
+TIMESLOT_ANSWERS = (SCHEDULE, DETAILS, TIMESLOTS)
+CHANGES = (MAKE, UPDATE_BOOKING, CANCEL)
+PERFORMED = ("OK", "INFO")  # resultCodes of a change that was made (INFO: made, with a text to show)
+INDEX_UPDATE = "Update"  # the engagement index operation a booking system calls
 
 SERVICE_DOMAIN = "riv:crm:scheduling"  # serviceDomain of the booking system's index posts
 BOOKING, INVITATION = "Booking", "Invitation"  # their categorization
