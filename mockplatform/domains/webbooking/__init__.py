@@ -6,8 +6,9 @@ Everything about it is in this folder: the contract package (``contracts/``), th
 writer of its messages (``messages``), 1177's calls through the platform (``client``), 1177 as the
 index's subscriber (``subscriber``) and the inbox messages it makes (``notices``), its fixtures
 section (booking systems, units, test bookings: ``section``), and the citizen's pages as 1177 web
-booking shows them (``pages``, templates, static files). The core finds it through the
-``mockplatform.domains`` entry point.
+booking shows them (``pages``, templates, static files), its rule profile "web-booking" with the
+"Webbtidbokning" catalogue (``profile``: ``view``, ``answer_rules``, ``ledger``, ``behaviour_rules``,
+``cases``) and its probe (``probe``). The core finds it through the ``mockplatform.domains`` entry point.
 """
 
 from __future__ import annotations
