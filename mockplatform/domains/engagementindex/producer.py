@@ -84,15 +84,18 @@ class IndexProducer:
             return self._find_content(call)
         return fault_answer("SOAP-ENV:Server", f"The fake engagement index does not implement {call.contract}")
 
-    def _schema(self, call: ProducerCall) -> ProducerAnswer | None:
+    def _refused(self, call: ProducerCall) -> ProducerAnswer | None:
+        """EI001 for a schema violation (unless lenient), then EI003 when not called at the owner's address."""
         loaded = self.app.contracts.get(call.contract)
-        if loaded is None or self.app.settings.lenient:
-            return None
-        findings = loaded.validator.findings(call.envelope.payload)
-        if not findings:
-            return None
-        said = "; ".join(f"{f.path or '?'}: {f.message_en}" for f in findings)
-        return _index_fault(texts.EI001.format(said))
+        if loaded is not None and not self.app.settings.lenient:
+            findings = loaded.validator.findings(call.envelope.payload)
+            if findings:
+                said = "; ".join(f"{f.path or '?'}: {f.message_en}" for f in findings)
+                return _index_fault(texts.EI001.format(said))
+        owner = self.section.owner
+        if call.logical_address.strip().lower() != owner.lower():
+            return _index_fault(texts.EI003.format(call.logical_address, owner))
+        return None
 
     def _update(self, call: ProducerCall) -> ProducerAnswer:
         transactions = read_transactions(call.envelope.payload)
@@ -100,12 +103,10 @@ class IndexProducer:
             return _index_fault(texts.EI000.format(
                 f"the request holds {len(transactions)} engagementTransaction(s); "
                 f"1 to {MAX_TRANSACTIONS} are allowed in one call"), server=True)
-        refused = self._schema(call)
+        refused = self._refused(call)
         if refused is not None:
             return refused
         owner = self.section.owner
-        if call.logical_address.strip().lower() != owner.lower():
-            return _index_fault(texts.EI003.format(call.logical_address, owner))
         now = rivta_ts()
         seen: dict[str, int] = {}
         changes: list[tuple[str, bool, dict]] = []
@@ -138,12 +139,9 @@ class IndexProducer:
         return answer
 
     def _find_content(self, call: ProducerCall) -> ProducerAnswer:
-        refused = self._schema(call)
+        refused = self._refused(call)
         if refused is not None:
             return refused
-        owner = self.section.owner
-        if call.logical_address.strip().lower() != owner.lower():
-            return _index_fault(texts.EI003.format(call.logical_address, owner))
         filters = read_filters(call.envelope.payload)
         resident, domain = filters.get("registeredResidentIdentification"), filters.get("serviceDomain")
         if not resident or not domain:
