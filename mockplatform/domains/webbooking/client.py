@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from ...outbound import Outcome, call
+from ..engagementindex.store import IndexStore
 from .messages import (
     Result,
     Timeslot,
@@ -22,7 +23,7 @@ from .messages import (
     request_xml,
     timeslot_xml,
 )
-from .names import responder
+from .names import INVITATION, SERVICE_DOMAIN, responder
 from .section import web_booking
 
 if TYPE_CHECKING:
@@ -149,3 +150,10 @@ class Scheduling:
             answered.facilities = [(child_text(e, "healthcare_facility") or "",
                                     child_text(e, "healthcare_facility_name")) for e in infos]
         return answered
+
+
+def indexed_invitations(app: Application, citizen: str) -> list[tuple[str, str]]:
+    """(unit, bookingId) of the citizen's invitations that 1177 knows from the engagement index: open ones
+    are not in GetSubjectOfCareSchedule, so the index is where 1177 finds them."""
+    return [(p["logicalAddress"], p["businessObjectInstanceIdentifier"]) for p in IndexStore(app.journal).posts(citizen)
+            if p["serviceDomain"] == SERVICE_DOMAIN and p["categorization"] == INVITATION]

@@ -33,11 +33,9 @@ from ...personnummer import WRITTEN_FORMS, from_written
 from ...web import responses
 from ...web.display import display_pnr
 from ...web.forms import fields
-from ..engagementindex.store import IndexStore
 from ..inbox1177.render_docbook import render_message_text
-from .client import Answered, Scheduling
-from .messages import Timeslot
-from .names import INVITATION, SERVICE_DOMAIN
+from .client import Answered, Scheduling, indexed_invitations
+from .messages import Timeslot, ts_moment
 from .notices import cancelled_message
 from .section import web_booking
 
@@ -47,7 +45,6 @@ if TYPE_CHECKING:
 WINDOW_DAYS = 14  # GetAvailableDates asks for today and the 13 days after
 PREFIX = "/ui/bookings"
 BOOK, REBOOK = "book", "rebook"
-_TS = re.compile(r"\d{14}")
 _DT = re.compile(r"\d{8}")
 _FIELD_MAX = 256  # a form field longer than any id or name a booking system sends
 DAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
@@ -58,17 +55,6 @@ MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "august
 # -- how times and links are written ------------------------------------------------------------------
 
 
-def _moment(ts: str | None) -> datetime | None:
-    """A TS (``YYYYMMDDhhmmss``, Swedish local time) as a datetime; None when it is not one."""
-    text = (ts or "").strip()
-    if not _TS.fullmatch(text):
-        return None
-    try:
-        return datetime.strptime(text, "%Y%m%d%H%M%S")
-    except ValueError:
-        return None
-
-
 def day_text(day: date) -> str:
     """``torsdag 10 december 2026``."""
     return f"{DAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
@@ -77,7 +63,7 @@ def day_text(day: date) -> str:
 def time_text(start: str | None, end: str | None = None) -> str:
     """A timeslot as the citizen reads it: ``torsdag 10 december 2026 kl. 09:30–10:00`` (Swedish local time,
     as crm:scheduling writes it). A time that is no TS is shown as sent; none gives ""."""
-    begins, ends = _moment(start), _moment(end)
+    begins, ends = ts_moment(start), ts_moment(end)
     if begins is None:
         return (start or "").strip()
     text = f"{day_text(begins.date())} kl. {begins:%H:%M}"
@@ -90,7 +76,7 @@ def time_text(start: str | None, end: str | None = None) -> str:
 
 def iso_time(ts: str | None) -> str:
     """A TS for ``<time datetime>`` (local time, no zone, as in the contract); "" when it is not a TS."""
-    moment = _moment(ts)
+    moment = ts_moment(ts)
     return moment.strftime("%Y-%m-%dT%H:%M") if moment is not None else ""
 
 
@@ -255,11 +241,8 @@ def _schedule(app: Application, citizen: str, calls: Calls) -> tuple[list[Row], 
             seen.add((unit.lower(), slot.booking_id))
             rows.append(_row(app, citizen, unit, slot))
     # Open invitations are not in GetSubjectOfCareSchedule: the index knows them (Invitation posts).
-    for post in IndexStore(app.journal).posts(citizen):
-        if post["serviceDomain"] != SERVICE_DOMAIN or post["categorization"] != INVITATION:
-            continue
-        unit = _unit(app, post["logicalAddress"])
-        booking_id = post["businessObjectInstanceIdentifier"]
+    for address, booking_id in indexed_invitations(app, citizen):
+        unit = _unit(app, address)
         if unit is None or (unit.lower(), booking_id) in seen or unit in failed:
             continue  # not connected to web booking, listed already (timed), or its unit named with its fault
         seen.add((unit.lower(), booking_id))
@@ -405,7 +388,7 @@ def times_page(app: Application, request: Request, match: re.Match[str]) -> Resp
             answered = opened.calls.note("GetAvailableTimeslots", opened.unit, scheduling.available_timeslots(
                 opened.unit, opened.pnr, chosen, chosen, rebooking, slot.time_type_id))
             problem = problem_of(answered)
-            free = sorted((s for s in answered.timeslots if _moment(s.start) and _moment(s.end)),
+            free = sorted((s for s in answered.timeslots if ts_moment(s.start) and ts_moment(s.end)),
                           key=lambda s: s.start or "")
     return responses.page(
         "booking_times.html.j2", title="Välj tid", nav="bookings", referrer_policy=responses.FORM_REFERRER_POLICY,
@@ -451,7 +434,7 @@ def _wanted(form: dict[str, str]) -> Timeslot | None:
         "start", "end", "healthcare_facility", "performer", "resource_id", "time_type_id", "care_type_id")}
     if any(len(v) > _FIELD_MAX for v in values.values()):
         return None
-    start, end = _moment(values["start"]), _moment(values["end"])
+    start, end = ts_moment(values["start"]), ts_moment(values["end"])
     if start is None or end is None or end <= start:
         return None
     return Timeslot(start=values["start"], end=values["end"],

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING
 from ...localtime import rivta_ts, zone
 from ...probing import FAILED, NOT_OFFERED, NOT_RUN, PASSED, ProbeOptions, ProbeRun
 from ..engagementindex.store import IndexStore
-from .client import Answered, Scheduling
+from .client import Answered, Scheduling, indexed_invitations
 from .messages import Timeslot
-from .names import INVITATION, SERVICE_DOMAIN
 from .section import web_booking
 
 if TYPE_CHECKING:
@@ -62,9 +61,7 @@ class _Probe:
         return seeded or tuple(c.subject_of_care_id for c in self.app.fixtures.citizens[:1])
 
     def open_invitations(self, unit: str, citizen: str) -> list[str]:
-        return [p["businessObjectInstanceIdentifier"] for p in IndexStore(self.app.journal).posts(citizen)
-                if p["serviceDomain"] == SERVICE_DOMAIN and p["categorization"] == INVITATION
-                and p["logicalAddress"].lower() == unit.lower()]
+        return [booking_id for at, booking_id in indexed_invitations(self.app, citizen) if at.lower() == unit.lower()]
 
     def await_index(self, units: tuple[str, ...]) -> None:
         """Open invitations are found only through the index: when it holds nothing for these units yet (the
