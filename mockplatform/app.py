@@ -7,6 +7,7 @@ adapters around it, and the SOAP pipeline (``platform.SoapPipeline``) is the one
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -123,6 +124,10 @@ class Application:
 
     def close(self) -> None:
         self.outbox.stop()
+        # The journal was listening until now: a rule waiting for a consequence may judge up to here. (A broken
+        # journal is said where it broke; closing goes on.)
+        with contextlib.suppress(Exception):
+            self.journal.mark_observed(datetime.now(UTC).isoformat(timespec="microseconds"))
         self.http_producer.close()
         self.journal.close()
 

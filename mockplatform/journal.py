@@ -550,6 +550,18 @@ class Journal:
             "INSERT INTO meta(key, value) VALUES ('last_reset', ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (when,)))
 
+    def mark_observed(self, when: str) -> None:
+        """Note that the platform listened, and would have journaled any call, up to ``when`` (it stops now):
+        a rule that waits for what a call causes (an index update after a booking) can judge up to here."""
+        self.write(lambda conn: conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('observed_until', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (when,)), exchanges_kept=True)
+
+    def observed_until(self) -> str | None:
+        """When the platform last stopped listening (``mark_observed``); None if it never said."""
+        row = self.reader().execute("SELECT value FROM meta WHERE key = 'observed_until'").fetchone()
+        return row[0] if row else None
+
     def last_reset(self) -> str | None:
         row = self.reader().execute("SELECT value FROM meta WHERE key = 'last_reset'").fetchone()
         return row[0] if row else None

@@ -687,3 +687,16 @@ def test_the_context_waits_10_s_for_an_index_update_and_takes_3_s_as_the_sla(jud
     profile, ctx = judging
     assert isinstance(profile, Profile) and isinstance(ctx, RuleContext)
     assert ctx.index_wait_s == 10.0 and ctx.sla_s == 3.0 and ctx.until_t is None
+
+
+def test_a_change_at_the_end_of_the_journal_is_judged_up_to_when_the_platform_stopped_listening(tmp_path):
+    """serve, then verify: the platform notes when it stopped (it would have journaled an index update
+    until then), so a booking made last and never posted fails TC-WB-08 instead of being left unjudged."""
+    journal_path = write_journal(tmp_path / "j.sqlite", [make_booking(), schedule(seconds=2)])
+    before = verify(VerifyOptions(journal=journal_path, profile="web-booking"))
+    assert next(c for c in before.cases if c.id == "TC-WB-08").status is CaseStatus.NOT_RUN
+    journal = Journal(journal_path)
+    journal.mark_observed(_time(30))
+    journal.close()
+    after = verify(VerifyOptions(journal=journal_path, profile="web-booking"))
+    assert next(c for c in after.cases if c.id == "TC-WB-08").status is CaseStatus.FAILED

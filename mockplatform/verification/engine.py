@@ -89,13 +89,14 @@ def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None
     fixtures = load_fixtures(options.fixtures)
     registry = contract_registry(options.contracts)
     until = _iso(options.until, "--until", end=True)
-    # ``until``: the end of the judged period, for a rule that waits (``wait_s``) for something after an exchange.
-    ctx = profile.context(fixtures, registry, consumer=options.consumer,
-                          system_ids=(options.system_id,) if options.system_id else (),
-                          same_text_threshold=options.same_text_threshold, until=until, wait_s=options.wait_s)
-
     journal = Journal(options.journal, read_only=True)
     try:
+        # The end of the judged period, for a rule that waits (``wait_s``) for something after an exchange:
+        # --until, else when the platform last stopped listening (it would have journaled what came until then).
+        observed = until or journal.observed_until()
+        ctx = profile.context(fixtures, registry, consumer=options.consumer,
+                              system_ids=(options.system_id,) if options.system_id else (),
+                              same_text_threshold=options.same_text_threshold, until=observed, wait_s=options.wait_s)
         since = _iso(options.since, "--since")
         if options.since_reset:
             reset = journal.last_reset()
