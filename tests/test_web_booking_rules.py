@@ -494,6 +494,20 @@ def test_a_change_not_followed_by_its_index_update_is_wb_ei_after_change(judging
                     schedule(seconds=20)) == []
 
 
+def test_the_wait_for_the_index_update_runs_from_the_answer_not_from_the_request(judging):
+    # A booking system that takes 8 s to answer and updates the index 1 s after its answer is in time with a 2 s
+    # wait; the finding of one that does not names the time of its answer.
+    slow = make_booking(producer_ms=8000.0)
+    assert rule_ids(judging, slow, update(post("BK-9"), seconds=9), schedule(seconds=30), wait_s=2.0) == ["WB-SLA"]
+    said = messages(judging, "WB-EI-AFTER-CHANGE", make_booking(producer_ms=8000.0), schedule(seconds=30))
+    assert len(said) == 1 and "at 2026-12-01 09:00:08 CET" in said[0]
+    # A quick change made after a slow one still has its own, earlier, deadline.
+    cancelled = cancel("BK-1", seconds=1)
+    found = findings(judging, make_booking(producer_ms=8000.0), cancelled, update(post("BK-1", delete=True), seconds=5),
+                     update(post("BK-9"), seconds=9), schedule(seconds=30), wait_s=2.0)
+    assert [f for f in found if f[1] != "WB-SLA"] == [(cancelled.id, "WB-EI-AFTER-CHANGE")]
+
+
 def test_a_booking_from_an_open_invitation_deletes_the_invitation_post(judging):
     booked = make_booking(booking_id="BK-9", invitation="BK-2")
     said = messages(judging, "WB-EI-AFTER-CHANGE", booked, update(post("BK-9"), seconds=1), schedule(seconds=20))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from ...localtime import swedish_time
 from ...rules import Hit
@@ -67,8 +68,8 @@ class _Expected:
     """A change answered OK, waiting for the booking system's index update."""
 
     exchange_id: int
-    t: float
-    time: str
+    t: float  # when the change was answered: the wait for its update runs from here
+    time: str  # the same, as an ISO time
     operation: str
     code: str
     unit: str
@@ -99,7 +100,7 @@ class Ledger:
         self.wait_s = wait_s
         self.until = until
         self.bookings: dict[Booking, _Booking] = {}
-        self.pending: deque[_Expected] = deque()  # in time order, so in deadline order
+        self.pending: deque[_Expected] = deque()  # in deadline order (each change's answer, see ``_expect``)
         self.doubles: dict[Booking, list] = {}  # booking -> [since, exchange id, reported]
         self.end: float | None = None
 
@@ -174,8 +175,12 @@ class Ledger:
         slot = request.requested if request is not None else None
         start = (slot.start or "").strip() or None if slot is not None else None
         asked = (request.booking_id or "").strip() if request is not None else ""
-        common = dict(exchange_id=view.exchange.id, t=view.t, time=view.exchange.time, operation=view.operation,
-                      code=result.code or "", unit=unit)
+        # The wait runs from the answer, not from the request: the booking system cannot tell the index about a
+        # change before it has made it, and a slow answer must not eat into the wait for the update.
+        answered_t = view.t + max(view.exchange.duration_ms or 0.0, 0.0) / 1000.0
+        common = dict(exchange_id=view.exchange.id, t=answered_t,
+                      time=datetime.fromtimestamp(answered_t, UTC).isoformat(timespec="microseconds"),
+                      operation=view.operation, code=result.code or "", unit=unit)
         if view.operation == MAKE:
             booking = _booking_of(unit, result.booking_id)
             if booking is None:
@@ -184,14 +189,14 @@ class Ledger:
             invitation = _booking_of(unit, asked)
             if invitation is not None and invitation != booking:
                 self._gone(invitation, view.t)
-            self.pending.append(_Expected(**common, booking_id=booking[1], post_of=(booking,), delete_of=invitation,
-                                          invitation=asked or None))
+            self._expect(_Expected(**common, booking_id=booking[1], post_of=(booking,), delete_of=invitation,
+                                   invitation=asked or None))
         elif view.operation == CANCEL:
             booking = _booking_of(unit, asked)
             if booking is None:
                 return
             self._gone(booking, view.t)
-            self.pending.append(_Expected(**common, booking_id=asked, delete_of=booking))
+            self._expect(_Expected(**common, booking_id=asked, delete_of=booking))
         elif view.operation == UPDATE_BOOKING:
             old = _booking_of(unit, asked)
             if old is None:
@@ -200,8 +205,16 @@ class Ledger:
             self._now_booked(new, view, start)
             if new != old:
                 self._gone(old, view.t)
-            self.pending.append(_Expected(**common, booking_id=asked, post_of=tuple(dict.fromkeys((new, old))),
-                                          delete_of=old, citizen=view.citizen))
+            self._expect(_Expected(**common, booking_id=asked, post_of=tuple(dict.fromkeys((new, old))),
+                                   delete_of=old, citizen=view.citizen))
+
+    def _expect(self, expected: _Expected) -> None:
+        """Wait for a change's update: ``pending`` stays in deadline order, though a slow answer's deadline comes
+        after that of a quicker change fed later."""
+        at = len(self.pending)
+        while at and self.pending[at - 1].t > expected.t:
+            at -= 1
+        self.pending.insert(at, expected)
 
     def _now_booked(self, booking: Booking, view: WebBookingView, start: str | None) -> None:
         held = self.bookings.setdefault(booking, _Booking())
