@@ -608,6 +608,19 @@ def test_tc_wb_09_wants_95_percent_within_3_s(judging):
     assert status(judging, "TC-WB-09", update(post())) == "not_run"
 
 
+def test_tc_wb_09_takes_no_answer_for_an_answer_within_3_s(judging):
+    # A refused connection (VP009 at once) or an HTML page is no evidence of the response time: not run, and said.
+    vp009 = fault("VP009 [mockplatform] Fel vid kontakt med tjänsteproducenten.")
+    judged = outcomes(judging, details(answer=vp009, status=500, vp_code="VP009", producer_ms=5.0),
+                      details(answer=b"<html><body>Service Unavailable</body></html>", seconds=1))
+    assert judged["TC-WB-09"][0] == "not_run" and "Seen: 2 call(s) the booking system did not answer" \
+        in judged["TC-WB-09"][2]
+    # No answer within 29 s is slow; a SOAP fault in time is an answer in time (WB-FAULT warns of it).
+    timed_out = details(answer=vp009, status=500, vp_code="VP009", producer_ms=29000.0)
+    assert outcomes(judging, timed_out)["TC-WB-09"][:2] == ("failed", ["CASE-WB-SLA-95"])
+    assert status(judging, "TC-WB-09", details(answer=fault("boom"), status=500)) == "passed"
+
+
 # -- verify through the CLI: the protocol with the catalogue ---------------------------------------------------
 
 

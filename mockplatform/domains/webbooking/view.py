@@ -72,6 +72,7 @@ class WebBookingView(RequestView):
     from_booking_system: bool = False  # the answer (or the failure) is the booking system's own
     answered: bool = False  # it answered with a response element (HTTP 200, no fault)
     fault: str | None = None  # its SOAP fault, HTTP error or VP009, in a few words
+    replied: bool = False  # it answered with SOAP: a response element or a SOAP fault (not VP009, not HTML)
     response: etree._Element | None = field(default=None, repr=False)  # its response element (let go by slim)
     slots: list[tuple[etree._Element, Timeslot]] = field(default_factory=list, repr=False)  # (let go by slim)
     count: int = 0  # timeslotDetail (or performerAvailabilityByDate) in the answer
@@ -147,10 +148,11 @@ def _read_scheduling(view: WebBookingView, contracts: ContractRegistry | None) -
     if ex.http_status != 200 or (answer is not None and answer.is_fault):
         said = answer.fault_string if answer is not None and answer.is_fault else None
         view.fault = f"HTTP {ex.http_status}" + (f" SOAP fault: {said}" if said else "")
+        view.replied = answer is not None and answer.is_fault
         return
     if answer is None or answer.payload is None:
         return  # HTTP 200 without a readable answer: the schema rule says so
-    view.answered = True
+    view.answered = view.replied = True
     view.response = answer.payload
     if view.operation == DATES:
         view.count = len(children(answer.payload, "performerAvailabilityByDate"))
