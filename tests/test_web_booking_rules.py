@@ -564,6 +564,17 @@ def test_a_case_is_not_run_on_answers_that_prove_nothing_and_its_note_says_what_
     assert judged["TC-WB-03"][0] == "not_run"
 
 
+def test_a_not_run_note_names_the_calls_the_platform_refused_before_the_booking_system(judging):
+    # A unit the TAK does not route: every call is VP004 from the platform, and the note says so.
+    vp004 = fault("VP004 [mockplatform] Det finns inget vägval i tjänsteadresseringskatalogen", "Client")
+    refused = [schedule(answer=vp004, status=500, vp_code="VP004", producer_ms=None, seconds=n) for n in range(3)]
+    judged = outcomes(judging, *refused)
+    case_status, _, note = judged["TC-WB-01"]
+    assert case_status == "not_run"
+    assert "3 call(s) the platform answered itself (VP004 ×3), which never reached the booking system" in note
+    assert "3 anrop som plattformen själv besvarade (VP004 ×3)" in note
+
+
 def test_warnings_never_fail_a_case(judging):
     judged = outcomes(judging, schedule(slot()), details("BK-1", fault("boom"), 1.0, status=500),
                       details(seconds=2, producer_ms=3200.0))

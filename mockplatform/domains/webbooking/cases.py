@@ -4,6 +4,7 @@ answers that fault injection made are no evidence of it, and are counted in the 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -38,6 +39,7 @@ def answered(operations: tuple[str, ...], proves: Callable[[RequestView], bool],
         def __init__(self, ctx: RuleContext) -> None:
             super().__init__(ctx)
             self.faults = self.unproven = self.injected = 0
+            self.refused: Counter[str] = Counter()  # calls the platform answered itself (VP004, VP007, ...)
 
         def feed(self, view: RequestView, findings: Sequence[Finding]) -> None:
             if view.operation not in operations:
@@ -46,6 +48,8 @@ def answered(operations: tuple[str, ...], proves: Callable[[RequestView], bool],
                 self.injected += 1
             elif errors_in(findings) or (view.from_booking_system and proves(view)):
                 self.outcome.add(view, findings)
+            elif not view.from_booking_system and view.exchange.vp_code:
+                self.refused[view.exchange.vp_code] += 1
             elif view.fault:
                 self.faults += 1
             elif view.answered:
@@ -65,6 +69,13 @@ def answered(operations: tuple[str, ...], proves: Callable[[RequestView], bool],
             if self.injected:
                 said_sv.append(f"{self.injected} injicerade svar, inte bokningssystemets egna")
                 said_en.append(f"{self.injected} injected answer(s), not the booking system's own")
+            if self.refused:
+                codes = ", ".join(f"{code} ×{n}" if n > 1 else code for code, n in sorted(self.refused.items()))
+                count = sum(self.refused.values())
+                said_sv.append(f"{count} anrop som plattformen själv besvarade ({codes}) och som aldrig nådde "
+                               "bokningssystemet: se TAK:ens vägval och behörigheter för enheten")
+                said_en.append(f"{count} call(s) the platform answered itself ({codes}), which never reached the "
+                               "booking system: see the TAK's routing and authorisations for the unit")
             if said_sv:
                 out.note = (f"Sågs: {'; '.join(said_sv)}. Seen: {'; '.join(said_en)}.")
             return out

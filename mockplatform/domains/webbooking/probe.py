@@ -15,11 +15,14 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ...errors import ConfigError
 from ...localtime import rivta_ts, zone
 from ...probing import FAILED, NOT_OFFERED, NOT_RUN, PASSED, ProbeOptions, ProbeRun
+from ...tak import RouteOutcome
 from ..engagementindex.store import IndexStore
 from .client import Answered, Scheduling, indexed_invitations
 from .messages import Timeslot
+from .names import MANDATORY, responder
 from .section import web_booking
 
 if TYPE_CHECKING:
@@ -44,6 +47,7 @@ class _Probe:
         self.client = Scheduling(app)
         self.run = ProbeRun()
         self.section = web_booking(app.fixtures)
+        self.no_free = ""  # why the last look for free times found none
 
     def step(self, what: str, unit: str, answered: Answered) -> Answered:
         outcome, note = _outcome(answered)
@@ -85,6 +89,8 @@ class _Probe:
 
     def free_times(self, unit: str, citizen: str, booking_id: str | None = None,
                    time_type: str | None = None) -> list[Timeslot]:
+        """The free times to come in the next DAYS_AHEAD days; when there is none, ``self.no_free`` says why."""
+        self.no_free = ""
         first = datetime.now(zone()).date()  # the Swedish day, whatever the machine's zone
         last = first + timedelta(days=DAYS_AHEAD - 1)
         dates = self.step("GetAvailableDates" + (f" {booking_id}" if booking_id else ""), unit,
@@ -92,11 +98,32 @@ class _Probe:
                                                       last.strftime("%Y%m%d"), booking_id, time_type))
         days = sorted({d["date"] for d in dates.dates if d.get("date")})
         if not days:
+            self.no_free = (f"GetAvailableDates failed ({_outcome(dates)[1]})" if not dates.ok else
+                            f"GetAvailableDates named no free day in the coming {DAYS_AHEAD} days")
             return []
         slots = self.step("GetAvailableTimeslots" + (f" {booking_id}" if booking_id else ""), unit,
                           self.client.available_timeslots(unit, citizen, days[0], days[-1], booking_id, time_type))
         now = rivta_ts()
-        return [s for s in slots.timeslots if s.start and s.start > now]
+        found = [s for s in slots.timeslots if s.start and s.start > now]
+        if not found:
+            self.no_free = (f"GetAvailableTimeslots failed ({_outcome(slots)[1]})" if not slots.ok else
+                            "GetAvailableTimeslots offered no free time that has not passed")
+        return found
+
+    def check_routes(self, units: tuple[str, ...]) -> None:
+        """Every unit probed is routed in the TAK: a call to one that is not never reaches the booking system (the
+        platform answers VP004 itself), so there would be nothing to judge."""
+        day = datetime.now(zone()).date()
+        contract = responder(MANDATORY[0])
+        unrouted = [u for u in units if self.app.tak.route(contract, u, day).outcome is not RouteOutcome.FOUND]
+        if unrouted:
+            given = "--unit " if self.options.units else "unit "
+            raise ConfigError(
+                f"{given}{', '.join(unrouted)}: the TAK ({self.app.tak.source or 'built in'}) has no route for "
+                f"{MANDATORY[0]} (crm:scheduling) at {'this logical address' if len(unrouted) == 1 else 'these'}, "
+                "so every call would be answered VP004 by the platform and never reach your booking system; "
+                "give --tak with a TAK that routes the crm:scheduling contracts at your units to your booking "
+                "system, or --unit with a unit it routes")
 
     def probe(self) -> ProbeRun:
         say = self.options.say
@@ -104,6 +131,7 @@ class _Probe:
         if not units:
             self.run.add("(no unit)", "", NOT_RUN, "no unit connected to web booking in the fixtures, and no --unit")
             return self.run
+        self.check_routes(units)
         self.await_index(units)
         details: dict[tuple[str, str, str], Timeslot] = {}
         for unit in units:
@@ -139,7 +167,7 @@ class _Probe:
             if made.ok and made.result is not None and made.result.code in ("OK", "INFO"):
                 booking_id = made.result.booking_id
         else:
-            self.run.add("MakeBooking", unit, NOT_RUN, "no free time was offered (GetAvailableTimeslots)")
+            self.run.add("MakeBooking", unit, NOT_RUN, f"no free time to book: {self.no_free}")
         if booking_id is None:  # fall back on a booking the citizen already has that allows changes
             candidate = next(((b, s) for (u, c, b), s in known.items() if u == unit and c == citizen and s.start
                               and (s.allowed("rebooking_allowed") or s.allowed("cancel_booking_allowed"))), None)
@@ -159,7 +187,8 @@ class _Probe:
                           self.client.update_booking(unit, citizen, other[0], booking_id))
                 self.step(f"GetBookingDetails {booking_id}", unit, self.client.details(unit, booking_id, citizen))
             else:
-                self.run.add(f"UpdateBooking {booking_id}", unit, NOT_RUN, "no other free time to rebook to")
+                why = self.no_free if self.no_free else "the only free time offered is the booking's own"
+                self.run.add(f"UpdateBooking {booking_id}", unit, NOT_RUN, f"no other free time to rebook to: {why}")
         else:
             self.run.add(f"UpdateBooking {booking_id}", unit, NOT_OFFERED, "rebooking_allowed is not true")
         if current.allowed("cancel_booking_allowed"):
