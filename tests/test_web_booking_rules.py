@@ -437,6 +437,26 @@ def test_an_update_the_index_refused_is_wb_ei_answered_with_its_code(judging):
     assert "VP007" in messages(judging, "WB-EI-ANSWERED", vp)[0]
 
 
+def test_an_update_to_another_address_than_the_index_s_has_a_hint_naming_the_index_address(judging):
+    # The platform has no route for Update at the unit's address (VP004): the hint names where Update goes.
+    to_unit = update(post("BK-1"), status=500, answer=fault("VP004 [mockplatform] Det finns inget vägval", "Client"),
+                     vp_code="VP004", logical_address=A)
+    profile, ctx = judging
+    found = [f for _, f in profile.judge([to_unit], ctx).found if f.rule_id == "WB-EI-ANSWERED"]
+    assert len(found) == 1 and found[0].message_en.startswith("The platform refused the Update (VP004")
+    assert f"send the Update to the index owner's logical address, {OWNER} (LogicalAddress header), not to {A}" \
+        in found[0].hint
+    assert f"skicka Update till indexägarens logiska adress, {OWNER}" in found[0].hint_sv
+
+
+def test_a_transaction_without_an_engagement_is_the_schema_s_not_wb_ei_values(judging):
+    # EI001 names the missing engagement; there are no values to call empty.
+    bare = "<engagementTransaction><core:deleteFlag>false</core:deleteFlag></engagementTransaction>"
+    refused = update(bare, status=500, answer=fault("EI001: The payload does not follow the XML Schema, error messge: "
+                                                    "<engagementTransaction> is missing <engagement>", "Client"))
+    assert rule_ids(judging, refused) == ["WB-EI-ANSWERED"]
+
+
 @pytest.mark.parametrize(("changes", "field"), [
     ({"domain": "riv:crm:requeststatus"}, "serviceDomain"),
     ({"categorization": "Appointment"}, "categorization"),

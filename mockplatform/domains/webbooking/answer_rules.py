@@ -16,6 +16,7 @@ from ...localtime import rivta_ts
 from ...rules import Hit
 from ...rules.base import xml_path
 from ...xmlsafe import local_name, text_value
+from ..engagementindex.names import DOMAIN_NAME as INDEX_DOMAIN
 from .messages import Timeslot, ts_moment
 from .names import BOOKING, INVITATION, PERFORMED, SERVICE_DOMAIN
 from .view import WebBookingContext as RuleContext
@@ -374,6 +375,15 @@ def ei_answered(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     who, who_sv = (("the platform", "plattformen") if view.exchange.vp_code else ("the index", "indexet"))
     lead = f"{code}: " if code and not said.startswith(code) else ""
     hint, hint_sv = _REFUSAL_HINTS.get(code or "", _REFUSAL_HINT)
+    if code == "VP004":  # no route for Update at the address sent: most often not the index owner's
+        owner = ctx.fixtures.section(INDEX_DOMAIN).owner
+        sent = (view.exchange.logical_address or "").strip() or "(none)"
+        hint = (f"send the Update to the index owner's logical address, {owner} (LogicalAddress header), not to "
+                f"{sent}: the index is one, whatever unit a post is about; the unit goes in logicalAddress of "
+                "each engagement")
+        hint_sv = (f"skicka Update till indexägarens logiska adress, {owner} (huvudet LogicalAddress), inte till "
+                   f"{sent}: indexet är ett, vilken enhet en post än gäller; enheten anges i logicalAddress i "
+                   "varje engagement")
     yield Hit(f"{who.capitalize()} refused the Update ({lead}{said}); nothing in it reached the index",
               f"{who_sv.capitalize()} avvisade Update-anropet ({lead}{said}); inget i det kom in i indexet",
               path="/Envelope/Body/Update", line=view.lines.get(""), hint=hint, hint_sv=hint_sv)
@@ -427,6 +437,8 @@ def ei_values(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     units = ctx.connected_units(system)
     units_lower = {u.lower() for u in units}
     for i, post in enumerate(view.posts):
+        if not post.engaged:
+            continue  # no engagement at all: no values to judge (the index refuses it, EI001: WB-EI-ANSWERED)
         what = f"transaction {i + 1}" + (f" (bookingId {post.booking_id})" if post.booking_id else "")
         what_sv = f"transaktion {i + 1}" + (f" (bookingId {post.booking_id})" if post.booking_id else "")
         if post.service_domain != SERVICE_DOMAIN:

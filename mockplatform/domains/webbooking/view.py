@@ -49,6 +49,7 @@ class Post:
     most_recent: str | None
     source_system: str
     key: str  # the index's key without the owner (the index puts its own id there)
+    engaged: bool = True  # the transaction holds an engagement (without one, the schema, EI001, says so)
 
 
 def post_of(delete: bool | None, engagement: Engagement | None) -> Post:
@@ -60,7 +61,7 @@ def post_of(delete: bool | None, engagement: Engagement | None) -> Post:
     key = engagement_key(*(None if name == "owner" else getattr(e, name) for name in KEY_FIELDS))
     return Post(delete, value("registeredResidentIdentification"), value("serviceDomain"), value("categorization"),
                 value("logicalAddress"), value("businessObjectInstanceIdentifier"),
-                (e.mostRecentContent or "").strip() or None, value("sourceSystem"), key)
+                (e.mostRecentContent or "").strip() or None, value("sourceSystem"), key, engagement is not None)
 
 
 @dataclass
