@@ -49,3 +49,15 @@ def test_probe_md_says_why_nothing_was_booked_when_the_free_days_failed(tmp_path
     made = next(line for line in log.splitlines() if "| MakeBooking |" in line)
     assert "not run" in made
     assert "no free time to book: GetAvailableDates failed (Tidboken är stängd för underhåll)" in made
+
+
+def test_probe_md_says_an_html_page_is_no_soap_answer_not_no_answer(tmp_path, producer):
+    producer.behaviour.headers = {"Content-Type": "text/html"}
+    producer.behaviour.body = b"<html><body><h1>Service Unavailable</h1></body></html>"
+    tak = tmp_path / "tak.toml"
+    tak.write_text((builtin_fixtures_dir() / "tak.toml").read_text(encoding="utf-8")
+                   .replace(BUILTIN_ADDRESS, producer.url), encoding="utf-8")
+    assert probe(tmp_path, "--tak", str(tak), "--unit", "SE2321000016-A1B2") == 1
+    log = (tmp_path / "out" / "probe.md").read_text(encoding="utf-8")
+    listed = next(line for line in log.splitlines() if "| GetSubjectOfCareSchedule |" in line)
+    assert "| failed |" in listed and "HTTP 200 without a SOAP answer (54 bytes)" in listed

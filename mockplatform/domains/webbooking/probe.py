@@ -37,7 +37,9 @@ def _outcome(answered: Answered) -> tuple[str, str]:
         if result is not None and result.code not in ("OK", "INFO"):
             return FAILED, f"resultCode {result.code}: {result.text or ''}".strip()
         return PASSED, ""
-    return FAILED, answered.fault or "no answer"
+    if answered.fault:
+        return FAILED, answered.fault
+    return FAILED, f"HTTP {answered.outcome.status} without a SOAP answer ({len(answered.outcome.body)} bytes)"
 
 
 class _Probe:
