@@ -583,8 +583,8 @@ def _probe(args: argparse.Namespace) -> int:
         app.close()
     # Judged until now: the probe waited for what its calls should cause (index updates) and journaled until here.
     protocol = verify(VerifyOptions(journal=args.journal, since=started, until=utc_now_iso(), profile=args.profile,
-                                    fixtures=args.fixtures, contracts=list(args.contracts), description=description,
-                                    wait_s=args.wait))
+                                    consumer=run.system, fixtures=args.fixtures, contracts=list(args.contracts),
+                                    description=description, wait_s=args.wait))
     written = write_all(protocol, args.out)
     log = run.write(args.out)
     print(render_summary(protocol))

@@ -38,6 +38,10 @@ class ProbeStep:
 @dataclass
 class ProbeRun:
     steps: list[ProbeStep] = field(default_factory=list)
+    # The HSA-id of the system probed, when the probe knows it (the web booking probe: the booking system of the
+    # units it probed): the protocol's head names it, and only its part of the journal is judged (verify's
+    # --consumer), not the calls the probe itself made as 1177.
+    system: str | None = None
 
     def add(self, what: str, address: str, outcome: str, note: str = "", exchange_id: int | None = None) -> ProbeStep:
         step = ProbeStep(what, address, outcome, note, exchange_id)

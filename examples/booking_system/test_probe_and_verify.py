@@ -48,6 +48,9 @@ def test_the_example_booking_system_passes_the_probe_and_verify(tmp_path):
     assert violated(protocol) == set(), violated(protocol)
     assert code == 0, protocol["verdict"]
     assert (tmp_path / "out" / "probe.md").is_file()
+    # The system under test is the booking system of the units probed, not 1177 whose part the probe played.
+    assert protocol["head"]["consumer_hsa_id"] == "SE2321000016-BOKA"
+    assert protocol["head"]["selection"]["consumer"] == "SE2321000016-BOKA"
     again = main(["verify", "--profile", "web-booking", "--journal", str(journal), "--out", str(tmp_path / "v")])
     assert again == 0
 

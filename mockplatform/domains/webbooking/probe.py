@@ -134,6 +134,9 @@ class _Probe:
             self.run.add("(no unit)", "", NOT_RUN, "no unit connected to web booking in the fixtures, and no --unit")
             return self.run
         self.check_routes(units)
+        systems = {s.hsa_id if s is not None else None for s in map(self.section.system_of_unit, units)}
+        if len(systems) == 1:  # one booking system of the fixtures holds every unit probed: the system under test
+            self.run.system = systems.pop()
         self.await_index(units)
         details: dict[tuple[str, str, str], Timeslot] = {}
         for unit in units:
