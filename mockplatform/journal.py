@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -161,6 +161,12 @@ class Exchange:
         """The columns ``JsonPart.SUMMARY``; with ``bodies``, the headers and the bodies (as text) too."""
         return _full_json(self) if bodies else _summary_json(self)
 
+    def without_bodies(self) -> Exchange:
+        """A copy without the bodies and the response headers: ``dataclasses.replace(self, request_body=b"",
+        response_body=b"", response_headers=[])``, as one constructor call (``RequestView.slim`` makes one for
+        every judged exchange; replace's generic machinery cost more than the rest of slim)."""
+        return _without_bodies(self)
+
 
 # ``_row``, ``_from_row`` and ``to_json`` are made from COLUMNS once, as the functions one would write out by
 # hand (one tuple or dict display, no loop): ``_row`` runs for every request, so it must cost no more than that.
@@ -214,6 +220,51 @@ def _make_to_json(parts: set[JsonPart]) -> Callable[[Exchange], dict[str, Any]]:
     return _compiled("to_json", "x", f"{{{', '.join(items)}}}", names)
 
 
+def _make_from_tuple(names: tuple[str, ...], unread: frozenset[str]) -> Callable[[tuple], Exchange]:
+    """``_from_row`` for a plain tuple row whose columns are ``names`` (a cursor's description), read by position:
+    a sqlite3.Row finds a column by name by comparing it with each name in turn, which costs more than the rest
+    of the row. A column in ``unread`` (not selected) gets its field's empty value (b"", [], None); an
+    ``added_later`` column the table lacks reads as None, as ``_optional`` has it."""
+    position = {name: i for i, name in enumerate(names)}
+    namespace: dict[str, Any] = {"Exchange": Exchange}
+    empty = {f.name: ("[]" if str(f.type).startswith("list") else 'b""' if f.type == "bytes" else "None")
+             for f in fields(Exchange)}
+    items = []
+    for c in COLUMNS:
+        if c.name in unread:
+            items.append(f"{c.name}={empty[c.name]}")
+            continue
+        if c.name in position:
+            value = f"row[{position[c.name]}]"
+        elif c.added_later:
+            value = "None"
+        else:
+            raise IndexError(f"No item with that key: the journal has no column {c.name!r}")
+        if c.from_db is not None:
+            namespace[f"from_db_{c.name}"] = c.from_db
+            value = f"from_db_{c.name}({value})"
+        items.append(f"{c.name}={value}")
+    return _compiled("_from_tuple", "row", f"Exchange({', '.join(items)})", namespace)
+
+
+_FROM_TUPLE: dict[tuple[tuple[str, ...], frozenset[str]], Callable[[tuple], Exchange]] = {}
+
+
+def _from_tuple(names: tuple[str, ...], unread: frozenset[str] = frozenset()) -> Callable[[tuple], Exchange]:
+    """``_make_from_tuple``'s function for these columns, made once per set of columns."""
+    key = (names, unread)
+    function = _FROM_TUPLE.get(key)
+    if function is None:
+        function = _FROM_TUPLE[key] = _make_from_tuple(names, unread)
+    return function
+
+
+def _make_without_bodies() -> Callable[[Exchange], Exchange]:
+    emptied = {"request_body": 'b""', "response_body": 'b""', "response_headers": "[]"}
+    items = [emptied.get(f.name, f"x.{f.name}") for f in fields(Exchange)]
+    return _compiled("_without_bodies", "x", f"Exchange({', '.join(items)})", {"Exchange": Exchange})
+
+
 def _optional(row: sqlite3.Row, column: str) -> Any:
     try:
         return row[column]
@@ -223,8 +274,13 @@ def _optional(row: sqlite3.Row, column: str) -> Any:
 
 _row = _make_row()  # an Exchange -> its row for _INSERT, without the id (given when it is written)
 _from_row = _make_from_row()
+_without_bodies = _make_without_bodies()
 _summary_json = _make_to_json({JsonPart.SUMMARY})
 _full_json = _make_to_json(set(JsonPart))
+
+
+def _names(cursor: sqlite3.Cursor) -> tuple[str, ...]:
+    return tuple(d[0] for d in cursor.description)
 
 
 def open_database(path: str | Path) -> sqlite3.Connection:
@@ -598,8 +654,15 @@ class Journal:
 
     def exchange(self, exchange_id: int) -> Exchange | None:
         """One exchange by id (None: there is no such exchange)."""
-        row = self.reader().execute("SELECT * FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()
-        return None if row is None else _from_row(row)
+        cursor = self._tuples("SELECT * FROM exchanges WHERE id = ?", (exchange_id,))
+        row = cursor.fetchone()
+        return None if row is None else _from_tuple(_names(cursor))(row)
+
+    def _tuples(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
+        """A query's rows as plain tuples (the reader's other queries get sqlite3.Row)."""
+        cursor = self.reader().cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, args)
 
     def last_id(self) -> int:
         """The newest exchange's id (0: none yet)."""
@@ -631,7 +694,12 @@ class Journal:
         after_id: int | None = None,
         limit: int | None = None,
         newest_first: bool = False,
+        through_id: int | None = None,
+        unread: frozenset[str] = frozenset(),
     ) -> Iterator[Exchange]:
+        """The exchanges that match every filter given, by id (oldest first, or ``newest_first``). ``after_id``
+        and ``through_id`` bound the ids (a reader that follows the journal, a range of it); ``unread``: columns
+        not read at all (their fields left empty: b"", [] or None), for a reader that has no use for them."""
         where, args = [], []
         for column, value in (("contract", contract), ("logical_address", logical_address),
                               ("consumer", consumer)):
@@ -660,13 +728,21 @@ class Journal:
         if after_id is not None:
             where.append("id > ?")
             args.append(after_id)
+        if through_id is not None:
+            where.append("id <= ?")
+            args.append(through_id)
         sql = "SELECT * FROM exchanges"
+        if unread:
+            present = [r[1] for r in self.reader().execute("PRAGMA table_info(exchanges)")]
+            sql = f"SELECT {', '.join(c for c in present if c not in unread)} FROM exchanges"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id DESC" if newest_first else " ORDER BY id"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        for row in self.reader().execute(sql, args):
-            yield _from_row(row)
+        cursor = self._tuples(sql, args)
+        from_row = _from_tuple(_names(cursor), frozenset(unread))
+        for row in cursor:
+            yield from_row(row)
 

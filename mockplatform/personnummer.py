@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 _TWELVE = re.compile(r"^(\d{8})(\d{4})$")
 _LETTER_FORM = re.compile(r"^\d{8}[pPtTfF]\d{3}$")  # SubjectOfCareIdType's letter forms: a reservnummer
@@ -72,6 +73,15 @@ def is_samordningsnummer(number: str) -> bool:
 def problems(number: str) -> list[str]:
     """What is wrong with a 12-digit personnummer or samordningsnummer (empty when valid). A reservnummer's
     letter form is neither."""
+    return list(_problems(number))
+
+
+@lru_cache(maxsize=4096)  # a journal names the same few citizens again and again; a bounded cache, flat memory
+def _problems(number: str) -> tuple[str, ...]:
+    return tuple(_find_problems(number))
+
+
+def _find_problems(number: str) -> list[str]:
     letter = letter_form(number)
     if letter is not None:
         return [f"a reservnummer (the letter {letter} in the ninth position), not a personnummer or "

@@ -3,12 +3,14 @@
 Each request formats a time, may ask today's date, makes a correlation id and serialises headers to
 JSON; ``mockplatform.shortcuts`` does these without the general machinery (see
 ``benchmarks/pipeline_bench.py``), and must not change a byte of what the journal and the inbox hold:
-one equivalence test per shortcut here. Also: the inbox reads its fields in one pass, and the
-journal's WAL starts over under steady traffic instead of growing without end.
+one equivalence test per shortcut here. Also: the inbox reads its fields in one pass, the journal's WAL
+starts over under steady traffic instead of growing without end, and the shortcuts of judging a journal
+(``verify``) give what the plain code gives.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -23,9 +25,14 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from mockplatform import journal, shortcuts
+from mockplatform.domains.inbox1177 import docbook
 from mockplatform.domains.inbox1177.request import read_request
 from mockplatform.journal import Exchange, Journal
+from mockplatform.personnummer import _find_problems, problems
 from mockplatform.shortcuts import json_text, local_today, new_correlation_id, utc_now_iso
+from mockplatform.xmlsafe import local_name, namespace
+
+from .test_journal import EXCHANGES
 
 TEXT = st.text(st.characters(codec=None, exclude_categories=()))  # surrogates, controls, all of it
 
@@ -202,3 +209,102 @@ def test_wal_starts_over_under_steady_writes(tmp_path, monkeypatch):
         assert frames_in_wal < len(written), (frames_in_wal, len(written))
     finally:
         store.close()
+
+
+# ---------------------------------------------------------------- judging a journal (``verify``)
+# Each shortcut of the judging path gives what the plain code it replaces gives; ``tests/test_verification.py``
+# judges whole journals both ways.
+
+
+@settings(deadline=None, derandomize=True, database=None, max_examples=200)
+@given(EXCHANGES)
+def test_an_exchange_without_its_bodies_is_what_replace_gives(exchange):
+    slim = exchange.without_bodies()
+    assert slim == dataclasses.replace(exchange, request_body=b"", response_body=b"", response_headers=[])
+    assert slim is not exchange and exchange.without_bodies() == slim  # the exchange itself is left as it was
+
+
+@settings(deadline=None, derandomize=True, database=None, max_examples=200)
+@given(EXCHANGES, st.sets(st.sampled_from([c.name for c in journal.COLUMNS if c.name != "id"])))
+def test_a_row_read_by_position_is_the_row_read_by_name(exchange, unread):
+    """``_from_tuple`` (plain tuples, by position) reads what ``_from_row`` (sqlite3.Row, by name) reads; the
+    columns left unread get their field's empty value; a journal without a later column reads None for it."""
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(journal._SCHEMA)
+    conn.execute(journal._INSERT, (7, *journal._row(exchange)))
+    cursor = conn.execute("SELECT * FROM exchanges")
+    by_position = journal._from_tuple(journal._names(cursor))(cursor.fetchone())
+    conn.row_factory = sqlite3.Row
+    by_name = journal._from_row(conn.execute("SELECT * FROM exchanges").fetchone())
+    assert by_position == by_name
+    conn.row_factory = None
+    kept = [c.name for c in journal.COLUMNS if c.name not in unread]
+    cursor = conn.execute(f"SELECT {', '.join(kept)} FROM exchanges")
+    partly = journal._from_tuple(journal._names(cursor), frozenset(unread))(cursor.fetchone())
+    for f in dataclasses.fields(Exchange):
+        expected = getattr(by_name, f.name)
+        if f.name in unread:
+            expected = type(expected)() if isinstance(expected, (bytes, list)) else None
+        assert getattr(partly, f.name) == expected, f.name
+    later = [c.name for c in journal.COLUMNS if not c.added_later]
+    cursor = conn.execute(f"SELECT {', '.join(later)} FROM exchanges")
+    older = journal._from_tuple(journal._names(cursor))(cursor.fetchone())
+    assert older == dataclasses.replace(by_name, **{c.name: None for c in journal.COLUMNS if c.added_later})
+
+
+def test_the_journal_reads_an_older_journal_and_leaves_out_what_it_is_asked_to(tmp_path):
+    store = Journal(tmp_path / "journal.sqlite")
+    store.record(Exchange(time="2026-01-01T00:00:00.000000+00:00", duration_ms=1.0, client="c", method="POST",
+                          path="/vp", request_headers=[("A", "b")], request_body=b"<x/>", http_status=200,
+                          response_headers=[("C", "d")], response_body=b"<y/>", route_trace=["r"], injected="delay"))
+    store.close()
+    reader = Journal(tmp_path / "journal.sqlite", read_only=True)
+    [whole] = reader.exchanges()
+    assert reader.exchange(whole.id) == whole and whole.response_headers == [("C", "d")]
+    [lean] = reader.iter_exchanges(unread=frozenset({"response_headers", "route_trace"}))
+    assert lean == dataclasses.replace(whole, response_headers=[], route_trace=[])
+    reader.close()
+
+
+_NAMES = ["article", "para", "section", "info", "title", "ulink", "emphasis", "variablelist", "varlistentry",
+          "term", "listitem", "bibliography"]
+_ELEMENT = st.tuples(st.sampled_from(_NAMES), st.sampled_from(["", f' xmlns="{docbook.DOCBOOK5}"', ' xmlns="urn:x"']),
+                     st.sampled_from(["", " url='https://1177.se/a'", " url=''", " url='ftp://x'"]),
+                     st.sampled_from(["", "text", "  ", "<!--c-->", "<?pi x?>", "\n"]))
+
+
+def _docbook_text(draw_tree, depth=0):
+    (name, xmlns, url, text), children = draw_tree
+    inner = "".join(_docbook_text(child, depth + 1) for child in children)
+    return f"<{name}{xmlns}{url}>{text}{inner}</{name}>{text if depth else ''}"
+
+
+_TREE = st.recursive(st.tuples(_ELEMENT, st.just([])), lambda kids: st.tuples(_ELEMENT, st.lists(kids, max_size=4)),
+                     max_leaves=12)
+
+
+def _old_ulink_urls(text):
+    try:
+        root, _ = docbook.read(text)
+    except docbook.DocBookError:
+        return []
+    return [el.get("url") or "" for el in root.iter()
+            if isinstance(el.tag, str) and local_name(el) == "ulink" and namespace(el) in ("", docbook.DOCBOOK5)]
+
+
+@settings(deadline=None, derandomize=True, database=None, max_examples=300)
+@given(_TREE, st.sampled_from(["", "\n\n  ", "<?xml version='1.0' encoding='latin-1'?>", "x", "<broken"]))
+def test_one_reading_of_a_docbook_text_gives_what_check_and_ulink_urls_give(tree, before):
+    """``InboxView.docbook()`` reads a messageText once for the DocBook rule and the SSO case (``examine``)."""
+    text = before + _docbook_text(tree)
+    assert docbook.examine(text) == (docbook.check(text), docbook.ulink_urls(text))
+    assert docbook.ulink_urls(text) == _old_ulink_urls(text)
+
+
+@settings(deadline=None, derandomize=True, database=None)
+@given(st.from_regex(r"[0-9]{8}[0-9pPtTfFx ]?[0-9]{3,4}", fullmatch=True) | st.text(max_size=14))
+def test_a_personnummer_judged_again_is_judged_alike(number):
+    """``problems`` remembers the numbers it has judged (a journal names the same citizens again and again)."""
+    assert problems(number) == _find_problems(number) == problems(number)
+    problems(number).append("changed")  # a caller's list is its own
+    assert problems(number) == _find_problems(number)

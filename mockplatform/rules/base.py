@@ -11,7 +11,7 @@ import hashlib
 import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
@@ -164,7 +164,7 @@ class RequestView:
         self.answer = None
         ex = self.exchange
         if ex.request_body or ex.response_body or ex.response_headers:
-            self.exchange = replace(ex, request_body=b"", response_body=b"", response_headers=[])
+            self.exchange = ex.without_bodies()
         return self
 
 
@@ -276,6 +276,7 @@ class Profile:
         self._request = [(i, fn) for i, fn in pairs if i.scope == REQUEST]
         self._journal = [(i, fn) for i, fn in pairs if i.scope == JOURNAL]
         self._by_id = {i.id: i for i in self.rules}
+        self._request_by_operation: dict[str | None, list] = {}  # see ``_applying``
         if len(self._by_id) != len(self.rules):
             raise MockplatformError(f"rule profile {id}: duplicate rule ids in {[i.id for i in self.rules]}")
         self.read = read
@@ -300,12 +301,11 @@ class Profile:
         that looked at it is counted in ``checked``."""
         if not ctx.selects(view):
             return
-        for info, rule in self._request:
-            if self.applies(info, view):
-                if checked is not None:
-                    checked[info.id] += 1
-                for hit in rule(view, ctx):
-                    yield _finding(info, hit)
+        for info, rule in _applying(self._request, view.operation, self._request_by_operation):
+            if checked is not None:
+                checked[info.id] += 1
+            for hit in rule(view, ctx):
+                yield _finding(info, hit)
 
     def stream(self, exchanges: Iterable[Exchange], ctx: RuleContext, checked: Counter[str],
                on_finding: Callable[[int, Finding], None]) -> Iterator[tuple[RequestView, list[Finding]]]:
@@ -315,19 +315,19 @@ class Profile:
         (its request rules' and the journal rules' found on it), for the test cases; every finding also goes
         to ``on_finding``. Memory stays flat: only the rules' own state and the reorder window are kept."""
         states = [(info, rule(ctx)) for info, rule in self._journal]
+        by_operation: dict[str | None, list] = {}
         held: list[tuple[float, int, int, RequestView, list[Finding]]] = []
         sequence = 0
 
         def release(item: tuple[float, int, int, RequestView, list[Finding]]) -> tuple[RequestView, list[Finding]]:
             view, found = item[3], item[4]
-            for info, state in states:
-                if self.applies(info, view):
-                    checked[info.id] += 1
-                    for exchange_id, hit in state.feed(view):
-                        finding = _finding(info, hit)
-                        on_finding(exchange_id, finding)
-                        if exchange_id == view.exchange.id:
-                            found.append(finding)
+            for info, state in _applying(states, view.operation, by_operation):
+                checked[info.id] += 1
+                for exchange_id, hit in state.feed(view):
+                    finding = _finding(info, hit)
+                    on_finding(exchange_id, finding)
+                    if exchange_id == view.exchange.id:
+                        found.append(finding)
             return view, found
 
         for exchange in exchanges:
@@ -386,6 +386,17 @@ def core_context(fixtures: Fixtures, contracts: ContractRegistry, consumer: str 
     """The context of a profile without one of its own; options it has no use for (another profile's,
     such as the inbox's same-text threshold) are ignored."""
     return RuleContext(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids))
+
+
+def _applying(pairs: list[tuple[RuleInfo, object]], operation: str | None,
+              cache: dict[str | None, list]) -> list[tuple[RuleInfo, object]]:
+    """The pairs (a rule's info, its callable or state) whose rule ``Profile.applies`` to a view of this
+    operation, in order: worked out once per operation (in ``cache``, kept beside ``pairs``), not per exchange."""
+    found = cache.get(operation)
+    if found is None:
+        found = cache[operation] = [(info, x) for info, x in pairs
+                                    if not info.operations or operation in info.operations]
+    return found
 
 
 def _in_time(view: RequestView) -> tuple[float, int]:

@@ -14,6 +14,7 @@ from ..xmlsafe import local_name, namespace, text_value
 from .base import Hit, RequestView, RuleContext, xml_path
 
 REGISTRY_SCHEMA = "schemas/core_components/itintegration_registry_1.0.xsd"
+_REGISTRY_ADDRESS = f"{{{ns.REGISTRY}}}LogicalAddress"
 # How to keep a SOAP stack from adding WS-Addressing's To (WCF does by default) after LogicalAddress.
 WSA_OFF = ("turn WS-Addressing off, so that LogicalAddress is the only address header: in WCF use basicHttpBinding, "
            "or a customBinding whose textMessageEncoding has messageVersion=\"Soap11\" (MessageVersion.Soap11, not "
@@ -121,6 +122,11 @@ def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
         return
     have = env.contract
     mine = ctx.contract_namespaces
+    # The usual case first, without listing every contract: the registry holds one interaction per namespace
+    # (compared in lower case), so the one it gives for ``have`` is the only one that can be ``have`` exactly.
+    loaded = ctx.contracts.get(have)
+    if loaded is not None and loaded.interaction.responder_namespace == have and (not mine or have.lower() in mine):
+        return
     known = [i for i in ctx.contracts.interactions if not mine or i.responder_namespace.lower() in mine]
     if any(i.responder_namespace == have for i in known):
         return
@@ -189,18 +195,16 @@ def schema(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     contract = ctx.contracts.get(env.contract)
     if contract is None:
         return  # the namespace rule says why
-    base = xml_path(env.body)
-    for f in contract.validator.iter_findings(env.payload):
-        path = base + f.path if f.path and f.path.startswith("/") else f.path
+    for f in contract.validator.findings(env.payload):  # a valid payload (the usual case) without a generator
+        path = xml_path(env.body) + f.path if f.path and f.path.startswith("/") else f.path
         yield Hit(f.message_en, f.message_sv, path=path, line=f.line, hint=f.hint, source=f.source,
                   hint_sv=f.hint_sv)
 
 
 def _registry_string(env: Envelope) -> Iterator[Hit]:
     """itintegration_registry_1.0.xsd: LogicalAddress (urn:riv:itintegration:registry:1) is an xs:string."""
-    headers = [h for h in (env.header if env.header is not None else ()) if isinstance(h.tag, str)]
-    for element in [*headers, env.payload]:
-        if local_name(element) != "LogicalAddress" or namespace(element) != ns.REGISTRY:
+    for element in [*(env.header if env.header is not None else ()), env.payload]:
+        if element.tag != _REGISTRY_ADDRESS:  # local name LogicalAddress in the registry namespace (not a comment)
             continue
         inside = [local_name(c) for c in element if isinstance(c.tag, str)]
         if not inside:

@@ -31,7 +31,7 @@ def _has_ulink(view: RequestView) -> bool:
     if not _is_docbook(view):
         return False
     try:
-        return bool(docbook.ulink_urls(view.message_text or ""))
+        return bool(view.docbook()[1])  # docbook.ulink_urls of the messageText, parsed once for the exchange
     except Exception:  # not well-formed: the DocBook rule says why
         return False
 

@@ -13,7 +13,6 @@ no entities, no network). Elements may be in no namespace or in the DocBook 5 na
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -141,23 +140,33 @@ def tree(root: etree._Element, offset: int = 0, subset: dict[str, Allowed] = SUB
 
 
 def _descend(node: Node, offset: int, subset: dict[str, Allowed]) -> None:
-    if node.mismatched:
+    if node.problems and node.mismatched:
         return
-    kids = [c for c in node.element if isinstance(c.tag, str)]
-    counts = Counter(local_name(c) for c in kids)
-    seen: Counter[str] = Counter()
-    for kid in kids:
-        name = local_name(kid)
-        seen[name] += 1
-        step = f"{name}[{seen[name]}]" if counts[name] > 1 else name
+    kids: list[tuple[etree._Element, str]] = []  # each child element with its local name
+    counts: dict[str, int] = {}
+    for kid in node.element:
+        tag = kid.tag
+        if isinstance(tag, str):  # not a comment or processing instruction
+            name = tag.rpartition("}")[2]
+            kids.append((kid, name))
+            counts[name] = counts.get(name, 0) + 1
+    seen: dict[str, int] = {}
+    for kid, name in kids:
+        if counts[name] > 1:
+            seen[name] = nth = seen.get(name, 0) + 1
+            step = f"{name}[{nth}]"
+        else:
+            step = name
         child = _judge(kid, node.name, f"{node.path}/{step}", offset, subset)
         node.children.append(child)
         _descend(child, offset, subset)
 
 
 def _judge(element: etree._Element, parent: str, path: str, offset: int, subset: dict[str, Allowed]) -> Node:
+    tag = element.tag
     name = local_name(element)
-    line = element.sourceline + offset if element.sourceline else None
+    sourceline = element.sourceline
+    line = sourceline + offset if sourceline else None
     node = Node(name, path, line, element)
 
     def problem(en: str, sv: str, mismatch: bool = True) -> None:
@@ -165,7 +174,7 @@ def _judge(element: etree._Element, parent: str, path: str, offset: int, subset:
             en, sv = f"{en}; the citizen will see '{MISMATCH_TEXT}'", f"{sv}; invånaren ser texten '{MISMATCH_TEXT}'"
         node.problems.append(Problem(path, line, en, sv, mismatch))
 
-    ns_ = namespace(element)
+    ns_ = namespace(element) if tag[:1] == "{" else ""
     row = subset.get(name)
     if ns_ not in ("", DOCBOOK5):
         problem(f"<{name}> is in namespace {ns_}, which is not DocBook (use no namespace or {DOCBOOK5})",
@@ -209,9 +218,12 @@ def _has_text(element: etree._Element) -> bool:
 
 def walk(node: Node) -> Iterator[Node]:
     """The judged nodes in document order."""
-    yield node
-    for child in node.children:
-        yield from walk(child)
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        yield node
+        if node.children:
+            stack.extend(reversed(node.children))
 
 
 def check(text: str, subset: dict[str, Allowed] = SUBSET) -> list[Problem]:
@@ -220,7 +232,7 @@ def check(text: str, subset: dict[str, Allowed] = SUBSET) -> list[Problem]:
         root, offset = read(text)
     except DocBookError as exc:
         return [exc.problem]
-    return [p for node in walk(tree(root, offset, subset)) for p in node.problems]
+    return _problems(root, offset, subset)
 
 
 def ulink_urls(text: str) -> list[str]:
@@ -229,5 +241,25 @@ def ulink_urls(text: str) -> list[str]:
         root, _ = read(text)
     except DocBookError:
         return []
-    return [el.get("url") or "" for el in root.iter()
-            if isinstance(el.tag, str) and local_name(el) == "ulink" and namespace(el) in ("", DOCBOOK5)]
+    return _ulinks(root)
+
+
+def examine(text: str) -> tuple[list[Problem], list[str]]:
+    """``(check(text), ulink_urls(text))`` from one parse of the text: what the inbox's rule and its test
+    cases ask of a messageText (``InboxView.docbook``)."""
+    try:
+        root, offset = read(text)
+    except DocBookError as exc:
+        return [exc.problem], []
+    return _problems(root, offset, SUBSET), _ulinks(root)
+
+
+def _problems(root: etree._Element, offset: int, subset: dict[str, Allowed]) -> list[Problem]:
+    return [p for node in walk(tree(root, offset, subset)) if node.problems for p in node.problems]
+
+
+_ULINKS = frozenset({"ulink", f"{{{DOCBOOK5}}}ulink"})  # its Clark names: no namespace, or DocBook 5's
+
+
+def _ulinks(root: etree._Element) -> list[str]:
+    return [el.get("url") or "" for el in root.iter() if el.tag in _ULINKS]

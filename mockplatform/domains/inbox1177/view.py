@@ -3,10 +3,11 @@ request says (read by the one reader, ``request.read_request``) and what the ans
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...journal import Exchange
 from ...rules import RequestView, RuleContext, read_view
+from . import docbook
 from .names import ADD_MESSAGE, IS_ACTIVE_USER, OPERATIONS
 from .request import is_true, read_request
 
@@ -24,6 +25,14 @@ class InboxView(RequestView):
     result_code: str | None = None  # AddMessage response resultCode (None: no readable answer)
     active: bool | None = None  # IsActiveUser response status (None: no readable answer)
     notifications_sent: int = 0  # notificationSent elements in the answer
+    _docbook: tuple[list[docbook.Problem], list[str]] | None = field(default=None, repr=False, compare=False)
+
+    def docbook(self) -> tuple[list[docbook.Problem], list[str]]:
+        """``docbook.examine`` of the messageText: its DocBook problems and the url of each ulink, from one
+        parse of the text however many rules and cases ask (plain data: kept by ``slim``)."""
+        if self._docbook is None:
+            self._docbook = docbook.examine(self.message_text or "")
+        return self._docbook
 
     @property
     def has_sso_link(self) -> bool:
