@@ -259,6 +259,23 @@ def test_1177_turns_an_invitation_from_an_activated_booking_system_into_an_inbox
     assert "&lt;script&gt;" in page and "<script>" not in page.split("</head>")[1]
 
 
+def test_an_invitation_in_docbook_reaches_the_inbox_preview_as_docbook(start_platform, tmp_path, producer):
+    encoded = ("&lt;article xmlns=&quot;http://docbook.org/ns/docbook&quot; version=&quot;5.0&quot;&gt;&lt;info&gt;"
+               "&lt;title&gt;Kallelse till provtagning&lt;/title&gt;&lt;/info&gt;&lt;para&gt;Kom fastande &amp;amp; "
+               "ta med legitimation.&lt;/para&gt;&lt;/article&gt;")
+    producer.behaviour.body = DETAILS_ANSWER.replace("Du är kallad till en hälsokontroll &lt;script&gt;".encode(),
+                                                     encoded.encode())
+    platform = start_platform(tak=tak_to(tmp_path, producer.url))
+    assert update(platform, engagement("BK-2", "Invitation")).status_code == 200
+    assert platform.app.outbox.wait_idle(20)
+    [case] = InboxStore(platform.app.journal).cases(CITIZEN)
+    [message] = case["messages"]
+    assert message["description"] == "Kallelse" and message["text"].startswith("<article")
+    page = platform.session.get(platform.url + f"/ui/message/{message['id']}").text
+    assert '<h2 class="db-title">Kallelse till provtagning</h2>' in page
+    assert '<p class="db-para">Kom fastande &amp; ta med legitimation.</p>' in page
+
+
 def test_a_deleted_post_makes_no_message(start_platform, tmp_path, producer):
     producer.behaviour.body = DETAILS_ANSWER
     platform = start_platform(tak=tak_to(tmp_path, producer.url))
