@@ -40,6 +40,8 @@ class Config:
     tak: Path | None = None
     fixtures: Path | None = None
     contracts: list[Path] = field(default_factory=list)
+    # A folder of response templates for the generic producer (a domain's: ``builtin:generic``); None: none.
+    templates: Path | None = None
     settings: Settings = field(default_factory=Settings)
     domains: Sequence[Domain] | None = None
 
@@ -67,6 +69,8 @@ class Application:
                 self.contracts.add(load_package(package))
         for package in config.contracts:
             self.contracts.add(load_package(package))
+        # What each domain reads of the configuration, checked before the journal is opened: nothing half-loaded.
+        self.prepared: dict[str, Any] = {domain.name: domain.prepare(self) for domain in self.domains}
         self.journal = Journal(config.journal, extra_schema=[OUTBOX_SCHEMA,
                                                              *(d.store_schema for d in self.domains if d.store_schema)])
         self.interrupt = threading.Event()  # see interrupt_waits

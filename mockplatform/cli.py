@@ -97,9 +97,9 @@ def _parser() -> argparse.ArgumentParser:
                     "admin API under /admin/. Ctrl-C or SIGTERM stops it cleanly.",
         epilog=_epilog("mockplatform serve --port 8080 --journal .mockplatform/journal.sqlite",
                        "0 stopped cleanly (Ctrl-C, SIGTERM); 2 usage or configuration error (a bad option, TAK "
-                       "or fixtures file); 3 a file could not be read or written (journal, TAK, fixtures, "
-                       "contract package); 4 the address or port could not be listened on (in use: stop the "
-                       "other server, or let --port 0 pick a free one)."))
+                       "or fixtures file, response template); 3 a file could not be read or written (journal, TAK, "
+                       "fixtures, contract package, templates folder); 4 the address or port could not be listened "
+                       "on (in use: stop the other server, or let --port 0 pick a free one)."))
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL,
@@ -108,7 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--fixtures", type=Path, help="fixtures file (TOML; default: the built-in fixtures/inbox.toml)")
     serve.add_argument("--contracts", type=Path, action="append", default=[],
                        help="an official release package (folder or zip) to load; repeatable")
-    serve.add_argument("--lenient", action="store_true", help="the fake inbox accepts schema-invalid requests")
+    serve.add_argument("--templates", type=Path, metavar="DIR",
+                       help="a folder of response templates (<Operation>.xml) for the generic producer "
+                            "(builtin:generic in the TAK), each checked at start")
+    serve.add_argument("--lenient", action="store_true",
+                       help="the fake inbox (and the generic producer) accept schema-invalid requests")
     serve.add_argument("--tls-cert", type=Path, help="server certificate (PEM); enables HTTPS")
     serve.add_argument("--tls-key", type=Path, help="server private key (PEM)")
     serve.add_argument("--client-ca", type=Path, help="CA (PEM) that client certificates must chain to")
@@ -348,7 +352,7 @@ def _serve(args: argparse.Namespace) -> int:
         ui=args.ui,
     )
     app = Application(Config(journal=args.journal, tak=args.tak, fixtures=args.fixtures,
-                             contracts=list(args.contracts), settings=settings))
+                             contracts=list(args.contracts), templates=args.templates, settings=settings))
     context = tls_context(args.tls_cert, args.tls_key, args.client_ca) if args.tls_cert else None
     server = PlatformHTTPServer(app, args.host, args.port, context)
     for repair in app.contracts.repairs:

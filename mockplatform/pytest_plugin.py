@@ -132,6 +132,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mockplatform", "mockplatform (NTjP and 1177 inbox stand-in)")
     group.addoption("--mockplatform-fixtures", help="fixtures TOML for the platform (default: built-in)")
     group.addoption("--mockplatform-tak", help="TAK file for the platform (default: built-in)")
+    group.addoption("--mockplatform-contracts", action="append", default=None, metavar="PATH",
+                    help="an official release package (folder or zip) for the platform to load; repeatable")
+    group.addoption("--mockplatform-templates", metavar="DIR",
+                    help="a folder of response templates for the generic producer (builtin:generic)")
     group.addoption("--mockplatform-check-contract", action="store_true", default=None,
                     help="after each test using the platform, fail it on contract rule violations in its calls")
     group.addoption("--mockplatform-fail-on-warnings", action="store_true", default=None,
@@ -142,6 +146,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "whatever its severity (e.g. PP-RETRY-BACKOFF); repeatable")
     parser.addini("mockplatform_fixtures", "fixtures TOML for the platform", default="")
     parser.addini("mockplatform_tak", "TAK file for the platform", default="")
+    parser.addini("mockplatform_contracts", "release packages for the platform to load, one a line",
+                  type="linelist", default=[])
+    parser.addini("mockplatform_templates", "a folder of response templates for the generic producer", default="")
     parser.addini("mockplatform_check_contract", "fail tests on contract rule violations", type="bool",
                   default=False)
     parser.addini("mockplatform_fail_on_warnings", "contract checks fail on rule warnings too", type="bool",
@@ -155,6 +162,12 @@ def _option(config: pytest.Config, name: str) -> Any:
     if value is not None:
         return value
     value = config.getini(f"mockplatform_{name}")
+    if isinstance(value, list):
+        return [_beside_ini(config, v) for v in value]
+    return _beside_ini(config, value)
+
+
+def _beside_ini(config: pytest.Config, value: Any) -> Any:
     if isinstance(value, str) and value and config.inipath is not None and not Path(value).is_absolute():
         return str(config.inipath.parent / value)  # a file named in the ini file is beside it, wherever pytest runs
     return value
@@ -164,8 +177,10 @@ def _option(config: pytest.Config, name: str) -> Any:
 def mockplatform_app(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[Application]:
     """The platform, built once per session (schemas compiled, fixtures and TAK loaded)."""
     fixtures, tak = _option(pytestconfig, "fixtures"), _option(pytestconfig, "tak")
+    contracts, templates = _option(pytestconfig, "contracts") or [], _option(pytestconfig, "templates")
     app = Application(Config(journal=tmp_path_factory.mktemp("mockplatform") / "journal.sqlite",
                              fixtures=Path(fixtures) if fixtures else None, tak=Path(tak) if tak else None,
+                             contracts=[Path(c) for c in contracts], templates=Path(templates) if templates else None,
                              settings=Settings(admin="on")))
     yield app
     app.close()

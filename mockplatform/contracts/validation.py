@@ -85,6 +85,11 @@ class SchemaValidator:
                         owners.setdefault(namespace_of(element.name), set()).update(_owner_of(element))
             return self._rich
 
+    def xsd_schema(self) -> xmlschema.XMLSchema:
+        """The contract's responder schema as xmlschema reads it, with its components (compiled once, on first
+        use, and never from the network): for whoever needs more than a verdict, e.g. to make a valid element."""
+        return self._rich_schema()
+
     def _namespace_roles(self) -> dict[str, tuple[str, str]]:
         """Which namespace is the responder namespace and which are core namespaces, read once from the schema
         files (RIVTA layout: a core namespace's schema lives in schemas/core_components/)."""

@@ -90,6 +90,13 @@ class Domain:
         """Its section of the fixtures file (``data`` is the whole file); raise ConfigError naming the key."""
         return None
 
+    def prepare(self, app: Application) -> Any:
+        """Read and check what it needs of the configuration (``app.config``; fixtures, TAK, settings and
+        contracts are loaded) before anything is opened or started: raise ConfigError naming the file and the
+        line, so that a bad setup stops ``serve`` with nothing half-loaded. The result is
+        ``app.prepared[name]``, for its other hooks."""
+        return None
+
     def producers(self, app: Application) -> dict[str, Producer]:
         """Its in-process producers by name (``builtin:<name>`` in the TAK)."""
         return {}
