@@ -51,7 +51,7 @@ def _tak(tmp_path: Path) -> Path:
 
 def test_an_installed_distribution_adds_a_domain(tiny, tmp_path):
     names = [d.name for d in domains.installed()]
-    assert names == ["engagementindex", "inbox1177", "tiny", "webbooking"]
+    assert names == ["anycontract", "engagementindex", "inbox1177", "tiny", "webbooking"]
     assert set(domains.profiles()) == {"1177-inbox", "tiny", "web-booking"}
     app = Application(Config(journal=tmp_path / "j.sqlite", tak=_tak(tmp_path), settings=Settings(admin="on")))
     try:
@@ -63,7 +63,7 @@ def test_an_installed_distribution_adds_a_domain(tiny, tmp_path):
         assert page.status == 200 and page.body == b"tiny page"
         front = handle(app, Request("GET", "/ui/", [], client="127.0.0.1:1"))
         assert b'href="/ui/tiny"' in front.body  # in the menu
-        assert app.status()["Domains"] == ["engagementindex", "inbox1177", "tiny", "webbooking"]
+        assert app.status()["Domains"] == ["anycontract", "engagementindex", "inbox1177", "tiny", "webbooking"]
         journal = app.journal.path
     finally:
         app.close()

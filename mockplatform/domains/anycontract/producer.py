@@ -1,0 +1,90 @@
+"""The generic producer (``builtin:generic``): answers any loaded contract's operation from its schema.
+
+It behaves as the fake inbox does towards a request: a SOAP 1.2 envelope gets the SOAP 1.1 VersionMismatch
+fault, and a request its contract's schema refuses gets the Client fault naming every violation (unless
+lenient). Then it answers the operation's response: from the folder's template for the operation, if there
+is one (``templates``), else the smallest schema-valid response, made once per operation (``synthesis``).
+Every answer is checked against the same schema before it leaves; a template that fails on a real request
+(an error in its code, an answer the schema refuses) is answered with a Server fault that says so, naming
+the template's file and line: the platform never passes on an answer it made wrong.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from ...producers import ProducerAnswer, ProducerCall, fault_answer, schema_fault, soap_answer, version_mismatch
+from .names import ADDRESS
+from .store import ScenarioState
+from .synthesis import SynthesisError, minimal_element
+from .templates import RenderProblem, RequestView, Templates
+
+if TYPE_CHECKING:
+    from ...app import Application
+    from ...contracts.registry import LoadedContract
+
+
+class GenericProducer:
+    def __init__(self, app: Application, templates: Templates) -> None:
+        self.contracts = app.contracts
+        self.lenient = app.settings.lenient
+        self.templates = templates
+        self.state = ScenarioState(app.journal)
+        self._minimal: dict[str, str] = {}  # responder namespace (lower case) -> the minimal answer's XML
+        self._lock = threading.Lock()
+
+    def __call__(self, call: ProducerCall) -> ProducerAnswer:
+        mismatch = version_mismatch(call.envelope.soap_namespace)
+        if mismatch is not None:
+            return mismatch
+        loaded = self.contracts.get(call.contract)
+        if loaded is None:
+            return fault_answer("SOAP-ENV:Server", f"The generic producer ({ADDRESS}) knows no contract "
+                                f"{call.contract}: load its release package with --contracts")
+        payload = call.envelope.payload
+        if not self.lenient:
+            findings = loaded.validator.findings(payload)
+            if findings:
+                return schema_fault(findings)
+        template = self.templates.get(call.contract)
+        if template is None:
+            try:
+                return soap_answer(self.minimal(loaded))
+            except SynthesisError as exc:
+                return fault_answer("SOAP-ENV:Server", f"The generic producer cannot make an answer to "
+                                    f"{loaded.interaction.name}: {exc}")
+        request = RequestView(payload, call.logical_address, call.consumer)
+        try:
+            rendered = template.answer(request, self.state, loaded)
+        except RenderProblem as problem:
+            return fault_answer("SOAP-ENV:Server", f"The generic producer's response template failed: {problem}")
+        answer = soap_answer(etree.tostring(rendered.element, encoding="unicode"))
+        answer.effects.extend(rendered.effects)
+        return answer
+
+    def minimal(self, loaded: LoadedContract) -> str:
+        """The smallest valid response of the contract's operation, made and checked once."""
+        key = loaded.interaction.responder_namespace.lower()
+        xml = self._minimal.get(key)
+        if xml is None:
+            with self._lock:
+                xml = self._minimal.get(key)
+                if xml is None:
+                    xml = self._minimal[key] = minimal_response(loaded)
+        return xml
+
+
+def minimal_response(loaded: LoadedContract) -> str:
+    """The operation's smallest schema-valid response element, as text; SynthesisError when none can be made
+    (or what was made is not valid, which would be this module's mistake: said, never sent)."""
+    interaction = loaded.interaction
+    element = minimal_element(loaded.validator.xsd_schema(),
+                              f"{{{interaction.responder_namespace}}}{interaction.response_element}")
+    findings = loaded.validator.findings(element)
+    if findings:
+        raise SynthesisError(f"the answer made for {interaction.response_element} is not valid: "
+                             + "; ".join(f"{f.path}: {f.message_en}" for f in findings))
+    return etree.tostring(element, encoding="unicode")
