@@ -571,3 +571,21 @@ def test_a_template_folder_changes_nothing_for_contracts_with_a_fake_of_their_ow
     status, body = call(app, add_message())
     assert status == 200 and b"|" not in body and b"<resultCode>OK</resultCode>" in body
 
+
+def test_the_readmes_template_examples_compile_and_use_only_the_documented_api(tmp_path):
+    import jinja2.meta
+
+    from mockplatform.domains.anycontract.templates import _environment
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"^```jinja\n(.*?)^```", readme, re.M | re.S)
+    assert len(examples) == 2
+    env = _environment(tmp_path)
+    api = {"request", "citizen", "now", "counter", "store", "recall"}
+    for text in examples:
+        names = jinja2.meta.find_undeclared_variables(env.parse(text))
+        assert names <= api, names
+    section = readme[readme.index("## Testing a contract the platform does not know yet"):]
+    section = section[:section.index("## The journal")]
+    documented = ("`request.text(", "`request.all(", "`citizen`", "`now(", "`counter(", "do store(", "`recall(")
+    assert [name for name in documented if name not in section] == []
