@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import platform as pyplatform
+import random
 import resource
 import sys
 import tempfile
@@ -25,14 +26,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mockplatform import Application, Config, Request  # noqa: E402
+from mockplatform import Application, Config, Request, ns  # noqa: E402
 from mockplatform.domains.inbox1177.sample_consumer import docbook_article  # noqa: E402
-from mockplatform.envelope import read_envelope  # noqa: E402
+from mockplatform.envelope import MalformedRequest, read_envelope  # noqa: E402
 from mockplatform.http_routes import handle as route  # noqa: E402
 from mockplatform.journal import Exchange, Journal  # noqa: E402
+from mockplatform.messages import DEMONSTRATION_HEADER  # noqa: E402
+from mockplatform.personnummer import with_check_digit  # noqa: E402
 from mockplatform.protocol import write_all  # noqa: E402
 from mockplatform.verification import VerifyOptions, verify  # noqa: E402
-from tests.soap import add_message, is_active_user  # noqa: E402
+from tests.soap import add_message, envelope, is_active_user  # noqa: E402
 
 SSO = ('<c:ssoLink><c:systemId>SE2321000016-7XQA</c:systemId><c:text>Öppna</c:text>'
        '<c:type>NewTarget</c:type></c:ssoLink>')
@@ -74,6 +77,106 @@ def build_journal(path: Path, count: int) -> None:
             response_headers=response.headers, response_body=response.body, consumer="SE2321000016-7XQA",
             logical_address=env.logical_address, contract=env.contract, correlation_id=f"bench-{i}"))
         if len(batch) == 5000:
+            _write(journal, batch)
+            batch = []
+    _write(journal, batch)
+    journal.close()
+
+
+FAULT = (b'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/'
+         b'soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>VP009 '
+         b"Error connecting to service producer at address builtin:inbox</faultstring></soapenv:Fault>"
+         b"</soapenv:Body></soapenv:Envelope>")
+POOL = [with_check_digit(f"19800101{n:03d}") for n in range(40)]  # citizens of the text sent to many
+
+
+def varied_templates() -> list[bytes]:
+    """Requests that break every request rule and demonstrate every case: ``{i}`` varies a text, ``{c}`` is a
+    citizen of POOL."""
+    article = docbook_article("Kallelse", ["Välkommen den 3 december {i}.", "Ta med legitimation."])
+    mismatched = "<article><para>x {i}<emphasis>y</emphasis></para><section><para>z</para></section><foo/></article>"
+    linked = "<article><para>Se <ulink url='https://1177.se/{i}'>länk</ulink></para></article>"
+    unregistered = SSO.replace("SE2321000016-7XQA</c:systemId>", "SE0000000000-NONE</c:systemId>")
+    return [
+        is_active_user(CITIZENS[0]), is_active_user("199002272392"), is_active_user("19121212T212"),
+        is_active_user("191212121213"),
+        add_message(CITIZENS[1], text="Provsvar {i}"),
+        add_message(CITIZENS[0], text=article, notify=True),
+        add_message(CITIZENS[2], text=article, sso=SSO),
+        add_message(CITIZENS[2], text=mismatched),
+        add_message(CITIZENS[3], text=linked),
+        add_message(CITIZENS[3], text="Klartext med SSO {i}", sso=SSO),
+        add_message(CITIZENS[3], text=article, sso=unregistered),
+        add_message("199002272392", text="Till en inaktiv {i}"),
+        add_message(CITIZENS[3], text="Tråd {i}", thread_id="t-{i}"),
+        add_message(CITIZENS[3], text="Tråd, svar {i}", thread_id="t-{i}"),
+        add_message(CITIZENS[1], text="Utan rubrik {i}", description=None),
+        add_message(CITIZENS[1], text="Utan källa {i}", source_system=None, notify=True),
+        add_message("{c}", text="Samma text till alla"),
+        add_message("191212121213", text="Okänd enhet {i}", unit_id="SE0000000000-XXXX"),
+        add_message(CITIZENS[1], text="Blanksteg {i}", address=" SE5565594230-1177\n"),
+        add_message(CITIZENS[1], text="BP 2.0 {i}", wsa=True),
+        add_message(CITIZENS[1], text="SOAP 1.2 {i}", soap_ns=ns.SOAP12),
+        add_message(CITIZENS[1], text="Fel namnrymd {i}", message_ns="urn:wrong"),
+        b"<not xml {i}",
+        envelope('<Foo xmlns="urn:riv:unknown:FooResponder:1"><a>{i}</a></Foo>'),
+    ]
+
+
+def build_varied_journal(path: Path, count: int, seed: int = 1) -> None:
+    """A journal of ``count`` exchanges as a hurried, faulty consumer makes them: three consumers, every request
+    rule broken now and then, about a tenth of the calls failing (VP009, a producer's fault, an injected fault)
+    and retried after 0.5-5 s, ERROR answers resent, batches of over 1000 messages, times up to half a second out
+    of commit order, now and then a demonstration mark, a GET or another path."""
+    app = Application(Config(journal=path))
+    answers = []
+    for body in varied_templates():
+        real = body.replace(b"{i}", b"0").replace(b"{c}", POOL[0].encode())
+        answers.append((body, route(app, Request("POST", "/vp", [("Content-Type", "text/xml")], real,
+                                                 client="127.0.0.1:1"))))
+    app.close()
+    journal = Journal(path)
+    rnd = random.Random(seed)
+    start = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    consumers = ("SE2321000016-7XQA", "SE2321000016-8KVR", "SE2321000016-9NOA")
+    batch: list[Exchange] = []
+    t, i = 0.0, 0
+    while i < count:
+        body, response = answers[rnd.randrange(len(answers))]
+        consumer = rnd.choice(consumers)
+        request = body.replace(b"{i}", str(rnd.randrange(count // 3 + 1)).encode()).replace(
+            b"{c}", rnd.choice(POOL).encode())
+        t += rnd.choice((0.05,) * 60 + (0.1, 1.0, 3.0)) if rnd.random() < 0.99993 else 4000.0
+        kind = rnd.choice(("ok",) * 8 + ("vp009", "fault", "injected"))
+        tries = 1 + (rnd.random() < 0.1) * rnd.randrange(1, 4)
+        at = t
+        for attempt in range(tries):
+            status, vp_code, answer, injected = response.status, None, response.body, None
+            if kind == "vp009" and attempt < tries - 1:
+                status, vp_code, answer = 500, "VP009", FAULT
+            elif kind == "fault" and attempt < tries - 1:
+                status, answer = 500, FAULT
+            elif kind == "injected" and attempt == 0:
+                status, answer, injected = 500, FAULT, rnd.choice(("timeout", "refused", "producer_fault"))
+            headers = [("Content-Type", "text/xml")]
+            if rnd.random() < 0.01:
+                headers.append((DEMONSTRATION_HEADER, "1"))
+            try:
+                env = read_envelope(request)
+                address, contract = env.logical_address, env.contract
+            except MalformedRequest:
+                address = contract = None
+            batch.append(Exchange(
+                time=(start + timedelta(seconds=at + rnd.uniform(-0.5, 0.5))).isoformat(timespec="microseconds"),
+                duration_ms=1.0, client="127.0.0.1:1", method="POST" if rnd.random() > 0.01 else "GET",
+                path="/vp" if rnd.random() > 0.01 else "/vp/other", request_headers=headers, request_body=request,
+                http_status=status, response_headers=response.headers, response_body=answer, consumer=consumer,
+                logical_address=address, contract=contract, correlation_id=f"varied-{i}", vp_code=vp_code,
+                injected=injected, identified_by=rnd.choice(("default", "certificate", "sender-header"))))
+            at += rnd.choice((0.5, 2.0, 5.0))
+            i += 1
+        t = max(t, at)
+        if len(batch) >= 5000:
             _write(journal, batch)
             batch = []
     _write(journal, batch)

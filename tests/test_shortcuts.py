@@ -308,3 +308,67 @@ def test_a_personnummer_judged_again_is_judged_alike(number):
     assert problems(number) == _find_problems(number) == problems(number)
     problems(number).append("changed")  # a caller's list is its own
     assert problems(number) == _find_problems(number)
+
+
+def _answered(body: bytes, status: int) -> Exchange:
+    from .soap import add_message, is_active_user
+
+    request = (add_message() if b"AddMessage" in body or b"resultCode" in body else is_active_user())
+    return Exchange(time="2026-01-01T00:00:00.000000+00:00", duration_ms=1.0, client="c", method="POST", path="/vp",
+                    request_headers=[], request_body=request, http_status=status, response_headers=[],
+                    response_body=body, id=1)
+
+
+def _envelope(inner: str) -> bytes:
+    return (f'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>{inner}</s:Body>'
+            "</s:Envelope>").encode()
+
+
+ANSWERS = [
+    _envelope('<AddMessageToPatientPortalInboxResponse xmlns="urn:a"><resultCode> OK </resultCode>'
+              "<notificationSent>SMS</notificationSent><notificationSent>Email</notificationSent>"
+              "</AddMessageToPatientPortalInboxResponse>"),
+    _envelope('<r xmlns="urn:a"><resultCode>ERROR</resultCode><resultText>Target person is not active user'
+              "</resultText></r>"),
+    _envelope('<r xmlns="urn:a"><resultCode>OK<!--c--></resultCode></r>'),
+    _envelope('<IsActiveUserResponse xmlns="urn:b"><status>true</status></IsActiveUserResponse>'),
+    _envelope('<IsActiveUserResponse xmlns="urn:b"><status> 1 </status></IsActiveUserResponse>'),
+    _envelope('<IsActiveUserResponse xmlns="urn:b"><status>false</status></IsActiveUserResponse>'),
+    _envelope('<IsActiveUserResponse xmlns="urn:b"/>'),
+    _envelope("<s:Fault><faultcode>s:Server</faultcode><faultstring>boom</faultstring></s:Fault>"),
+    _envelope("<s:Fault><faultcode> s:Client </faultcode><faultstring>bad\n request</faultstring></s:Fault>"),
+    _envelope(""),
+    b"<html>error page</html>", b"not xml", b"",
+    b"<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope'><s:Body><x><status>true</status></x></s:Body>"
+    b"</s:Envelope>",
+]
+
+
+@pytest.mark.parametrize("status", [200, 400, 500, 502])
+@pytest.mark.parametrize("body", ANSWERS)
+def test_the_inbox_reads_an_answer_as_its_tree_says(body, status):
+    """The inbox reads what its rules need of an answer from a small cache of answers (``view._said``), not its
+    tree: what it reads is what the tree, read as before, says."""
+    from mockplatform.domains.inbox1177 import view as inbox_view
+    from mockplatform.domains.inbox1177.names import ADD_MESSAGE, IS_ACTIVE_USER, OPERATIONS
+    from mockplatform.domains.inbox1177.request import is_true
+    from mockplatform.rules import read_view
+
+    exchange = _answered(body, status)
+    for _ in range(2):  # read, and read again from the cache
+        read = inbox_view.read_inbox_view(exchange)
+        tree = read_view(exchange, OPERATIONS, inbox_view.InboxView)  # the answer's tree, as before
+        answer = tree.answer
+        result_code = active = None
+        notifications = 0
+        if status == 200 and answer is not None and not answer.is_fault:
+            if tree.operation == ADD_MESSAGE:
+                code = answer.child_text("resultCode")
+                result_code = None if code is None else code.strip()
+                notifications = len(answer.children_named("notificationSent"))
+            elif tree.operation == IS_ACTIVE_USER:
+                said = answer.child_text("status")
+                active = None if said is None else is_true(said)
+        assert (read.fault_code, read.result_code, read.active, read.notifications_sent) == (
+            tree.fault_code, result_code, active, notifications)
+        assert read.technical_fault == tree.technical_fault and read.answer is None

@@ -221,3 +221,80 @@ def test_verify_counts_what_each_rule_checked_on_the_one_judging_path(demo, monk
             assert rule.checked == applied.get(rule.rule_id, 0), rule.rule_id
     source = (Path(verify.__code__.co_filename)).read_text()
     assert "checked[" not in source  # the engine keeps no count of its own
+
+
+def _bench():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import verify_bench
+    finally:
+        sys.path.pop(0)
+    return verify_bench
+
+
+def _judged(journal: Path, **options) -> dict:
+    from mockplatform.protocol.json_format import protocol_to_dict
+
+    data = protocol_to_dict(verify(VerifyOptions(journal=journal, **options)))
+    data["head"].pop("created")
+    return data
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_worker_processes_judge_a_journal_as_one_process_does(demo, tmp_path, monkeypatch, method):
+    """A large journal is prepared by worker processes (``verification.parallel``), range by range, and judged
+    on the one path: the protocol is the one a single process makes, every figure, finding and piece of
+    evidence of it; for a journal with faults, retries, resends, out-of-order times and every rule broken, for
+    the demo's, with a selection, and with ranges of a few exchanges (many of them empty)."""
+    from mockplatform.verification import parallel
+
+    varied = tmp_path / "varied.sqlite"
+    _bench().build_varied_journal(varied, 1500, seed=7)
+    booking = tmp_path / "booking.sqlite"
+    _web_booking_journal(booking)
+    journals = [(varied, {}), (varied, {"consumer": "SE2321000016-8KVR", "same_text_threshold": 3}),
+                (demo[0] / "journal.sqlite", {}), (booking, {"profile": "web-booking"})]
+    alone = [_judged(journal, **options) for journal, options in journals]
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(parallel, "CHUNK", 97)
+    # spawn: what a process with other threads (a server) does: its workers start afresh
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1 if method == "fork" else 2)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    for (journal, options), expected in zip(journals, alone, strict=True):
+        assert _judged(journal, **options) == expected
+        run = parallel.last_run
+        assert run.workers == 2 and run.method == method and run.worker_peak_mb > 0
+    assert alone[0]["exchanges_judged"] > 1400 and {c["status"] for c in alone[0]["cases"]} == {"failed"}
+    broken = {r["rule_id"] for data in alone[:2] for r in data["rules"] if r["violations"]}
+    assert broken == {r["rule_id"] for r in alone[0]["rules"]} - {"PP-BATCH-SIZE"}  # (it takes 1000 messages)
+
+
+def _web_booking_journal(path: Path) -> None:
+    """Sessions of 1177 with a booking system: its answers (one now and then a fault, or too slow) and its index
+    posts (some late, some missing), recorded in an order a little off their times."""
+    from mockplatform.journal import Journal
+
+    from . import test_web_booking_rules as wb
+
+    journal = Journal(path)
+    for k in range(60):
+        at, booking = k * 120.0, f"BK-{k}"
+        for exchange in (wb.schedule(wb.slot(booking_id=booking), seconds=at),
+                         wb.details(booking, seconds=at + 1, producer_ms=4000.0 if k % 7 == 0 else 40.0),
+                         wb.make_booking(booking_id=booking, seconds=at + 2),
+                         wb.update(wb.post(booking), seconds=at + 3 + (k % 3) * 10),
+                         wb.rebook(booking, seconds=at + 20),
+                         *([] if k % 4 == 0 else [wb.update(wb.post(booking, most_recent="20261211080000"),
+                                                            seconds=at + 21)]),
+                         wb.cancel(booking, seconds=at + 30),
+                         wb.update(wb.post(booking, delete=True), seconds=at + 31),
+                         wb.details(booking, status=500, answer=wb.fault("boom"), seconds=at + 40)):
+            journal.record(exchange)
+    journal.close()
+
+
+def test_a_small_journal_is_judged_in_one_process(demo):
+    from mockplatform.verification import parallel
+
+    verify(VerifyOptions(journal=demo[0] / "journal.sqlite"))
+    assert parallel.last_run.workers == 0

@@ -185,11 +185,13 @@ def _seconds(time: str) -> float | None:
 
 
 def read_view(exchange: Exchange, operations: tuple[str, ...] = (), view_type: type[RequestView] = RequestView,
-              **fields: object) -> RequestView:
+              parse_answer: bool = True, **fields: object) -> RequestView:
     """Parse an exchange for the rules; never raises: what cannot be read becomes ``parse_error``.
 
     ``operations``: the request elements the profile judges (empty: any); the view's ``operation`` is
-    None for any other. The answer is read when the platform passed one on (HTTP 200 or a fault).
+    None for any other. The answer is read when the platform passed one on (HTTP 200 or a fault);
+    ``parse_answer=False``: not here, the profile's reader takes what its rules need of the answer
+    itself (and sets ``fault_code``), and ``answer`` stays None.
     """
     body = exchange.request_body or b""
     judged = (exchange.method or "").upper() == "POST" and ((exchange.path or "") + "/").startswith("/vp/")
@@ -210,12 +212,17 @@ def read_view(exchange: Exchange, operations: tuple[str, ...] = (), view_type: t
     payload = view.envelope.payload
     name = local_name(payload)
     view.operation = name if not operations or name in operations else None
-    if exchange.response_body and (exchange.http_status == 200 or exchange.http_status >= 500):
+    if parse_answer and has_answer(exchange):
         view.answer = read_answer(exchange.response_body)
         view.fault_code = view.answer.fault_code if view.answer is not None else None
     if view.operation is not None:
         view.elements[""], view.lines[""] = payload, payload.sourceline
     return view
+
+
+def has_answer(exchange: Exchange) -> bool:
+    """Did the platform pass an answer on to be read: a body with HTTP 200 or a fault (5xx)."""
+    return bool(exchange.response_body) and (exchange.http_status == 200 or exchange.http_status >= 500)
 
 
 RequestRule = Callable[[RequestView, RuleContext], Iterable[Hit]]
@@ -268,7 +275,7 @@ class Profile:
                  cases: Sequence[TestCase] = (),
                  owns_contract: Callable[[str], bool] = lambda namespace: True,
                  cost: Callable[[int], CostEstimate | None] = lambda volume: None,
-                 catalogue: str = "") -> None:
+                 catalogue: str = "", unread: Iterable[str] = ()) -> None:
         self.id = id
         self.name = name
         pairs = list(rules)
@@ -285,6 +292,9 @@ class Profile:
         self.owns_contract = owns_contract
         self.cost = cost
         self.catalogue = catalogue  # the name of its test-case catalogue, as the protocol's head shows it
+        # Journal columns that neither its rules and cases nor the protocol read: ``verify`` leaves them unread
+        # (their fields empty), which saves decoding them for every exchange.
+        self.unread = frozenset(unread)
 
     def rule(self, rule_id: str) -> RuleInfo:
         """The catalogue entry of a rule id (KeyError if the profile has no such rule)."""
@@ -309,15 +319,35 @@ class Profile:
 
     def stream(self, exchanges: Iterable[Exchange], ctx: RuleContext, checked: Counter[str],
                on_finding: Callable[[int, Finding], None]) -> Iterator[tuple[RequestView, list[Finding]]]:
-        """The one judging path: each judged request read once, its request rules applied, its parsed trees
-        let go of, put in time order (ties by id; the journal is in commit order, so REORDER exchanges are
-        held to sort), and fed to every journal rule. Yields each view with the findings known for it then
-        (its request rules' and the journal rules' found on it), for the test cases; every finding also goes
-        to ``on_finding``. Memory stays flat: only the rules' own state and the reorder window are kept."""
+        """The one judging path: each judged request read once, its request rules applied and its parsed trees
+        let go of (``prepare``), then put in time order and fed to every journal rule (``stream_prepared``).
+        Yields each view with the findings known for it then (its request rules' and the journal rules' found
+        on it), for the test cases; every finding also goes to ``on_finding``. Memory stays flat: only the
+        rules' own state and the reorder window are kept."""
+        return self.stream_prepared(self.prepare(exchanges, ctx, checked), ctx, checked, on_finding)
+
+    def prepare(self, exchanges: Iterable[Exchange], ctx: RuleContext,
+                checked: Counter[str]) -> Iterator[tuple[RequestView, list[Finding]]]:
+        """The first half of ``stream``, each exchange on its own: the judged ones read once (the profile's
+        ``read``), their request rules applied (counted in ``checked``) and their parsed trees and bodies let go
+        of (``slim``). Yields (slim view, its request findings) in the order of ``exchanges``. It keeps nothing
+        from one exchange to the next, so parts of a journal can be prepared apart (``verification.parallel``:
+        in worker processes, the views handed over as they are)."""
+        for exchange in exchanges:
+            view = self.read(exchange)
+            if ctx.selects(view):
+                found = list(self.iter_request_findings(view, ctx, checked))
+                yield view.slim(), found
+
+    def stream_prepared(self, prepared: Iterable[tuple[RequestView, list[Finding]]], ctx: RuleContext,
+                        checked: Counter[str], on_finding: Callable[[int, Finding], None],
+                        ) -> Iterator[tuple[RequestView, list[Finding]]]:
+        """The second half of ``stream``: the prepared views, in the journal's order, each request finding told
+        to ``on_finding`` as it comes, put in time order (ties by id; the journal is in commit order, so REORDER
+        exchanges are held to sort) and fed to every journal rule."""
         states = [(info, rule(ctx)) for info, rule in self._journal]
         by_operation: dict[str | None, list] = {}
         held: list[tuple[float, int, int, RequestView, list[Finding]]] = []
-        sequence = 0
 
         def release(item: tuple[float, int, int, RequestView, list[Finding]]) -> tuple[RequestView, list[Finding]]:
             view, found = item[3], item[4]
@@ -330,17 +360,12 @@ class Profile:
                         found.append(finding)
             return view, found
 
-        for exchange in exchanges:
-            view = self.read(exchange)
-            if not ctx.selects(view):
-                continue
-            found = []
-            for finding in self.iter_request_findings(view, ctx, checked):
-                on_finding(exchange.id, finding)
-                found.append(finding)
+        for sequence, (view, found) in enumerate(prepared, 1):
+            exchange_id = view.exchange.id
+            for finding in found:
+                on_finding(exchange_id, finding)
             t, order = _in_time(view)
-            sequence += 1
-            heapq.heappush(held, (t, order, sequence, view.slim(), found))
+            heapq.heappush(held, (t, order, sequence, view, found))
             if len(held) > REORDER:
                 yield release(heapq.heappop(held))
         while held:

@@ -36,9 +36,10 @@ from ..protocol.model import (
     RuleResult,
     Verdict,
 )
-from ..rules import Profile, RequestView, TestCase
+from ..rules import Profile, RequestView, RuleContext, TestCase
 from ..rules.cases import Outcome
 from ..version import __version__
+from . import parallel
 from .description import Description
 
 MAX_EVIDENCE = 5
@@ -85,18 +86,13 @@ def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None
     few examples, never the exchanges, so memory stays flat whatever the journal's size. ``progress`` is told
     the number of exchanges judged every PROGRESS_EVERY.
     """
-    profile = domains.profile(options.profile)
-    fixtures = load_fixtures(options.fixtures)
-    registry = contract_registry(options.contracts)
-    until = _iso(options.until, "--until", end=True)
+    profile, fixtures, registry, until = judging(options)
     journal = Journal(options.journal, read_only=True)
     try:
         # The end of the judged period, for a rule that waits (``wait_s``) for something after an exchange:
         # --until, else when the platform last stopped listening (it would have journaled what came until then).
         observed = until or journal.observed_until()
-        ctx = profile.context(fixtures, registry, consumer=options.consumer,
-                              system_ids=(options.system_id,) if options.system_id else (),
-                              same_text_threshold=options.same_text_threshold, until=observed, wait_s=options.wait_s)
+        ctx = judging_context(options, profile, fixtures, registry, observed)
         since = _iso(options.since, "--since")
         if options.since_reset:
             reset = journal.last_reset()
@@ -104,13 +100,16 @@ def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None
         rules = _RuleTally(profile)
         head = _HeadTally()
         judges = [case.judge(ctx) for case in profile.cases]
-        exchanges = journal.iter_exchanges(since=since, until=until)
-        for view, found in profile.stream(exchanges, ctx, rules.checked, rules.add):  # the one judging path
-            head.feed(view)
-            for judge in judges:
-                judge.feed(view, found)
-            if progress is not None and head.count % PROGRESS_EVERY == 0:
-                progress(head.count)
+        with parallel.fewer_collections():
+            # The one judging path: each exchange prepared (``Profile.prepare``: here, or in worker processes for a
+            # large journal), then in time order through the journal rules (``Profile.stream_prepared``).
+            prepared = parallel.prepared(options, observed, journal, since, until, profile, ctx, rules.checked)
+            for view, found in profile.stream_prepared(prepared, ctx, rules.checked, rules.add):
+                head.feed(view)
+                for judge in judges:
+                    judge.feed(view, found)
+                if progress is not None and head.count % PROGRESS_EVERY == 0:
+                    progress(head.count)
         cases = [_case(case, judge.finish(), profile, journal) for case, judge in zip(profile.cases, judges,
                                                                                       strict=True)]
     finally:
@@ -124,6 +123,21 @@ def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None
 
 
 PROGRESS_EVERY = 10_000
+
+
+def judging(options: VerifyOptions) -> tuple[Profile, Fixtures, ContractRegistry, str | None]:
+    """What judging is made of, from the options alone: the profile, the fixtures, the contracts and the end of
+    the judged period given (``--until``). ``verify`` and each worker process of ``parallel`` make them alike."""
+    return (domains.profile(options.profile), load_fixtures(options.fixtures), contract_registry(options.contracts),
+            _iso(options.until, "--until", end=True))
+
+
+def judging_context(options: VerifyOptions, profile: Profile, fixtures: Fixtures, registry: ContractRegistry,
+                    observed: str | None) -> RuleContext:
+    """The rules' context of a verify; ``observed``: the end of the judged period for a rule that waits."""
+    return profile.context(fixtures, registry, consumer=options.consumer,
+                           system_ids=(options.system_id,) if options.system_id else (),
+                           same_text_threshold=options.same_text_threshold, until=observed, wait_s=options.wait_s)
 
 
 class _RuleTally:

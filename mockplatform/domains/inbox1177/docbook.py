@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ...xmlsafe import UnsafeXMLError, local_name, namespace, parse
+from ...xmlsafe import UnsafeXMLError, local_name, parse
 
 DOCBOOK5 = "http://docbook.org/ns/docbook"
 MISMATCH_TEXT = "##### Mismatched Element in Source #####"
@@ -67,7 +67,7 @@ class Problem:
     mismatch: bool = True  # the inbox shows MISMATCH_TEXT instead of the element
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """An element of the DocBook as the walk judged it; ``problems`` empty = shown as written.
 
@@ -157,57 +157,61 @@ def _descend(node: Node, offset: int, subset: dict[str, Allowed]) -> None:
             step = f"{name}[{nth}]"
         else:
             step = name
-        child = _judge(kid, node.name, f"{node.path}/{step}", offset, subset)
+        child = _judge(kid, node.name, f"{node.path}/{step}", offset, subset, name)
         node.children.append(child)
         _descend(child, offset, subset)
 
 
-def _judge(element: etree._Element, parent: str, path: str, offset: int, subset: dict[str, Allowed]) -> Node:
+def _judge(element: etree._Element, parent: str, path: str, offset: int, subset: dict[str, Allowed],
+           name: str | None = None) -> Node:
     tag = element.tag
-    name = local_name(element)
+    if name is None:
+        name = tag.rpartition("}")[2]
     sourceline = element.sourceline
     line = sourceline + offset if sourceline else None
     node = Node(name, path, line, element)
-
-    def problem(en: str, sv: str, mismatch: bool = True) -> None:
-        if mismatch:
-            en, sv = f"{en}; the citizen will see '{MISMATCH_TEXT}'", f"{sv}; invånaren ser texten '{MISMATCH_TEXT}'"
-        node.problems.append(Problem(path, line, en, sv, mismatch))
-
-    ns_ = namespace(element) if tag[:1] == "{" else ""
+    ns_ = tag[1:].partition("}")[0] if tag[:1] == "{" else ""  # xmlsafe.namespace
     row = subset.get(name)
-    if ns_ not in ("", DOCBOOK5):
-        problem(f"<{name}> is in namespace {ns_}, which is not DocBook (use no namespace or {DOCBOOK5})",
-                f"<{name}> ligger i namnrymden {ns_}, som inte är DocBook (använd ingen namnrymd eller {DOCBOOK5})")
+    if ns_ and ns_ != DOCBOOK5:
+        _problem(node, f"<{name}> is in namespace {ns_}, which is not DocBook (use no namespace or {DOCBOOK5})",
+                 f"<{name}> ligger i namnrymden {ns_}, som inte är DocBook (använd ingen namnrymd eller "
+                 f"{DOCBOOK5})")
     elif row is None:
-        problem(f"<{name}> is not in the subset 1177 accepts",
-                f"<{name}> ingår inte i den delmängd av DocBook som 1177 tar emot")
+        _problem(node, f"<{name}> is not in the subset 1177 accepts",
+                 f"<{name}> ingår inte i den delmängd av DocBook som 1177 tar emot")
     elif parent not in row.parents:
         where = ", ".join("the root" if p == ROOT else f"<{p}>" for p in sorted(row.parents))
         if parent == ROOT:
-            problem(f"<{name}> cannot be the root element: the text must start with <article>",
-                    f"<{name}> kan inte vara rotelement: texten måste börja med <article>")
+            _problem(node, f"<{name}> cannot be the root element: the text must start with <article>",
+                     f"<{name}> kan inte vara rotelement: texten måste börja med <article>")
         else:
-            problem(f"<{name}> is not allowed inside <{parent}> (allowed inside: {where})",
-                    f"<{name}> får inte stå i <{parent}> (får stå i: {where})")
+            _problem(node, f"<{name}> is not allowed inside <{parent}> (allowed inside: {where})",
+                     f"<{name}> får inte stå i <{parent}> (får stå i: {where})")
     else:
         for attribute in row.required:
             if not (element.get(attribute) or "").strip():
-                problem(f"<{name}> needs a non-empty '{attribute}' attribute; without it the link leads nowhere",
-                        f"<{name}> måste ha ett attribut '{attribute}' som inte är tomt; utan det leder länken "
-                        "ingenstans", mismatch=False)
-        url = (element.get("url") or "").strip()
-        if name == "ulink" and url and not _WEB_LINK.match(url):
-            problem(f"<ulink url='{url[:80]}'> is not an absolute http(s) address; a citizen's browser cannot "
-                    "(or must not) open it", f"<ulink url='{url[:80]}'> är ingen absolut http(s)-adress; "
-                    "invånarens webbläsare kan inte (eller får inte) öppna den", mismatch=False)
+                _problem(node, f"<{name}> needs a non-empty '{attribute}' attribute; without it the link leads "
+                         "nowhere", f"<{name}> måste ha ett attribut '{attribute}' som inte är tomt; utan det leder "
+                         "länken ingenstans", mismatch=False)
+        if name == "ulink":
+            url = (element.get("url") or "").strip()
+            if url and not _WEB_LINK.match(url):
+                _problem(node, f"<ulink url='{url[:80]}'> is not an absolute http(s) address; a citizen's browser "
+                         "cannot (or must not) open it", f"<ulink url='{url[:80]}'> är ingen absolut http(s)-adress; "
+                         "invånarens webbläsare kan inte (eller får inte) öppna den", mismatch=False)
         if not row.text and _has_text(element):
             hold = ", ".join(f"<{c}>" for c in sorted(row.children))
-            problem(f"<{name}> cannot hold text directly (only {hold}), so the text may not be shown; "
-                    "put it in a <para>",
-                    f"<{name}> kan inte innehålla text direkt (bara {hold}), så texten kanske inte visas; "
-                    "lägg den i en <para>", mismatch=False)
+            _problem(node, f"<{name}> cannot hold text directly (only {hold}), so the text may not be shown; "
+                     "put it in a <para>",
+                     f"<{name}> kan inte innehålla text direkt (bara {hold}), så texten kanske inte visas; "
+                     "lägg den i en <para>", mismatch=False)
     return node
+
+
+def _problem(node: Node, en: str, sv: str, mismatch: bool = True) -> None:
+    if mismatch:
+        en, sv = f"{en}; the citizen will see '{MISMATCH_TEXT}'", f"{sv}; invånaren ser texten '{MISMATCH_TEXT}'"
+    node.problems.append(Problem(node.path, node.line, en, sv, mismatch))
 
 
 def _has_text(element: etree._Element) -> bool:

@@ -93,7 +93,12 @@ def owns_contract(namespace: str) -> bool:
 def profile() -> Profile:
     """A fresh 1177-inbox profile."""
     return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE, read=read_inbox_view, context=inbox_context, cases=CASES,
-                   owns_contract=owns_contract, cost=estimate, catalogue=CATALOGUE_NAME)
+                   owns_contract=owns_contract, cost=estimate, catalogue=CATALOGUE_NAME, unread=UNREAD)
+
+
+# What of an exchange the inbox's rules and cases never read (the protocol does not either): the answer's headers
+# and the platform's route trace.
+UNREAD = ("response_headers", "route_trace")
 
 
 def inbox_context(fixtures: Fixtures, contracts: ContractRegistry, consumer: str | None = None,

@@ -4,9 +4,13 @@ request says (read by the one reader, ``request.read_request``) and what the ans
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 
+from ...envelope import read_answer
 from ...journal import Exchange
 from ...rules import RequestView, RuleContext, read_view
+from ...rules.base import has_answer
 from . import docbook
 from .names import ADD_MESSAGE, IS_ACTIVE_USER, OPERATIONS
 from .request import is_true, read_request
@@ -26,6 +30,7 @@ class InboxView(RequestView):
     active: bool | None = None  # IsActiveUser response status (None: no readable answer)
     notifications_sent: int = 0  # notificationSent elements in the answer
     _docbook: tuple[list[docbook.Problem], list[str]] | None = field(default=None, repr=False, compare=False)
+    keys: tuple[tuple, ...] | None = field(default=None, repr=False, compare=False)  # behaviour_rules.message_keys
 
     def docbook(self) -> tuple[list[docbook.Problem], list[str]]:
         """``docbook.examine`` of the messageText: its DocBook problems and the url of each ulink, from one
@@ -46,9 +51,47 @@ class InboxView(RequestView):
         return None
 
 
+class _Said(NamedTuple):
+    """What an answer says that the inbox's rules and cases read: no tree, so it can be remembered."""
+
+    fault_code: str | None
+    is_fault: bool
+    result_code: str | None  # the text of resultCode, as it stands
+    notifications: int  # notificationSent elements
+    status: str | None  # the text of status, as it stands
+
+
+def _said(body: bytes) -> _Said | None:
+    """``read_answer``, reduced to what the inbox reads, for an answer's body; None: not a SOAP answer. The
+    inbox answers with a handful of distinct bodies (OK, ERROR, status true or false, a few faults), so a
+    journal's answers are read from a small cache (of small bodies only) instead of being parsed again and
+    again."""
+    return _remembered(body) if len(body) <= _REMEMBERED_SIZE else _read_said(body)
+
+
+_REMEMBERED_SIZE = 4096
+
+
+@lru_cache(maxsize=256)
+def _remembered(body: bytes) -> _Said | None:
+    return _read_said(body)
+
+
+def _read_said(body: bytes) -> _Said | None:
+    answer = read_answer(body)
+    if answer is None:
+        return None
+    return _Said(answer.fault_code, answer.is_fault, answer.child_text("resultCode"),
+                 len(answer.children_named("notificationSent")), answer.child_text("status"))
+
+
 def read_inbox_view(exchange: Exchange) -> InboxView:
-    """Parse an exchange for the inbox's rules; never raises (see ``rules.read_view``)."""
-    view = read_view(exchange, OPERATIONS, InboxView)
+    """Parse an exchange for the inbox's rules; never raises (see ``rules.read_view``). The answer is taken from
+    ``_said`` (``answer`` stays None: no rule or case of the inbox needs its tree)."""
+    view = read_view(exchange, OPERATIONS, InboxView, parse_answer=False)
+    said = _said(exchange.response_body) if has_answer(exchange) else None
+    if said is not None:
+        view.fault_code = said.fault_code
     if view.operation is None:
         return view
     request = read_request(view.envelope.payload)
@@ -63,14 +106,13 @@ def read_inbox_view(exchange: Exchange) -> InboxView:
         view.sso_system_id = request.sso_system_id
         view.notify = request.notify
         view.source_system = request.source_system
-    answer = view.answer
-    if exchange.http_status == 200 and answer is not None and not answer.is_fault:
+    if exchange.http_status == 200 and said is not None and not said.is_fault:
         if view.operation == ADD_MESSAGE:
-            code = answer.child_text("resultCode")
+            code = said.result_code
             view.result_code = None if code is None else code.strip()
-            view.notifications_sent = len(answer.children_named("notificationSent"))
+            view.notifications_sent = said.notifications
         elif view.operation == IS_ACTIVE_USER:
-            status = answer.child_text("status")
+            status = said.status
             view.active = None if status is None else is_true(status)
     return view
 
