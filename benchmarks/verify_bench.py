@@ -1,11 +1,15 @@
 """How fast the contract suite judges a large journal.
 
 Builds a journal of N exchanges (default 100 000) from real requests and answers of the platform
-(IsActiveUser, plain, DocBook, SSO and threaded AddMessage, some with rule violations), then, in
-the same process, times a baseline (reading every exchange and parsing its request: the floor any
-judging pays) and the full ``verify`` with all rules, cases and the protocol in every format.
+(IsActiveUser, plain, DocBook, SSO and threaded AddMessage, some with rule violations; with
+``--varied``, a hurried and faulty consumer's: every rule broken now and then, a tenth of the calls
+failing and retried), then, in the same process, times a baseline (reading every exchange and
+parsing its request, in one process: the floor a single process pays) and the full ``verify`` with
+all rules, cases and the protocol in every format. ``verify`` prepares a large journal in worker
+processes (``verification.parallel``); ``--workers 0`` judges in one process, for comparison. Peak
+memory is told for the judging process and for the largest of its workers.
 
-    python benchmarks/verify_bench.py [--exchanges 100000]
+    python benchmarks/verify_bench.py [--exchanges 100000] [--varied] [--workers N]
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from mockplatform.journal import Exchange, Journal  # noqa: E402
 from mockplatform.messages import DEMONSTRATION_HEADER  # noqa: E402
 from mockplatform.personnummer import with_check_digit  # noqa: E402
 from mockplatform.protocol import write_all  # noqa: E402
-from mockplatform.verification import VerifyOptions, verify  # noqa: E402
+from mockplatform.verification import VerifyOptions, parallel, verify  # noqa: E402
 from tests.soap import add_message, envelope, is_active_user  # noqa: E402
 
 SSO = ('<c:ssoLink><c:systemId>SE2321000016-7XQA</c:systemId><c:text>Öppna</c:text>'
@@ -202,13 +206,17 @@ def baseline(path: Path) -> int:
     return n
 
 
-def measure(count: int) -> dict:
-    """Build a journal of ``count`` exchanges and time the baseline, verify and the protocol files."""
+def measure(count: int, varied: bool = False, workers: int | None = None) -> dict:
+    """Build a journal of ``count`` exchanges and time the baseline, verify and the protocol files. ``workers``:
+    how many worker processes prepare the exchanges (None: as verify chooses; 0: none, one process)."""
+    if workers is not None:
+        parallel.worker_count = lambda ids: workers
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "journal.sqlite"
         t0 = time.perf_counter()
         # Built in a child process, so this one's peak memory is the judging's alone.
-        builder = multiprocessing.get_context("fork").Process(target=build_journal, args=(path, count))
+        build = build_varied_journal if varied else build_journal
+        builder = multiprocessing.get_context("fork").Process(target=build, args=(path, count))
         builder.start()
         builder.join()
         if builder.exitcode:
@@ -225,15 +233,18 @@ def measure(count: int) -> dict:
         written = time.perf_counter() - t0
     return {"exchanges": protocol.exchanges_judged, "built_s": built, "baseline_s": base, "verify_s": judged,
             "write_s": written, "verdict": protocol.verdict.value,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "workers": parallel.last_run.workers, "worker_peak_mb": parallel.last_run.worker_peak_mb}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exchanges", type=int, default=100_000)
+    parser.add_argument("--varied", action="store_true", help="a faulty consumer's journal (build_varied_journal)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (0: judge in one process)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    r = measure(args.exchanges)
+    r = measure(args.exchanges, args.varied, args.workers)
     n = r["exchanges"]
     print(f"machine: {os.cpu_count()} cores, Python {pyplatform.python_version()}, {pyplatform.machine()}")
     print(f"journal of {n} exchanges built in {r['built_s']:.1f} s")
@@ -243,7 +254,10 @@ def main() -> int:
                           ("verify (rules, cases, protocol)", r["verify_s"]),
                           ("write html/docx/md/json/junit", r["write_s"]), ("verify total", total)):
         print(f"{name:34} {seconds:8.2f} {n / seconds:12.0f} {seconds / r['baseline_s']:6.2f}")
-    print(f"verdict: {r['verdict']}; peak memory {r['peak_mb']:.0f} MB")
+    print(f"verify: {r['verify_s'] / n * 1e6:.0f} µs per exchange, "
+          + (f"{r['workers']} worker processes" if r["workers"] else "one process"))
+    workers = f", each worker at most {r['worker_peak_mb']:.0f} MB" if r["workers"] else ""
+    print(f"verdict: {r['verdict']}; peak memory: the judging process {r['peak_mb']:.0f} MB{workers}")
     if args.json:
         print(json.dumps(r))
     return 0

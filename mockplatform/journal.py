@@ -664,6 +664,11 @@ class Journal:
         cursor.row_factory = None
         return cursor.execute(sql, args)
 
+    def id_range(self) -> tuple[int, int]:
+        """The oldest and the newest exchange's ids; (1, 0) when there is none."""
+        low, high = self.reader().execute("SELECT min(id), max(id) FROM exchanges").fetchone()
+        return (1, 0) if low is None else (low, high)
+
     def last_id(self) -> int:
         """The newest exchange's id (0: none yet)."""
         return self.reader().execute("SELECT coalesce(max(id), 0) FROM exchanges").fetchone()[0]

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,8 @@ def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None
         with parallel.fewer_collections():
             # The one judging path: each exchange prepared (``Profile.prepare``: here, or in worker processes for a
             # large journal), then in time order through the journal rules (``Profile.stream_prepared``).
-            prepared = parallel.prepared(options, observed, journal, since, until, profile, ctx, rules.checked)
+            prepared = parallel.prepared(journal, since, until, profile, ctx, rules.checked,
+                                         setup=partial(_judging_in_worker, options, observed))
             for view, found in profile.stream_prepared(prepared, ctx, rules.checked, rules.add):
                 head.feed(view)
                 for judge in judges:
@@ -138,6 +140,12 @@ def judging_context(options: VerifyOptions, profile: Profile, fixtures: Fixtures
     return profile.context(fixtures, registry, consumer=options.consumer,
                            system_ids=(options.system_id,) if options.system_id else (),
                            same_text_threshold=options.same_text_threshold, until=observed, wait_s=options.wait_s)
+
+
+def _judging_in_worker(options: VerifyOptions, observed: str | None) -> tuple[Profile, RuleContext]:
+    """The profile and context of a worker process of ``parallel``, made as ``verify`` made its own."""
+    profile, fixtures, registry, _ = judging(options)
+    return profile, judging_context(options, profile, fixtures, registry, observed)
 
 
 class _RuleTally:

@@ -4,11 +4,12 @@ Judging has two halves (``rules.Profile.stream``): ``prepare`` reads each exchan
 request rules, each exchange on its own; ``stream_prepared`` puts the prepared views in time order and feeds
 the journal rules and the test cases, which keep state across exchanges. The first half is most of the work,
 and it can be split: here worker processes each prepare a range of exchange ids (``CHUNK`` at a time, read by
-their own read-only connection) with the same ``prepare`` of the same profile, built the same way
-(``engine.judging``), and this process takes the results back range by range, in id order: what
-``stream_prepared`` gets is what ``prepare`` gives in one process, in the same order, so the verdicts are the
-same (``tests/test_verification.py`` judges journals both ways). Only slim views (no trees, no bodies) and their
-findings cross between the processes.
+their own read-only connection) with the same ``prepare`` of the same profile, built the same way (the caller's
+``setup``: ``verify``'s ``engine.judging``), and this process takes the results back range by range, in id
+order: what ``stream_prepared`` gets is what ``prepare`` gives in one process, in the same order, so the
+verdicts are the same (``tests/test_verification.py`` judges journals both ways). Only slim views (no trees, no
+bodies) and their findings cross between the processes. Rules keep no state between requests, so a request
+rule judges alike in any process; the journal rules and the test cases all run here.
 
 Memory stays flat: at most ``AHEAD`` ranges per worker are handed out beyond the one being taken back, so a
 slower consumer holds the workers back instead of piling up their results. A journal of fewer than
@@ -27,9 +28,10 @@ import os
 import pickle
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from ..findings import Finding
 from ..journal import Exchange, Journal
@@ -39,9 +41,6 @@ try:
     import resource
 except ImportError:  # not on Windows: no peak memory to tell
     resource = None
-
-if TYPE_CHECKING:
-    from .engine import VerifyOptions
 
 PARALLEL_FROM = 50_000  # exchange ids in the journal from which workers prepare them
 CHUNK = 2_000  # exchange ids per range a worker prepares
@@ -70,20 +69,22 @@ def worker_count(ids: int) -> int:
     return cores if ids >= PARALLEL_FROM and cores > 1 else 0
 
 
-def prepared(options: VerifyOptions, observed: str | None, journal: Journal, since: str | None, until: str | None,
-             profile: Profile, ctx: RuleContext, checked: Counter[str], workers: int | None = None) -> Prepared:
+def prepared(journal: Journal, since: str | None, until: str | None, profile: Profile, ctx: RuleContext,
+             checked: Counter[str], setup: Callable[[], tuple[Profile, RuleContext]],
+             workers: int | None = None) -> Prepared:
     """The judged exchanges of the journal (``since``/``until``), prepared (``Profile.prepare``) in the journal's
     order: by worker processes for a large journal, else here. ``checked`` counts the request rules applied
-    (when workers prepare, as each range is taken back). ``workers``: how many (None: ``worker_count``). A worker
-    makes its profile and context as ``verify`` made ``profile`` and ``ctx``: from ``options`` and ``observed``."""
+    (when workers prepare, as each range is taken back). ``setup``: how a worker makes the profile and context,
+    as the caller made ``profile`` and ``ctx`` (a module-level function, or a partial of one: it is pickled for a
+    worker started afresh). ``workers``: how many (None: ``worker_count``)."""
     global last_run
     last_run = Run()
-    low, high = journal.reader().execute("SELECT min(id), max(id) FROM exchanges").fetchone()
+    low, high = journal.id_range()
     if workers is None:
-        workers = worker_count(high - low + 1 if low is not None else 0)
-    if not workers or low is None:
+        workers = worker_count(high - low + 1)
+    if not workers or high < low:
         return profile.prepare(journal.iter_exchanges(since=since, until=until, unread=profile.unread), ctx, checked)
-    return _pooled((options, observed, since, until), range(low - 1, high, CHUNK), high, workers, checked)
+    return _pooled((setup, journal.path, since, until), range(low - 1, high, CHUNK), high, workers, checked)
 
 
 def _pooled(setup: tuple, starts: range, high: int, workers: int, checked: Counter[str]) -> Prepared:
@@ -152,13 +153,11 @@ def _dumps(value: object) -> bytes:
     return out.getvalue()
 
 
-def _start(options: VerifyOptions, observed: str | None, since: str | None, until: str | None) -> None:
-    from .engine import judging, judging_context
-
+def _start(setup: Callable[[], tuple[Profile, RuleContext]], path: Path, since: str | None,
+           until: str | None) -> None:
     gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), *gc.get_threshold()[1:])
-    profile, fixtures, registry, _ = judging(options)
-    _worker.update(profile=profile, ctx=judging_context(options, profile, fixtures, registry, observed), since=since,
-                   until=until, journal=Journal(options.journal, read_only=True))
+    profile, ctx = setup()
+    _worker.update(profile=profile, ctx=ctx, since=since, until=until, journal=Journal(path, read_only=True))
 
 
 def _prepare_range(after: int, through: int) -> bytes:
