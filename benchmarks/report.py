@@ -155,7 +155,11 @@ def main() -> int:
                             ("verify: rules, cases, protocol model", ver["verify_s"]),
                             ("write the five protocol files", ver["write_s"]))],
         "",
-        f"Peak memory of the judging process: {ver['peak_mb']:.0f} MB.",
+        f"verify: {ver['verify_s'] / ver['exchanges'] * 1e6:.0f} µs per exchange, "
+        + (f"the exchanges prepared by {ver['workers']} worker processes (`verification.parallel`)"
+           if ver["workers"] else "in one process")
+        + f". Peak memory of the judging process: {ver['peak_mb']:.0f} MB"
+        + (f"; of each worker at most {ver['worker_peak_mb']:.0f} MB." if ver["workers"] else "."),
         "",
         "## Where the time goes",
         prof,

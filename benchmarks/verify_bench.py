@@ -15,6 +15,7 @@ memory is told for the judging process and for the largest of its workers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -200,7 +201,8 @@ def baseline(path: Path) -> int:
     journal = Journal(path, read_only=True)
     n = 0
     for exchange in journal.iter_exchanges():
-        read_envelope(exchange.request_body)
+        with contextlib.suppress(MalformedRequest):  # (the varied journal has requests that are not XML)
+            read_envelope(exchange.request_body)
         n += 1
     journal.close()
     return n
