@@ -367,3 +367,19 @@ def test_1177_makes_no_second_message_when_the_index_is_told_the_same_again(star
     assert len(producer.behaviour.seen) == 2
     [case] = InboxStore(platform.app.journal).cases(CITIZEN)
     assert len(case["messages"]) == 1
+
+
+def test_reserved_ids_are_matched_case_insensitively_as_hsa_ids_are(platform):
+    said = fault(update(platform, engagement("BK-1", unit="se5565594230-reserved")))
+    assert said.startswith("EI005: ")
+    said = fault(update(platform, engagement("BK-1", source="se5565594230-Reserved")))
+    assert said.startswith("EI006: ")
+
+
+def test_1177_does_not_ask_about_a_post_at_a_unit_not_connected_to_web_booking(start_platform, tmp_path, producer):
+    producer.behaviour.body = DETAILS_ANSWER
+    platform = start_platform(tak=tak_to(tmp_path, producer.url))
+    assert update(platform, engagement("BK-2", "Invitation", unit="SE2321000016-X9Z8")).status_code == 200
+    assert platform.app.outbox.wait_idle(20)
+    assert producer.behaviour.seen == []
+    assert not [e for e in platform.app.journal.exchanges() if e.contract == DETAILS]

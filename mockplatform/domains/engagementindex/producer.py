@@ -109,15 +109,18 @@ class IndexProducer:
         owner = self.section.owner
         now = rivta_ts()
         seen: dict[str, int] = {}
+        # HSA-ids compare case-insensitively, here as everywhere
+        reserved_addresses = {a.lower() for a in self.section.reserved_logical_addresses}
+        reserved_systems = {a.lower() for a in self.section.reserved_source_systems}
         changes: list[tuple[str, bool, dict]] = []
         for number, transaction in enumerate(transactions, 1):
             engagement = transaction.engagement or Engagement()
             problem = engagement_problem(engagement)
             if problem is not None:
                 return _index_fault(texts.EI004.format(f"engagementTransaction #{number}: {problem}"))
-            if engagement.logicalAddress in self.section.reserved_logical_addresses:
+            if (engagement.logicalAddress or "").lower() in reserved_addresses:
                 return _index_fault(texts.EI005.format(number, engagement.logicalAddress))
-            if engagement.sourceSystem in self.section.reserved_source_systems:
+            if (engagement.sourceSystem or "").lower() in reserved_systems:
                 return _index_fault(texts.EI006.format(number, engagement.sourceSystem))
             engagement.owner = owner  # the index's own id, whatever was sent
             key = engagement.key()

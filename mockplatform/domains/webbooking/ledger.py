@@ -102,6 +102,9 @@ class Ledger:
         self.bookings: dict[Booking, _Booking] = {}
         self.pending: deque[_Expected] = deque()  # in deadline order (each change's answer, see ``_expect``)
         self.doubles: dict[Booking, list] = {}  # booking -> [since, exchange id, reported]
+        # Bookings whose double posts were reported, and are no longer looked at on every exchange (they stay
+        # here until the booking has one post again); without this, time per exchange grew with the journal.
+        self.reported_doubles: set[Booking] = set()
         self.end: float | None = None
 
     def known(self, booking: Booking | None) -> bool:
@@ -151,11 +154,15 @@ class Ledger:
             expected = self.pending.popleft()
             if not expected.done:
                 events.append(Event(AFTER_CHANGE, expected.exchange_id, self._not_followed(expected)))
+        done = []
         for booking, double in self.doubles.items():
             since, exchange_id, reported = double
             if not reported and since + self.wait_s < now:
-                double[2] = True
                 events.append(Event(ONE_POST, exchange_id, self._double(booking)))
+                done.append(booking)
+        for booking in done:
+            del self.doubles[booking]
+            self.reported_doubles.add(booking)
 
     # -- what the booking system said -------------------------------------------------------------------------
 
@@ -236,12 +243,12 @@ class Ledger:
     # -- what it told the index -------------------------------------------------------------------------------
 
     def _apply(self, view: WebBookingView, events: list[Event]) -> None:
-        touched: set[Booking] = set()
+        touched: dict[Booking, None] = {}  # in the order met, so findings come in the same order every run
         for post in view.posts:
             booking = _booking_of(post.unit, post.booking_id)
             if booking is None:
                 continue
-            touched.add(booking)
+            touched[booking] = None
             if post.delete:
                 held = self.bookings.get(booking)
                 if held is not None:
@@ -267,9 +274,11 @@ class Ledger:
             held = self.bookings.get(booking)
             live = len(held.posts) if held is not None else 0
             if live > 1:
-                self.doubles.setdefault(booking, [view.t, view.exchange.id, False])
+                if booking not in self.reported_doubles:
+                    self.doubles.setdefault(booking, [view.t, view.exchange.id, False])
             else:
                 self.doubles.pop(booking, None)
+                self.reported_doubles.discard(booking)
             self._forget_if_empty(booking)
 
     def _compare(self, booking: Booking, held: _Booking, post: _Post) -> list[Event]:

@@ -68,6 +68,8 @@ class Subscriber1177:
             system = section.system(fields.get("sourceSystem", ""))
             if system is None or not system.activated_for_inbox:
                 continue  # not activated for inbox messages: 1177 makes none
+            if fields.get("logicalAddress", "").lower() not in {u.lower() for u in system.units}:
+                continue  # a unit not connected to web booking: 1177 does not call it
             answer.effects.append(Outbox.effect(FETCH, {
                 "unit": fields.get("logicalAddress", ""),
                 "booking_id": fields.get("businessObjectInstanceIdentifier", ""),
