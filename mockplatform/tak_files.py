@@ -6,6 +6,7 @@ Every error names the file and the entry, so a broken catalogue is fixed in one 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -246,3 +247,20 @@ def load_tak_order(data: dict, source: str = "TAK order") -> Tak:
 
 
 __all__ = ["PROFILES", "load_tak", "load_tak_any", "load_tak_export", "load_tak_order", "load_tak_toml", "merge"]
+
+
+def toml_entries(comment: str, contracts: Sequence[str], addresses: Sequence[str], address: str | None,
+                 consumers: Sequence[str]) -> str:
+    """A route of ``contracts`` at ``addresses`` to ``address`` (a URL or ``builtin:<name>``; None: no route,
+    it is another's to give), and the authorisation of ``consumers`` for them, as the TOML this module reads
+    (a domain's ``tak_section``)."""
+    def listed(values: Sequence[str]) -> str:
+        return "[\n" + "".join(f'  "{v}",\n' for v in values) + "]"
+
+    where = f"contracts = {listed(contracts)}\nlogical_addresses = {listed(addresses)}\n"
+    parts = [f"# {comment}\n"]
+    if address is not None:
+        parts.append(f'[[route]]\n{where}address = "{address}"\nprofile = "RIVTABP21"\n')
+    if consumers:
+        parts.append(f"[[authorisation]]\nconsumers = {listed(consumers)}\n{where}")
+    return parts[0] + "\n".join(parts[1:])

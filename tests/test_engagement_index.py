@@ -383,3 +383,31 @@ def test_1177_does_not_ask_about_a_post_at_a_unit_not_connected_to_web_booking(s
     assert platform.app.outbox.wait_idle(20)
     assert producer.behaviour.seen == []
     assert not [e for e in platform.app.journal.exchanges() if e.contract == DETAILS]
+
+
+def test_the_tak_the_domains_write_for_fixtures_routes_and_authorises_as_the_built_in_one(tmp_path):
+    """`fixtures --generate` and anyone else writing a TAK from fixtures: the index, 1177's subscriber, the
+    booking systems' units and their Update calls, the same as the hand-written built-in TAK."""
+    from datetime import date
+
+    from mockplatform import domains
+    from mockplatform.fixtures import load_fixtures
+    from mockplatform.tak_files import load_tak
+
+    fixtures = load_fixtures()
+    consumers = [c.hsa_id for c in fixtures.consumers if c.system_ids]
+    written = tmp_path / "tak.toml"
+    written.write_text("\n".join(s for d in domains.installed() if (s := d.tak_section(fixtures, consumers))),
+                       encoding="utf-8")
+    today = date.today()
+    for path in (written, builtin_fixtures_dir() / "tak.toml"):
+        tak, _ = load_tak(path)
+        calls = [(BOOKING_SYSTEM, UPDATE, OWNER, "builtin:engagementindex"),
+                 ("SE5565594230-EI", NOTIFY, "SE5565594230-1177", "builtin:subscriber1177"),
+                 ("SE5565594230-1177", DETAILS, UNIT, "http://127.0.0.1:8089/scheduling"),
+                 ("SE2321000016-7XQA", "urn:riv:infrastructure:eservicesupply:patientportal:IsActiveUserResponder:1",
+                  "SE5565594230-1177", "builtin:inbox")]
+        for consumer, contract, address, target in calls:
+            route = tak.route(contract, address, today).route
+            assert route is not None and route.address == target, (path.name, contract)
+            assert tak.authorise(consumer, contract, address, today).allowed, (path.name, consumer, contract)

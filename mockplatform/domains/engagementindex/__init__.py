@@ -74,13 +74,12 @@ class EngagementIndexDomain(Domain):
                 "engagement_index_address": index_fixtures(app.fixtures).owner}
 
     def tak_section(self, fixtures: Fixtures, consumers: Sequence[str]) -> str:
-        owner = index_fixtures(fixtures).owner
-        quoted = "[\n" + "".join(f'  "{c}",\n' for c in INDEX_CONTRACTS) + "]"
-        who = "[\n" + "".join(f'  "{c}",\n' for c in consumers) + "]"
-        return (f"# Update and FindContent route to the fake national engagement index.\n"
-                f"[[route]]\ncontracts = {quoted}\nlogical_address = \"{owner}\"\n"
-                f'address = "builtin:{PRODUCER}"\nprofile = "RIVTABP21"\n\n'
-                f"[[authorisation]]\nconsumers = {who}\ncontracts = {quoted}\nlogical_address = \"{owner}\"\n")
+        """Update and FindContent to the fake index; who may call them is the source systems' domains' to say
+        (web booking authorises its booking systems)."""
+        from ...tak_files import toml_entries
+
+        return toml_entries("Update and FindContent route to the fake national engagement index.", INDEX_CONTRACTS,
+                            [index_fixtures(fixtures).owner], f"builtin:{PRODUCER}", ())
 
 
 def _admin_posts(app: Application, request: Request, parts: list[str]) -> Any:

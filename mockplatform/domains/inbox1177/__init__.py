@@ -96,13 +96,10 @@ class InboxDomain(Domain):
         return {"inbox": InboxStore(app.journal).cases, "inbox_logical_address": inbox_address(app.fixtures)}
 
     def tak_section(self, fixtures: Fixtures, consumers: Sequence[str]) -> str:
-        address = inbox_address(fixtures)
-        quoted = "[\n" + "".join(f'  "{c}",\n' for c in CONTRACTS) + "]"
-        who = "[\n" + "".join(f'  "{c}",\n' for c in consumers) + "]"
-        return (f"# The inbox contracts route to the fake inbox, and every consumer with a system-id may call them.\n"
-                f"[[route]]\ncontracts = {quoted}\nlogical_address = \"{address}\"\n"
-                f'address = "builtin:{PRODUCER}"\nprofile = "RIVTABP21"\n\n'
-                f"[[authorisation]]\nconsumers = {who}\ncontracts = {quoted}\nlogical_address = \"{address}\"\n")
+        from ...tak_files import toml_entries
+
+        return toml_entries("The inbox contracts route to the fake inbox, and every consumer with a system-id may "
+                            "call them.", CONTRACTS, [inbox_address(fixtures)], f"builtin:{PRODUCER}", consumers)
 
     def demo(self, out: Path) -> int | None:
         from .demo import run_demo

@@ -84,18 +84,23 @@ class WebBookingDomain(Domain):
         return {"scheduling": Scheduling(app)}
 
     def tak_section(self, fixtures: Fixtures, consumers: Sequence[str]) -> str:
-        section = web_booking(fixtures)
-        out = []
-        quoted = "[\n" + "".join(f'  "{c}",\n' for c in CONTRACTS) + "]"
-        for system in section.booking_systems:
-            if not system.units or not system.address:
-                continue
-            units = "[" + ", ".join(f'"{u}"' for u in system.units) + "]"
-            out.append(f"# crm:scheduling at the units of {system.name or system.hsa_id} goes to it; 1177 calls them.\n"
-                       f"[[route]]\ncontracts = {quoted}\nlogical_addresses = {units}\n"
-                       f'address = "{system.address}"\nprofile = "RIVTABP21"\n\n'
-                       f'[[authorisation]]\nconsumer = "{section.hsa_id_1177}"\ncontracts = {quoted}\n'
-                       f"logical_addresses = {units}\n")
+        """crm:scheduling at each booking system's units to it (1177 calls them); each booking system may update
+        the index; the index's notifications to 1177 go to the simulated subscriber."""
+        from ...tak_files import toml_entries
+        from ..engagementindex.names import INDEX_CONTRACTS, PROCESS_NOTIFICATION_NS
+        from ..engagementindex.section import index_fixtures
+
+        section, index = web_booking(fixtures), index_fixtures(fixtures)
+        out = [toml_entries(f"crm:scheduling at the units of {system.name or system.hsa_id} goes to it; 1177 calls "
+                            "them.", CONTRACTS, system.units, system.address, [section.hsa_id_1177])
+               for system in section.booking_systems if system.units and system.address]
+        systems = [s.hsa_id for s in section.booking_systems]
+        if systems:  # the index's own route is its domain's
+            out.append(toml_entries("The booking systems (and 1177) may update and read the engagement index.",
+                                    INDEX_CONTRACTS, [index.owner], None, [*systems, section.hsa_id_1177]))
+        out.append(toml_entries("The index's notifications to 1177 go to the simulated subscriber.",
+                                [PROCESS_NOTIFICATION_NS], [section.hsa_id_1177], f"builtin:{SUBSCRIBER}",
+                                [index.hsa_id]))
         return "\n".join(out)
 
 
