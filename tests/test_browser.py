@@ -8,7 +8,6 @@ every test here is skipped (with the reason), so a machine without a browser sti
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,19 +20,10 @@ from mockplatform.domains.inbox1177.docbook import MISMATCH_TEXT
 from mockplatform.domains.inbox1177.names import PATIENTPORTAL_CORE
 from mockplatform.fixtures import builtin_fixtures_dir
 
+from .chromium import headless_chromium, why_no_browser
 from .soap import ACTIVE_SMS_EMAIL, CONSUMER, add_message, is_active_user
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
-HAVE_SELENIUM = importlib.util.find_spec("selenium") is not None
-
-pytestmark = [
-    pytest.mark.skipif(not HAVE_SELENIUM, reason="browser tests: selenium is not installed (pip install selenium)"),
-    pytest.mark.skipif(not CHROMIUM, reason="browser tests: no Chromium on PATH "
-                                            "(Debian: apt-get install chromium chromium-driver)"),
-    pytest.mark.skipif(not CHROMEDRIVER, reason="browser tests: no chromedriver on PATH "
-                                                "(Debian: apt-get install chromium chromium-driver)"),
-]
+pytestmark = pytest.mark.skipif(why_no_browser() is not None, reason=why_no_browser() or "")
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 10
@@ -41,18 +31,8 @@ WAIT_S = 10
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    """One headless Chromium for the module, through the system's chromedriver (nothing is downloaded)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1200,1000", "--lang=sv-SE"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
+    """One headless Chromium for the module."""
+    yield from headless_chromium()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
 import socket
 import sys
 import threading
@@ -48,6 +47,7 @@ from mockplatform.localtime import zone
 from mockplatform.messages import from_this_site
 from mockplatform.xmlsafe import local_name, parse, text_value
 
+from .chromium import headless_chromium, why_no_browser
 from .test_web import css
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -827,37 +827,14 @@ def test_the_ui_setting_applies_to_posts(tmp_path, mode, status):
 # -- in a real browser --------------------------------------------------------------------------------
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-def _no_browser() -> str | None:
-    """Why the browser tests cannot run here (as tests/test_browser.py says it), or None."""
-    if importlib.util.find_spec("selenium") is None:
-        return "browser tests: selenium is not installed (pip install selenium)"
-    if not CHROMIUM or not CHROMEDRIVER:
-        return "browser tests: no Chromium or chromedriver on PATH (Debian: apt-get install chromium chromium-driver)"
-    return None
-
-
-NO_BROWSER = _no_browser()
+NO_BROWSER = why_no_browser()
 needs_browser = pytest.mark.skipif(NO_BROWSER is not None, reason=NO_BROWSER or "")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    """One headless Chromium for the module, through the system's chromedriver (nothing is downloaded)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1200,1000", "--lang=sv-SE"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
+    """One headless Chromium for the module."""
+    yield from headless_chromium()
 
 
 def wait_for(driver, selector: str):
