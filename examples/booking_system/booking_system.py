@@ -534,6 +534,7 @@ class BookingSystem:
         for slot in self.slots[booking.unit].values():
             if slot.start < booking.end and booking.start < slot.end and slot.taken_by is None:
                 slot.taken_by = booking.booking_id
+                slot.blocked = False  # this booking holds the time, not a patient outside the web
 
     def _release(self, booking: Booking) -> None:
         for slot in self.slots[booking.unit].values():

@@ -544,3 +544,16 @@ def test_broken_invitations_are_posted_as_bookings(broken):  # WB-EI-CATEGORIZAT
     assert {b for b, _ in posts} == {"BK-1001", "BK-1002", "BK-1003", "BK-1004"}
     assert broken.s.details(C, "BK-1002", TOLVAN).timeslots[0].is_invitation is True
     assert_schema_valid(broken)
+
+
+def test_a_seeded_booking_on_a_time_that_would_be_blocked_frees_it_when_cancelled(tmp_path):
+    """Which generated times are taken by patients outside the web depends on the day; a seeded booking on
+    such a time holds it itself, so cancelling it frees it (it failed on days where the hash said 'blocked')."""
+    from booking_system import BookingSystem, load_setup
+
+    day = datetime(2026, 12, 4, 0, 30)  # BK-1001 then falls on 2026-12-11 09:30, a blocked time at A1B2
+    system = BookingSystem(load_setup(FIXTURES, HSA_ID), index=None, clock=lambda: day)
+    booking = system.booking("BK-1001")
+    assert booking.start == datetime(2026, 12, 11, 9, 30)
+    slot = system.slots[A][booking.start]
+    assert slot.taken_by == "BK-1001" and not slot.blocked
