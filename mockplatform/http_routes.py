@@ -4,7 +4,8 @@
 
 POST under /vp goes to the SOAP pipeline, GET ?wsdl/?xsd to the contract documents, /admin/ to the
 admin API, /ui to the pages (GET and HEAD, and POST of their forms, which is not journaled), GET /status
-to the status document, and everything else to 404 (a POST journaled, so a consumer with a wrong URL sees
+to the status document, a domain's own endpoints (``Domain.endpoints``: SSO under /sso) to that domain, and
+everything else to 404 (a POST journaled, so a consumer with a wrong URL sees
 it).
 """
 
@@ -43,6 +44,12 @@ def handle(app: Application, request: Request) -> Response:
     page = web.handle(app, request)  # GET, HEAD and POST of /ui and below; None for every other request
     if page is not None:
         return page
+    if not in_vp:
+        for domain in app.domains:  # a domain's own protocol (SSO under /sso): it journals what it judges
+            for endpoint in domain.endpoints():
+                if path == endpoint.prefix or path.startswith(endpoint.prefix + "/"):
+                    answer = endpoint.handler(app, request)
+                    return answer if answer is not None else Response(404, [("Content-Type", _TEXT)], b"Not found\n")
     if request.method in ("GET", "HEAD"):
         if path in ("/status", "/status/"):
             return json_response(200, app.status())

@@ -72,6 +72,7 @@ def _adapter(app: Application):
             headers=[("Host", split.netloc), *((k, v) for k, v in prepared.headers.items() if k.lower() != "host")],
             body=body,
             query={k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)},
+            raw_query=split.query,
             client="127.0.0.1:0",
             scheme=split.scheme,
         )

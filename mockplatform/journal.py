@@ -111,6 +111,9 @@ COLUMNS: tuple[Column, ...] = (
     # How the consumer was identified: "certificate", "sender-header" or "default" (platform.BY_*).
     Column("identified_by", "TEXT", added_later=True),
     Column("client_certificate", "TEXT", added_later=True),  # "subject: ...; issuer: ..." when by certificate
+    # What a domain's own endpoint observed of a request that is not a SOAP call (an SSO message: the service
+    # provider it came from, its checks), as JSON, for that domain's rules: see ``Domain.endpoints``.
+    Column("observations", "TEXT", added_later=True),
 )
 _WRITTEN = COLUMNS[1:]  # what ``_row`` gives, in this order, after the id
 
@@ -155,6 +158,7 @@ class Exchange:
     injected: str | None = None
     identified_by: str | None = None
     client_certificate: str | None = None
+    observations: str | None = None
     id: int | None = None
 
     def to_json(self, bodies: bool = False) -> dict[str, Any]:

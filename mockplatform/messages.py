@@ -21,7 +21,8 @@ class Request:
     path: str
     headers: list[tuple[str, str]]
     body: bytes = b""
-    query: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)  # names in lower case, values decoded
+    raw_query: str = ""  # as sent, still percent-encoded (SAML's Redirect binding signs it so)
     client: str = ""  # "ip:port"
     tls: bool = False
     # SERIALNUMBER of the verified client certificate's subject; "" when a cert had none.

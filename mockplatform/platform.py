@@ -7,6 +7,7 @@ fault: VP011, VP002, VP014, VP015, VP013, VP008, VP003, VP004/VP006/VP010, VP007
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -46,7 +47,8 @@ class _Context:
     """What the pipeline has learnt so far; becomes the journal row. (A slotted class: one is made per call.)"""
 
     __slots__ = ("correlation_id", "consumer", "identified_by", "logical_address", "contract", "trace",
-                 "producer_address", "producer_status", "producer_ms", "effects", "deferred", "injected")
+                 "producer_address", "producer_status", "producer_ms", "effects", "deferred", "injected",
+                 "observations")
 
     def __init__(self, correlation_id: str) -> None:
         self.correlation_id = correlation_id
@@ -61,6 +63,7 @@ class _Context:
         self.effects: list[Effect] = []
         self.deferred: str | None = None
         self.injected: str | None = None  # the kind of the fault injected into this call's answer
+        self.observations: str | None = None  # JSON: what a domain's endpoint observed (``record_endpoint``)
 
 
 def _header_map(request: Request) -> dict[str, str]:
@@ -344,6 +347,23 @@ class SoapPipeline:
         ctx = _Context(correlation_id_for(request.header(CORRELATION)))
         self._record(request, response, ctx, None, utc_now_iso(), time.perf_counter())
 
+    def record_endpoint(self, request: Request, response: Response, *, consumer: str | None, contract: str,
+                        logical_address: str | None = None, trace: list[str] | None = None,
+                        injected: str | None = None, observations: dict | None = None,
+                        effects: list[Effect] | None = None, started: float | None = None,
+                        wall: str | None = None) -> int | None:
+        """Record an exchange answered by a domain's own endpoint (``Domain.endpoints``: an SSO message, not a
+        SOAP call), with what it observed, so that its rules judge it like a call; ``effects`` are its state
+        changes, written in the same transaction. ``started``/``wall``: when the request came (default now)."""
+        ctx = _Context(correlation_id_for(request.header(CORRELATION)))
+        ctx.consumer, ctx.contract, ctx.logical_address = consumer, contract, logical_address
+        ctx.trace = list(trace or [])
+        ctx.injected = injected
+        ctx.observations = json.dumps(observations, ensure_ascii=False, sort_keys=True) if observations else None
+        ctx.effects = list(effects or [])
+        return self._record(request, response, ctx, None, wall or utc_now_iso(),
+                            time.perf_counter() if started is None else started)
+
     # -- the one place the journal is written -----------------------------------------------------
 
     def _record(self, request: Request, response: Response, ctx: _Context, vp_fault: VPFault | None,
@@ -377,6 +397,7 @@ class SoapPipeline:
             injected=ctx.injected,
             identified_by=ctx.identified_by,
             client_certificate=_certificate(request) if ctx.identified_by == BY_CERTIFICATE else None,
+            observations=ctx.observations,
         )
         return self.journal.record(exchange, ctx.effects)
 

@@ -60,6 +60,17 @@ class AdminRoute:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """A path of a domain's own protocol outside /vp, /ui and /admin (SAML's single sign-on under /sso): every
+    request whose path is ``prefix`` or below it goes to ``handler``, which answers it (None: 404) and journals
+    what it judges through ``app.pipeline.record_endpoint``."""
+
+    prefix: str  # e.g. "/sso"
+    handler: Callable[..., Response | None]  # (app, request) -> Response, or None for 404
+    what: str = ""
+
+
+@dataclass(frozen=True)
 class FrontPageItem:
     """A card on the pages' front page: what the domain holds, and where to see it."""
 
@@ -128,6 +139,10 @@ class Domain:
         return ()
 
     def admin_routes(self) -> Sequence[AdminRoute]:
+        return ()
+
+    def endpoints(self) -> Sequence[Endpoint]:
+        """Its own protocol's paths outside /vp, /ui and /admin (see ``Endpoint``)."""
         return ()
 
     def front_page(self, app: Application) -> Sequence[FrontPageItem]:
@@ -206,5 +221,5 @@ def profile(profile_id: str | None, domains: Iterable[Domain] | None = None) -> 
     return known[profile_id]()
 
 
-__all__ = ["ENTRY_POINT_GROUP", "AdminRoute", "Domain", "FrontPageItem", "Page", "default_profile", "installed",
+__all__ = ["ENTRY_POINT_GROUP", "AdminRoute", "Domain", "Endpoint", "FrontPageItem", "Page", "default_profile", "installed",
            "profile", "profiles"]

@@ -298,14 +298,16 @@ class Connection(asyncio.BufferedProtocol):
             split = urlsplit(target)
             path = split.path or "/"
             query = {k.lower(): v for k, v in parse_qsl(split.query, keep_blank_values=True)}
+            raw_query = split.query
         else:
-            path, query = target, {}
+            path, query, raw_query = target, {}, ""
         return Request(
             method=head.method,
             path=path,
             headers=head.headers,
             body=body,
             query=query,
+            raw_query=raw_query,
             client=self.client,
             tls=self.tls,
             tls_serialnumber=self.tls_serial,

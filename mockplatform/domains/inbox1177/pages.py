@@ -17,6 +17,7 @@ from ...fixtures import Citizen
 from ...messages import Request, Response
 from ...personnummer import WRITTEN_FORMS, from_written
 from ...web import responses
+from ...web import citizen as citizen_session
 from ...web.display import display_pnr, local_time
 from .links import sso_link
 from .render_docbook import render_message_text
@@ -66,11 +67,14 @@ def inbox_page(app: Application, request: Request) -> Response:
     number = from_written(pnr) if pnr else None  # as the contracts write it, or as this page shows it
     citizen = _citizen(app, number) if number else None
     rows = case_rows(InboxStore(app.journal).cases(citizen.subject_of_care_id)) if citizen else []
-    return responses.page(
+    page = responses.page(
         "inbox.html.j2", title="Inkorg", nav="inbox", citizens=app.fixtures.citizens, pnr=pnr, citizen=citizen,
         rows=rows, unread=sum(r.unread for r in rows), display_pnr=display_pnr, readable=number is not None,
         written_forms=WRITTEN_FORMS,
     )
+    if citizen is not None:  # choosing a citizen logs the citizen in (an SSO link then needs no other login)
+        page.headers.append(citizen_session.log_in(citizen.subject_of_care_id))
+    return page
 
 
 def message_page(app: Application, request: Request, message_id: int) -> Response:
@@ -87,7 +91,7 @@ def message_page(app: Application, request: Request, message_id: int) -> Respons
     message = next(m for m in case["messages"] if m["id"] == message_id)
     thread = [dict(m, heading=heading_of(m["description"]), received_local=local_time(m["received"]))
               for m in case["messages"]]
-    return responses.page(
+    page = responses.page(
         "message.html.j2", title=heading_of(message["description"]), nav="inbox", message=message,
         received=local_time(message["received"]), citizen=_citizen(app, citizen),
         pnr=citizen, display_pnr=display_pnr, body=render_message_text(message["text"]),
@@ -95,3 +99,5 @@ def message_page(app: Application, request: Request, message_id: int) -> Respons
                      message["sso_type"]),
         thread=thread if len(thread) > 1 else [],
     )
+    page.headers.append(citizen_session.log_in(citizen))  # the citizen reading: logged in, for the SSO link
+    return page
