@@ -221,5 +221,6 @@ def profile(profile_id: str | None, domains: Iterable[Domain] | None = None) -> 
     return known[profile_id]()
 
 
-__all__ = ["ENTRY_POINT_GROUP", "AdminRoute", "Domain", "Endpoint", "FrontPageItem", "Page", "default_profile", "installed",
+__all__ = ["ENTRY_POINT_GROUP", "AdminRoute", "Domain", "Endpoint", "FrontPageItem", "Page", "default_profile",
+           "installed",
            "profile", "profiles"]

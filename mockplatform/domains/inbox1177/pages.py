@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from ...fixtures import Citizen
 from ...messages import Request, Response
 from ...personnummer import WRITTEN_FORMS, from_written
-from ...web import responses
 from ...web import citizen as citizen_session
+from ...web import responses
 from ...web.display import display_pnr, local_time
 from .links import sso_link
 from .render_docbook import render_message_text
