@@ -13,5 +13,6 @@ class UnreadableFile(ConfigError):
     """A file named in the setup cannot be read at all (missing, no permission): exit code 3."""
 
 
-class ContractPackageError(MockplatformError):
-    """A contract release package cannot be read."""
+class ContractPackageError(ConfigError):
+    """A contract release package cannot be read or is broken; the message names the package, the file in it,
+    the line when known, and what to do."""

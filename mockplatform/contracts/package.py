@@ -8,6 +8,12 @@ Published patterns written as ``^...$`` are repaired on load (in XML Schema, ``^
 literal characters, so such a facet rejects every real value); each repair is reported.
 A package is materialised into a private folder so that lxml and xmlschema both read plain
 files and never the network.
+
+A package loads whole or not at all: every file must be well-formed, every ``schemaLocation`` must name a
+file of the package, and every message, portType, binding and element a WSDL refers to must be there (the
+schemas are compiled when the package is registered, ``ContractRegistry.add``). Anything wrong is a
+ContractPackageError naming the package, the file in it, the line and what to do; ``package_error`` and
+``xml_error`` are the one place where lxml's errors on a package file become one.
 """
 
 from __future__ import annotations
@@ -116,6 +122,94 @@ def load_package(source: str | Path, workdir: Path | None = None) -> ContractPac
     return package
 
 
+FIX_FILE = "correct the file, or ask the package's publisher for a corrected release"
+_AT_LINE = re.compile(r",? line \d+, column \d+$")
+_UNRESOLVED = re.compile(r"^(?P<owner_kind>[\w. ]+?)\s*'(?P<owner>[^']*)', attribute '(?P<attribute>[\w:]+)': "
+                         r"The QName value '(?P<name>[^']*)' does not resolve to a\(n\) (?P<kind>[\w ]+?) "
+                         r"definition\.?$")
+
+
+def package_error(source: str | Path, rel: str, line: int | None, problem: str,
+                  todo: str = FIX_FILE) -> ContractPackageError:
+    """The error for a problem in one file of a package: the package, the file in it, the line, what is wrong
+    and what to do, in one line."""
+    where = f"{rel}, line {line}" if line else rel
+    return ContractPackageError(f"contract package {source}: {where}: {problem}" + (f": {todo}" if todo else ""))
+
+
+def _local(qname: str) -> str:
+    return qname.split("}", 1)[1] if qname.startswith("{") and "}" in qname else qname
+
+
+def _in_plain_words(message: str) -> str:
+    """libxml2's words for the commonest schema mistake, a name that refers to nothing, said plainly; any
+    other message as libxml2 says it."""
+    message = _AT_LINE.sub("", message.strip())
+    found = _UNRESOLVED.match(message)
+    if found:
+        owner = found["owner_kind"].replace(" decl.", "").strip()
+        namespace = found["name"][1:].split("}", 1)[0] if found["name"].startswith("{") else ""
+        return (f"the {owner} '{_local(found['owner'])}' names the {found['kind']} '{_local(found['name'])}' "
+                f"({found['attribute']}=)" + (f" in namespace {namespace}" if namespace else "")
+                + ", which neither this schema nor a schema it imports defines")
+    return message
+
+
+def xml_error(source: str | Path, root: Path, rel: str, exc: etree.LxmlError) -> ContractPackageError:
+    """lxml's error about a package file (not well-formed; a schema that does not compile) as a package_error.
+    A schema's error log names the file the problem is in (an imported one, perhaps) and its line: those are
+    said, relative to the package, rather than ``rel``, the file that was being read."""
+    line = getattr(exc, "lineno", None)
+    if isinstance(exc, etree.XMLSyntaxError):
+        return package_error(source, rel, line, f"not well-formed XML: {_AT_LINE.sub('', str(exc.msg or exc))}")
+    entries = [e for e in getattr(exc, "error_log", []) if e.level >= etree.ErrorLevels.ERROR]
+    if not entries:
+        return package_error(source, rel, line, f"the schema does not compile: {_in_plain_words(str(exc))}")
+    first = entries[0]
+    try:
+        where = Path(first.filename).resolve().relative_to(root.resolve()).as_posix()
+    except (TypeError, ValueError):
+        where = rel
+    more = f" (and {len(entries) - 1} more problem(s) after it)" if len(entries) > 1 else ""
+    problem = f"the schema does not compile: {_in_plain_words(first.message)}{more}"
+    if where != rel:
+        problem += f" (found compiling {rel})"
+    return package_error(source, where, first.line or None, problem)
+
+
+def _parse(source: str | Path, root: Path, rel: str) -> etree._ElementTree:
+    try:
+        return parse_file(root / rel)
+    except etree.XMLSyntaxError as exc:
+        raise xml_error(source, root, rel, exc) from None
+    except UnsafeXMLError as exc:
+        raise package_error(source, rel, None, str(exc)) from None
+
+
+_LOCATIONS = ((f"{{{ns.XSD}}}import", "schemaLocation"), (f"{{{ns.XSD}}}include", "schemaLocation"),
+              (f"{{{ns.XSD}}}redefine", "schemaLocation"), (f"{{{ns.WSDL}}}import", "location"))
+
+
+def _check_locations(source: str | Path, rel: str, tree: etree._ElementTree, files: set[str]) -> None:
+    """Every file the file imports or includes by a relative location is in the package (an import libxml2
+    cannot find is skipped with a warning, and the schema fails later on a type it no longer knows)."""
+    here = posixpath.dirname(rel)
+    for tag, attribute in _LOCATIONS:
+        for element in tree.iter(tag):
+            location = element.get(attribute)
+            if not location or "://" in location:
+                continue
+            target = posixpath.normpath(posixpath.join(here, location))
+            if target not in files:
+                what = etree.QName(element).localname
+                namespace = element.get("namespace")
+                of = f" of namespace {namespace}" if namespace else ""
+                raise package_error(source, rel, element.sourceline,
+                                    f"the {what}{of} names {attribute} '{location}', which is not in the package "
+                                    f"(no file {target})",
+                                    f"add that file to the package, or correct the {attribute}")
+
+
 def _materialise(source: Path, workdir: Path) -> ContractPackage:
     if source.is_dir():
         base = _find_schemas_parent_dir(source)
@@ -129,15 +223,21 @@ def _materialise(source: Path, workdir: Path) -> ContractPackage:
         raise ContractPackageError(
             f"{source}: no schemas/interactions/*/*.wsdl found; is this a RIVTA release package?"
         )
-    repairs = []
+    repairs: list[PatternRepair] = []
+    declared: dict[str, set[str]] = {}  # target namespace -> the elements the package's schemas declare in it
     for rel in files:
         if rel.lower().endswith(".xsd"):
-            repairs += _repair_patterns(workdir, rel)
+            tree = _parse(source, workdir, rel)
+            _check_locations(source, rel, tree, set(files))
+            root = tree.getroot()
+            names = declared.setdefault(root.get("targetNamespace", ""), set())
+            names.update(e.get("name") for e in root.findall(f"{{{ns.XSD}}}element") if e.get("name"))
+            repairs += _repair_patterns(workdir, rel, tree)
     interactions: list[Interaction] = []
     package = ContractPackage(str(source), workdir, interactions, repairs, files)
     for rel in files:
         if rel.startswith("schemas/interactions/") and rel.lower().endswith(".wsdl"):
-            interactions.append(_read_interaction(package, rel))
+            interactions.append(_read_interaction(package, rel, declared))
     return package
 
 
@@ -176,14 +276,8 @@ def _extract_zip(source: Path, workdir: Path) -> None:
             target.write_bytes(zf.read(info))
 
 
-def _repair_patterns(root: Path, rel: str) -> list[PatternRepair]:
+def _repair_patterns(root: Path, rel: str, tree: etree._ElementTree) -> list[PatternRepair]:
     path = root / rel
-    try:
-        tree = parse_file(path)
-    except etree.XMLSyntaxError as exc:
-        raise ContractPackageError(f"{rel}: not well-formed XML: {exc}") from None
-    except UnsafeXMLError as exc:
-        raise ContractPackageError(f"{rel}: {exc}") from None
     repairs = []
     for pattern in tree.iter(f"{{{ns.XSD}}}pattern"):
         value = pattern.get("value", "")
@@ -201,21 +295,16 @@ def _repair_patterns(root: Path, rel: str) -> list[PatternRepair]:
     return repairs
 
 
-def _read_interaction(package: ContractPackage, rel: str) -> Interaction:
-    try:
-        tree = parse_file(package.root / rel)
-    except etree.XMLSyntaxError as exc:
-        raise ContractPackageError(f"{package.source}: {rel}: not well-formed XML: {exc}") from None
-    except UnsafeXMLError as exc:
-        raise ContractPackageError(f"{package.source}: {rel}: {exc}") from None
+def _read_interaction(package: ContractPackage, rel: str, declared: dict[str, set[str]]) -> Interaction:
+    tree = _parse(package.source, package.root, rel)
+    _check_locations(package.source, rel, tree, set(package.files))
+    _check_wsdl_references(package.source, rel, tree.getroot(), declared)
     defs = tree.getroot()
     wsdl_ns = defs.get("targetNamespace", "")
     parts = wsdl_ns.split(":")
     if len(parts) < 5 or not parts[-1].lower().startswith("rivtabp"):
-        raise ContractPackageError(
-            f"{package.source}: {rel}: targetNamespace '{wsdl_ns}' is not of the form "
-            "urn:riv:<domain>:<Name>:<major>:rivtabpNN"
-        )
+        raise package_error(package.source, rel, defs.sourceline,
+                            f"targetNamespace '{wsdl_ns}' is not of the form urn:riv:<domain>:<Name>:<major>:rivtabpNN")
     name = parts[-3]
     nsmap = {"wsdl": ns.WSDL, "xs": ns.XSD, "soap": ns.WSDL_SOAP}
     # The responder namespace: the element of the request message's body part.
@@ -232,16 +321,16 @@ def _read_interaction(package: ContractPackage, rel: str) -> Interaction:
             elif uri and uri != ns.REGISTRY and local == name + "Response":
                 response_el = local
     if responder_ns is None:
-        raise ContractPackageError(f"{package.source}: {rel}: no request message part with element '{name}'")
+        raise package_error(package.source, rel, None, f"no request message part with element '{name}' (the "
+                            "interaction's name, from the targetNamespace)")
     responder_file = None
     wsdl_dir = posixpath.dirname(rel)
     for imp in defs.iter(f"{{{ns.XSD}}}import"):
         if imp.get("namespace") == responder_ns and imp.get("schemaLocation"):
             responder_file = posixpath.normpath(posixpath.join(wsdl_dir, imp.get("schemaLocation")))
     if responder_file is None or responder_file not in package.files:
-        raise ContractPackageError(
-            f"{package.source}: {rel}: the responder schema for {responder_ns} is not imported or not in the package"
-        )
+        raise package_error(package.source, rel, None, f"the responder schema for {responder_ns} is not imported "
+                            "with a schemaLocation in wsdl:types", "add an xs:import of it")
     soap_action = None
     op = defs.find("wsdl:binding/wsdl:operation/soap:operation", nsmap)
     if op is not None:
@@ -261,3 +350,74 @@ def _read_interaction(package: ContractPackage, rel: str) -> Interaction:
         soap_action=soap_action,
         package=package,
     )
+
+
+def _check_wsdl_references(source: str, rel: str, defs: etree._Element, declared: dict[str, set[str]]) -> None:
+    """Every message, part, portType and binding the WSDL names is one it defines, and every element a message
+    part names is declared by a schema of the package in a namespace the WSDL imports: else a SOAP toolkit
+    cannot build a client from it, and the platform would serve it as if it could."""
+    tns = defs.get("targetNamespace", "")
+    wsdl = f"{{{ns.WSDL}}}"
+    defined: dict[str, dict[str, etree._Element]] = {
+        kind: {e.get("name", ""): e for e in defs.findall(wsdl + kind)} for kind in ("message", "portType", "binding")
+    }
+    imported = {e.get("namespace") for e in defs.iterfind(f"{wsdl}types/{{{ns.XSD}}}schema/{{{ns.XSD}}}import")}
+    declared = {uri: set(names) for uri, names in declared.items()}
+    for inline in defs.iterfind(f"{wsdl}types/{{{ns.XSD}}}schema"):  # a schema written in the WSDL itself
+        imported.add(inline.get("targetNamespace"))
+        declared.setdefault(inline.get("targetNamespace", ""), set()).update(
+            e.get("name") for e in inline.findall(f"{{{ns.XSD}}}element") if e.get("name"))
+
+    def resolve(element: etree._Element, attribute: str) -> tuple[str | None, str, str]:
+        value = element.get(attribute, "")
+        prefix, _, local = value.rpartition(":")
+        uri = element.nsmap.get(prefix or None)
+        if prefix and uri is None:
+            raise package_error(source, rel, element.sourceline,
+                                f"{attribute}='{value}' uses the prefix '{prefix}', which is not declared",
+                                f"declare xmlns:{prefix} or correct the {attribute}")
+        return uri, local, value
+
+    def expect(element: etree._Element, attribute: str, kind: str, what: str) -> etree._Element:
+        uri, local, value = resolve(element, attribute)
+        found = defined[kind].get(local) if uri == tns else None
+        if found is None:
+            known = ", ".join(sorted(defined[kind])) or "none"
+            raise package_error(source, rel, element.sourceline,
+                                f"{what} names the {kind} '{value}', which this WSDL does not define "
+                                f"(its {kind}s: {known})", f"correct the name, or add the {kind} '{local}'")
+        return found
+
+    for operation in defs.iterfind(f"{wsdl}portType/{wsdl}operation"):
+        for step in operation:
+            if step.tag in (wsdl + "input", wsdl + "output", wsdl + "fault"):
+                expect(step, "message", "message",
+                       f"the {etree.QName(step).localname} of operation '{operation.get('name')}'")
+    for binding in defs.findall(wsdl + "binding"):
+        expect(binding, "type", "portType", f"binding '{binding.get('name')}'")
+        for header in binding.iter(f"{{{ns.WSDL_SOAP}}}header"):
+            message = expect(header, "message", "message", "a soap:header")
+            parts = [p.get("name") for p in message.findall(wsdl + "part")]
+            if header.get("part") not in parts:
+                raise package_error(source, rel, header.sourceline,
+                                    f"a soap:header names the part '{header.get('part')}' of message "
+                                    f"'{message.get('name')}', which has the parts: {', '.join(parts) or 'none'}",
+                                    "correct the part")
+    for port in defs.iterfind(f"{wsdl}service/{wsdl}port"):
+        expect(port, "binding", "binding", f"port '{port.get('name')}'")
+    for part in defs.iterfind(f"{wsdl}message/{wsdl}part"):
+        if part.get("element") is None:
+            continue
+        uri, local, value = resolve(part, "element")
+        message = part.getparent().get("name")
+        if uri not in imported:
+            raise package_error(source, rel, part.sourceline,
+                                f"part '{part.get('name')}' of message '{message}' names the element '{value}' in "
+                                f"namespace {uri}, which wsdl:types does not import",
+                                "add an xs:import of that namespace's schema to wsdl:types")
+        if local not in declared.get(uri or "", set()):
+            known = ", ".join(sorted(declared.get(uri or "", set()))) or "none"
+            raise package_error(source, rel, part.sourceline,
+                                f"part '{part.get('name')}' of message '{message}' names the element '{value}', "
+                                f"which no schema of the package declares in namespace {uri} (declared there: "
+                                f"{known})", "correct the element, or add its declaration to the schema")

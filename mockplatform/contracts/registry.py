@@ -22,13 +22,14 @@ class ContractRegistry:
         self._by_wsdl_path: dict[str, Interaction] = {}
 
     def add(self, package: ContractPackage) -> None:
-        """Register every interaction of the package; a later package replaces an earlier one."""
+        """Register every interaction of the package; a later package replaces an earlier one. Every schema is
+        compiled first: one that does not compile is a ContractPackageError, and nothing of the package is
+        registered."""
+        loaded = [LoadedContract(interaction, SchemaValidator(interaction)) for interaction in package.interactions]
         self.packages.append(package)
-        for interaction in package.interactions:
-            self._by_responder[interaction.responder_namespace.lower()] = LoadedContract(
-                interaction, SchemaValidator(interaction)
-            )
-            self._by_wsdl_path[interaction.wsdl_path.lower()] = interaction
+        for contract in loaded:
+            self._by_responder[contract.interaction.responder_namespace.lower()] = contract
+            self._by_wsdl_path[contract.interaction.wsdl_path.lower()] = contract.interaction
 
     def get(self, responder_namespace: str) -> LoadedContract | None:
         return self._by_responder.get(responder_namespace.lower())

@@ -23,7 +23,7 @@ from lxml import etree
 from .. import ns
 from ..findings import Finding, Severity
 from ..xmlsafe import UnsafeXMLError, local_name, parse_file, text_value
-from .package import Interaction
+from .package import Interaction, xml_error
 
 if TYPE_CHECKING:
     import xmlschema
@@ -51,7 +51,12 @@ class SchemaValidator:
         # An lxml XMLSchema keeps its error log on the object, so a validation needs one to itself.
         # A pool instead of a lock: a thread preempted mid-validation holds up nobody.
         self._pool: queue.SimpleQueue[etree.XMLSchema] = queue.SimpleQueue()
-        self._pool.put(etree.XMLSchema(self._schema_doc))
+        try:
+            compiled = etree.XMLSchema(self._schema_doc)
+        except etree.XMLSchemaParseError as exc:  # said as a problem of the package, naming the file and line
+            package = interaction.package
+            raise xml_error(package.source, package.root, interaction.responder_file, exc) from None
+        self._pool.put(compiled)
         self._rich: xmlschema.XMLSchema | None = None
         # element local name -> namespace it is declared in -> the types (or elements) declaring it there
         self._declared: dict[str, dict[str, set[_Owner]]] = {}

@@ -202,8 +202,28 @@ class ResponseTemplate:
                                      store=call.store, recall=call.recall)
         except Exception as exc:  # the template's own code failed, whatever way: say where
             message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
-            raise RenderProblem(self.path, self._line(exc), f"{type(exc).__name__}: {message}") from None
+            raise RenderProblem(self.path, self._line(exc),
+                                f"{self._inside(exc)}{type(exc).__name__}: {message}") from None
         return text, call
+
+    def _inside(self, exc: BaseException) -> str:
+        """Where in a file the template includes it failed ("in the included parts/status.inc, line 1: "), or ""
+        when it failed in the template itself: the line of the template is then that of its include."""
+        import jinja2
+
+        own = Path(self.jinja.filename or self.path)
+        place: tuple[str, int | None] | None = None
+        if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+            place = (exc.filename, exc.lineno)
+        else:
+            for frame, number in traceback.walk_tb(exc.__traceback__):
+                if "__jinja_exception__" in frame.f_globals:  # a template's line (Jinja's rewritten traceback)
+                    place = (frame.f_code.co_filename, number)
+        if place is None or Path(place[0]) == own:
+            return ""
+        name = Path(place[0]).relative_to(own.parent).as_posix() if Path(place[0]).is_relative_to(own.parent) \
+            else place[0]
+        return f"in the included {name}" + (f", line {place[1]}" if place[1] else "") + ": "
 
     def answer(self, request: RequestView, state: State, loaded: LoadedContract) -> Rendered:
         """The rendered response element, checked (well-formed, the right element, schema-valid), and the
@@ -307,9 +327,16 @@ def load_templates(folder: Path, contracts: ContractRegistry) -> Templates:
     checked: list[tuple[ResponseTemplate, LoadedContract, etree._Element]] = []
     for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(SUFFIX)):
         try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UnreadableFile(f"{path}: cannot be read as UTF-8 text: {exc}") from None
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UnreadableFile(f"{path}: cannot be read: {exc.strerror or exc}") from None
+        try:
+            source = data.decode("utf-8")
+        except UnicodeDecodeError as exc:  # readable, but not a template: a problem like any other (exit 2)
+            line = data[:exc.start].count(b"\n") + 1
+            problems.append(f"{path}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                            f"{exc.start}): save the file as UTF-8")
+            continue
         try:
             interaction = _interaction(path, source, contracts)
             loaded = contracts.get(interaction.responder_namespace)
