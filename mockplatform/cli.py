@@ -206,6 +206,11 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--tak", type=Path, help="TAK file (default: the built-in fixtures/tak.toml)")
     probe.add_argument("--fixtures", type=Path, help="fixtures file (default: the built-in fixtures/inbox.toml)")
     probe.add_argument("--contracts", type=Path, action="append", default=[], help="an extra contract package")
+    probe.add_argument("--sp-metadata", metavar="PATH_OR_URL",
+                       help="uthopp: the service provider's SAML metadata (a file or an http(s) URL)")
+    probe.add_argument("--start", metavar="URL", help="uthopp: a protected page of the service provider")
+    probe.add_argument("--logout", metavar="URL", help="uthopp: where the service provider's own logout starts "
+                                                       "(optional)")
     probe.add_argument("--describe", type=Path, metavar="TOML", help="the system tested, for the protocol head")
     probe.add_argument("--system-name", help="name of the system tested (protocol head)")
     probe.add_argument("--organisation", help="organisation responsible for the system (protocol head)")
@@ -580,7 +585,9 @@ def _probe(args: argparse.Namespace) -> int:
     print(f"mockplatform probe ({args.profile}) listening on {server.url}/vp; journal {app.journal.path}", flush=True)
     try:
         run = probes[args.profile](app, ProbeOptions(tuple(args.unit), tuple(citizens), args.wait,
-                                                     lambda line: print(line, flush=True)))
+                                                     lambda line: print(line, flush=True), platform_url=server.url,
+                                                     sp_metadata=args.sp_metadata, start_url=args.start,
+                                                     logout_url=args.logout))
     finally:
         server.shutdown()
         server.server_close()

@@ -22,6 +22,10 @@ class ProbeOptions:
     citizens: tuple[str, ...] = ()  # test citizens (default: the domain's)
     wait_s: float = 10.0  # how long to wait for the system's own calls after the last change
     say: Callable[[str], None] = print  # progress lines
+    platform_url: str = ""  # where the platform listens (http://host:port), for a probe that drives a browser
+    sp_metadata: str | None = None  # the SSO probe: the service provider's metadata (file or URL)
+    start_url: str | None = None  # the SSO probe: a protected page of the service provider
+    logout_url: str | None = None  # the SSO probe: where the service provider's own logout starts (optional)
 
 
 @dataclass

@@ -83,7 +83,7 @@ def _reaction(valid: bool):  # noqa: ANN202
     def rule_fn(view: SsoView, ctx: RuleContext) -> Iterator[Hit]:
         obs = view.observations
         kind, let_in = obs.get("kind"), bool(obs.get("let_in"))
-        if (kind == "valid") != valid:
+        if kind == "logout" or (kind == "valid") != valid:
             return
         shown = obs.get("detail", "")
         if valid and not let_in:
@@ -110,6 +110,15 @@ HINTS = {
     "unknown-in-response-to": "keep the ID of each AuthnRequest you sent and refuse a Response whose InResponseTo "
                               "is not one of them",
 }
+
+
+def _logout_ends(view: SsoView, ctx: RuleContext) -> Iterator[Hit]:
+    """UTH-LOGOUT-ENDS: after a logout (the SP's own, or 1177's) the protected page asks for a new login."""
+    obs = view.observations
+    if obs.get("kind") == "logout" and obs.get("let_in"):
+        yield Hit(f"{obs.get('note') or 'logout'}: {obs.get('detail')}", f"{obs.get('note') or 'utloggning'}: "
+                  "den skyddade sidan visades fortfarande efter utloggningen",
+                  hint="end the local session when the LogoutRequest (or your own logout) comes, before answering")
 
 
 class LogoutAnswered(JournalState):
@@ -173,6 +182,9 @@ CATALOGUE: tuple[tuple[RuleInfo, Any], ...] = (
               "replay, InResponseTo) does not let the citizen in", "Ett felaktigt Response (signatur, audience, "
               "mottagare, destination, tid, återspelning, InResponseTo) släpper inte in invånaren",
               f"{PROFILES} 4.1.4.3, 4.1.4.5; {CORE} 2.5, 5", REQUEST, (REACTION,)), _reaction(False)),
+    (RuleInfo("UTH-LOGOUT-ENDS", ERR, "After a logout the protected page asks for a new login",
+              "Efter en utloggning kräver den skyddade sidan en ny inloggning", f"{PROFILES} 4.4", REQUEST,
+              (REACTION,)), _logout_ends),
     (RuleInfo("UTH-LOGOUT-BINDING", ERR, "Single logout messages come with HTTP-POST",
               "Utloggningsmeddelanden kommer med HTTP-POST", REFERENCE, REQUEST, (LOGOUT, LOGOUT_ANSWER)),
      _checked("UTH-LOGOUT-BINDING")),
