@@ -351,16 +351,18 @@ class SoapPipeline:
                         logical_address: str | None = None, trace: list[str] | None = None,
                         injected: str | None = None, observations: dict | None = None,
                         effects: list[Effect] | None = None, started: float | None = None,
-                        wall: str | None = None) -> int | None:
+                        wall: str | None = None, identified_by: str | None = None) -> int | None:
         """Record an exchange answered by a domain's own endpoint (``Domain.endpoints``: an SSO message, not a
         SOAP call), with what it observed, so that its rules judge it like a call; ``effects`` are its state
-        changes, written in the same transaction. ``started``/``wall``: when the request came (default now)."""
+        changes, written in the same transaction. ``started``/``wall``: when the request came (default now);
+        ``identified_by``: how the sender was known (the protocol says it)."""
         ctx = _Context(correlation_id_for(request.header(CORRELATION)))
         ctx.consumer, ctx.contract, ctx.logical_address = consumer, contract, logical_address
         ctx.trace = list(trace or [])
         ctx.injected = injected
         ctx.observations = json.dumps(observations, ensure_ascii=False, sort_keys=True) if observations else None
         ctx.effects = list(effects or [])
+        ctx.identified_by = identified_by
         return self._record(request, response, ctx, None, wall or utc_now_iso(),
                             time.perf_counter() if started is None else started)
 

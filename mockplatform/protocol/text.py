@@ -66,10 +66,19 @@ IDENTIFIED_BY = {
     "certificate": Label("klientcertifikat", "client certificate"),
     "sender-header": Label("x-vp-sender-id över HTTP (uppgivet)", "x-vp-sender-id over HTTP (declared)"),
     "default": Label("standardkonsument, inget angavs", "the default consumer, nothing was sent"),
+    "saml-signature": Label("SAML Issuer med signatur som stämmer med metadata", "SAML Issuer, with a signature "
+                            "that verifies with its metadata"),
+    "saml-issuer": Label("SAML Issuer utan signatur (uppgivet)", "SAML Issuer without a signature (declared)"),
+    "idp-message": Label("IdP:ns eget meddelande till tjänsten (utloggning från 1177)", "the IdP's own message to "
+                         "the service (logout at 1177)"),
+    "probe": Label("proben postade till tjänstens ACS enligt dess metadata", "the probe posted to the service's ACS "
+                   "from its metadata"),
 }
+PROVEN = ("certificate", "saml-signature")  # ways that prove who sent a request (the others declare it)
 DECLARED_NOT_PROVEN = Label(
-    "Inget anrop identifierades med klientcertifikat: konsumentens identitet är uppgiven, inte bevisad.",
-    "No exchange was identified by client certificate: the consumer's identity was declared, not proven.")
+    "Inget anrop identifierades med klientcertifikat eller signatur: konsumentens identitet är uppgiven, inte bevisad.",
+    "No exchange was identified by client certificate or signature: the consumer's identity was declared, not "
+    "proven.")
 DEMONSTRATION_TEXT = Label(
     "{n} av anropen kom från mockplatforms inbyggda exempelkonsument: protokollet är en demonstration av "
     "verktyget och inget bevis för något system.",
@@ -264,7 +273,7 @@ def identification(protocol: Protocol) -> tuple[str, ...]:
     if not counts:
         return ()
     lines = [f"{IDENTIFIED_BY[k] if k in IDENTIFIED_BY else clean(k)}: {number(n)}" for k, n in sorted(counts.items())]
-    if not counts.get("certificate"):
+    if not any(counts.get(k) for k in PROVEN):
         lines += [DECLARED_NOT_PROVEN.sv, DECLARED_NOT_PROVEN.en]
     return tuple(lines)
 

@@ -182,15 +182,18 @@ def _error_page(status: int, en: str, sv: str) -> Response:
 
 def _journal(app: Application, request: Request, response: Response, obs: Observations, *, consumer: str | None,
              contract: str, body: bytes | None = None, injected: str | None = None,
-             effects: list[Effect] | None = None, trace: list[str] | None = None) -> int | None:
+             effects: list[Effect] | None = None, trace: list[str] | None = None,
+             identified_by: str | None = None) -> int | None:
     """Journal an SSO message: the decoded SAML XML as the request body (what the SP said, readable), the
     answer as sent, and the observations."""
     recorded = Request(request.method, request.path + ("?" + request.raw_query if request.raw_query else ""),
                        request.headers, body if body is not None else request.body, request.query, request.raw_query,
                        request.client, request.tls, scheme=request.scheme)
+    how = identified_by or (None if consumer is None else "saml-signature" if obs.facts.get("signature") == "valid"
+                            else "saml-issuer")
     return app.pipeline.record_endpoint(recorded, response, consumer=consumer, contract=contract,
                                         logical_address=obs.environment, trace=trace, injected=injected,
-                                        observations=obs.to_json(), effects=effects)
+                                        observations=obs.to_json(), effects=effects, identified_by=how)
 
 
 def _read_signed_message(obs: Observations, params: dict[str, str], field_name: str, request: Request,
@@ -597,7 +600,8 @@ def idp_logout(app: Application, request: Request, environment: str) -> Response
         response = saml.post_form(sp.slo_post.location, "SAMLRequest", body, f"logout-{environment}",
                                   "Loggar ut / Logging out")
         _journal(app, request, response, obs, consumer=sp.entity_id, contract=LOGOUT_REQUEST, body=b"",
-                 effects=[store.leave_session(session.id, sp.entity_id)])  # type: ignore[union-attr]
+                 effects=[store.leave_session(session.id, sp.entity_id)],  # type: ignore[union-attr]
+                 identified_by="idp-message")
         return response
     if session is not None and session.ended is None:
         store.end_session_now(session.id)

@@ -214,7 +214,7 @@ class _Probe:
         what = saml.KINDS.get(kind)
         return self.app.pipeline.record_endpoint(
             request, response, consumer=self.sp.entity_id, contract=SP_REACTION, logical_address=ENVIRONMENT,
-            trace=[f"probe: posted to {action}"],
+            trace=[f"probe: posted to {action}"], identified_by="probe",
             observations={"message": "Response to SP", "kind": kind, "let_in": let_in, "acs_status": posted.status,
                           "page_status": page_status, "detail": detail, "note": note,
                           "what_en": what.en if what else kind, "what_sv": what.sv if what else kind})
