@@ -125,11 +125,13 @@ TABLE = [
     ("request_headers", "TEXT", 1, 0), ("request_body", "BLOB", 0, 0), ("request_size", "INTEGER", 1, 0),
     ("response_headers", "TEXT", 1, 0), ("response_body", "BLOB", 0, 0), ("effect", "TEXT", 0, 0),
     ("injected", "TEXT", 0, 0), ("identified_by", "TEXT", 0, 0), ("client_certificate", "TEXT", 0, 0),
+    ("observations", "TEXT", 0, 0),
 ]
 # Exchange.to_json's keys in their order (the admin API and the journal page read them).
 JSON_KEYS = ["id", "time", "duration_ms", "client", "method", "path", "consumer", "logical_address", "contract",
              "correlation_id", "http_status", "vp_code", "fault_detail", "route_trace", "producer_address",
-             "producer_status", "producer_ms", "request_size", "injected", "identified_by", "client_certificate"]
+             "producer_status", "producer_ms", "request_size", "injected", "identified_by", "client_certificate",
+             "observations"]
 JSON_BODY_KEYS = ["request_headers", "response_headers", "request_body", "response_body"]
 
 
@@ -164,7 +166,7 @@ def _hand_written_row(exchange: Exchange) -> tuple:
         json.dumps(exchange.request_headers), exchange.request_body,
         exchange.request_size if exchange.request_size is not None else len(exchange.request_body),
         json.dumps(exchange.response_headers), exchange.response_body, exchange.effect,
-        exchange.injected, exchange.identified_by, exchange.client_certificate,
+        exchange.injected, exchange.identified_by, exchange.client_certificate, exchange.observations,
     )
 
 
@@ -179,7 +181,7 @@ EXCHANGES = st.builds(
     route_trace=st.lists(TEXT, max_size=3), producer_address=OPTIONAL_TEXT,
     producer_status=st.none() | st.integers(100, 599), producer_ms=st.none() | st.floats(0, 1e6),
     request_size=st.none() | st.integers(0, 10**9), effect=OPTIONAL_TEXT, injected=OPTIONAL_TEXT,
-    identified_by=OPTIONAL_TEXT, client_certificate=OPTIONAL_TEXT,
+    identified_by=OPTIONAL_TEXT, client_certificate=OPTIONAL_TEXT, observations=OPTIONAL_TEXT,
 )
 
 
