@@ -26,6 +26,7 @@ import logging
 import secrets
 import signal
 import threading
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,16 +92,24 @@ def make_keys(folder: Path | None = None) -> tuple[str, str]:
     return key_pem, cert_pem
 
 
+class IdpUnreachable(ValueError):
+    """The IdP's metadata URL does not answer (yet): the platform may be started after the SP."""
+
+
 def read_idp_metadata(where: str) -> dict:
     """The IdP's settings (entityID, SSO with HTTP-Redirect, SLO with HTTP-POST, certificate) from its metadata,
-    a URL or a file; ValueError saying what went wrong."""
+    a URL or a file; ValueError saying what went wrong (IdpUnreachable: the URL does not answer)."""
     try:
         if where.startswith(("http://", "https://")):
             with urllib.request.urlopen(where, timeout=FETCH_TIMEOUT_S) as answer:  # noqa: S310 (http(s) only)
                 xml = answer.read()
         else:
             xml = Path(where).read_bytes()
+    except urllib.error.HTTPError as exc:
+        raise ValueError(f"IdP metadata {where}: HTTP {exc.code}, not the metadata") from exc
     except OSError as exc:
+        if where.startswith(("http://", "https://")):
+            raise IdpUnreachable(f"IdP metadata {where}: no answer ({exc})") from exc
         raise ValueError(f"IdP metadata {where}: cannot be read: {exc}") from exc
     try:
         parsed = OneLogin_Saml2_IdPMetadataParser.parse(xml, required_sso_binding=C.BINDING_HTTP_REDIRECT,
@@ -203,26 +212,45 @@ def _now() -> dt.datetime:
 
 
 class ServiceProvider:
-    """The SP: python3-saml's settings, the browser sessions, the assertions already used, the logouts sent."""
+    """The SP: python3-saml's settings, the browser sessions, the assertions already used, the logouts sent.
 
-    def __init__(self, base_url: str, idp: dict, key_pem: str, cert_pem: str, skip: str | None = None) -> None:
+    The IdP's metadata (``idp_metadata``, a URL or a file) is read once: at start (``idp``), or, when its URL
+    did not answer then, at the first login (the platform may be started after the SP)."""
+
+    def __init__(self, base_url: str, idp_metadata: str, key_pem: str, cert_pem: str, skip: str | None = None,
+                 idp: dict | None = None) -> None:
         if skip is not None and skip not in SKIPPABLE:
             raise ValueError(f"--skip {skip}: one of {', '.join(SKIPPABLE)}")
         self.base_url = base_url.rstrip("/")
         self.skip = skip
-        self.idp = idp
+        self.idp_metadata = idp_metadata
         self.key_pem, self.cert_pem = key_pem, cert_pem
         self.entity_id = f"{self.base_url}/saml/metadata"
         self.acs_url = f"{self.base_url}/saml/acs"
         self.sls_url = f"{self.base_url}/saml/sls"
-        self.settings = OneLogin_Saml2_Settings(self.settings_dict(), sp_validation_only=False)
+        self.own_settings = OneLogin_Saml2_Settings(self.settings_dict({}), sp_validation_only=True)
+        self._settings = None if idp is None else OneLogin_Saml2_Settings(self.settings_dict(idp))
+        self._idp_lock = threading.Lock()
         self.lock = threading.Lock()
         self.sessions: dict[str, Session] = {}
         self.used_assertions: dict[str, dt.datetime] = {}  # assertion ID -> when it may be forgotten
         self.logouts_sent: dict[str, dt.datetime] = {}  # LogoutRequest ID -> when sent
         self.refusals: list[str] = []  # why each refused Response was refused (for the tests and the log)
 
-    def settings_dict(self) -> dict:
+    @property
+    def settings(self) -> OneLogin_Saml2_Settings:
+        """python3-saml's settings with the IdP's; ValueError (IdpUnreachable) when its metadata cannot be read."""
+        with self._idp_lock:
+            if self._settings is None:
+                self._settings = OneLogin_Saml2_Settings(self.settings_dict(read_idp_metadata(self.idp_metadata)))
+                log.info("IdP metadata read from %s", self.idp_metadata)
+            return self._settings
+
+    @property
+    def idp(self) -> dict:
+        return self.settings.get_idp_data()
+
+    def settings_dict(self, idp: dict) -> dict:
         return {
             "strict": True,
             "debug": False,
@@ -234,7 +262,7 @@ class ServiceProvider:
                 "x509cert": self.cert_pem,
                 "privateKey": self.key_pem,
             },
-            "idp": self.idp,
+            "idp": idp,
             "security": {
                 "authnRequestsSigned": True,  # the HTTP-Redirect binding's signature (SigAlg, Signature)
                 "logoutRequestSigned": True,
@@ -252,8 +280,8 @@ class ServiceProvider:
         }
 
     def metadata(self) -> bytes:
-        xml = self.settings.get_sp_metadata()
-        errors = self.settings.validate_metadata(xml)
+        xml = self.own_settings.get_sp_metadata()
+        errors = self.own_settings.validate_metadata(xml)
         if errors:
             raise ValueError(f"the SP's own metadata does not validate: {errors}")
         return xml if isinstance(xml, bytes) else xml.encode()
@@ -380,9 +408,10 @@ class ServiceProvider:
 
     def verify(self, xml: bytes, root: str) -> None:
         """The enveloped signature of a logout message from the IdP, with the IdP's certificate; ValueError."""
+        idp = self.idp
         try:
-            ok = OneLogin_Saml2_Utils.validate_sign(xml, self.idp.get("x509cert"), xpath=f"/samlp:{root}/ds:Signature",
-                                                    multicerts=(self.idp.get("x509certMulti") or {}).get("signing"),
+            ok = OneLogin_Saml2_Utils.validate_sign(xml, idp.get("x509cert"), xpath=f"/samlp:{root}/ds:Signature",
+                                                    multicerts=(idp.get("x509certMulti") or {}).get("signing"),
                                                     raise_exceptions=True)
         except Exception as exc:
             raise ValueError(f"the {root}'s signature does not verify with the IdP's certificate: {exc}") from exc
@@ -510,7 +539,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self.send(200, protected_page(session.user, query))
         session = self.sp.session(self.cookie(), create=True)
         assert session is not None
-        url = self.sp.login_url(session, "/" + ("?" + query if query else ""))
+        try:
+            url = self.sp.login_url(session, "/" + ("?" + query if query else ""))
+        except ValueError as exc:  # the IdP's metadata cannot be read (yet)
+            return self.send(503, page("Inloggningen är inte tillgänglig", "<h1>Inloggningen är inte tillgänglig"
+                                       f'</h1><p id="reason" lang="en">{html.escape(str(exc))}</p>'))
         return self.send(302, b"", headers=[("Location", url), self.set_cookie(session.id)])
 
     def acs(self, form: dict[str, str]) -> None:
@@ -611,14 +644,18 @@ def start(port: int = 0, idp_metadata: str = DEFAULT_IDP_METADATA, skip: str | N
     <base_url>/saml/metadata. ValueError: the IdP metadata cannot be used, or ``skip`` is no check."""
     if skip is not None and skip not in SKIPPABLE:
         raise ValueError(f"--skip {skip}: one of {', '.join(SKIPPABLE)}")
-    idp = read_idp_metadata(idp_metadata)
+    try:
+        idp: dict | None = read_idp_metadata(idp_metadata)
+    except IdpUnreachable as exc:
+        log.warning("%s: read at the first login instead", exc)
+        idp = None
     key_pem, cert_pem = make_keys(keys)
     server = _Server((host, port), _Handler)
     bound = server.server_address[1]
     shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
     base = (base_url or f"http://{shown}:{bound}").rstrip("/")
     try:
-        server.sp = ServiceProvider(base, idp, key_pem, cert_pem, skip)
+        server.sp = ServiceProvider(base, idp_metadata, key_pem, cert_pem, skip, idp)
     except Exception:
         server.server_close()
         raise
@@ -661,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sso_service: {exc}")
         return 2
     print(f"{NAME}{' SKIPS ' + args.skip.upper() + ' CHECK' if args.skip else ''}: protected page {running.url}, "
-          f"metadata {running.metadata_url}; IdP {running.sp.idp['entityId']}. Ctrl-C stops it.", flush=True)
+          f"metadata {running.metadata_url}; IdP metadata {args.idp_metadata}. Ctrl-C stops it.", flush=True)
     if args.register:
         if not args.idp_metadata.startswith(("http://", "https://")):
             print("sso_service: --register needs --idp-metadata as the platform's URL")

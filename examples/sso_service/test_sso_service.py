@@ -13,6 +13,7 @@ import base64
 import html
 import json
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -303,6 +304,19 @@ def test_logout_at_the_sp_ends_both_sessions(platform, sp):
     assert json.loads(logout.observations)["answer"] == C.STATUS_SUCCESS
 
 
+def test_logout_at_the_sp_after_a_second_login_in_the_same_idp_session(platform, sp):
+    """As the probe does it: a new SP session (its cookie gone), the IdP session kept; the second login's NameID
+    is the one the IdP must know the SP's LogoutRequest by."""
+    browser = Browser(platform, sp)
+    browser.log_in()
+    browser.http.cookies.clear(domain="127.0.0.1", path="/", name="exempel-journal-session")
+    assert not browser.let_in()
+    browser.log_in()
+    done = browser.submit_forms(browser.get(f"{sp.url}logout"))
+    assert 'id="logged-out"' in done.text and not browser.let_in()
+    assert_no_failed_checks(platform, sp, "saml2:AuthnRequest", "saml2:LogoutRequest")
+
+
 def test_logout_at_1177_ends_the_sp_session(platform, sp):
     browser = Browser(platform, sp)
     browser.log_in()
@@ -349,3 +363,28 @@ def test_start_refuses_unusable_idp_metadata(tmp_path):
         start(idp_metadata=str(tmp_path / "sp.xml"))
     with pytest.raises(ValueError, match="--skip"):
         start(idp_metadata=str(tmp_path / "missing.xml"), skip="everything")
+
+
+def test_the_sp_may_start_before_the_platform(tmp_path, keys):
+    """As with the probe, which starts the platform itself: the SP serves its metadata at once and reads the
+    IdP's metadata at the first login."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sp = start(idp_metadata=f"http://127.0.0.1:{port}/sso/test/metadata", keys=keys)
+    try:
+        assert requests.get(sp.metadata_url, timeout=10).status_code == 200
+        assert requests.get(sp.url, allow_redirects=False, timeout=10).status_code == 503  # no IdP yet
+        app = Application(Config(journal=tmp_path / "journal.sqlite", settings=Settings()))
+        server = start_in_thread(app, port=port)
+        try:
+            platform = Platform(app, server.url)
+            assert requests.post(f"{platform.url}/admin/sso/sps?environment=test",
+                                 data=requests.get(sp.metadata_url, timeout=10).content, timeout=10).status_code == 201
+            Browser(platform, sp).log_in()
+        finally:
+            server.shutdown()
+            server.server_close()
+            app.close()
+    finally:
+        sp.stop()

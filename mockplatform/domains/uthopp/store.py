@@ -178,7 +178,8 @@ class SsoStore:
     def join_session(session_id: str, entity_id: str, name_id: str, name_id_format: str) -> Effect:
         return lambda conn, exchange_id: conn.execute(
             "INSERT INTO sso_session_sps VALUES (?, ?, ?, ?, NULL) ON CONFLICT (session_id, entity_id) DO UPDATE "
-            "SET logged_out = NULL", (session_id, entity_id, name_id, name_id_format))
+            "SET logged_out = NULL, name_id = excluded.name_id, name_id_format = excluded.name_id_format",
+            (session_id, entity_id, name_id, name_id_format))  # the SP's latest login: its NameID is the one in use
 
     @staticmethod
     def leave_session(session_id: str, entity_id: str) -> Effect:
