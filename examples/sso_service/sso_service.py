@@ -705,7 +705,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             parts = urlsplit(args.idp_metadata)
             try:
-                print(register(f"{parts.scheme}://{parts.netloc}", running.sp.metadata(), system_id=args.system_id))
+                register(f"{parts.scheme}://{parts.netloc}", running.sp.metadata(), system_id=args.system_id)
+                print(f"registered at {parts.netloc} for test, system-id {args.system_id}", flush=True)
             except OSError as exc:
                 print(f"sso_service: registering at {parts.netloc} failed: {exc}")
     stop = threading.Event()
