@@ -317,6 +317,19 @@ def test_logout_at_the_sp_after_a_second_login_in_the_same_idp_session(platform,
     assert_no_failed_checks(platform, sp, "saml2:AuthnRequest", "saml2:LogoutRequest")
 
 
+def test_a_logout_request_naming_another_session_index_ends_nothing_at_the_idp(platform, sp):
+    browser = Browser(platform, sp)
+    browser.log_in()
+    next(s for s in sp.sp.sessions.values() if s.user is not None).user.session_index = "_another-session"
+    done = browser.submit_forms(browser.get(f"{sp.url}logout"))
+    assert done.status_code == 400 and C.STATUS_REQUESTER in done.text
+    sessions = requests.get(f"{platform.url}/admin/sso/sessions", timeout=10).json()["sessions"]
+    mine = [s for s in sessions if any(p["entity_id"] == sp.sp.entity_id for p in s["service_providers"])]
+    assert mine and not any(s["ended"] for s in mine)
+    [logout] = [e for e in saml_exchanges(platform, sp) if e.contract == "saml2:LogoutRequest"]
+    assert [c[0] for c in json.loads(logout.observations)["checks"] if not c[1]] == ["UTH-LOGOUT-SESSION"]
+
+
 def test_logout_at_1177_ends_the_sp_session(platform, sp):
     browser = Browser(platform, sp)
     browser.log_in()

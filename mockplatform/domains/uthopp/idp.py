@@ -549,12 +549,10 @@ def single_logout(app: Application, request: Request, environment: str) -> Respo
               "send the NameID and SessionIndex of the assertion the citizen logged in with")
     effects: list[Effect] = []
     status = STATUS_SUCCESS
-    if not signed:
+    if not signed or not session_ok:  # a SessionIndex of another session ends nothing
         status = STATUS_REQUESTER
-    elif session_id is not None:
+    elif session_id is not None:  # always, when session_ok
         effects += [store.leave_session(session_id, sp.entity_id), store.end_session(session_id)]
-    elif not session_ok:
-        status = STATUS_REQUESTER
     destination = sp.slo_post.response_location or sp.slo_post.location if sp.slo_post else None
     if destination is None:
         obs.check("UTH-LOGOUT-ANSWER", False, "the metadata has no SingleLogoutService with HTTP-POST for the answer",
