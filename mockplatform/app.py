@@ -91,9 +91,14 @@ class Application:
         self.outbox.start()
 
     def _logical_error(self, contract: str, text: str) -> bytes | None:
-        """A logical ERROR answer for ``contract`` from the domain that owns it (None: it has none)."""
+        """A logical ERROR answer for ``contract`` from the domain that owns it, else one made for a loaded contract
+        (``Domain.loaded_logical_error``); None: it has none."""
         for domain in self.domains:
             body = domain.logical_error(contract, text)
+            if body is not None:
+                return body
+        for domain in self.domains:
+            body = domain.loaded_logical_error(self, contract, text)
             if body is not None:
                 return body
         return None

@@ -52,7 +52,8 @@ def _tak(tmp_path: Path) -> Path:
 def test_an_installed_distribution_adds_a_domain(tiny, tmp_path):
     names = [d.name for d in domains.installed()]
     assert names == ["anycontract", "engagementindex", "inbox1177", "tiny", "uthopp", "webbooking"]
-    assert set(domains.profiles()) == {"1177-inbox", "tiny", "uthopp", "web-booking"}
+    assert set(domains.profiles()) == {"1177-inbox", "1177-inbox-2", "rivta-generic", "tiny", "uthopp", "web-booking"}
+    assert domains.default_profile() == "1177-inbox"  # the generic profile (anycontract's) comes last
     app = Application(Config(journal=tmp_path / "j.sqlite", tak=_tak(tmp_path), settings=Settings(admin="on")))
     try:
         assert app.fixtures.section("tiny") == {}
@@ -63,7 +64,8 @@ def test_an_installed_distribution_adds_a_domain(tiny, tmp_path):
         assert page.status == 200 and page.body == b"tiny page"
         front = handle(app, Request("GET", "/ui/", [], client="127.0.0.1:1"))
         assert b'href="/ui/tiny"' in front.body  # in the menu
-        assert app.status()["Domains"] == ["anycontract", "engagementindex", "inbox1177", "tiny", "uthopp", "webbooking"]
+        assert app.status()["Domains"] == ["anycontract", "engagementindex", "inbox1177", "tiny", "uthopp",
+                                           "webbooking"]
         journal = app.journal.path
     finally:
         app.close()
@@ -81,7 +83,8 @@ def test_verify_profile_list_names_the_installed_profiles(tmp_path):
     unknown = subprocess.run([sys.executable, "-m", "mockplatform", "verify", "--profile", "nosuch",
                               "--journal", str(tmp_path / "none.sqlite")], env=env, capture_output=True, text=True,
                              timeout=60)
-    assert unknown.returncode == 2 and "installed: 1177-inbox, tiny, uthopp, web-booking" in unknown.stderr
+    assert unknown.returncode == 2
+    assert "installed: 1177-inbox, 1177-inbox-2, rivta-generic, tiny, uthopp, web-booking" in unknown.stderr
 
 
 def test_a_domain_that_cannot_be_loaded_is_named(tmp_path, monkeypatch):

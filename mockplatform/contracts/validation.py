@@ -13,6 +13,7 @@ from __future__ import annotations
 import queue
 import re
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,7 @@ class SchemaValidator:
         self._declared: dict[str, dict[str, set[_Owner]]] = {}
         self._roles: dict[str, tuple[str, str]] | None = None  # namespace -> what it is, in English and Swedish
         self._rich_lock = threading.Lock()
+        self._below: dict[str, dict[str, str]] = {}  # see declared_below
 
     def _validate(self, payload: etree._Element) -> tuple[bool, list]:
         try:
@@ -94,6 +96,16 @@ class SchemaValidator:
         """The contract's responder schema as xmlschema reads it, with its components (compiled once, on first
         use, and never from the network): for whoever needs more than a verdict, e.g. to make a valid element."""
         return self._rich_schema()
+
+    def declared_below(self, qname: str) -> dict[str, str]:
+        """Every element the schema lets stand below the ``qname`` element (``{namespace}local``: the request or
+        the response element), by local name, whatever its namespace: the path of local names to its shallowest
+        declaration (``{"unitId": "message/organisationUnit/unitId"}``). Read once per element from the rich schema
+        (``xsd_schema``); what an ``xs:any`` may hold is not in it."""
+        found = self._below.get(qname)
+        if found is None:
+            found = self._below[qname] = elements_below(self.xsd_schema(), qname)
+        return found
 
     def _namespace_roles(self) -> dict[str, tuple[str, str]]:
         """Which namespace is the responder namespace and which are core namespaces, read once from the schema
@@ -148,6 +160,38 @@ class SchemaValidator:
 
 def namespace_of(tag: str) -> str:
     return tag[1:].partition("}")[0] if tag.startswith("{") else ""
+
+
+def elements_below(schema: xmlschema.XMLSchema, qname: str) -> dict[str, str]:
+    """``SchemaValidator.declared_below`` for a schema: breadth first, so the shallowest declaration of a name
+    wins, and each complex type is gone into once (a type that contains itself ends)."""
+    root = schema.maps.elements.get(qname)
+    if root is None:
+        return {}
+    out: dict[str, str] = {}
+    entered: set[int] = set()
+    waiting: deque[tuple[object, str]] = deque([(root, "")])
+    while waiting:
+        element, prefix = waiting.popleft()
+        xsd_type = element.type
+        if id(xsd_type) in entered or xsd_type.is_simple() or xsd_type.has_simple_content() or xsd_type.is_empty():
+            continue
+        entered.add(id(xsd_type))
+        for child in _declared_elements(xsd_type.content):
+            name = local_name_of(child.name)
+            out.setdefault(name, prefix + name)
+            waiting.append((child, f"{prefix}{name}/"))
+    return out
+
+
+def _declared_elements(group: object) -> Iterator[object]:
+    """The element declarations of a model group, in its order, through nested groups (not an xs:any)."""
+    for particle in group:
+        kind = type(particle).__name__
+        if kind == "XsdGroup":
+            yield from _declared_elements(particle)
+        elif kind != "XsdAnyElement" and getattr(particle, "name", None):
+            yield particle
 
 
 def local_name_of(tag: str) -> str:

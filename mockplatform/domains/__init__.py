@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from ..app import Application
+    from ..contracts import ContractPackage
     from ..fixtures import Fixtures
     from ..journal import Exchange
     from ..messages import Response
@@ -96,6 +97,10 @@ class Domain:
     # Domains it builds on, by name (web booking puts messages in the inbox): the only domains it may
     # import, and installed with it or it is refused at start.
     requires: Sequence[str] = field(default_factory=tuple)
+    # Its profiles judge any contract rather than a family of its own (the generic profile): they come after the
+    # other domains' profiles, so they are never the default one, nor the journal page's choice for a contract
+    # another profile owns.
+    judges_any_contract: bool = False
 
     def fixtures(self, data: dict[str, Any], path: Path) -> Any:
         """Its section of the fixtures file (``data`` is the whole file); raise ConfigError naming the key."""
@@ -133,6 +138,11 @@ class Domain:
 
     def logical_error(self, contract: str, text: str) -> bytes | None:
         """A complete answer with a logical ERROR (resultCode) for ``contract``; None if it has none."""
+        return None
+
+    def loaded_logical_error(self, app: Application, contract: str, text: str) -> bytes | None:
+        """A logical ERROR answer for a contract no domain's ``logical_error`` answers (one loaded from a package
+        the user gave: the generic producer's, made from its response schema); None if it has none."""
         return None
 
     def pages(self) -> Sequence[Page]:
@@ -193,10 +203,18 @@ def installed() -> tuple[Domain, ...]:
     return tuple(found)
 
 
+def shipped(package: ContractPackage, domains: Iterable[Domain] | None = None) -> bool:
+    """Is this a package a domain ships (its ``contract_packages``: the built-in inbox, web booking, ...), rather
+    than one the user loaded (``--contracts``)? A shipped contract is its domain's to answer and judge."""
+    where = Path(package.source).resolve()
+    return any(Path(folder).resolve() == where
+               for domain in (installed() if domains is None else domains) for folder in domain.contract_packages)
+
+
 def profiles(domains: Iterable[Domain] | None = None) -> dict[str, Callable[[], Profile]]:
-    """The rule profiles of the installed domains, by id."""
+    """The rule profiles of the installed domains, by id: a domain's that judges any contract last."""
     out: dict[str, Callable[[], Profile]] = {}
-    for domain in installed() if domains is None else domains:
+    for domain in sorted(installed() if domains is None else domains, key=lambda d: d.judges_any_contract):
         for profile_id, factory in domain.profiles().items():
             if profile_id in out:
                 raise ConfigError(f"rule profile '{profile_id}' is provided by two domains")
@@ -223,4 +241,4 @@ def profile(profile_id: str | None, domains: Iterable[Domain] | None = None) -> 
 
 __all__ = ["ENTRY_POINT_GROUP", "AdminRoute", "Domain", "Endpoint", "FrontPageItem", "Page", "default_profile",
            "installed",
-           "profile", "profiles"]
+           "profile", "profiles", "shipped"]

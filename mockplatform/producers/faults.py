@@ -113,8 +113,11 @@ class FaultInjector:
             raise ConfigError("fault 'delay_ms' must not be negative")
         if fault.kind is FaultKind.LOGICAL_ERROR and fault.contract is not None \
                 and self.logical_error(fault.contract, "") is None:
-            raise ConfigError(f"a logical ERROR answer needs a contract with resultCode; {fault.contract} has none "
-                              "(a contract that reports errors as SOAP faults: use kind 'soap_fault')")
+            raise ConfigError(f"a logical ERROR answer needs a contract whose answer has a resultCode (a built-in "
+                              "contract whose fake gives one, or a contract loaded with --contracts whose response "
+                              "schema declares an element named resultCode or ResultCode); the contract "
+                              f"{fault.contract} has none, or is not loaded (a contract that reports errors as SOAP "
+                              "faults: use kind 'soap_fault')")
         with self._lock:
             fault.id = next(self._ids)
             self._faults.append(fault)

@@ -123,6 +123,10 @@ class RequestView:
     response_sha256: str | None = None  # of the answer's body (set by ``slim``, which lets the body go)
     elements: dict[str, etree._Element] = field(default_factory=dict)  # "" = the request element
     lines: dict[str, int | None] = field(default_factory=dict)
+    # Rules the profile could not apply to this request, by id, with why (English, Swedish): a field the rule
+    # reads is not in the request or its contract. Such a rule is neither applied nor counted as checked here;
+    # the profile says so in a finding of its own (plain data: kept by ``slim``).
+    unapplied: dict[str, tuple[str, str]] | None = None
 
     @property
     def technical_fault(self) -> bool:
@@ -266,8 +270,8 @@ class Judgement:
 class Profile:
     """A named set of rules: the catalogue (data) and, by id, the callable that applies each rule; and
     how its domain reads a request for them (``read``), the context its rules need (``context``), its
-    test cases and the name of their catalogue, which contracts are its own, and what its protocol section
-    adds (``catalogue``, ``cost``)."""
+    test cases (fixed, or made for the context: ``cases_for``) and the name of their catalogue, which contracts
+    are its own, and what its protocol section adds (``catalogue``, ``cost``)."""
 
     def __init__(self, id: str, name: str, rules: Iterable[tuple[RuleInfo, RequestRule | JournalRule]], *,
                  read: Callable[[Exchange], RequestView] = read_view,
@@ -275,7 +279,8 @@ class Profile:
                  cases: Sequence[TestCase] = (),
                  owns_contract: Callable[[str], bool] = lambda namespace: True,
                  cost: Callable[[int], CostEstimate | None] = lambda volume: None,
-                 catalogue: str = "", unread: Iterable[str] = ()) -> None:
+                 catalogue: str = "", unread: Iterable[str] = (),
+                 cases_for: Callable[[RuleContext], Sequence[TestCase]] | None = None) -> None:
         self.id = id
         self.name = name
         pairs = list(rules)
@@ -289,12 +294,18 @@ class Profile:
         self.read = read
         self.context = context or core_context
         self.cases = list(cases)
+        self.cases_for = cases_for
         self.owns_contract = owns_contract
         self.cost = cost
         self.catalogue = catalogue  # the name of its test-case catalogue, as the protocol's head shows it
         # Journal columns that neither its rules and cases nor the protocol read: ``verify`` leaves them unread
         # (their fields empty), which saves decoding them for every exchange.
         self.unread = frozenset(unread)
+
+    def test_cases(self, ctx: RuleContext) -> list[TestCase]:
+        """Its test cases for a context: the fixed catalogue, or, for a profile whose cases depend on what is
+        loaded (one per operation of the loaded contracts: ``cases_for``), the catalogue made for the context."""
+        return list(self.cases_for(ctx)) if self.cases_for is not None else self.cases
 
     def rule(self, rule_id: str) -> RuleInfo:
         """The catalogue entry of a rule id (KeyError if the profile has no such rule)."""
@@ -311,7 +322,10 @@ class Profile:
         that looked at it is counted in ``checked``."""
         if not ctx.selects(view):
             return
+        unapplied = view.unapplied
         for info, rule in _applying(self._request, view.operation, self._request_by_operation):
+            if unapplied and info.id in unapplied:
+                continue
             if checked is not None:
                 checked[info.id] += 1
             for hit in rule(view, ctx):

@@ -13,13 +13,14 @@ thread or message), so judging takes the same memory whatever the journal's size
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..findings import Finding, Severity
 
 if TYPE_CHECKING:
+    from ..contracts import Interaction
     from .base import RequestView, RuleContext
 
 MAX_EVIDENCE = 5  # exchanges shown as a case's evidence: those that show what is wrong first
@@ -155,3 +156,41 @@ def attempts(attempted: Callable[[RequestView], bool], proves: Callable[[Request
                 self.outcome.add(view, findings)
 
     return Attempts
+
+
+def major_version(namespace: str) -> str:
+    """A contract's major version, the last part of its responder namespace ("...:AddMessageResponder:2" -> "2");
+    "" when it ends otherwise."""
+    last = namespace.rstrip(":").rpartition(":")[2]
+    return last if last.isdigit() else ""
+
+
+def answered_cases(interactions: Iterable[Interaction], prefix: str) -> list[TestCase]:
+    """One case per operation of the given contracts, for a profile of contracts it knows only by their schemas:
+    a valid request to it, answered (HTTP 200, not a SOAP fault). A request that broke an error rule fails the
+    case of the operation it was sent to. Ids: ``<prefix>-<operation>-<major version>``, in that order."""
+    out = []
+    for interaction in sorted(interactions, key=lambda i: (i.name, i.responder_namespace)):
+        name, namespace = interaction.name, interaction.responder_namespace
+        major = major_version(namespace)
+        out.append(TestCase(
+            f"{prefix}-{name}" + (f"-{major}" if major else ""),
+            f"Ett giltigt anrop till {name} {interaction.version} besvaras",
+            f"A valid request to {name} {interaction.version} answered",
+            f"A request to {name} ({namespace}) that breaks no error rule is answered (HTTP 200, not a SOAP fault).",
+            f"Send a valid {interaction.request_element} request to {namespace} through the platform.",
+            attempts(_to_contract(namespace), _answered),
+            purpose_sv=f"Ett anrop till {name} ({namespace}) som inte bryter mot någon felregel besvaras (HTTP 200, "
+            "inget SOAP-fel).",
+            how_to_run_sv=f"Skicka ett giltigt {interaction.request_element}-anrop till {namespace} genom "
+            "plattformen."))
+    return out
+
+
+def _to_contract(namespace: str) -> Callable[[RequestView], bool]:
+    wanted = namespace.lower()
+    return lambda view: (view.exchange.contract or "").lower() == wanted
+
+
+def _answered(view: RequestView) -> bool:
+    return view.exchange.http_status == 200 and view.fault_code is None

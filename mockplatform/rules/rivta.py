@@ -4,7 +4,7 @@ its own rules (how its logical address is formed, what its fields must say)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from lxml import etree
 
@@ -31,6 +31,11 @@ NODE_SOAP_SV = ("med node-soap: lägg till huvudet med client.addSoapHeader('<Lo
                 + "\">ADRESS</LogicalAddress>'), ta inte med LogicalAddress bland anropets argument och bygg klienten "
                 "från en kopia av WSDL:en utan LogicalAddress-delen i indatameddelandet (node-soap bortser från "
                 "soap:header och skickar den första delen, LogicalAddress, som Body)")
+
+
+def visible(text: str) -> str:
+    """A value with its whitespace made visible (line breaks and tabs written as \\n, \\r, \\t)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
 
 
 def logical_address_headers(env: Envelope) -> list[etree._Element]:
@@ -89,6 +94,95 @@ def soap_envelope(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
               f"{ns.SOAP11}, Content-Type text/xml och ett SOAPAction-huvud (inte application/soap+xml). I WCF: "
               "basicHttpBinding (eller en customBinding med messageVersion Soap11), inte wsHttpBinding eller Soap12; i "
               "JAX-WS/CXF: sätt inte SOAPBinding.SOAP12HTTP_BINDING")
+
+
+def address_header(env: Envelope, want: str | None = None) -> Generator[Hit, None, bool]:
+    """What RIVTA BP 2.1 asks of any request's address header, whatever the domain: one is there (not sent as the
+    Body's first element), it is not a WS-Addressing To the SOAP stack added, it is in the registry namespace, and
+    it has no whitespace around it (the platform routes by the value as sent: it trims nothing, and it takes the
+    last address header). ``want``: the address the domain's producer has, for the hints (None: not known here).
+    Returns True when what it found leaves nothing more to say of the address (no header; a stack's To)."""
+    shown, shown_sv = want or "ADDRESS", want or "ADRESS"
+    element = env.address_element
+    if element is None:
+        base = env.header if env.header is not None else env.root
+        path = f"{xml_path(base)}/LogicalAddress" if env.header is not None else "/Envelope/Header"
+        if header_part_as_payload(env):
+            yield Hit("The SOAP header has no LogicalAddress: it was sent as the Body's first element instead (the "
+                      "header part sent as the payload), so the platform finds no logical address (VP003)",
+                      "SOAP-huvudet saknar LogicalAddress: den skickades i stället som Bodyns första element "
+                      "(huvudets del skickad som innehåll), så plattformen hittar ingen logisk adress (VP003)",
+                      path=path, line=base.sourceline,
+                      hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{shown}</LogicalAddress> in the Header and '
+                      f"only the request element in the Body; {NODE_SOAP}",
+                      hint_sv=f'skicka <LogicalAddress xmlns="{ns.REGISTRY}">{shown_sv}</LogicalAddress> i Header '
+                      f"och bara anropselementet i Body; {NODE_SOAP_SV}")
+            return True
+        yield Hit("The SOAP header has no LogicalAddress (RIVTA BP 2.1)",
+                  "SOAP-huvudet saknar LogicalAddress (RIVTA BP 2.1)",
+                  path=path, line=base.sourceline,
+                  hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{shown}</LogicalAddress> as the first header',
+                  hint_sv=f'skicka <LogicalAddress xmlns="{ns.REGISTRY}">{shown_sv}</LogicalAddress> som första '
+                  "huvudelement")
+        return True
+    path, line = xml_path(element), element.sourceline
+    raw = env.logical_address or ""
+    have = raw.strip()
+    if stack_to_header(env) is not None and (want is None or have.lower() != want.lower()):
+        after = bool(logical_address_headers(env))
+        not_by, not_by_sv = (f", not by {want}", f", inte på {want}") if want else ("", "")
+        send, send_sv = ((f"; send {want} as LogicalAddress", f"; skicka {want} som LogicalAddress") if want else
+                         ("; send the producer's logical address as LogicalAddress",
+                          "; skicka producentens logiska adress som LogicalAddress"))
+        yield Hit(f"A WS-Addressing <To> header {'after LogicalAddress ' if after else ''}carries '{visible(raw)}' "
+                  "(the endpoint URL, as WCF adds it by default). The platform takes the last LogicalAddress or To "
+                  f"header as the logical address, so it routes by '{visible(raw)}'{not_by}: VP004"
+                  + ("" if after else "; and there is no LogicalAddress header"),
+                  f"Ett WS-Addressing <To>-huvud {'efter LogicalAddress ' if after else ''}innehåller "
+                  f"'{visible(raw)}' (tjänstens URL, som WCF lägger till som standard). Plattformen läser det sista "
+                  f"LogicalAddress- eller To-huvudet som logisk adress, så den vägväljer på '{visible(raw)}'"
+                  f"{not_by_sv}: VP004" + ("" if after else "; och LogicalAddress-huvudet saknas"),
+                  path=path, line=line, hint=f"{WSA_OFF}{send}", hint_sv=f"{WSA_OFF_SV}{send_sv}")
+        return True
+    if env.profile != PROFILE_BP20 and namespace(element) != ns.REGISTRY:
+        yield Hit(f"LogicalAddress is in namespace '{namespace(element)}'; RIVTA BP 2.1 puts it in {ns.REGISTRY}",
+                  f"LogicalAddress ligger i namnrymden '{namespace(element)}'; RIVTA BP 2.1 kräver {ns.REGISTRY}",
+                  path=path, line=line, hint=f'write <LogicalAddress xmlns="{ns.REGISTRY}">{shown}</LogicalAddress>',
+                  hint_sv=f'skriv <LogicalAddress xmlns="{ns.REGISTRY}">{shown_sv}</LogicalAddress>')
+    if have and have != raw:
+        yield Hit(f"The logical address '{visible(raw)}' has whitespace around '{have}'. The platform does not trim "
+                  f"it: it looks for a route to '{visible(raw)}' as sent and answers VP004 ('Whitespace detected in "
+                  "incoming request')",
+                  f"Den logiska adressen '{visible(raw)}' har blanksteg runt '{have}'. Plattformen tar inte bort "
+                  f"dem: den söker ett vägval för '{visible(raw)}' som det skickades och svarar VP004 "
+                  "('Whitespace detected in incoming request')",
+                  path=path, line=line,
+                  hint=f"send the address with nothing around it, <LogicalAddress>{have}</LogicalAddress>: no spaces "
+                  "or line breaks inside the element (as a pretty-printer or a template with the value on its own "
+                  "line adds them)",
+                  hint_sv=f"skicka adressen utan något runt den, <LogicalAddress>{have}</LogicalAddress>: inga "
+                  "blanksteg eller radbrytningar i elementet (som en formaterare eller en mall med värdet på en egen "
+                  "rad lägger till)")
+    return False
+
+
+def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
+    """The address header of a contract whose producer's address the profile does not know (any loaded
+    contract): present, in the registry namespace, exactly as routed (``address_header``), and not empty. Which
+    address is right is the TAK's to say: a wrong one is answered VP004 and journaled as such."""
+    env = view.envelope
+    if env is None:
+        return
+    if (yield from address_header(env)):
+        return
+    if not (env.logical_address or "").strip():
+        element = env.address_element
+        yield Hit("The logical address is empty", "Den logiska adressen är tom",
+                  path=xml_path(element), line=element.sourceline,
+                  hint="send the logical address the contract is routed at in the TAK (the producer system's or the "
+                  "care unit's HSA-id, as the contract's domain addresses it)",
+                  hint_sv="skicka den logiska adress som kontraktet är vägvalt på i TAK (producentsystemets eller "
+                  "vårdenhetens HSA-id, så som kontraktets domän adresserar)")
 
 
 def bp20_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:

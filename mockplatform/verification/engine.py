@@ -100,7 +100,8 @@ def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None
             since = max(since, reset) if since and reset else (since or reset)
         rules = _RuleTally(profile)
         head = _HeadTally()
-        judges = [case.judge(ctx) for case in profile.cases]
+        catalogue = profile.test_cases(ctx)
+        judges = [case.judge(ctx) for case in catalogue]
         with parallel.fewer_collections():
             # The one judging path: each exchange prepared (``Profile.prepare``: here, or in worker processes for a
             # large journal), then in time order through the journal rules (``Profile.stream_prepared``).
@@ -112,8 +113,7 @@ def verify(options: VerifyOptions, progress: Callable[[int], None] | None = None
                     judge.feed(view, found)
                 if progress is not None and head.count % PROGRESS_EVERY == 0:
                     progress(head.count)
-        cases = [_case(case, judge.finish(), profile, journal) for case, judge in zip(profile.cases, judges,
-                                                                                      strict=True)]
+        cases = [_case(case, judge.finish(), profile, journal) for case, judge in zip(catalogue, judges, strict=True)]
     finally:
         journal.close()
     selection = {"since": since, "until": until, "consumer": options.consumer, "system_id": options.system_id,

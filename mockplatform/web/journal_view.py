@@ -153,9 +153,10 @@ def exchange_page(app: Application, exchange_id: int) -> Response:
     profile = _profile_of(app, exchange)
     findings, judged = [], False
     if profile is not None:
+        ctx = profile.context(app.fixtures, app.contracts)  # first: a profile may read with what its context holds
         view = profile.read(exchange)
         judged = view.judged
-        findings = list(profile.iter_request_findings(view, profile.context(app.fixtures, app.contracts)))
+        findings = list(profile.iter_request_findings(view, ctx))
     links = [link for domain in app.domains for link in domain.exchange_links(app, exchange)]
     vp = VP_CODES.get(exchange.vp_code or "")
     return responses.page(

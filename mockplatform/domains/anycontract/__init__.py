@@ -1,5 +1,6 @@
-"""Any contract: the generic producer for every loaded contract (``builtin:generic`` in the TAK), and the
-response templates it answers from (``serve --templates DIR``).
+"""Any contract: the generic producer for every loaded contract (``builtin:generic`` in the TAK), the
+response templates it answers from (``serve --templates DIR``), and the rule profile "rivta-generic" that judges
+calls to them (``profile``).
 
 A contract the platform has no fake for (one whose package the user loads with ``--contracts``: the
 1177 Inkorg 2.0 contracts, a complaints service) is routed to ``builtin:generic``. The producer validates
@@ -11,12 +12,12 @@ finds it through the ``mockplatform.domains`` entry point.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...domains import AdminRoute, Domain
-from .names import ADDRESS, DOMAIN_NAME, PRODUCER
+from .names import ADDRESS, DOMAIN_NAME, PRODUCER, PROFILE_ID
 from .store import STATE_SCHEMA, ScenarioState, reset_state
 from .templates import Templates, load_templates
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from ...app import Application
     from ...messages import Request
     from ...producers import Producer
+    from ...rules import Profile
 
 
 def templates_of(app: Application) -> Templates:
@@ -46,6 +48,17 @@ class AnyContractDomain(Domain):
 
     def reset(self, conn: sqlite3.Connection) -> None:
         reset_state(conn)
+
+    def profiles(self) -> dict[str, Callable[[], Profile]]:
+        from .profile import profile
+
+        return {PROFILE_ID: profile}
+
+    def loaded_logical_error(self, app: Application, contract: str, text: str) -> bytes | None:
+        from .producer import GenericProducer
+
+        producer = app.producers.get(PRODUCER)
+        return producer.logical_error(contract, text) if isinstance(producer, GenericProducer) else None
 
     def admin_routes(self) -> Sequence[AdminRoute]:
         return (AdminRoute("GET", "generic", f"the generic producer ({ADDRESS}): its response templates, what they "
@@ -74,8 +87,9 @@ def _admin_state(app: Application, request: Request, parts: list[str]) -> Any:
 
 domain = AnyContractDomain(
     name=DOMAIN_NAME,
-    title="Any contract: the generic producer and response templates",
+    title="Any contract: the generic producer, response templates and the rivta-generic profile",
     store_schema=STATE_SCHEMA,
+    judges_any_contract=True,
 )
 
 

@@ -11,11 +11,13 @@ the template's file and line: the platform never passes on an answer it made wro
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from ...domains import shipped
 from ...producers import ProducerAnswer, ProducerCall, fault_answer, schema_fault, soap_answer, version_mismatch
 from .names import ADDRESS
 from .store import ScenarioState
@@ -30,10 +32,13 @@ if TYPE_CHECKING:
 class GenericProducer:
     def __init__(self, app: Application, templates: Templates) -> None:
         self.contracts = app.contracts
+        self.domains = app.domains
         self.lenient = app.settings.lenient
         self.templates = templates
         self.state = ScenarioState(app.journal)
         self._minimal: dict[str, str] = {}  # responder namespace (lower case) -> the minimal answer's XML
+        # responder namespace (lower case) -> its ERROR answer and the local name of its text (see logical_error)
+        self._errors: dict[str, tuple[etree._Element, str | None] | None] = {}
         self._lock = threading.Lock()
 
     def __call__(self, call: ProducerCall) -> ProducerAnswer:
@@ -75,6 +80,56 @@ class GenericProducer:
                 if xml is None:
                     xml = self._minimal[key] = minimal_response(loaded)
         return xml
+
+
+    def logical_error(self, contract: str, text: str) -> bytes | None:
+        """A complete answer with a logical ERROR for a contract loaded from a package the user gave, whose
+        response declares a result code (an element named resultCode or ResultCode, anywhere in it, whose type
+        takes ERROR): the smallest valid response with that code ERROR and ``text`` in its result text (resultText,
+        ResultText, comment or Comment, when the response has one). None for any other contract: a contract a
+        domain ships has that domain's fake (and its own ``logical_error``, if any)."""
+        loaded = self.contracts.get(contract)
+        if loaded is None or shipped(loaded.interaction.package, self.domains):
+            return None
+        key = contract.lower()
+        if key not in self._errors:
+            with self._lock:
+                if key not in self._errors:
+                    self._errors[key] = error_response(loaded)
+        made = self._errors[key]
+        if made is None:
+            return None
+        element, text_name = made
+        element = copy.deepcopy(element)
+        if text_name is not None:
+            for found in element.iter():
+                if isinstance(found.tag, str) and etree.QName(found).localname == text_name:
+                    found.text = text
+                    break
+        return soap_answer(etree.tostring(element, encoding="unicode")).body
+
+
+RESULT_CODES = ("resultCode", "ResultCode")
+RESULT_TEXTS = ("resultText", "ResultText", "comment", "Comment")
+
+
+def error_response(loaded: LoadedContract) -> tuple[etree._Element, str | None] | None:
+    """The contract's smallest valid response with its result code ERROR (and a result text, if the response
+    declares one), and the local name of that text element; None when the response has no result code that
+    takes ERROR, or no such answer can be made valid."""
+    interaction = loaded.interaction
+    qname = f"{{{interaction.responder_namespace}}}{interaction.response_element}"
+    declared = loaded.validator.declared_below(qname)
+    code = next((name for name in RESULT_CODES if name in declared), None)
+    if code is None:
+        return None
+    text = next((name for name in RESULT_TEXTS if name in declared), None)
+    values = {code: "ERROR"} | ({text: "-"} if text is not None else {})
+    try:
+        element = minimal_element(loaded.validator.xsd_schema(), qname, values=values)
+    except SynthesisError:
+        return None
+    return (element, text) if not loaded.validator.findings(element) else None
 
 
 def minimal_response(loaded: LoadedContract) -> str:

@@ -193,8 +193,28 @@ def simple_value(xsd_type: Any, now: datetime | None = None) -> str:
 
 
 class _Maker:
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, values: dict[str, str] | None = None) -> None:
         self.now = now
+        self.values = values or {}  # local name -> the value it must have (see ``minimal_element``)
+        self._leads: dict[int, bool] = {}
+
+    def leads(self, particle: Any) -> bool:
+        """Does an element of ``values`` stand in this particle (it, or below it)?"""
+        if not self.values or type(particle).__name__ == "XsdAnyElement":
+            return False
+        key = id(particle)
+        if key not in self._leads:
+            self._leads[key] = False  # a type that contains itself leads nowhere more than once
+            if type(particle).__name__ == "XsdGroup":
+                found = any(self.leads(p) for p in particle)
+            else:
+                name = particle.name or ""
+                xsd_type = particle.type
+                found = name.rpartition("}")[2] in self.values or (
+                    not xsd_type.is_simple() and not xsd_type.has_simple_content() and not xsd_type.is_empty()
+                    and self.leads(xsd_type.content))
+            self._leads[key] = found
+        return self._leads[key]
 
     def element(self, element: Any, depth: int) -> _Node:
         if depth > _MAX_DEPTH:
@@ -208,7 +228,13 @@ class _Maker:
         node = _Node(element.name)
         xsd_type = element.type
         fixed = getattr(element, "fixed", None)
+        wanted = self.values.get(element.name.rpartition("}")[2]) if self.values else None
         if xsd_type.is_simple():
+            if wanted is not None:
+                if not xsd_type.is_valid(wanted):
+                    raise SynthesisError(f"the element {element.name} cannot hold the value '{wanted}'")
+                node.text = wanted
+                return node
             node.text = fixed if fixed is not None else simple_value(xsd_type, self.now)
             return node
         for attribute in getattr(xsd_type, "attributes", {}).values():
@@ -228,17 +254,19 @@ class _Maker:
                 raise SynthesisError(f"{_type_name(owner)} requires an xs:any element: nothing minimal can be made "
                                      "of it")
             return []
+        times = max(particle.min_occurs, 1) if self.leads(particle) else particle.min_occurs
         if kind == "XsdGroup":
             out: list[_Node] = []
-            for _ in range(particle.min_occurs):
+            for _ in range(times):
                 out += self.group(particle, depth, owner)
             return out
-        return [self.element(particle, depth + 1) for _ in range(particle.min_occurs)]
+        return [self.element(particle, depth + 1) for _ in range(times)]
 
     def group(self, group: Any, depth: int, owner: Any) -> list[_Node]:
         particles = list(group)
         if group.model == "choice":
-            chosen = next((p for p in particles if type(p).__name__ != "XsdAnyElement"), None)
+            chosen = next((p for p in particles if self.leads(p)), None) or \
+                next((p for p in particles if type(p).__name__ != "XsdAnyElement"), None)
             if chosen is None and particles:
                 chosen = particles[0]
             return self.particle(chosen, depth, owner) if chosen is not None else []
@@ -282,12 +310,16 @@ def _build(node: _Node, parent: etree._Element | None, nsmap: dict[str | None, s
     return element
 
 
-def minimal_element(schema: xmlschema.XMLSchema, qname: str, now: datetime | None = None) -> etree._Element:
-    """The smallest valid ``qname`` element (``{namespace}local``) of ``schema``, as an lxml element."""
+def minimal_element(schema: xmlschema.XMLSchema, qname: str, now: datetime | None = None,
+                    values: dict[str, str] | None = None) -> etree._Element:
+    """The smallest valid ``qname`` element (``{namespace}local``) of ``schema``, as an lxml element. ``values``:
+    elements (by local name, of a simple type) that must be there with these values, optional ones included (and
+    what leads to them: an optional parent, a choice's branch), e.g. ``{"resultCode": "ERROR"}``; SynthesisError
+    when such a value is not one the element's type accepts."""
     declared = schema.maps.elements.get(qname)
     if declared is None:
         raise SynthesisError(f"the schema declares no element {qname}")
-    root = _Maker(now or datetime.now(zone())).element(declared, 0)
+    root = _Maker(now or datetime.now(zone()), values).element(declared, 0)
     used: list[str] = []
     _namespaces(root, used)
     known = _prefixes(schema)

@@ -2,8 +2,9 @@
 
 Everything about it is in this folder: the contract package (``contracts/``), the fake producer
 (``producer``) and its state (``store``), the one reader of its requests (``request``), its
-fixtures section (``section``), its rule profile "1177-inbox" (``profile`` with its rules and test
-cases), the cost estimate of its protocol section (``pricing``), its pages (``pages``, templates,
+fixtures section (``section``), its rule profiles "1177-inbox" (``profile`` with its rules and test
+cases) and "1177-inbox-2" (``profile2``: the rules that carry over to the 2.0 contracts of a loaded
+package), the cost estimate of its protocol section (``pricing``), its pages (``pages``, templates,
 static files) and the demo. The core finds it through the ``mockplatform.domains`` entry point.
 """
 
@@ -17,7 +18,7 @@ from urllib.parse import unquote
 from ...domains import AdminRoute, Domain, FrontPageItem, Page
 from ...messages import json_response
 from ...personnummer import WRITTEN_FORMS, from_written
-from .names import ADD_MESSAGE_NS, CONTRACTS, DOMAIN_NAME, PRODUCER, PROFILE_ID
+from .names import ADD_MESSAGE_NS, CONTRACTS, DOMAIN_NAME, PRODUCER, PROFILE2_ID, PROFILE_ID
 from .section import inbox_address, read_section
 from .store import INBOX_SCHEMA, InboxStore, reset_inbox
 
@@ -50,8 +51,9 @@ class InboxDomain(Domain):
 
     def profiles(self) -> dict[str, Callable[[], Profile]]:
         from .profile import profile
+        from .profile2 import profile as profile2
 
-        return {PROFILE_ID: profile}
+        return {PROFILE_ID: profile, PROFILE2_ID: profile2}
 
     def logical_error(self, contract: str, text: str) -> bytes | None:
         if contract.lower() != ADD_MESSAGE_NS.lower():

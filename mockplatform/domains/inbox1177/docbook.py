@@ -1,4 +1,5 @@
-"""DocBook inside a messageText: is it inside the subset the 1177 inbox (1.x) shows?
+"""DocBook inside a messageText: is it inside the subset the 1177 inbox (1.x) shows, or the wider one of the
+standalone 1177 Inkorg (2.0, ``SUBSET_2``)?
 
 Any element or combination outside the subset reaches the citizen as the text
 ``##### Mismatched Element in Source #####``, so a consumer wants to know before it sends.
@@ -26,6 +27,10 @@ _WEB_LINK = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
 ROOT = "(root)"  # the "parent" of the root element in the table
 
 
+XLINK = "http://www.w3.org/1999/xlink"
+XLINK_HREF = f"{{{XLINK}}}href"  # DocBook 5's link target: <link xlink:href="...">
+
+
 @dataclass(frozen=True)
 class Allowed:
     """One row of the subset table: where an element may stand and what it may hold."""
@@ -34,10 +39,13 @@ class Allowed:
     children: frozenset[str] = frozenset()
     text: bool = False  # may hold text (besides whitespace)
     required: tuple[str, ...] = ()  # attributes that must be present and non-blank
+    values: tuple[tuple[str, frozenset[str]], ...] = ()  # (attribute, the values it may have): present and one of them
 
 
-def _row(parents: str, children: str = "", text: bool = False, required: tuple[str, ...] = ()) -> Allowed:
-    return Allowed(frozenset(parents.split()), frozenset(children.split()), text, required)
+def _row(parents: str, children: str = "", text: bool = False, required: tuple[str, ...] = (),
+         values: dict[str, str] | None = None) -> Allowed:
+    return Allowed(frozenset(parents.split()), frozenset(children.split()), text, required,
+                   tuple((name, frozenset(allowed.split())) for name, allowed in (values or {}).items()))
 
 
 # The DocBook subset the 1.x inbox accepts (table on 1177's connection page), in one place.
@@ -53,6 +61,22 @@ SUBSET: dict[str, Allowed] = {
     "varlistentry": _row("variablelist", "term listitem"),
     "term": _row("varlistentry", text=True),
     "listitem": _row("varlistentry", text=True),
+}
+
+# The wider DocBook 5.0 subset the standalone 1177 Inkorg (AddMessage 2.0) documents: the 1.x table, and besides
+# it ``link`` (a link, as ulink, with its target in xlink:href), ``emphasis`` in a para with a role from 1177's
+# list, and ``itemizedlist`` with ``listitem``s. Where an itemizedlist may stand is not written down: here where
+# a variablelist may (article, section), as DocBook has it.
+EMPHASIS_ROLES = "bold italics underline collapsible bgcolor information observe"
+SUBSET_2: dict[str, Allowed] = {
+    **SUBSET,
+    "article": _row(ROOT, "info para section bibliography variablelist itemizedlist"),
+    "section": _row("article", "info title para bibliography variablelist itemizedlist"),
+    "para": _row("article section", "ulink link emphasis", text=True),
+    "link": _row("para", text=True, required=(XLINK_HREF,)),
+    "emphasis": _row("para", text=True, values={"role": EMPHASIS_ROLES}),
+    "itemizedlist": _row("article section", "listitem"),
+    "listitem": _row("varlistentry itemizedlist", text=True),
 }
 
 
@@ -190,15 +214,27 @@ def _judge(element: etree._Element, parent: str, path: str, offset: int, subset:
     else:
         for attribute in row.required:
             if not (element.get(attribute) or "").strip():
-                _problem(node, f"<{name}> needs a non-empty '{attribute}' attribute; without it the link leads "
-                         "nowhere", f"<{name}> måste ha ett attribut '{attribute}' som inte är tomt; utan det leder "
+                shown = "xlink:href" if attribute == XLINK_HREF else attribute
+                _problem(node, f"<{name}> needs a non-empty '{shown}' attribute; without it the link leads "
+                         "nowhere", f"<{name}> måste ha ett attribut '{shown}' som inte är tomt; utan det leder "
                          "länken ingenstans", mismatch=False)
-        if name == "ulink":
-            url = (element.get("url") or "").strip()
+        for attribute, allowed in row.values:
+            value = (element.get(attribute) or "").strip()
+            if value not in allowed:
+                listed = ", ".join(sorted(allowed))
+                said, said_sv = ((f"{attribute}='{value[:40]}'",) * 2 if value
+                                 else (f"no '{attribute}'", f"inget '{attribute}'"))
+                _problem(node, f"<{name}> has {said}; 1177 shows it as meant only with {attribute} one of {listed}",
+                         f"<{name}> har {said_sv}; 1177 visar den som avsett bara med {attribute} ett av {listed}",
+                         mismatch=False)
+        if name in ("ulink", "link"):
+            attribute = "url" if name == "ulink" else XLINK_HREF
+            url = (element.get(attribute) or "").strip()
             if url and not _WEB_LINK.match(url):
-                _problem(node, f"<ulink url='{url[:80]}'> is not an absolute http(s) address; a citizen's browser "
-                         "cannot (or must not) open it", f"<ulink url='{url[:80]}'> är ingen absolut http(s)-adress; "
-                         "invånarens webbläsare kan inte (eller får inte) öppna den", mismatch=False)
+                shown = "url" if name == "ulink" else "xlink:href"
+                _problem(node, f"<{name} {shown}='{url[:80]}'> is not an absolute http(s) address; a citizen's "
+                         "browser cannot (or must not) open it", f"<{name} {shown}='{url[:80]}'> är ingen absolut "
+                         "http(s)-adress; invånarens webbläsare kan inte (eller får inte) öppna den", mismatch=False)
         if not row.text and _has_text(element):
             hold = ", ".join(f"<{c}>" for c in sorted(row.children))
             _problem(node, f"<{name}> cannot hold text directly (only {hold}), so the text may not be shown; "
@@ -248,14 +284,17 @@ def ulink_urls(text: str) -> list[str]:
     return _ulinks(root)
 
 
-def examine(text: str) -> tuple[list[Problem], list[str]]:
-    """``(check(text), ulink_urls(text))`` from one parse of the text: what the inbox's rule and its test
-    cases ask of a messageText (``InboxView.docbook``)."""
+def examine(text: str, subset: dict[str, Allowed] = SUBSET) -> tuple[list[Problem], list[str]]:
+    """``(check(text, subset), ulink_urls(text))`` from one parse of the text: what the inbox's rule and its test
+    cases ask of a messageText (``InboxView.docbook``); with ``SUBSET_2``, the target of each ``link`` too."""
     try:
         root, offset = read(text)
     except DocBookError as exc:
         return [exc.problem], []
-    return _problems(root, offset, SUBSET), _ulinks(root)
+    urls = _ulinks(root)
+    if "link" in subset:
+        urls += [el.get(XLINK_HREF) or "" for el in root.iter() if el.tag in _LINKS]
+    return _problems(root, offset, subset), urls
 
 
 def _problems(root: etree._Element, offset: int, subset: dict[str, Allowed]) -> list[Problem]:
@@ -263,6 +302,7 @@ def _problems(root: etree._Element, offset: int, subset: dict[str, Allowed]) -> 
 
 
 _ULINKS = frozenset({"ulink", f"{{{DOCBOOK5}}}ulink"})  # its Clark names: no namespace, or DocBook 5's
+_LINKS = frozenset({"link", f"{{{DOCBOOK5}}}link"})
 
 
 def _ulinks(root: etree._Element) -> list[str]:

@@ -5,21 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ... import ns
-from ...envelope import PROFILE_BP20
 from ...personnummer import birth_date, letter_form, problems
 from ...rules import Hit
 from ...rules.base import xml_path
-from ...rules.rivta import (
-    NODE_SOAP,
-    NODE_SOAP_SV,
-    WSA_OFF,
-    WSA_OFF_SV,
-    header_part_as_payload,
-    logical_address_headers,
-    stack_to_header,
-)
-from ...xmlsafe import namespace
+from ...rules.rivta import address_header
 from . import docbook
 from .view import InboxContext as RuleContext
 from .view import InboxView as RequestView
@@ -29,75 +18,19 @@ def _listed(values: object) -> str:
     return ", ".join(str(v) for v in values) or "(none)"
 
 
-def _visible(text: str) -> str:
-    """A value with its whitespace made visible (line breaks and tabs written as \\n, \\r, \\t)."""
-    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
-
-
 def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
-    """The LogicalAddress header names the inbox producer system: this domain is system-addressed. The
-    platform routes by the value as sent: it trims nothing, and it takes the last address header."""
+    """The LogicalAddress header names the inbox producer system: this domain is system-addressed. What any RIVTA
+    request's header must be (there, not a stack's To, in the registry namespace, no whitespace around it: the
+    platform trims nothing) is ``rivta.address_header``'s; then the value must be the inbox's."""
     env = view.envelope
     if env is None:
         return
     want = ctx.inbox_logical_address
+    if (yield from address_header(env, want)):
+        return
     element = env.address_element
-    if element is None:
-        base = env.header if env.header is not None else env.root
-        path = f"{xml_path(base)}/LogicalAddress" if env.header is not None else "/Envelope/Header"
-        if header_part_as_payload(env):
-            yield Hit("The SOAP header has no LogicalAddress: it was sent as the Body's first element instead (the "
-                      "header part sent as the payload), so the platform finds no logical address (VP003)",
-                      "SOAP-huvudet saknar LogicalAddress: den skickades i stället som Bodyns första element "
-                      "(huvudets del skickad som innehåll), så plattformen hittar ingen logisk adress (VP003)",
-                      path=path, line=base.sourceline,
-                      hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> in the Header and '
-                      f"only the request element in the Body; {NODE_SOAP}",
-                      hint_sv=f'skicka <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> i Header och '
-                      f"bara anropselementet i Body; {NODE_SOAP_SV}")
-            return
-        yield Hit("The SOAP header has no LogicalAddress (RIVTA BP 2.1)",
-                  "SOAP-huvudet saknar LogicalAddress (RIVTA BP 2.1)",
-                  path=path, line=base.sourceline,
-                  hint=f'send <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> as the first header',
-                  hint_sv=f'skicka <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress> som första '
-                  "huvudelement")
-        return
     path, line = xml_path(element), element.sourceline
-    raw = env.logical_address or ""
-    have = raw.strip()
-    if stack_to_header(env) is not None and have.lower() != want.lower():
-        after = bool(logical_address_headers(env))
-        yield Hit(f"A WS-Addressing <To> header {'after LogicalAddress ' if after else ''}carries '{_visible(raw)}' "
-                  "(the endpoint URL, as WCF adds it by default). The platform takes the last LogicalAddress or To "
-                  f"header as the logical address, so it routes by '{_visible(raw)}', not by {want}: VP004"
-                  + ("" if after else "; and there is no LogicalAddress header"),
-                  f"Ett WS-Addressing <To>-huvud {'efter LogicalAddress ' if after else ''}innehåller "
-                  f"'{_visible(raw)}' (tjänstens URL, som WCF lägger till som standard). Plattformen läser det sista "
-                  f"LogicalAddress- eller To-huvudet som logisk adress, så den vägväljer på '{_visible(raw)}', inte "
-                  f"på {want}: VP004" + ("" if after else "; och LogicalAddress-huvudet saknas"),
-                  path=path, line=line, hint=f"{WSA_OFF}; send {want} as LogicalAddress",
-                  hint_sv=f"{WSA_OFF_SV}; skicka {want} som LogicalAddress")
-        return
-    if env.profile != PROFILE_BP20 and namespace(element) != ns.REGISTRY:
-        yield Hit(f"LogicalAddress is in namespace '{namespace(element)}'; RIVTA BP 2.1 puts it in {ns.REGISTRY}",
-                  f"LogicalAddress ligger i namnrymden '{namespace(element)}'; RIVTA BP 2.1 kräver {ns.REGISTRY}",
-                  path=path, line=line, hint=f'write <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress>',
-                  hint_sv=f'skriv <LogicalAddress xmlns="{ns.REGISTRY}">{want}</LogicalAddress>')
-    if have and have != raw:
-        yield Hit(f"The logical address '{_visible(raw)}' has whitespace around '{have}'. The platform does not trim "
-                  f"it: it looks for a route to '{_visible(raw)}' as sent and answers VP004 ('Whitespace detected in "
-                  "incoming request')",
-                  f"Den logiska adressen '{_visible(raw)}' har blanksteg runt '{have}'. Plattformen tar inte bort "
-                  f"dem: den söker ett vägval för '{_visible(raw)}' som det skickades och svarar VP004 "
-                  "('Whitespace detected in incoming request')",
-                  path=path, line=line,
-                  hint=f"send the address with nothing around it, <LogicalAddress>{have}</LogicalAddress>: no spaces "
-                  "or line breaks inside the element (as a pretty-printer or a template with the value on its own "
-                  "line adds them)",
-                  hint_sv=f"skicka adressen utan något runt den, <LogicalAddress>{have}</LogicalAddress>: inga "
-                  "blanksteg eller radbrytningar i elementet (som en formaterare eller en mall med värdet på en egen "
-                  "rad lägger till)")
+    have = (env.logical_address or "").strip()
     if have.lower() == want.lower():
         return
     if not have:
@@ -129,13 +62,14 @@ def source_system(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     have = (view.source_system or "").strip()
     one_of = f" (one of: {_listed(issued)})" if issued else ""
     if not have:
+        where, where_sv = view.placement("sourceSystem") or ("after message (and notify) in the request's namespace",
+                                                             "efter message (och notify) i anropets namnrymd")
         yield Hit(f"sourceSystem is missing; 1177 requires the system-id it issued to you{one_of}",
                   f"sourceSystem saknas; 1177 kräver det system-id som 1177 har tilldelat er{one_of}",
                   path=path, line=line,
-                  hint=f"add <sourceSystem>{issued[0] if issued else 'your system-id'}</sourceSystem> after "
-                  "message (and notify) in the request's namespace",
-                  hint_sv=f"lägg till <sourceSystem>{issued[0] if issued else 'ert system-id'}</sourceSystem> efter "
-                  "message (och notify) i anropets namnrymd")
+                  hint=f"add <sourceSystem>{issued[0] if issued else 'your system-id'}</sourceSystem> {where}",
+                  hint_sv=f"lägg till <sourceSystem>{issued[0] if issued else 'ert system-id'}</sourceSystem> "
+                  f"{where_sv}")
         return
     if not issued or have in issued:
         return
@@ -157,15 +91,17 @@ def message_description(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
         return
     path, line = view.where("message/messageDescription")
     what = "missing" if view.message_description is None else "blank"
+    where, where_sv = view.placement("messageDescription") or ("after messageThreadId in the core namespace",
+                                                               "efter messageThreadId i core-namnrymden")
     yield Hit(f"messageDescription is {what}; 1177 requires it (the inbox list then shows 'Meddelande' and the "
               "message has no heading)",
               f"messageDescription {'saknas' if what == 'missing' else 'är tom'}; 1177 kräver den (inkorgens "
               "lista visar då 'Meddelande' och meddelandet saknar rubrik)",
               path=path, line=line,
-              hint="add a short heading, e.g. <messageDescription>Kallelse till mottagningen</messageDescription>, "
-              "after messageThreadId in the core namespace",
+              hint=f"add a short heading, e.g. <messageDescription>Kallelse till mottagningen</messageDescription>, "
+              f"{where}",
               hint_sv="lägg till en kort rubrik, t.ex. <messageDescription>Kallelse till mottagningen"
-              "</messageDescription>, efter messageThreadId i core-namnrymden")
+              f"</messageDescription>, {where_sv}")
 
 
 def unit_connected(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -195,12 +131,13 @@ def notify_needs_source(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     """notify=true only works (and is only billed) with sourceSystem set."""
     if view.notify and not (view.source_system or "").strip():
         path, line = view.where("notify")
+        where, where_sv = view.placement("sourceSystem") or ("after <notify>", "efter <notify>")
         yield Hit("notify is true but sourceSystem is missing; the contract requires sourceSystem whenever notify "
                   "is set, or no notification can be sent",
                   "notify är true men sourceSystem saknas; kontraktet kräver sourceSystem när notify anges, annars "
                   "kan ingen avisering skickas",
-                  path=path, line=line, hint="add <sourceSystem> with your system-id after <notify>",
-                  hint_sv="lägg till <sourceSystem> med ert system-id efter <notify>")
+                  path=path, line=line, hint=f"add <sourceSystem> with your system-id {where}",
+                  hint_sv=f"lägg till <sourceSystem> med ert system-id {where_sv}")
 
 
 def subject_of_care_id(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -276,11 +213,10 @@ def docbook_subset(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
         yield Hit(f"DocBook in messageText, {where}({at}): {problem.message_en}",
                   f"DocBook i messageText, {where}({at_sv}): {problem.message_sv}",
                   path=path, line=line + problem.line - 1 if line and problem.line else line,
-                  hint="use only the elements of the 1177 subset (article, info, section, para, ulink, bibliography, "
-                  "variablelist, varlistentry, term, listitem, title) where the subset allows them",
-                  hint_sv="använd bara elementen i 1177:s delmängd (article, info, section, para, ulink, "
-                  "bibliography, variablelist, varlistentry, term, listitem, title) och bara där delmängden tillåter "
-                  "dem")
+                  hint=f"use only the elements of the 1177 subset ({view.DOCBOOK_ELEMENTS[0]}) where the subset "
+                  "allows them",
+                  hint_sv=f"använd bara elementen i 1177:s delmängd ({view.DOCBOOK_ELEMENTS[1]}) och bara där "
+                  "delmängden tillåter dem")
 
 
 def sso_needs_docbook(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
@@ -288,10 +224,11 @@ def sso_needs_docbook(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     text = view.message_text
     if text is None or docbook.is_docbook(text):
         return
+    mark = next((said for found, said in view.LINK_MARKS if found in text), None)
     if view.has_sso_link:
         why_en, why_sv = "the message has an ssoLink", "meddelandet har en ssoLink"
-    elif "<ulink" in text:
-        why_en, why_sv = "the text contains a <ulink>", "texten innehåller en <ulink>"
+    elif mark is not None:
+        why_en, why_sv = f"the text contains a {mark}", f"texten innehåller en {mark}"
     else:
         return
     path, line = view.where("message/messageText")

@@ -6,11 +6,12 @@ ids are stable once published. The order is the order of the protocol's rule tab
 
 from __future__ import annotations
 
-from ...contracts import ContractRegistry, is_builtin
+from ...contracts import ContractRegistry
 from ...findings import Severity
 from ...fixtures import Fixtures
 from ...rules import Profile, RuleInfo, rivta
 from ...rules.base import JOURNAL, REQUEST, JournalRule, RequestRule
+from ...rules.cases import major_version
 from . import behaviour_rules as behaviour
 from . import payload_rules as payload
 from .cases import CATALOGUE as CASES
@@ -87,7 +88,10 @@ _OWN = frozenset(c.lower() for c in CONTRACTS)
 
 
 def owns_contract(namespace: str) -> bool:
-    return namespace.lower() in _OWN or "patientportal" in namespace.lower()
+    """Its own contracts, and any patientportal namespace of major version 1 (a release candidate's, a wrong
+    case): the 1.x rules judge them. Version 2 and later are the 1177-inbox-2 profile's (``profile2``)."""
+    return namespace.lower() in _OWN or ("patientportal" in namespace.lower()
+                                         and major_version(namespace) in ("", "1"))
 
 
 def profile() -> Profile:
@@ -108,8 +112,10 @@ def inbox_context(fixtures: Fixtures, contracts: ContractRegistry, consumer: str
     section = fixtures.section(DOMAIN_NAME)
     namespaces = frozenset(i.responder_namespace.lower() for i in contracts.interactions
                            if owns_contract(i.responder_namespace))
+    # Every other loaded contract is another's: a built-in one's domain, or a loaded package's profile (the 2.0
+    # contracts are 1177-inbox-2's, a loaded package of another service rivta-generic's or its domain's).
     foreign = frozenset(i.responder_namespace.lower() for i in contracts.interactions
-                        if is_builtin(i.package) and not owns_contract(i.responder_namespace))
+                        if not owns_contract(i.responder_namespace))
     return InboxContext(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids),
                         contract_namespaces=namespaces, foreign_namespaces=foreign,
                         inbox_logical_address=section.logical_address,

@@ -137,8 +137,8 @@ def owns_contract(namespace: str) -> bool:
 
 class _Reading:
     """How the profile reads an exchange: with the contracts its context was made with, so that a request's
-    schema validity is known (a fault is the right answer to an invalid one). Before a context is made (the
-    journal's exchange page), requests are read without it and WB-FAULT, a journal rule, is not run there."""
+    schema validity is known (a fault is the right answer to an invalid one). Before a context is made, requests
+    are read without it (the journal's exchange page makes one first; WB-FAULT, a journal rule, is not run there)."""
 
     def __init__(self) -> None:
         self.contracts: ContractRegistry | None = None

@@ -1,0 +1,97 @@
+"""The "rivta-generic" profile: what can be judged of a call to any contract loaded from a release package,
+knowing nothing of its domain but its schemas.
+
+It judges every contract loaded from a package the user gave (``--contracts``); the contracts a domain ships
+(``Domain.contract_packages``: the inbox 1.x, web booking, the engagement index) are that domain's to judge and
+their calls are left alone. A profile of another domain that also owns a loaded contract (the inbox domain's for
+the inbox 2.0 contracts, a complaints domain's for its own) adds its domain's rules; this one still judges the call
+by the rules every RIVTA BP 2.1 request must keep. Its rules are the core's (``rules.rivta``): the same checks,
+texts and hints as the inbox's, without what only a domain knows (which logical address is right: the TAK says,
+and a wrong one is answered VP004). Its test cases are made for what is loaded: one per operation, a valid
+request answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ... import domains
+from ...contracts import ContractRegistry
+from ...findings import Severity
+from ...fixtures import Fixtures
+from ...rules import Profile, RuleContext, RuleInfo, rivta
+from ...rules.base import REQUEST, RequestRule
+from ...rules.cases import TestCase, answered_cases
+from .names import PROFILE_ID
+
+PROFILE_NAME = "RIVTA BP 2.1, any loaded contract"
+CATALOGUE_NAME = "Inlästa tjänstekontrakt"  # the name of its test cases' catalogue in the protocol
+CASE_PREFIX = "GEN"
+BP21 = "RIVTA Basic Profile 2.1"
+SCHEMAS = "the loaded release package's schemas"
+ERR, WARN = Severity.ERROR, Severity.WARNING
+
+CATALOGUE: tuple[tuple[RuleInfo, RequestRule], ...] = (
+    (RuleInfo("RIVTA-SOAP-ENVELOPE", ERR, "The request is a SOAP 1.1 envelope",
+              "Anropet är ett SOAP 1.1-kuvert", BP21, REQUEST), rivta.soap_envelope),
+    (RuleInfo("RIVTA-LOGICAL-ADDRESS", ERR, "A LogicalAddress header is there, as RIVTA BP 2.1 writes it",
+              "Ett LogicalAddress-huvud finns, så som RIVTA BP 2.1 skriver det", BP21, REQUEST), rivta.logical_address),
+    (RuleInfo("RIVTA-BP20-ADDRESS", WARN, "The address header is BP 2.1 LogicalAddress, not BP 2.0 To",
+              "Adresshuvudet är BP 2.1 LogicalAddress, inte BP 2.0 To", BP21, REQUEST), rivta.bp20_address),
+    (RuleInfo("RIVTA-CONTRACT-NAMESPACE", ERR, "The request is in the namespace of a loaded contract",
+              "Anropet ligger i namnrymden för ett inläst kontrakt", SCHEMAS, REQUEST), rivta.contract_namespace),
+    (RuleInfo("SCHEMA", ERR, "The request is valid against the contract's schema",
+              "Anropet är giltigt enligt kontraktets schema", SCHEMAS, REQUEST), rivta.schema),
+)
+
+
+def judged_contracts(contracts: ContractRegistry) -> tuple[frozenset[str], frozenset[str]]:
+    """(the responder namespaces the profile judges, those of the contracts domains ship), in lower case."""
+    shipped = frozenset(i.responder_namespace.lower() for i in contracts.interactions if domains.shipped(i.package))
+    loaded = frozenset(i.responder_namespace.lower() for i in contracts.interactions) - shipped
+    return loaded, shipped
+
+
+class _Scope:
+    """Which contracts a generic profile owns: once its context is made, those it judges; before (the journal's
+    exchange page asks first), any that no other installed profile owns."""
+
+    def __init__(self) -> None:
+        self.judged: frozenset[str] | None = None
+        self._others: list[Profile] | None = None
+
+    def owns(self, namespace: str) -> bool:
+        if self.judged is not None:
+            return namespace.lower() in self.judged
+        if self._others is None:
+            self._others = [factory() for profile_id, factory in domains.profiles().items() if profile_id != PROFILE_ID]
+        return not any(other.owns_contract(namespace) for other in self._others)
+
+    def context(self, fixtures: Fixtures, contracts: ContractRegistry, consumer: str | None = None,
+                system_ids: tuple[str, ...] = (), **options: object) -> RuleContext:
+        """The context its rules judge in; options of other profiles are ignored."""
+        judged, shipped = judged_contracts(contracts)
+        self.judged = judged
+        return RuleContext(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids),
+                           contract_namespaces=judged, foreign_namespaces=shipped)
+
+
+def cases_for(ctx: RuleContext) -> list[TestCase]:
+    """One case per operation the context's contracts hold: a valid request to it, answered."""
+    return answered_cases([i for i in ctx.contracts.interactions
+                           if i.responder_namespace.lower() in ctx.contract_namespaces], CASE_PREFIX)
+
+
+# What of an exchange its rules and cases never read (nor does the protocol): the answer's headers and the route.
+UNREAD = ("response_headers", "route_trace")
+
+
+def profile() -> Profile:
+    """A fresh rivta-generic profile."""
+    scope = _Scope()
+    owns: Callable[[str], bool] = scope.owns
+    return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE, context=scope.context, cases_for=cases_for,
+                   owns_contract=owns, catalogue=CATALOGUE_NAME, unread=UNREAD)
+
+
+__all__ = ["CATALOGUE", "judged_contracts", "profile"]
