@@ -448,3 +448,59 @@ def test_verify_judges_the_sp_messages_into_a_protocol(app, sp, tmp_path):
     assert cases["TC-UTH-02"].status.value == "not_run"
     rules = {r.rule_id: r for r in protocol.rules}
     assert rules["UTH-SIGNATURE"].violations == 1
+
+
+def test_sp_initiated_logout_first_logs_the_citizen_out_of_the_sessions_other_sp(app, sp):
+    second = json.loads(json.dumps(sp))
+    second["sp"].update(entityId="http://other.example.invalid/metadata",
+                        assertionConsumerService={"url": "http://other.example.invalid/acs", "binding": POST_BINDING},
+                        singleLogoutService={"url": "http://other.example.invalid/sls", "binding": POST_BINDING})
+    assert call(app, "POST", "http://127.0.0.1:8080/admin/sso/sps",
+                OneLogin_Saml2_Settings(second).get_sp_metadata()).status == 201
+    session, cookies = logged_in(app, sp)
+    url, _ = login_url(second)
+    assert call(app, "GET", url, cookies=cookies).status == 200  # the same IdP session: no new cookie
+    xml = logout_request_xml(sp, session["name_id"], session["session_index"])
+    first_id = re.search(rb'ID="([^"]+)"', xml).group(1).decode()
+    answer = call(app, "POST", f"{IDP}/slo", urlencode({"SAMLRequest": base64.b64encode(xml).decode()}).encode())
+    assert answer.status == 303  # cross-site POST, no cookie: the chain names the session itself
+    to_other = call(app, "GET", f"http://{HOST}{dict(answer.headers)['Location']}")
+    assert b'action="http://other.example.invalid/sls"' in to_other.body
+    request_xml = base64.b64decode(form_of(to_other)["SAMLRequest"])
+    from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
+
+    reply = OneLogin_Saml2_Logout_Response(OneLogin_Saml2_Settings(second))
+    reply.build(re.search(rb'ID="([^"]+)"', request_xml).group(1).decode())
+    signed = OneLogin_Saml2_Utils.add_sign(reply.get_xml(), SP_KEY.key_pem, SP_KEY.cert_pem,
+                                           sign_algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                                           digest_algorithm="http://www.w3.org/2001/04/xmlenc#sha256")
+    back = call(app, "POST", f"{IDP}/slo", urlencode({"SAMLResponse": base64.b64encode(signed).decode()}).encode())
+    assert back.status == 303
+    last = call(app, "GET", f"http://{HOST}{dict(back.headers)['Location']}")
+    answer_xml = base64.b64decode(form_of(last)["SAMLResponse"])
+    assert b'action="' + SLS.encode() in last.body
+    assert f'InResponseTo="{first_id}"'.encode() in answer_xml and b"status:Success" in answer_xml
+    sessions = json.loads(call(app, "GET", "http://127.0.0.1:8080/admin/sso/sessions").body)["sessions"]
+    assert sessions[0]["ended"] and all(s["logged_out"] for s in sessions[0]["service_providers"])
+
+
+def test_a_signature_over_another_element_is_not_the_messages(app):
+    """Signature wrapping: a valid signature of an element inside the message does not sign the message."""
+    from lxml import etree
+
+    from mockplatform.domains.uthopp.store import SsoStore
+
+    key = SsoStore(app.journal).key("test")
+    _, signed = saml.build_logout_request(issuer=IDP, key=key, destination=SLS, name_id="_n",
+                                          name_id_format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+                                          sp_name_qualifier=SP_ID, session_index="_s")
+    assert saml.verify_xml(signed, (key.cert_pem,))[0] == "valid"
+    inner = etree.fromstring(signed)
+    signature = inner.find("{http://www.w3.org/2000/09/xmldsig#}Signature")
+    inner.remove(signature)
+    outer = etree.Element("{urn:oasis:names:tc:SAML:2.0:protocol}LogoutRequest", ID="_outer", Version="2.0")
+    outer.append(signature)
+    extensions = etree.SubElement(outer, "{urn:oasis:names:tc:SAML:2.0:protocol}Extensions")
+    extensions.append(inner)
+    outcome, detail = saml.verify_xml(etree.tostring(outer), (key.cert_pem,))
+    assert outcome == "invalid" and "root element" in detail

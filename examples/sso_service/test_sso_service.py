@@ -336,7 +336,7 @@ def test_logout_at_1177_ends_the_sp_session(platform, sp):
     started = browser.get(f"{platform.url}/sso/test/logout")
     assert form_of(started)[0] == f"{sp.url}saml/sls"  # the IdP's signed LogoutRequest, through the browser
     done = browser.submit_forms(started)  # IdP -> SP (LogoutRequest) -> IdP (LogoutResponse) -> logged-out page
-    assert done.url == f"{platform.url}/sso/test/logout" and 'id="logged-out"' in done.text
+    assert done.url.startswith(f"{platform.url}/sso/test/logout") and 'id="logged-out"' in done.text
     assert not browser.let_in()
     exchanges = assert_no_failed_checks(platform, sp, "saml2:AuthnRequest", "saml2:LogoutRequest",
                                         "saml2:LogoutResponse")

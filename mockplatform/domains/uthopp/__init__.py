@@ -18,7 +18,7 @@ from urllib.parse import unquote
 from ...domains import AdminRoute, Domain, Endpoint, FrontPageItem
 from ...errors import ConfigError
 from ...messages import json_response
-from .metadata import MetadataError, ServiceProvider, read_sp_metadata
+from .metadata import MetadataError, ServiceProvider, fetch_metadata, read_sp_metadata
 from .names import DOMAIN_NAME, ENVIRONMENTS, PREFIX, PROFILE_ID
 from .section import SpSource, read_section, sso_fixtures
 from .store import SSO_SCHEMA, SsoStore, reset_sso
@@ -30,27 +30,6 @@ if TYPE_CHECKING:
     from ...messages import Request
     from ...probing import ProbeOptions, ProbeRun
     from ...rules import Profile
-
-FETCH_TIMEOUT_S = 10.0
-
-
-def fetch_metadata(where: str, what: str = "metadata") -> bytes:
-    """SP metadata from a file or an http(s) URL; ConfigError naming it and what went wrong."""
-    if where.startswith(("http://", "https://")):
-        import urllib3
-
-        try:
-            answer = urllib3.request("GET", where, timeout=FETCH_TIMEOUT_S, retries=False)
-        except Exception as exc:
-            raise ConfigError(f"{what} {where}: cannot be fetched: {exc}") from exc
-        if answer.status != 200:
-            raise ConfigError(f"{what} {where}: HTTP {answer.status}, not the metadata")
-        return answer.data
-    try:
-        return Path(where).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{what} {where}: cannot be read: {exc.strerror or exc}") from exc
-
 
 def _load(source: SpSource) -> ServiceProvider:
     data = fetch_metadata(source.metadata, f"{source.where}: metadata")
@@ -172,4 +151,4 @@ domain = SsoDomain(name=DOMAIN_NAME, title="Uthopp: SAML 2.0 single sign-on frå
                    store_schema=SSO_SCHEMA)
 
 
-__all__ = ["SsoDomain", "domain", "fetch_metadata"]
+__all__ = ["SsoDomain", "domain"]

@@ -17,6 +17,7 @@ from lxml import etree
 
 from ...messages import Request, Response
 from ...web import citizen as citizen_session
+from ...web import forms
 from . import saml
 from .metadata import ServiceProvider, idp_metadata
 from .names import (
@@ -165,9 +166,10 @@ def _params(request: Request) -> dict[str, str]:
     """SAMLRequest/SAMLResponse/RelayState/SigAlg/Signature from the query (GET) or the form (POST)."""
     from urllib.parse import parse_qsl
 
-    source = request.raw_query if request.method == "GET" else request.body.decode("latin-1")
+    if request.method != "GET":
+        return forms.fields(request)
     out: dict[str, str] = {}
-    for name, value in parse_qsl(source, keep_blank_values=True):
+    for name, value in parse_qsl(request.raw_query, keep_blank_values=True):
         out.setdefault(name, value)
     return out
 
@@ -493,9 +495,7 @@ def login(app: Application, request: Request, environment: str) -> Response:
     """POST: the citizen chosen on the login page is logged in, and the AuthnRequest is answered."""
     if request.method != "POST":
         return _plain(405, "choose a citizen on the login page\n")
-    from urllib.parse import parse_qsl
-
-    chosen = dict(parse_qsl(request.body.decode("utf-8", "replace"))).get("citizen", "")
+    chosen = forms.fields(request).get("citizen", "")
     if _fixture_citizen(app, chosen) is None:
         return _error_page(400, "No such test citizen.", "Ingen sådan testinvånare.")
     response = Response(303, [("Location", f"{PREFIX}/{environment}/redirect?{request.raw_query}"),
@@ -551,8 +551,6 @@ def single_logout(app: Application, request: Request, environment: str) -> Respo
     status = STATUS_SUCCESS
     if not signed or not session_ok:  # a SessionIndex of another session ends nothing
         status = STATUS_REQUESTER
-    elif session_id is not None:  # always, when session_ok
-        effects += [store.leave_session(session_id, sp.entity_id), store.end_session(session_id)]
     destination = sp.slo_post.response_location or sp.slo_post.location if sp.slo_post else None
     if destination is None:
         obs.check("UTH-LOGOUT-ANSWER", False, "the metadata has no SingleLogoutService with HTTP-POST for the answer",
@@ -560,19 +558,43 @@ def single_logout(app: Application, request: Request, environment: str) -> Respo
                   "publish a SingleLogoutService with Binding HTTP-POST in your metadata")
         response = _error_page(400, "No SingleLogoutService (HTTP-POST) in the SP's metadata.",
                                "Ingen SingleLogoutService (HTTP-POST) i tjänsteleverantörens metadata.")
+        obs.facts["answer"] = "refused"
+    elif status == STATUS_SUCCESS and session_id is not None and _others_to_log_out(store, session_id, sp.entity_id,
+                                                                                     environment):
+        # SAML profiles 4.4.3.2: the IdP first logs the citizen out of the session's other SPs (through the
+        # browser, as for 1177's logout), then answers this SP: kept until the chain ends (``idp_logout``).
+        effects += [store.leave_session(session_id, sp.entity_id),
+                    store.await_others(session_id, sp.entity_id, root.get("ID") or "", destination,
+                                       params.get("RelayState"))]
+        response = Response(303, [("Location", f"{PREFIX}/{environment}/logout?session={session_id}"),
+                                  ("Cache-Control", "no-store")], b"")
+        obs.facts["answer"] = "Success, after the session's other service providers"
     else:
+        if status == STATUS_SUCCESS and session_id is not None:
+            effects += [store.leave_session(session_id, sp.entity_id), store.end_session(session_id)]
         body = saml.build_logout_response(issuer=entity_id(app, request, environment),
                                           key=store.key(environment), destination=destination,
                                           in_response_to=root.get("ID"), status=status)
         response = saml.post_form(destination, "SAMLResponse", body, params.get("RelayState"))
         obs.facts["response_xml"] = body.decode()
-    obs.facts["answer"] = status
-    if status == STATUS_SUCCESS:
-        response.headers += [citizen_session.log_out(),
-                             ("Set-Cookie", f"{COOKIE_SESSION}=; Path={PREFIX}; HttpOnly; SameSite=Lax; Max-Age=0")]
+        obs.facts["answer"] = status
+        if status == STATUS_SUCCESS:
+            response.headers += _logged_out_cookies()
     _journal(app, request, response, obs, consumer=sp.entity_id, contract=LOGOUT_REQUEST, body=obs.raw,
              effects=effects)
     return response
+
+
+def _others_to_log_out(store: SsoStore, session_id: str, entity: str, environment: str) -> bool:
+    session = store.session(session_id)
+    return session is not None and any(
+        m.entity_id != entity and m.logged_out is None and (sp := store.provider(m.entity_id, environment)) is not None
+        and sp.slo_post is not None for m in session.sps)
+
+
+def _logged_out_cookies() -> list[tuple[str, str]]:
+    return [citizen_session.log_out(),
+            ("Set-Cookie", f"{COOKIE_SESSION}=; Path={PREFIX}; HttpOnly; SameSite=Lax; Max-Age=0")]
 
 
 def idp_logout(app: Application, request: Request, environment: str) -> Response:
@@ -580,7 +602,9 @@ def idp_logout(app: Application, request: Request, environment: str) -> Response
     LogoutRequest through the browser (HTTP-POST), one after another; their answers come to /slo, which sends
     the browser on to the next, and at last to the logged-out page."""
     store = SsoStore(app.journal)
-    session_id = citizen_session.cookie(request, COOKIE_SESSION)
+    # The session: the browser's cookie, or (the chain after an SP's own logout, whose POST came cross-site
+    # without the cookie) the session named in the link the stand-in itself gave.
+    session_id = request.query.get("session") or citizen_session.cookie(request, COOKIE_SESSION)
     session = store.session(session_id) if session_id else None
     pending = [sp for sp in (session.sps if session else ()) if sp.logged_out is None]
     for member in pending:
@@ -595,7 +619,7 @@ def idp_logout(app: Application, request: Request, environment: str) -> Response
         obs = Observations("LogoutRequest to SP", "HTTP-POST", environment,
                            facts={"logout_id": logout_id, "direction": "to-sp", "sp": sp.summary(),
                                   "response_xml": body.decode()})
-        response = saml.post_form(sp.slo_post.location, "SAMLRequest", body, f"logout-{environment}",
+        response = saml.post_form(sp.slo_post.location, "SAMLRequest", body, f"logout-{session.id}"[:80],
                                   "Loggar ut / Logging out")
         _journal(app, request, response, obs, consumer=sp.entity_id, contract=LOGOUT_REQUEST, body=b"",
                  effects=[store.leave_session(session.id, sp.entity_id)],  # type: ignore[union-attr]
@@ -603,6 +627,14 @@ def idp_logout(app: Application, request: Request, environment: str) -> Response
         return response
     if session is not None and session.ended is None:
         store.end_session_now(session.id)
+    initiator = store.take_waiting(session.id) if session is not None else None
+    if initiator is not None:  # an SP's own logout: now answered, the others logged out
+        entity, request_id, destination, relay = initiator
+        body = saml.build_logout_response(issuer=entity_id(app, request, environment), key=store.key(environment),
+                                          destination=destination, in_response_to=request_id)
+        response = saml.post_form(destination, "SAMLResponse", body, relay, "Loggar ut / Logging out")
+        response.headers += _logged_out_cookies()
+        return response
     return _logged_out(environment)
 
 
@@ -611,9 +643,7 @@ def _logged_out(environment: str) -> Response:
             '<h1 id="logged-out">Du är utloggad</h1><p lang="en">You are logged out of the stand-in and of every '
             'service provider that answered.</p><p><a href="/ui/inbox">Till inkorgen</a></p></body></html>').encode()
     return Response(200, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
-                          ("Content-Security-Policy", "default-src 'none'"), citizen_session.log_out(),
-                          ("Set-Cookie", f"{COOKIE_SESSION}=; Path={PREFIX}; HttpOnly; SameSite=Lax; Max-Age=0")],
-                    body)
+                          ("Content-Security-Policy", "default-src 'none'"), *_logged_out_cookies()], body)
 
 
 def _logout_response(app: Application, request: Request, environment: str, params: dict[str, str]) -> Response:
@@ -654,8 +684,9 @@ def _logout_response(app: Application, request: Request, environment: str, param
     obs.facts["in_response_to"] = answered
     if sent is not None:
         effects.append(store.logout_answered(answered))
-    # On to the next SP still logged in, or the logged-out page.
-    response = Response(303, [("Location", f"{PREFIX}/{environment}/logout"), ("Cache-Control", "no-store")], b"")
+    # On to the next SP still logged in, or the logged-out page (the session named: this POST came cross-site).
+    after = f"{PREFIX}/{environment}/logout" + (f"?session={sent[0]}" if sent is not None else "")
+    response = Response(303, [("Location", after), ("Cache-Control", "no-store")], b"")
     _journal(app, request, response, obs, consumer=issuer, contract=LOGOUT_RESPONSE, body=obs.raw,
              effects=effects)
     return response

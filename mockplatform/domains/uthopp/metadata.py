@@ -5,10 +5,12 @@ parser."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from ...errors import ConfigError
 from ...xmlsafe import parse
 from .keys import SigningKey, certificate_from_base64, pem_of
 from .names import DS, MD, NAMEID_FORMATS, POST, REDIRECT
@@ -78,6 +80,27 @@ def _bool(value: str | None) -> bool:
     return (value or "").strip().lower() in ("true", "1")
 
 
+FETCH_TIMEOUT_S = 10.0
+
+
+def fetch_metadata(where: str, what: str = "metadata") -> bytes:
+    """SP metadata from a file or an http(s) URL; ConfigError naming it and what went wrong."""
+    if where.startswith(("http://", "https://")):
+        import urllib3
+
+        try:
+            answer = urllib3.request("GET", where, timeout=FETCH_TIMEOUT_S, retries=False)
+        except Exception as exc:
+            raise ConfigError(f"{what} {where}: cannot be fetched: {exc}") from exc
+        if answer.status != 200:
+            raise ConfigError(f"{what} {where}: HTTP {answer.status}, not the metadata")
+        return answer.data
+    try:
+        return Path(where).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{what} {where}: cannot be read: {exc.strerror or exc}") from exc
+
+
 def read_sp_metadata(data: bytes, environment: str, source: str, system_id: str | None = None) -> ServiceProvider:
     """Read SP metadata (an EntityDescriptor with an SPSSODescriptor); MetadataError naming ``source`` and
     what is missing."""
@@ -144,4 +167,4 @@ def idp_metadata(entity_id: str, base: str, key: SigningKey) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-__all__ = ["MetadataError", "ServiceProvider", "SpEndpoint", "idp_metadata", "read_sp_metadata"]
+__all__ = ["MetadataError", "ServiceProvider", "SpEndpoint", "fetch_metadata", "idp_metadata", "read_sp_metadata"]

@@ -21,9 +21,10 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from ...errors import ConfigError
 from ...messages import Request, Response
 from ...probing import FAILED, NOT_RUN, PASSED, ProbeOptions, ProbeRun
-from . import fetch_metadata, saml
+from ...web.forms import FORM_TYPE
+from . import saml
 from .idp import state
-from .metadata import MetadataError, read_sp_metadata
+from .metadata import MetadataError, fetch_metadata, read_sp_metadata
 from .names import PREFIX, SP_REACTION
 from .store import SsoStore
 
@@ -92,7 +93,7 @@ class Browser:
         body = None
         if form is not None:
             body = urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Content-Type"] = FORM_TYPE
             headers["Origin"] = "null"  # a form posted from another site's page
         answer = self.http.request(method, url, body=body, headers=headers, redirect=False, retries=False,
                                    timeout=TIMEOUT_S)
@@ -207,8 +208,8 @@ class _Probe:
                 page_status: int, note: str) -> int | None:
         parts = urlsplit(action)
         body = urlencode(fields).encode()
-        request = Request("POST", parts.path or "/", [("Host", parts.netloc), ("Content-Type",
-                          "application/x-www-form-urlencoded")], body, {}, parts.query, "probe:0",
+        request = Request("POST", parts.path or "/", [("Host", parts.netloc), ("Content-Type", FORM_TYPE)], body,
+                          {}, parts.query, "probe:0",
                           scheme=parts.scheme)
         response = Response(posted.status, list(posted.headers.items()), posted.body[:64 * 1024])
         what = saml.KINDS.get(kind)

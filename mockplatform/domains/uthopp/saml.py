@@ -130,10 +130,15 @@ def verify_xml(xml: bytes, certs_pem: tuple[str, ...]) -> tuple[str, str]:
     last = ""
     for pem in certs_pem:
         try:
-            XMLVerifier().verify(xml, x509_cert=pem, parser=hardened_parser())
-            return "valid", "enveloped signature verified"
+            result = XMLVerifier().verify(xml, x509_cert=pem, parser=hardened_parser())
         except (XmlInvalidSignature, InvalidInput, ValueError) as exc:
             last = str(exc)
+            continue
+        signed = result.signed_xml  # type: ignore[union-attr]
+        # What was signed must be the message itself, not an element somewhere in it (signature wrapping).
+        if signed is None or signed.tag != root.tag or signed.get("ID") != root.get("ID"):
+            return "invalid", "the signature does not cover the message's root element"
+        return "valid", "enveloped signature verified"
     return "invalid", f"the signature does not verify with the certificate(s) in the metadata: {last}"
 
 

@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS sso_requests (
 CREATE TABLE IF NOT EXISTS sso_armed (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, sp TEXT, remaining INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sso_last_sent (entity_id TEXT PRIMARY KEY, response BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sso_waiting (
+    session_id TEXT PRIMARY KEY, entity_id TEXT NOT NULL, request_id TEXT NOT NULL, destination TEXT NOT NULL,
+    relay_state TEXT);
 CREATE TABLE IF NOT EXISTS sso_logouts (
     id TEXT PRIMARY KEY, session_id TEXT NOT NULL, entity_id TEXT NOT NULL, sent TEXT NOT NULL, answered TEXT);
 """
@@ -45,7 +48,8 @@ def _now() -> str:
 
 def reset_sso(conn: sqlite3.Connection) -> None:
     """A new test run: sessions, requests seen and logouts go; keys and registrations stay."""
-    for table in ("sso_sessions", "sso_session_sps", "sso_requests", "sso_logouts", "sso_armed", "sso_last_sent"):
+    for table in ("sso_sessions", "sso_session_sps", "sso_requests", "sso_logouts", "sso_armed", "sso_last_sent",
+                  "sso_waiting"):
         conn.execute(f"DELETE FROM {table}")  # noqa: S608 (the names above)
 
 
@@ -234,6 +238,26 @@ class SsoStore:
         """A LogoutRequest the stand-in sends (through the citizen's browser): kept to match its answer."""
         self.journal.write(lambda conn: conn.execute("INSERT OR IGNORE INTO sso_logouts VALUES (?, ?, ?, ?, NULL)",
                                                      (logout_id, session_id, entity_id, _now())), exchanges_kept=True)
+
+    @staticmethod
+    def await_others(session_id: str, entity_id: str, request_id: str, destination: str,
+                     relay_state: str | None) -> Effect:
+        """An SP's own logout, to be answered once the session's other SPs are logged out."""
+        return lambda conn, exchange_id: conn.execute(
+            "INSERT OR REPLACE INTO sso_waiting VALUES (?, ?, ?, ?, ?)",
+            (session_id, entity_id, request_id, destination, relay_state))
+
+    def take_waiting(self, session_id: str) -> tuple[str, str, str, str | None] | None:
+        """The SP logout waiting for the others of this session (entity, request id, where to answer, relay
+        state), taken: None when there is none."""
+        def take(conn: sqlite3.Connection) -> tuple[str, str, str, str | None] | None:
+            row = conn.execute("SELECT entity_id, request_id, destination, relay_state FROM sso_waiting "
+                               "WHERE session_id = ?", (session_id,)).fetchone()
+            if row is not None:
+                conn.execute("DELETE FROM sso_waiting WHERE session_id = ?", (session_id,))
+            return tuple(row) if row else None  # type: ignore[return-value]
+
+        return self.journal.write(take, exchanges_kept=True)
 
     @staticmethod
     def logout_answered(logout_id: str) -> Effect:
