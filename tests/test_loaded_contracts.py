@@ -424,3 +424,17 @@ def test_a_domain_of_its_own_owns_the_complaints_contracts(complaints_domain, ap
     assert generic.exchanges_judged == 3 and [c.id for c in generic.cases] == ["GEN-GetComplaintStatus-1",
                                                                                 "GEN-RegisterComplaint-1"]
     assert all(r.violations == 0 for r in generic.rules)
+
+
+def test_the_readme_names_every_rule_of_the_two_profiles_and_what_not_applied_looks_like():
+    from mockplatform.domains.anycontract.profile import CATALOGUE as GENERIC
+    from mockplatform.domains.inbox1177.profile2 import CATALOGUE as INBOX2
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Testing a contract the platform does not know yet"):]
+    section = section[:section.index("\n## ")]
+    assert [info.id for info, _ in (*GENERIC, *INBOX2) if f"`{info.id}`" not in section] == []
+    assert "`rivta-generic`" in section and "`1177-inbox-2`" in section and "**Logical errors.**" in section
+    assert ("not applied to AddMessage: the request schema of AddMessage 2.0 in the loaded package declares no "
+            "element named notify. It is not counted as checked for these requests; this is said once per contract"
+            ) in section
