@@ -366,6 +366,9 @@ def test_without_the_package_a_field_missing_from_the_request_is_said_not_applie
     assert "no element named sourceSystem in this request (its contract's package is not loaded" in \
         said["INBOX-SOURCE-SYSTEM"]
     assert rules["RIVTA-CONTRACT-NAMESPACE"].violations == 1  # and the contract is not a known one
+    assert rules["RIVTA-CONTRACT-NAMESPACE"].examples[0][1].hint.startswith(
+        "no contract of this profile is loaded: give its release package with --contracts")
+    assert protocol.cases == []  # none made: no 2.0 contract is loaded
 
 
 def test_the_journal_page_judges_a_2_0_call_by_the_1177_inbox_2_profile(app_with):
@@ -438,3 +441,42 @@ def test_the_readme_names_every_rule_of_the_two_profiles_and_what_not_applied_lo
     assert ("not applied to AddMessage: the request schema of AddMessage 2.0 in the loaded package declares no "
             "element named notify. It is not counted as checked for these requests; this is said once per contract"
             ) in section
+
+
+def test_serve_and_verify_commands_with_the_packages_and_the_complaints_domain_installed(made, tmp_path):
+    """The commands as a user runs them: the complaints domain's distribution on PYTHONPATH (as pip installs it),
+    ``serve --contracts`` with one package as a zip and the other as a folder, then ``verify``."""
+    import os
+    import subprocess
+
+    import requests
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(COMPLAINTS_DOMAIN), os.environ.get("PYTHONPATH", "")])}
+    journal = tmp_path / "journal.sqlite"
+    packages = ["--contracts", str(made["zip"]["inbox2"]), "--contracts", str(made["folder"]["complaints"])]
+    server = subprocess.Popen([sys.executable, "-m", "mockplatform", "serve", "--port", "0", "--journal", str(journal),
+                               "--tak", str(make_tak(tmp_path)), *packages], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        said = []
+        for line in server.stdout:
+            said.append(line)
+            if "listening on" in line:
+                break
+        assert said and "listening on" in said[-1], (said, server.stderr.read() if server.poll() is not None else "")
+        assert any("contract RegisterComplaint 1.0:" in line for line in said)
+        assert any("contract GetMessageThreadStatus 2.0:" in line for line in said)
+        url = said[-1].split("listening on ")[1].strip()
+        for body in (register_complaint(), register_complaint(unit="SE2321000016-NOPE"), add_message_2()):
+            answer = requests.post(url, data=body, headers={"Content-Type": "text/xml; charset=UTF-8"}, timeout=30)
+            assert answer.status_code == 200, answer.text
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    out = tmp_path / "protocol"
+    judged = subprocess.run([sys.executable, "-m", "mockplatform", "verify", "--journal", str(journal), "--profile",
+                             "complaints", "--out", str(out), *packages], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert judged.returncode == 1, judged.stderr  # nonconformant: a complaint to a unit that takes none
+    protocol = json.loads((out / "protocol.json").read_text(encoding="utf-8"))
+    assert "COMPLAINT-RECIPIENT" in json.dumps(protocol["rules"]) and protocol["head"]["rule_profile"] == "complaints"

@@ -29,6 +29,8 @@ from .cases import TestCase
 
 REQUEST = "request"
 JOURNAL = "journal"
+# ``RuleContext.contract_namespaces`` of a profile none of whose contracts is loaded (empty would mean any).
+NO_CONTRACTS: frozenset[str] = frozenset({""})
 
 
 @dataclass(frozen=True)

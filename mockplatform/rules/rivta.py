@@ -275,8 +275,11 @@ def contract_namespace(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     yield Hit(f"The request element is in namespace '{shown}', which is not a contract of this profile known to "
               "the platform",
               f"Anropselementet ligger i namnrymden '{shown}', som inte är ett av profilens kontrakt som "
-              "plattformen känner till", **where, hint=f"known contracts: {listed}",
-              hint_sv=f"kända kontrakt: {listed}")
+              "plattformen känner till", **where,
+              hint=f"known contracts: {listed}" if listed else "no contract of this profile is loaded: give its "
+              "release package with --contracts (to serve and to verify alike)",
+              hint_sv=f"kända kontrakt: {listed}" if listed else "inget av profilens kontrakt är inläst: ange dess "
+              "releasepaket med --contracts (både för serve och för verify)")
 
 
 def schema(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:

@@ -20,7 +20,7 @@ from ...contracts import ContractRegistry
 from ...findings import Severity
 from ...fixtures import Fixtures
 from ...rules import Profile, RuleContext, RuleInfo, rivta
-from ...rules.base import REQUEST, RequestRule
+from ...rules.base import NO_CONTRACTS, REQUEST, RequestRule
 from ...rules.cases import TestCase, answered_cases
 from .names import PROFILE_ID
 
@@ -73,7 +73,7 @@ class _Scope:
         judged, shipped = judged_contracts(contracts)
         self.judged = judged
         return RuleContext(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids),
-                           contract_namespaces=judged, foreign_namespaces=shipped)
+                           contract_namespaces=judged or NO_CONTRACTS, foreign_namespaces=shipped)
 
 
 def cases_for(ctx: RuleContext) -> list[TestCase]:

@@ -28,7 +28,17 @@ from ...findings import Severity
 from ...fixtures import Fixtures
 from ...journal import Exchange
 from ...rules import Hit, Profile, RuleInfo, rivta
-from ...rules.base import JOURNAL, REQUEST, JournalRule, JournalState, RequestRule, has_answer, read_view, xml_path
+from ...rules.base import (
+    JOURNAL,
+    NO_CONTRACTS,
+    REQUEST,
+    JournalRule,
+    JournalState,
+    RequestRule,
+    has_answer,
+    read_view,
+    xml_path,
+)
 from ...rules.cases import TestCase, answered_cases, major_version
 from ...xmlsafe import local_name, text_value
 from . import docbook
@@ -281,7 +291,7 @@ class _Reading:
                          if owns_contract(i.responder_namespace))
         others = frozenset(i.responder_namespace.lower() for i in contracts.interactions) - mine
         return InboxContext(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids),
-                            contract_namespaces=mine, foreign_namespaces=others,
+                            contract_namespaces=mine or NO_CONTRACTS, foreign_namespaces=others,
                             inbox_logical_address=fixtures.section(DOMAIN_NAME).logical_address)
 
 
