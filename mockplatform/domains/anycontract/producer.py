@@ -88,14 +88,15 @@ class GenericProducer:
         takes ERROR): the smallest valid response with that code ERROR and ``text`` in its result text (resultText,
         ResultText, comment or Comment, when the response has one). None for any other contract: a contract a
         domain ships has that domain's fake (and its own ``logical_error``, if any)."""
-        loaded = self.contracts.get(contract)
-        if loaded is None or shipped(loaded.interaction.package, self.domains):
-            return None
         key = contract.lower()
-        if key not in self._errors:
+        if key not in self._errors:  # asked for every call while a logical_error is armed: worked out once
+            loaded = self.contracts.get(contract)
+            if loaded is None:
+                return None
             with self._lock:
                 if key not in self._errors:
-                    self._errors[key] = error_response(loaded)
+                    shipped_here = shipped(loaded.interaction.package, self.domains)
+                    self._errors[key] = None if shipped_here else error_response(loaded)
         made = self._errors[key]
         if made is None:
             return None
