@@ -62,10 +62,11 @@ def _refuse_doctype(tree: etree._ElementTree, what: str) -> None:
         raise UnsafeXMLError(f"DOCTYPE is not allowed in {what}")
 
 
-def parse(data: bytes) -> etree._Element:
-    """Parse untrusted bytes; raise etree.XMLSyntaxError (not well-formed) or UnsafeXMLError (DOCTYPE)."""
+def parse(data: bytes, what: str = "a SOAP message") -> etree._Element:
+    """Parse untrusted bytes; raise etree.XMLSyntaxError (not well-formed) or UnsafeXMLError (DOCTYPE, refused
+    in ``what``, as the error says)."""
     root = etree.fromstring(data, _parser())
-    _refuse_doctype(root.getroottree(), "a SOAP message")
+    _refuse_doctype(root.getroottree(), what)
     return root
 
 

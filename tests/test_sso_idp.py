@@ -504,3 +504,84 @@ def test_a_signature_over_another_element_is_not_the_messages(app):
     extensions.append(inner)
     outcome, detail = saml.verify_xml(etree.tostring(outer), (key.cert_pem,))
     assert outcome == "invalid" and "root element" in detail
+
+
+@pytest.mark.parametrize(("extra_attrs", "status"), [
+    ('IsPassive="true"', "NoPassive"),
+])
+def test_a_passive_request_with_nobody_logged_in_gets_no_passive(app, sp, extra_attrs, status):
+    xml = authn_request().replace(b' Version="2.0"', b' Version="2.0" ' + extra_attrs.encode())
+    answer = call(app, "GET", f"{IDP}/redirect?" + redirect_query(xml, sign_with=SP_KEY))
+    assert f"status:{status}".encode() in base64.b64decode(form_of(answer)["SAMLResponse"])
+
+
+@pytest.mark.parametrize(("change", "status"), [
+    ((b' Version="2.0"', b' Version="1.1"'), "VersionMismatch"),
+    ((b' Destination="' + IDP.encode() + b'/redirect"', b' Destination="https://elsewhere.invalid/sso"'),
+     "RequestDenied"),
+])
+def test_a_request_for_another_version_or_endpoint_is_refused_with_a_status(app, sp, change, status):
+    xml = authn_request().replace(*change)
+    answer = call(app, "GET", f"{IDP}/redirect?" + redirect_query(xml, sign_with=SP_KEY),
+                  cookies={"mockplatform-citizen": PNR})
+    reply = base64.b64decode(form_of(answer)["SAMLResponse"])
+    assert f"status:{status}".encode() in reply and b"<saml:Assertion" not in reply
+    assert checks_of(app.journal.exchanges()[-1])["UTH-READABLE"] is False
+
+
+def test_arming_for_an_unregistered_sp_is_a_400(app, sp):
+    for body in (b'{"kind": "expired", "sp": "http://unknown.invalid/"}', b'{"kind": "expired", "sp": 123}'):
+        answer = call(app, "POST", "http://127.0.0.1:8080/admin/sso/responses", body)
+        assert answer.status == 400 and b"registered" in answer.body
+
+
+def test_unknown_paths_are_404_and_a_wrong_method_405(app):
+    assert call(app, "GET", "http://127.0.0.1:8080/admin/sso/bogus").status == 404
+    assert call(app, "GET", f"{IDP}/nope").status == 404
+    answer = call(app, "POST", f"{IDP}/metadata", b"x=1")
+    assert answer.status == 405 and ("Allow", "GET, HEAD") in answer.headers
+
+
+@pytest.mark.parametrize(("metadata", "said"), [
+    (b'<!DOCTYPE x><md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>',
+     b"DOCTYPE is not allowed in SAML metadata"),
+    (b'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><md:SPSSODescriptor '
+     b'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:AssertionConsumerService Binding="'
+     + POST_BINDING.encode() + b'" Location="javascript:alert(1)" index="0"/></md:SPSSODescriptor>'
+     b'</md:EntityDescriptor>', b"not an http(s) address"),
+])
+def test_metadata_refusals_say_why(app, metadata, said):
+    answer = call(app, "POST", "http://127.0.0.1:8080/admin/sso/sps", metadata)
+    assert answer.status == 400 and said in answer.body
+
+
+def test_an_oversized_post_is_413(app):
+    request = Request("POST", "/sso/test/slo", [("Host", HOST)], b"SAMLRequest=" + b"A" * 100, {}, "",
+                      "127.0.0.1:5000", body_size=30 * 1024 * 1024)
+    assert http_routes.handle(app, request).status == 413
+
+
+def test_the_views_carry_the_request_bodys_hash_for_protocol_check(app, sp):
+    from mockplatform.domains.uthopp.profile import read_sso_view
+
+    url, _ = login_url(sp)
+    call(app, "GET", url, cookies={"mockplatform-citizen": PNR})
+    exchange = app.journal.exchanges()[-1]
+    import hashlib
+
+    assert read_sso_view(exchange).body_sha256 == hashlib.sha256(exchange.request_body).hexdigest()
+
+
+def test_the_probe_says_when_the_service_provider_does_not_answer(app, sp, tmp_path):
+    from mockplatform.domains.uthopp.probe import probe
+    from mockplatform.errors import ConfigError
+    from mockplatform.probing import ProbeOptions
+
+    metadata = tmp_path / "sp.xml"
+    metadata.write_text(OneLogin_Saml2_Settings(sp).get_sp_metadata().decode()
+                        if isinstance(OneLogin_Saml2_Settings(sp).get_sp_metadata(), bytes)
+                        else OneLogin_Saml2_Settings(sp).get_sp_metadata(), encoding="utf-8")
+    options = ProbeOptions(platform_url=f"http://{HOST}", sp_metadata=str(metadata), start_url="http://127.0.0.1:9/",
+                           say=lambda line: None)
+    with pytest.raises(ConfigError, match="does not answer"):
+        probe(app, options)

@@ -64,7 +64,8 @@ class SsoDomain(Domain):
                                          "logout"),)
 
     def admin_routes(self) -> Sequence[AdminRoute]:
-        return (AdminRoute("GET", "sso", "the SSO stand-in: /admin/sso (SPs, armed Responses, sessions)", _admin_get),
+        return (AdminRoute("GET", "sso", "the SSO stand-in: /admin/sso (SPs, Response kinds, armed Responses), "
+                           "/admin/sso/sessions (the citizens' sessions and their SPs)", _admin_get),
                 AdminRoute("POST", "sso", "register SP metadata: POST /admin/sso/sps?environment=test&system_id=..., "
                            "body the metadata XML; arm a Response: POST /admin/sso/responses {\"kind\": ..., "
                            "\"sp\": ..., \"times\": 1}", _admin_post),
@@ -101,8 +102,10 @@ def _admin_get(app: Application, request: Request, parts: list[str]) -> Any:
     from .idp import state
 
     store = SsoStore(app.journal)
-    if parts and parts[0] == "sessions":
+    if parts == ["sessions"]:
         return {"sessions": store.sessions()}
+    if parts and parts != [""]:
+        return None  # 404: /admin/sso and /admin/sso/sessions are all there is to GET
     from .saml import KINDS
 
     return {"metadata": {env: f"{PREFIX}/{env}/metadata" for env in ENVIRONMENTS},
@@ -128,7 +131,12 @@ def _admin_post(app: Application, request: Request, parts: list[str]) -> Any:
             wanted = json.loads(request.body or b"{}")
             if not isinstance(wanted, dict):
                 raise ValueError("the body must be a JSON object")
-            armed = state(app).arm(str(wanted.get("kind", "")), wanted.get("sp"), wanted.get("times", 1))
+            sp = wanted.get("sp")
+            if sp is not None and (not isinstance(sp, str) or not SsoStore(app.journal).environments_of(sp)):
+                raise ValueError(f"'sp' {sp!r} is not the entityID of a registered service provider (registered: "
+                                 f"{', '.join(p.entity_id for p in SsoStore(app.journal).providers()) or 'none'}); "
+                                 "leave it out to arm for any")
+            armed = state(app).arm(str(wanted.get("kind", "")), sp, wanted.get("times", 1))
         except ValueError as exc:
             return json_response(400, {"error": str(exc)})
         return json_response(201, {"armed": armed})

@@ -18,7 +18,11 @@ def _op(name: str):  # noqa: ANN202
 
 
 def _reaction(kind: str):  # noqa: ANN202
-    return lambda view: view.operation == "SpReaction" and view.kind == kind
+    return lambda view: view.operation in ("ValidResponseToSp", "BrokenResponseToSp") and view.kind == kind
+
+
+def _after_logout(which: str):  # noqa: ANN202
+    return lambda view: view.operation == "AfterLogout" and view.observations.get("logout") == which
 
 
 _BASE = [
@@ -48,15 +52,14 @@ _LOGOUT = [
     TestCase(f"TC-UTH-{len(_BROKEN) + 3:02d}", "Utloggning från tjänsten", "Logout started at the service provider",
              "The SP posts a signed LogoutRequest for the citizen's session to the IdP (HTTP-POST)",
              "Log out in the service provider after a login through the stand-in (the probe: --logout URL)",
-             select(lambda v: v.operation == "LogoutRequest" or (v.operation == "SpReaction" and v.kind == "logout"
-                                                                 and v.observations.get("note") == "SP logout")),
+             select(lambda v: v.operation == "LogoutRequest" or _after_logout("SP logout")(v)),
              "Tjänsteleverantören postar en signerad LogoutRequest för invånarens session till IdP:n (HTTP-POST)",
              "Logga ut i tjänsten efter en inloggning genom ställföreträdaren"),
     TestCase(f"TC-UTH-{len(_BROKEN) + 4:02d}", "Utloggning från 1177", "Logout started at 1177",
              "The SP answers the IdP's LogoutRequest with a signed LogoutResponse (HTTP-POST), status Success",
              "After a login, log out at the stand-in: /sso/test/logout (the inbox preview's logout)",
-             select(lambda v: v.operation in ("LogoutResponse", "LogoutRequestToSp") or (
-                 v.operation == "SpReaction" and v.kind == "logout" and v.observations.get("note") == "1177 logout")),
+             select(lambda v: v.operation in ("LogoutResponse", "LogoutRequestToSp")
+                    or _after_logout("1177 logout")(v)),
              "Tjänsteleverantören besvarar IdP:ns LogoutRequest med ett signerat LogoutResponse (HTTP-POST), "
              "status Success",
              "Efter en inloggning, logga ut hos ställföreträdaren: /sso/test/logout (inkorgens utloggning)"),

@@ -38,9 +38,12 @@ from .names import (
     SAMLP,
     STATUS_INVALID_NAMEID_POLICY,
     STATUS_NO_AUTHN_CONTEXT,
+    STATUS_NO_PASSIVE,
+    STATUS_REQUEST_DENIED,
     STATUS_REQUESTER,
     STATUS_RESPONDER,
     STATUS_SUCCESS,
+    STATUS_VERSION_MISMATCH,
     TRANSIENT,
     UNSPECIFIED,
 )
@@ -135,19 +138,27 @@ def handle(app: Application, request: Request) -> Response | None:
         return None
     environment, what = parts
     method = request.method
-    if what == "metadata" and method in ("GET", "HEAD"):
+    allowed = {"metadata": ("GET", "HEAD"), "redirect": ("GET", "POST"), "login": ("GET", "POST"),
+               "slo": ("GET", "POST"), "logout": ("GET",)}.get(what)
+    if allowed is None:
+        return None
+    if method not in allowed:
+        answer = _plain(405, f"{method} is not answered at {request.path}: {', '.join(allowed)} is\n")
+        answer.headers.append(("Allow", ", ".join(allowed)))
+        return answer
+    if request.body_size is not None and request.body_size > len(request.body):
+        return _plain(413, "Payload too large: a SAML message is small. Meddelandet är för stort.\n")
+    if what == "metadata":
         body = idp_metadata(entity_id(app, request, environment), f"{base_url(app, request)}{PREFIX}/{environment}",
                             SsoStore(app.journal).key(environment))
         return Response(200, [("Content-Type", "application/samlmetadata+xml"), ("Cache-Control", "no-store")], body)
-    if what == "redirect" and method in ("GET", "POST"):
+    if what == "redirect":
         return single_sign_on(app, request, environment)
-    if what == "login" and method in ("GET", "POST"):
+    if what == "login":
         return login(app, request, environment)
-    if what == "slo" and method in ("GET", "POST"):
+    if what == "slo":
         return single_logout(app, request, environment)
-    if what == "logout" and method == "GET":
-        return idp_logout(app, request, environment)
-    return _plain(405, f"{method} is not answered at {request.path}\n")
+    return idp_logout(app, request, environment)
 
 
 def _plain(status: int, text: str) -> Response:
@@ -230,6 +241,7 @@ def _check_basics(obs: Observations, root: etree._Element, tag: str, endpoint: s
     problems = []
     if root.get("Version") != "2.0":
         problems.append(f"Version is {root.get('Version')!r}, not '2.0'")
+        obs.facts["version_mismatch"] = True
     if not (root.get("ID") or "").strip():
         problems.append("ID is missing")
     elif root.get("ID", "")[0].isdigit():
@@ -241,11 +253,13 @@ def _check_basics(obs: Observations, root: etree._Element, tag: str, endpoint: s
             problems.append("IssueInstant has no time zone (SAML times are UTC, ending in Z)")
         elif abs(dt.datetime.now(dt.UTC) - when) > CLOCK_SKEW:
             problems.append(f"IssueInstant {issued} is more than five minutes from now")
+            obs.facts["stale"] = True
     except ValueError:
         problems.append(f"IssueInstant {issued!r} is not an xs:dateTime")
     destination = root.get("Destination")
     if destination is not None and destination != endpoint:
         problems.append(f"Destination {destination} is not this endpoint ({endpoint})")
+        obs.facts["elsewhere"] = True  # SAML bindings 3.4.5.2: a message for another endpoint is not taken
     if problems:
         return obs.check("UTH-READABLE", False, f"{tag}: " + "; ".join(problems), f"{tag}: " + "; ".join(problems),
                          "SAML core 3.2.1: Version 2.0, a unique ID, IssueInstant in UTC, Destination = the endpoint")
@@ -354,16 +368,21 @@ def single_sign_on(app: Application, request: Request, environment: str) -> Resp
         _journal(app, request, response, obs, consumer=sp.entity_id, contract=AUTHN_REQUEST, body=obs.raw,
                  effects=effects, trace=trace)
         return response
-    # Policies: refused with a SAML status (SAML core 3.4.1.1, 3.3.2.2.1), sent back to the ACS.
+    # Policies: refused with a SAML status (SAML core 3.2.2.2, 3.4.1.1, 3.3.2.2.1), sent back to the ACS.
     fmt = _nameid_format(root)
     contexts, comparison = _requested_context(root)
-    status: tuple[str, str, str] | None = None
+    status: tuple[str, str | None, str] | None = None
+    if obs.facts.get("version_mismatch"):
+        status = (STATUS_VERSION_MISMATCH, None, "the request is not SAML 2.0 (Version)")
+    elif obs.facts.get("elsewhere") or obs.facts.get("stale"):
+        status = (STATUS_REQUESTER, STATUS_REQUEST_DENIED, "the request's Destination is not this endpoint, or its "
+                  "IssueInstant is more than five minutes from now")
     if fmt not in (None, UNSPECIFIED, *NAMEID_FORMATS):
         obs.check("UTH-NAMEIDPOLICY", False, f"NameIDPolicy Format {fmt} is not one the IdP issues",
                   f"NameIDPolicy Format {fmt} ges inte ut av IdP:n",
                   f"ask for {TRANSIENT} or {PERSISTENT}, or leave Format out; the citizen is the "
                   "personalIdentityNumber attribute")
-        status = (STATUS_REQUESTER, STATUS_INVALID_NAMEID_POLICY, f"NameID format {fmt} is not supported")
+        status = status or (STATUS_REQUESTER, STATUS_INVALID_NAMEID_POLICY, f"NameID format {fmt} is not supported")
     else:
         obs.check("UTH-NAMEIDPOLICY", True)
     if contexts and not _satisfiable(contexts, comparison):
@@ -383,14 +402,23 @@ def single_sign_on(app: Application, request: Request, environment: str) -> Resp
                                           in_response_to=request_id, top=status[0], second=status[1],
                                           message=status[2])
         response = saml.post_form(acs.location, "SAMLResponse", body, relay)
-        obs.facts["answer"] = f"status {status[1]}"
+        obs.facts["answer"] = f"status {status[1] or status[0]}"
         obs.facts["response_xml"] = body.decode()
         _journal(app, request, response, obs, consumer=sp.entity_id, contract=AUTHN_REQUEST, body=obs.raw,
                  effects=effects, trace=trace)
         return response
     citizen = citizen_session.logged_in(request)
-    if citizen is None or _fixture_citizen(app, citizen) is None:  # not journaled yet: after the login, it is
-        return _login_page(app, request, environment, sp)
+    if citizen is None or _fixture_citizen(app, citizen) is None:
+        if (root.get("IsPassive") or "").strip().lower() in ("true", "1"):  # SAML core 3.4.1: not to be asked
+            body = saml.build_status_response(issuer=issuer_id, key=key, destination=acs.location,
+                                              in_response_to=request_id, top=STATUS_RESPONDER,
+                                              second=STATUS_NO_PASSIVE, message="no citizen is logged in")
+            response = saml.post_form(acs.location, "SAMLResponse", body, relay)
+            obs.facts.update(answer=f"status {STATUS_NO_PASSIVE}", response_xml=body.decode())
+            _journal(app, request, response, obs, consumer=sp.entity_id, contract=AUTHN_REQUEST, body=obs.raw,
+                     effects=effects, trace=trace)
+            return response
+        return _login_page(app, request, environment, sp)  # not journaled yet: after the login, it is
     session_id = citizen_session.cookie(request, COOKIE_SESSION)
     session = store.session(session_id) if session_id else None
     new_session = session is None or session.ended is not None or session.citizen != citizen \

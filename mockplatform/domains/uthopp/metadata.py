@@ -11,7 +11,7 @@ from typing import Any
 from lxml import etree
 
 from ...errors import ConfigError
-from ...xmlsafe import parse
+from ...xmlsafe import UnsafeXMLError, parse
 from .keys import SigningKey, certificate_from_base64, pem_of
 from .names import DS, MD, NAMEID_FORMATS, POST, REDIRECT
 
@@ -101,11 +101,24 @@ def fetch_metadata(where: str, what: str = "metadata") -> bytes:
         raise ConfigError(f"{what} {where}: cannot be read: {exc.strerror or exc}") from exc
 
 
+def _web_address(url: str) -> bool:
+    """An address the citizen's browser may be sent to with a form: absolute http(s) with a host."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and url.isprintable()
+
+
 def read_sp_metadata(data: bytes, environment: str, source: str, system_id: str | None = None) -> ServiceProvider:
     """Read SP metadata (an EntityDescriptor with an SPSSODescriptor); MetadataError naming ``source`` and
     what is missing."""
     try:
-        root = parse(data)
+        root = parse(data, "SAML metadata")
+    except UnsafeXMLError as exc:
+        raise MetadataError(f"{source}: {exc} (the stand-in reads no DTD): remove the DOCTYPE") from exc
     except Exception as exc:
         raise MetadataError(f"{source}: not well-formed XML: {exc}") from exc
     if root.tag == f"{{{MD}}}EntitiesDescriptor":
@@ -128,12 +141,21 @@ def read_sp_metadata(data: bytes, environment: str, source: str, system_id: str 
         index = el.get("index")
         acs.append(SpEndpoint(el.get("Binding", ""), (el.get("Location") or "").strip(),
                               int(index) if index and index.strip().isdigit() else None, _bool(el.get("isDefault"))))
+    for el, endpoint in [*zip(sp.findall("md:AssertionConsumerService", _NS), acs, strict=True)]:
+        if not _web_address(endpoint.location):
+            raise MetadataError(f"{source} (entityID {entity_id}, line {el.sourceline}): the AssertionConsumerService "
+                                f"Location {endpoint.location!r} is not an http(s) address")
     if not any(e.binding == POST and e.location for e in acs):
         raise MetadataError(f"{source} (entityID {entity_id}, line {sp.sourceline}): no AssertionConsumerService "
                             f"with Binding {POST}: the stand-in answers only with HTTP-POST, as 1177's IdP does")
     slo = [SpEndpoint(el.get("Binding", ""), (el.get("Location") or "").strip(),
                       response_location=(el.get("ResponseLocation") or "").strip() or None)
            for el in sp.findall("md:SingleLogoutService", _NS)]
+    for endpoint in slo:
+        for where in (endpoint.location, endpoint.response_location):
+            if where is not None and not _web_address(where):
+                raise MetadataError(f"{source} (entityID {entity_id}): the SingleLogoutService address {where!r} is "
+                                    "not an http(s) address")
     certs = []
     for kd in sp.findall("md:KeyDescriptor", _NS):
         if kd.get("use") not in (None, "signing"):

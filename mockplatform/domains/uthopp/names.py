@@ -31,6 +31,8 @@ STATUS_RESPONDER = "urn:oasis:names:tc:SAML:2.0:status:Responder"
 STATUS_NO_AUTHN_CONTEXT = "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext"
 STATUS_INVALID_NAMEID_POLICY = "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy"
 STATUS_REQUEST_DENIED = "urn:oasis:names:tc:SAML:2.0:status:RequestDenied"
+STATUS_NO_PASSIVE = "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
+STATUS_VERSION_MISMATCH = "urn:oasis:names:tc:SAML:2.0:status:VersionMismatch"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 ATTRNAME_URI = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
 LOGOUT_USER = "urn:oasis:names:tc:SAML:2.0:logout:user"
@@ -61,6 +63,7 @@ AUTHN_REQUEST = "saml2:AuthnRequest"
 LOGOUT_REQUEST = "saml2:LogoutRequest"  # from the service provider
 LOGOUT_RESPONSE = "saml2:LogoutResponse"  # from the service provider, to the stand-in's LogoutRequest
 SP_REACTION = "saml2:Response"  # the probe's browser posting a Response to the SP, and what the SP did
-SAML_CONTRACTS = (AUTHN_REQUEST, LOGOUT_REQUEST, LOGOUT_RESPONSE, SP_REACTION)
+AFTER_LOGOUT = "uthopp:after-logout"  # the probe's browser opening the SP's protected page after a logout
+SAML_CONTRACTS = (AUTHN_REQUEST, LOGOUT_REQUEST, LOGOUT_RESPONSE, SP_REACTION, AFTER_LOGOUT)
 
 COOKIE_SESSION = "mockplatform-sso"  # the stand-in's own session (its id), path /sso

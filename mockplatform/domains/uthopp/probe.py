@@ -25,7 +25,7 @@ from ...web.forms import FORM_TYPE
 from . import saml
 from .idp import state
 from .metadata import MetadataError, fetch_metadata, read_sp_metadata
-from .names import PREFIX, SP_REACTION
+from .names import AFTER_LOGOUT, PREFIX, SP_REACTION
 from .store import SsoStore
 
 if TYPE_CHECKING:
@@ -39,6 +39,10 @@ ENVIRONMENT = "test"
 _INPUT = re.compile(r"<input\b[^>]*>", re.I)
 _ATTR = re.compile(r"""(\w+)\s*=\s*("[^"]*"|'[^']*')""")
 _FORM = re.compile(r"<form\b[^>]*>", re.I)
+
+
+class Unreachable(Exception):
+    """The browser could not get an answer (refused, timed out): nothing can be concluded from it."""
 
 
 @dataclass
@@ -95,8 +99,11 @@ class Browser:
             body = urlencode(form).encode()
             headers["Content-Type"] = FORM_TYPE
             headers["Origin"] = "null"  # a form posted from another site's page
-        answer = self.http.request(method, url, body=body, headers=headers, redirect=False, retries=False,
-                                   timeout=TIMEOUT_S)
+        try:
+            answer = self.http.request(method, url, body=body, headers=headers, redirect=False, retries=False,
+                                       timeout=TIMEOUT_S)
+        except Exception as exc:  # urllib3's connection errors and timeouts: said, not a traceback
+            raise Unreachable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         for value in answer.headers.getlist("set-cookie"):
             cookie: SimpleCookie = SimpleCookie()
             try:
@@ -190,38 +197,65 @@ class _Probe:
 
     def post(self, kind: str, action: str, fields: dict[str, str], note: str = "") -> None:
         """Post the Response to the ACS, see whether the citizen is let in, journal it, and note the step."""
-        posted = self.browser.request("POST", action, fields)
-        self.follow_sp(posted)
-        let_in, page = self.let_in()
+        try:
+            posted = self.browser.request("POST", action, fields)
+            self.follow_sp(posted)
+            let_in, page = self.let_in()
+        except Unreachable as exc:  # no answer proves nothing: the case stays without evidence
+            self.run.add(f"Response: {kind}", action, FAILED, f"no answer from the service provider: {exc}")
+            self.say(f"  {kind}: no answer from the service provider ({exc})")
+            return
         detail = (f"ACS answered HTTP {posted.status}; the start page then "
                   + ("was shown" if let_in else f"answered HTTP {page.status}"
                      + (" sending the browser to the IdP" if self.at_idp(page.location) else "")))
         expected = let_in if kind == saml.VALID else not let_in
-        exchange_id = self.journal(action, fields, posted, kind, let_in, detail, page.status, note)
+        exchange_id = self.journal_post(action, fields, posted, kind, let_in, detail, page.status, note)
         self.run.add(f"Response: {kind}", action, PASSED if expected else FAILED,
                      f"{detail}{'; ' + note if note else ''}", exchange_id)
         self.say(f"  {kind}: {'let in' if let_in else 'refused'} ({'as it should' if expected else 'WRONG'})")
         if kind == saml.VALID and let_in:
             self.valid_form = (action, fields)
 
-    def journal(self, action: str, fields: dict[str, str], posted: Page, kind: str, let_in: bool, detail: str,
-                page_status: int, note: str) -> int | None:
+    def journal_post(self, action: str, fields: dict[str, str], posted: Page, kind: str, let_in: bool, detail: str,
+                     page_status: int, note: str) -> int | None:
+        """The post of a Response to the SP's ACS as the journal keeps an SSO message: the Response decoded from
+        its binding as the request body, the SP's answer as the response."""
         parts = urlsplit(action)
-        body = urlencode(fields).encode()
+        try:
+            body = saml.decode_post(fields.get("SAMLResponse", ""))
+        except saml.BindingError:
+            body = urlencode(fields).encode()
         request = Request("POST", parts.path or "/", [("Host", parts.netloc), ("Content-Type", FORM_TYPE)], body,
-                          {}, parts.query, "probe:0",
-                          scheme=parts.scheme)
+                          {}, parts.query, "probe:0", scheme=parts.scheme)
         response = Response(posted.status, list(posted.headers.items()), posted.body[:64 * 1024])
-        what = saml.KINDS.get(kind)
+        what = saml.KINDS[kind]
         return self.app.pipeline.record_endpoint(
             request, response, consumer=self.sp.entity_id, contract=SP_REACTION, logical_address=ENVIRONMENT,
-            trace=[f"probe: posted to {action}"], identified_by="probe",
+            trace=[f"probe: posted a Response ({kind}) to {action}"], identified_by="probe",
             observations={"message": "Response to SP", "kind": kind, "let_in": let_in, "acs_status": posted.status,
-                          "page_status": page_status, "detail": detail, "note": note,
-                          "what_en": what.en if what else kind, "what_sv": what.sv if what else kind})
+                          "page_status": page_status, "detail": detail, "note": note, "what_en": what.en,
+                          "what_sv": what.sv})
+
+    def journal_check(self, which: str, page: Page, still: bool, detail: str) -> int | None:
+        """The look at the protected page after a logout: a GET, as the browser made it."""
+        parts = urlsplit(page.url)
+        request = Request("GET", parts.path or "/", [("Host", parts.netloc)], b"", {}, parts.query, "probe:0",
+                          scheme=parts.scheme)
+        response = Response(page.status, list(page.headers.items()), page.body[:64 * 1024])
+        return self.app.pipeline.record_endpoint(
+            request, response, consumer=self.sp.entity_id, contract=AFTER_LOGOUT, logical_address=ENVIRONMENT,
+            trace=[f"probe: opened {page.url} after the {which}"], identified_by="probe",
+            observations={"message": "After logout", "logout": which, "let_in": still, "detail": detail,
+                          "page_status": page.status})
 
     def run_all(self) -> ProbeRun:
         self.say(f"uthopp probe: {self.sp.entity_id} (start page {self.options.start_url}), citizen {self.citizen}")
+        self.new_session()
+        try:
+            self.start()
+        except Unreachable as exc:
+            raise ConfigError(f"--start {self.options.start_url}: the service provider does not answer ({exc}): "
+                              "start it first, or give the address it listens on") from exc
         for kind in saml.KINDS:
             self.new_session()
             if kind == "replayed":
@@ -231,7 +265,10 @@ class _Probe:
                 self.post(kind, *self.valid_form, note="the valid Response accepted earlier, posted again in a new "
                           "session (the SP may refuse it for its assertion ID or its InResponseTo)")
                 continue
-            got = self.login_flow(kind)
+            try:
+                got = self.login_flow(kind)
+            except Unreachable as exc:
+                got = f"no answer: {exc}"
             if isinstance(got, str):
                 self.run.add(f"Response: {kind}", self.options.start_url or "", FAILED, got)
                 self.say(f"  {kind}: {got}")
@@ -243,6 +280,13 @@ class _Probe:
         return self.run
 
     def logouts(self) -> None:
+        try:
+            self._logouts()
+        except Unreachable as exc:
+            self.run.add("Logout", "-", FAILED, f"no answer from the service provider: {exc}")
+            self.say(f"  logout: no answer ({exc})")
+
+    def _logouts(self) -> None:
         if self.valid_form is None:
             self.run.add("Logout", "-", NOT_RUN, "no login succeeded, so there is nothing to log out of")
             return
@@ -277,7 +321,7 @@ class _Probe:
                 break
         still, shown = self.let_in()
         detail = f"after the logout the start page {'was still shown' if still else 'asked for a new login'}"
-        exchange_id = self.journal(where, {}, page, "logout", still, detail, shown.status, what)
+        exchange_id = self.journal_check(what, shown, still, detail)
         self.run.add(what, where, FAILED if still else PASSED, detail, exchange_id)
         self.say(f"  {what}: {detail}")
 

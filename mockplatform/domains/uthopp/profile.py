@@ -11,6 +11,7 @@ IdP refuses with a SAML status (NameIDPolicy, RequestedAuthnContext) is an error
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,10 +24,11 @@ from ...rules.base import JOURNAL, REQUEST, JournalState, RequestView, RuleConte
 from .cases import CASES, CATALOGUE_NAME
 from .names import PROFILE_ID, PROFILE_NAME, SAML_CONTRACTS
 
-AUTHN, LOGOUT, LOGOUT_TO_SP, LOGOUT_ANSWER, REACTION = ("AuthnRequest", "LogoutRequest", "LogoutRequestToSp",
-                                                        "LogoutResponse", "SpReaction")
+AUTHN, LOGOUT, LOGOUT_TO_SP, LOGOUT_ANSWER = "AuthnRequest", "LogoutRequest", "LogoutRequestToSp", "LogoutResponse"
+VALID_RESPONSE, BROKEN_RESPONSE, AFTER_LOGOUT_CHECK = "ValidResponseToSp", "BrokenResponseToSp", "AfterLogout"
+REACTIONS = (VALID_RESPONSE, BROKEN_RESPONSE)
 OPERATIONS = {"AuthnRequest": AUTHN, "LogoutRequest": LOGOUT, "LogoutRequest to SP": LOGOUT_TO_SP,
-              "LogoutResponse": LOGOUT_ANSWER, "Response to SP": REACTION}
+              "LogoutResponse": LOGOUT_ANSWER, "After logout": AFTER_LOGOUT_CHECK}
 BINDINGS = "SAML 2.0 bindings (HTTP-Redirect 3.4, HTTP-POST 3.5)"
 CORE = "SAML 2.0 core"
 PROFILES = "SAML 2.0 profiles (Web Browser SSO 4.1, Single Logout 4.4)"
@@ -49,14 +51,18 @@ class SsoView(RequestView):
 
     def outcome(self) -> str | None:
         obs = self.observations
-        if self.operation == REACTION:
+        if self.operation in REACTIONS:
             return f"{obs.get('kind')}: {'släppt in / let in' if obs.get('let_in') else 'avvisat / refused'}"
+        if self.operation == AFTER_LOGOUT_CHECK:
+            return ("fortfarande inloggad / still logged in" if obs.get("let_in")
+                    else "utloggad, ny inloggning krävs / logged out, a new login is asked for")
         return obs.get("answer")
 
 
 def read_sso_view(exchange: Exchange) -> SsoView:
     """The one reader of an SSO exchange for the rules; any other exchange is not judged by this profile."""
-    view = SsoView(exchange, None, None, None, judged=exchange.contract in SAML_CONTRACTS, t=_seconds(exchange.time))
+    view = SsoView(exchange, None, None, None, judged=exchange.contract in SAML_CONTRACTS, t=_seconds(exchange.time),
+                   body_sha256=hashlib.sha256(exchange.request_body or b"").hexdigest())
     if not view.judged:
         return view
     try:
@@ -64,7 +70,9 @@ def read_sso_view(exchange: Exchange) -> SsoView:
     except ValueError:
         obs = {}
     view.observations = {k: v for k, v in obs.items() if k not in ("xml", "response_xml", "raw")}
-    view.operation = OPERATIONS.get(obs.get("message", ""))
+    message = obs.get("message", "")
+    view.operation = (OPERATIONS.get(message) if message != "Response to SP" else
+                      VALID_RESPONSE if obs.get("kind") == "valid" else BROKEN_RESPONSE)
     if view.operation is None:
         view.parse_error = "no observations of the SSO stand-in for this exchange"
     return view
@@ -83,8 +91,6 @@ def _reaction(valid: bool):  # noqa: ANN202
     def rule_fn(view: SsoView, ctx: RuleContext) -> Iterator[Hit]:
         obs = view.observations
         kind, let_in = obs.get("kind"), bool(obs.get("let_in"))
-        if kind == "logout" or (kind == "valid") != valid:
-            return
         shown = obs.get("detail", "")
         if valid and not let_in:
             yield Hit(f"a valid Response did not let the citizen in: {shown}",
@@ -115,8 +121,8 @@ HINTS = {
 def _logout_ends(view: SsoView, ctx: RuleContext) -> Iterator[Hit]:
     """UTH-LOGOUT-ENDS: after a logout (the SP's own, or 1177's) the protected page asks for a new login."""
     obs = view.observations
-    if obs.get("kind") == "logout" and obs.get("let_in"):
-        yield Hit(f"{obs.get('note') or 'logout'}: {obs.get('detail')}", f"{obs.get('note') or 'utloggning'}: "
+    if obs.get("let_in"):
+        yield Hit(f"{obs.get('logout')}: {obs.get('detail')}", f"{obs.get('logout')}: "
                   "den skyddade sidan visades fortfarande efter utloggningen",
                   hint="end the local session when the LogoutRequest (or your own logout) comes, before answering")
 
@@ -176,15 +182,15 @@ CATALOGUE: tuple[tuple[RuleInfo, Any], ...] = (
               "uncertified-loa3)", "RequestedAuthnContext kan uppfyllas av IdP:n (svensk e-legitimation, "
               "uncertified-loa3)", f"{CORE} 3.3.2.2.1; {REFERENCE}", REQUEST, (AUTHN,)), _checked("UTH-AUTHNCONTEXT")),
     (RuleInfo("UTH-ACCEPTS-VALID", ERR, "A valid Response lets the citizen in",
-              "Ett giltigt Response släpper in invånaren", f"{PROFILES} 4.1.4.3", REQUEST, (REACTION,)),
+              "Ett giltigt Response släpper in invånaren", f"{PROFILES} 4.1.4.3", REQUEST, (VALID_RESPONSE,)),
      _reaction(True)),
     (RuleInfo("UTH-REFUSES-BROKEN", ERR, "A broken Response (signature, audience, recipient, destination, time, "
               "replay, InResponseTo) does not let the citizen in", "Ett felaktigt Response (signatur, audience, "
               "mottagare, destination, tid, återspelning, InResponseTo) släpper inte in invånaren",
-              f"{PROFILES} 4.1.4.3, 4.1.4.5; {CORE} 2.5, 5", REQUEST, (REACTION,)), _reaction(False)),
+              f"{PROFILES} 4.1.4.3, 4.1.4.5; {CORE} 2.5, 5", REQUEST, (BROKEN_RESPONSE,)), _reaction(False)),
     (RuleInfo("UTH-LOGOUT-ENDS", ERR, "After a logout the protected page asks for a new login",
               "Efter en utloggning kräver den skyddade sidan en ny inloggning", f"{PROFILES} 4.4", REQUEST,
-              (REACTION,)), _logout_ends),
+              (AFTER_LOGOUT_CHECK,)), _logout_ends),
     (RuleInfo("UTH-LOGOUT-BINDING", ERR, "Single logout messages come with HTTP-POST",
               "Utloggningsmeddelanden kommer med HTTP-POST", REFERENCE, REQUEST, (LOGOUT, LOGOUT_ANSWER)),
      _checked("UTH-LOGOUT-BINDING")),

@@ -81,7 +81,7 @@ def decode_post(value: str) -> bytes:
 
 def read_message(xml: bytes) -> etree._Element:
     try:
-        return parse(xml)
+        return parse(xml, "a SAML message")
     except Exception as exc:
         raise BindingError(f"not well-formed XML: {exc}") from exc
 
