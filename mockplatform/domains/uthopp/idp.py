@@ -293,18 +293,28 @@ def _check_signature(obs: Observations, sp: ServiceProvider, request: Request, f
     return obs.check("UTH-SIGNATURE", True)
 
 
+def _begin(app: Application, request: Request, environment: str, message: str, where: str, expected: str,
+           rule: str) -> tuple[Observations, str]:
+    """The start of reading an SP's message at ``/sso/<environment>/<where>``: its observations, with the
+    check that it came with the ``expected`` binding; and the endpoint's own address (for Destination)."""
+    binding = REDIRECT if request.method == "GET" else POST
+    obs = Observations(message, BINDING_NAMES[binding], environment)
+    came, wanted = BINDING_NAMES[binding], BINDING_NAMES[expected]
+    how = ("send the AuthnRequest with the HTTP-Redirect binding (a 302 to the SingleSignOnService Location)"
+           if expected == REDIRECT else f"single logout uses HTTP-POST both ways: post the {message} to the "
+           "SingleLogoutService Location")
+    obs.check(rule, binding == expected, f"the {message} came with {came}, not {wanted}",
+              f"{message} kom med {came}, inte {wanted}", how)
+    return obs, f"{base_url(app, request)}{PREFIX}/{environment}/{where}"
+
+
 # -- single sign-on ----------------------------------------------------------------------------------------------
 
 
 def single_sign_on(app: Application, request: Request, environment: str) -> Response:
     store = SsoStore(app.journal)
     params = _params(request)
-    binding = REDIRECT if request.method == "GET" else POST
-    obs = Observations("AuthnRequest", BINDING_NAMES[binding], environment)
-    endpoint = f"{base_url(app, request)}{PREFIX}/{environment}/redirect"
-    obs.check("UTH-BINDING", binding == REDIRECT, "the AuthnRequest came with HTTP-POST, not HTTP-Redirect",
-              "AuthnRequest kom med HTTP-POST, inte HTTP-Redirect",
-              "send the AuthnRequest with the HTTP-Redirect binding (a 302 to the SingleSignOnService Location)")
+    obs, endpoint = _begin(app, request, environment, "AuthnRequest", "redirect", REDIRECT, "UTH-BINDING")
     root = _read_signed_message(obs, params, "SAMLRequest", request)
     if root is None:
         response = _error_page(400, "The SAML request cannot be read.", "SAML-begäran går inte att läsa.")
@@ -540,12 +550,7 @@ def single_logout(app: Application, request: Request, environment: str) -> Respo
     if "SAMLResponse" in params:
         return _logout_response(app, request, environment, params)
     store = SsoStore(app.journal)
-    binding = REDIRECT if request.method == "GET" else POST
-    obs = Observations("LogoutRequest", BINDING_NAMES[binding], environment)
-    endpoint = f"{base_url(app, request)}{PREFIX}/{environment}/slo"
-    obs.check("UTH-LOGOUT-BINDING", binding == POST, "the LogoutRequest came with HTTP-Redirect, not HTTP-POST",
-              "LogoutRequest kom med HTTP-Redirect, inte HTTP-POST",
-              "single logout uses HTTP-POST both ways: post the LogoutRequest to the SingleLogoutService Location")
+    obs, endpoint = _begin(app, request, environment, "LogoutRequest", "slo", POST, "UTH-LOGOUT-BINDING")
     root = _read_signed_message(obs, params, "SAMLRequest", request)
     if root is None or not _check_basics(obs, root, "LogoutRequest", endpoint) and \
             root.tag != f"{{{SAMLP}}}LogoutRequest":
@@ -676,12 +681,7 @@ def _logged_out(environment: str) -> Response:
 
 def _logout_response(app: Application, request: Request, environment: str, params: dict[str, str]) -> Response:
     store = SsoStore(app.journal)
-    binding = REDIRECT if request.method == "GET" else POST
-    obs = Observations("LogoutResponse", BINDING_NAMES[binding], environment)
-    endpoint = f"{base_url(app, request)}{PREFIX}/{environment}/slo"
-    obs.check("UTH-LOGOUT-BINDING", binding == POST, "the LogoutResponse came with HTTP-Redirect, not HTTP-POST",
-              "LogoutResponse kom med HTTP-Redirect, inte HTTP-POST",
-              "single logout uses HTTP-POST both ways: post the LogoutResponse to the SingleLogoutService Location")
+    obs, endpoint = _begin(app, request, environment, "LogoutResponse", "slo", POST, "UTH-LOGOUT-BINDING")
     root = _read_signed_message(obs, params, "SAMLResponse", request)
     if root is None:
         response = _error_page(400, "The logout response cannot be read.", "Utloggningssvaret går inte att läsa.")
