@@ -19,7 +19,7 @@ from typing import Any
 from .contracts import ContractRegistry, load_package
 from .domains import Domain, installed
 from .fixtures import Fixtures, builtin_fixtures_dir, load_fixtures
-from .journal import Journal
+from .journal import SCHEMA_VERSION, Journal
 from .outbox import OUTBOX_SCHEMA, Outbox
 from .platform import CORRELATION, SoapPipeline
 from .producers import Producer
@@ -163,6 +163,7 @@ class Application:
             ),
             "PatternRepairs": [str(r) for r in self.contracts.repairs],
             "JournalPath": str(self.journal.path),
+            "JournalSchemaVersion": SCHEMA_VERSION,
         }
 
 

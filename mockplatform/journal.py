@@ -22,7 +22,14 @@ from typing import Any
 from .errors import MockplatformError
 from .shortcuts import json_text
 
-SCHEMA_VERSION = 1
+# The journal's schema version, and what each version brought. A platform opens a journal of an older
+# version and upgrades it in place (the columns added since are ``added_later``; the domains' tables are
+# made if absent); it refuses one of a newer version, whose data it might misread.
+SCHEMA_VERSION = 2
+SCHEMA_HISTORY = {
+    1: "exchanges with identification, injection and effects; the domains' state tables",
+    2: "observations: what a domain's own endpoint saw of a request (the SSO stand-in's SAML messages)",
+}
 
 
 class JournalError(MockplatformError):
@@ -301,6 +308,32 @@ def open_database(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+def schema_version(conn: sqlite3.Connection) -> int | None:
+    """The schema version a journal was written with (None: a journal from before versions were kept)."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError:  # no meta table yet
+        return None
+    try:
+        return int(row[0]) if row else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _refuse_newer(path: Path, conn: sqlite3.Connection) -> None:
+    found = schema_version(conn)
+    if found is not None and found > SCHEMA_VERSION:
+        raise JournalError(f"{path}: this journal was written by a newer mockplatform (journal schema version {found}; "
+                           f"this mockplatform {_version()} knows versions up to {SCHEMA_VERSION}), and its data "
+                           "could be misread: use that newer mockplatform, or give --journal another file")
+
+
+def _version() -> str:
+    from .version import __version__
+
+    return __version__
+
+
 def cannot_open(path: Path, exc: BaseException) -> str:
     """Why a journal cannot be opened for writing, naming the file and what to do."""
     said = str(exc)
@@ -476,10 +509,14 @@ class Journal:
                 raise JournalError(f"{self.path}: no journal here (start the platform first, or pass --journal)")
             try:
                 self.reader().execute("SELECT id FROM exchanges LIMIT 1").fetchall()
+                _refuse_newer(self.path, self.reader())
             except sqlite3.DatabaseError as exc:
                 raise JournalError(f"{self.path}: not a mockplatform journal ({exc}): give --journal the file "
                                    "'mockplatform serve' writes (it prints its path at start; default "
                                    ".mockplatform/journal.sqlite)") from None
+            except JournalError:
+                self.close()
+                raise
             return
         self._conn = None
         try:
@@ -488,15 +525,19 @@ class Journal:
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
             with self._lock:
                 self._conn.executescript(_SCHEMA)
+                _refuse_newer(self.path, self._conn)
                 present = {r[1] for r in self._conn.execute("PRAGMA table_info(exchanges)")}
                 for column in COLUMNS:
                     if column.name not in present:  # a journal from before the column (``added_later``)
                         self._conn.execute(f"ALTER TABLE exchanges ADD COLUMN {column.name} {column.sql}")
                 for script in extra_schema:
                     self._conn.executescript(script)
-                self._conn.execute(
-                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-                )
+                # Upgraded in place (or new): this version's from now on.
+                self._conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) "
+                                   "DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+        except JournalError:
+            self._conn.close()
+            raise
         except (sqlite3.DatabaseError, OSError) as exc:
             if self._conn is not None:
                 self._conn.close()

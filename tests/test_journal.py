@@ -8,6 +8,7 @@ import json
 import sqlite3
 import threading
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -202,3 +203,39 @@ def test_an_exchange_is_stored_as_before_and_read_back_as_it_was(exchange):
         "request_body": expected.request_body.decode("utf-8", "replace"),
         "response_body": expected.response_body.decode("utf-8", "replace"),
     }
+
+
+def test_a_journal_of_a_newer_schema_is_refused_for_writing_and_reading(tmp_path):
+    from mockplatform.journal import SCHEMA_VERSION, JournalError
+
+    path = tmp_path / "newer.sqlite"
+    Journal(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+    for read_only in (False, True):
+        with pytest.raises(JournalError, match=f"newer mockplatform .*version {SCHEMA_VERSION + 1}"):
+            Journal(path, read_only=read_only)
+    with sqlite3.connect(path) as conn:  # left as it was
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == \
+            str(SCHEMA_VERSION + 1)
+
+
+def test_a_journal_of_schema_version_1_is_upgraded_in_place(tmp_path):
+    from mockplatform.journal import SCHEMA_VERSION, schema_version
+
+    path = tmp_path / "old.sqlite"
+    columns = ", ".join(f"{name} {kind}{' NOT NULL' if notnull else ''}{' PRIMARY KEY' if pk else ''}"
+                        for name, kind, notnull, pk in TABLE if name != "observations")
+    with sqlite3.connect(path) as conn:  # as version 1 wrote it: no observations column
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        conn.execute(f"CREATE TABLE exchanges ({columns})")
+        conn.execute("INSERT INTO exchanges (id, time, duration_ms, http_status, request_headers, request_size, "
+                     "response_headers) VALUES (1, '2026-01-01T00:00:00+00:00', 1.0, 200, '[]', 0, '[]')")
+    journal = Journal(path)
+    try:
+        assert journal.exchange(1).observations is None
+        assert schema_version(journal.reader()) == SCHEMA_VERSION
+        assert "observations" in {r[1] for r in journal.reader().execute("PRAGMA table_info(exchanges)")}
+    finally:
+        journal.close()
