@@ -116,6 +116,25 @@ def test_protocol_check_passes_a_true_protocol_and_fails_an_edited_one(held_out,
         assert "does NOT match" in capsys.readouterr().out
 
 
+def test_protocol_check_reads_a_1_3_file_without_subject_and_checks_a_1_4_files_subject(platform, tmp_path, capsys):
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL))
+    journal = platform.app.journal.path
+    path = write_all(verify(VerifyOptions(journal=journal)), tmp_path / "p")["json"]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["format_version"] == "1.4" and data["head"]["subject"] == "consumer"
+    older = json.loads(json.dumps(data))
+    older["format_version"] = "1.3"
+    del older["head"]["subject"]
+    (tmp_path / "1.3.json").write_text(json.dumps(older), encoding="utf-8")
+    assert main(["protocol", "check", str(tmp_path / "1.3.json"), "--journal", str(journal)]) == 0
+    assert "matches its journal" in capsys.readouterr().out
+    data["head"]["subject"] = "service-provider"  # worded as another kind of system than its profile tests
+    (tmp_path / "forged.json").write_text(json.dumps(data), encoding="utf-8")
+    assert main(["protocol", "check", str(tmp_path / "forged.json"), "--journal", str(journal)]) == 1
+    out = capsys.readouterr().out
+    assert "does NOT match" in out and "head subject" in out
+
+
 def test_protocol_check_names_what_it_cannot_read(tmp_path, capsys):
     bad = tmp_path / "x.json"
     bad.write_text("{}", encoding="utf-8")

@@ -16,8 +16,11 @@ import pytest
 from lxml import etree
 
 from mockplatform.display_text import clean
+from mockplatform.domains import profile as get_profile
 from mockplatform.domains.inbox1177.pricing import estimate
+from mockplatform.errors import MockplatformError
 from mockplatform.findings import Finding, Severity
+from mockplatform.journal import Journal
 from mockplatform.protocol import (
     FILE_NAMES,
     ProtocolWriteError,
@@ -34,6 +37,7 @@ from mockplatform.protocol import markdown as md
 from mockplatform.protocol.console import render_summary
 from mockplatform.protocol.model import (
     PROTOCOL_FORMAT_VERSION,
+    SUBJECTS,
     CaseResult,
     CaseStatus,
     ContractInfo,
@@ -44,6 +48,8 @@ from mockplatform.protocol.model import (
     RuleResult,
     Verdict,
 )
+from mockplatform.rules.base import Profile
+from mockplatform.verification import VerifyOptions, verify
 from mockplatform.web import responses
 
 XUNIT2_XSD = Path(__file__).parent / "data" / "xunit2.xsd"
@@ -558,6 +564,10 @@ def test_the_head_rows_hold_every_field_of_the_model_head():
         value = getattr(protocol.head, f.name)
         if f.name == "contracts":  # the contracts table
             continue
+        if f.name == "subject":  # shown by the wording: the id's and the "how identified" rows' labels
+            assert [r.label for r in text.head_rows(protocol) if r.key in ("consumer_hsa_id", "identified")] == [
+                text.WORDINGS[value].id_label, text.WORDINGS[value].identified]
+            continue
         if f.name == "cost":
             parts = [text.sek(value.per_year_sek), text.sek(value.connection_fee_sek)]
         elif f.name == "declared_volume":
@@ -593,6 +603,117 @@ def test_the_console_summary_takes_its_head_values_from_the_head_rows(protocol):
     summary = render_summary(protocol)
     head = {row.key: row for row in text.head_rows(protocol)}
     assert f"exchanges judged: {head['exchanges_judged'].text}; test period: {head['period'].text}" in summary
+
+
+# ---------------------------------------------------------------- the system tested (subject)
+
+
+ENTITY_ID = "https://tjanst.example.se/saml/metadata"
+
+
+def subject_protocol(subject: str) -> Protocol:
+    """The sample protocol for a system of another role: a booking system by its HSA id, a service provider by its
+    entityID and a SAML Issuer without a signature (so its identity too was declared, not proven)."""
+    protocol = make_protocol()
+    who = ENTITY_ID if subject == "service-provider" else protocol.head.consumer_hsa_id
+    how = "saml-issuer" if subject == "service-provider" else "sender-header"
+    protocol.head = dataclasses.replace(protocol.head, subject=subject, consumer_hsa_id=who, identified={how: 3},
+                                        rule_profile={"booking-system": "web-booking"}.get(subject, "uthopp"))
+    for case in protocol.cases:
+        case.evidence = [dataclasses.replace(e, consumer=who, identified_by=how) for e in case.evidence]
+    return protocol
+
+
+def shown_for_people(protocol: Protocol) -> dict[str, str]:
+    """The text of each format for people (and JUnit's, for CI pages), markup taken away."""
+    return {"md": render_markdown(protocol).decode(),
+            "html": html_doc(protocol).text_content(),
+            "docx": docx_text(docx.Document(io.BytesIO(render_docx(protocol)))),
+            "junit": "".join(junit_root(protocol).itertext())}
+
+
+def wording_texts(subject: str) -> list[str]:
+    words = text.WORDINGS[subject]
+    declared = text.declared_not_proven(dataclasses.replace(make_protocol(), head=ProtocolHead(subject=subject)))
+    return [*(part for label in (words.subtitle, words.id_label, words.identified, words.evidence, declared)
+              for part in (label.sv, label.en))]
+
+
+def test_every_subject_has_its_wording_and_the_schema_names_every_one():
+    assert tuple(text.WORDINGS) == SUBJECTS
+    assert load_schema()["$defs"]["head"]["properties"]["subject"]["enum"] == list(SUBJECTS)
+    assert len({w.subtitle for w in text.WORDINGS.values()}) == len(SUBJECTS)
+    with pytest.raises(ValueError, match="'producer' is none of consumer"):
+        text.subtitle(dataclasses.replace(make_protocol(), head=ProtocolHead(subject="producer")))
+
+
+@pytest.mark.parametrize("subject", ["booking-system", "service-provider"])
+def test_a_booking_system_and_a_service_provider_are_named_as_such_in_every_format(subject):
+    protocol = subject_protocol(subject)
+    shown = shown_for_people(protocol)
+    words = text.WORDINGS[subject]
+    for fmt in ("md", "html", "docx"):
+        for part in wording_texts(subject):
+            assert part in shown[fmt], (fmt, part)
+        for part in wording_texts("consumer"):  # nothing of the consumer's wording is left
+            assert part not in shown[fmt], (fmt, part)
+    assert f"{words.evidence.en} {protocol.head.consumer_hsa_id}" in shown["junit"]
+    assert "Consumer" not in shown["junit"]
+    md_text = shown["md"]
+    assert f"{words.subtitle.sv} *{words.subtitle.en}*" in md_text
+    assert f"| {md._label(words.id_label)} | `{protocol.head.consumer_hsa_id}` |" in md_text
+    assert f"- {md._label(words.evidence)}: `{protocol.head.consumer_hsa_id} (" in md_text
+    html = html_doc(protocol)
+    assert html.xpath("string(//p[@class='subtitle'])") == f"{words.subtitle.sv} {words.subtitle.en}"
+    document = docx.Document(io.BytesIO(render_docx(protocol)))
+    head = {row.cells[0].text: row.cells[1].text for row in document.tables[0].rows}
+    assert head[str(words.id_label)] == protocol.head.consumer_hsa_id
+    assert document.paragraphs[1].text == str(words.subtitle) and document.core_properties.subject == str(
+        words.subtitle)
+    data = json.loads(render_json(protocol))
+    jsonschema.Draft202012Validator(load_schema()).validate(data)
+    assert data["head"]["subject"] == subject and data["format_version"] == "1.4"
+    assert data["head"]["consumer_hsa_id"] == protocol.head.consumer_hsa_id  # the key keeps its name
+    invalid = json.loads(json.dumps(data))
+    invalid["head"]["subject"] = "producer"
+    assert not jsonschema.Draft202012Validator(load_schema()).is_valid(invalid)
+    del invalid["head"]["subject"]
+    assert not jsonschema.Draft202012Validator(load_schema()).is_valid(invalid)  # required from 1.4 on
+
+
+def test_the_inbox_protocol_still_names_a_consumer(protocol):
+    assert protocol.head.subject == "consumer"
+    shown = shown_for_people(protocol)
+    md_text = shown["md"]
+    assert ("Kontraktstest av konsumentsystem mot tjänsteplattformen *Contract test of a consumer system against "
+            "the service platform*") in md_text
+    assert "| Konsumentens HSA-id / *Consumer HSA id* | `SE2321000016-CONS` |" in md_text
+    assert "| Hur konsumenten identifierades / *How the consumer was identified* |" in md_text
+    assert "- Konsument / *Consumer*: `—`" in md_text
+    declared = ("Inget anrop identifierades med klientcertifikat eller signatur: konsumentens identitet är uppgiven, "
+                "inte bevisad.", "No exchange was identified by client certificate or signature: the consumer's "
+                "identity was declared, not proven.")
+    for fmt in ("md", "html", "docx"):
+        for part in (*wording_texts("consumer"), *declared):
+            assert part in shown[fmt], (fmt, part)
+    data = json.loads(render_json(protocol))
+    assert data["head"]["subject"] == "consumer"
+
+
+@pytest.mark.parametrize(("profile", "subject"), [("1177-inbox", "consumer"), ("web-booking", "booking-system"),
+                                                  ("uthopp", "service-provider")])
+def test_verify_takes_the_subject_from_the_rule_profile(profile, subject, tmp_path):
+    assert get_profile(profile).subject == subject
+    Journal(tmp_path / "journal.sqlite").close()
+    protocol = verify(VerifyOptions(journal=tmp_path / "journal.sqlite", profile=profile))
+    assert protocol.head.subject == subject
+    assert text.subtitle(protocol) == text.WORDINGS[subject].subtitle
+
+
+def test_a_profile_names_a_known_subject():
+    assert Profile("x", "X", []).subject == "consumer"
+    with pytest.raises(MockplatformError, match="subject 'producer' is none of"):
+        Profile("x", "X", [], subject="producer")
 
 
 # ---------------------------------------------------------------- write_all

@@ -444,7 +444,7 @@ def test_every_format_shows_purpose_advice_and_fix_in_swedish_first():
     in_order(junit)
     assert "Åtgärd/Fix: Skicka system-id:t från 1177 / Send the system-id from 1177 <here>" in junit
     data = json.loads(render_json(protocol))
-    assert data["format_version"] == "1.3"
+    assert data["format_version"] == "1.4"
     assert data["cases"][0]["purpose_sv"] == protocol.cases[0].purpose_sv
     assert data["cases"][2]["how_to_run_sv"] == protocol.cases[2].how_to_run_sv
     assert data["cases"][1]["findings"][0]["hint_sv"] == fix.hint_sv

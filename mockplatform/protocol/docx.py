@@ -305,7 +305,7 @@ def _summary(doc: Any, protocol: Protocol) -> None:
         _shade(row.cells[0], _FILL[status.value])
 
 
-def _case(doc: Any, case: CaseResult) -> None:
+def _case(doc: Any, protocol: Protocol, case: CaseResult) -> None:
     status = CaseStatus(case.status)
     doc.add_heading(t.clean(f"{case.id} {case.title_sv} / {case.title_en}"), level=2)
     status_table = doc.add_table(rows=1, cols=2)
@@ -330,7 +330,7 @@ def _case(doc: Any, case: CaseResult) -> None:
         ], mono_cols=(2, 3))
         for e in case.evidence:
             _para(doc, (f"{_bi(t.EVIDENCE_COLUMNS[0])} {e.exchange_id}", True))
-            _mono_block(doc, "\n".join(f"{label}: {value}" for label, value in t.evidence_facts(e)))
+            _mono_block(doc, "\n".join(f"{label}: {value}" for label, value in t.evidence_facts(protocol, e)))
             if e.excerpt:
                 _para(doc, (f"{_bi(t.EXCERPT)}:", False))
                 _mono_block(doc, e.excerpt)
@@ -486,14 +486,14 @@ def render_docx(protocol: Protocol) -> bytes:
     _header_footer(section, protocol)
     props = doc.core_properties
     props.title = t.clean(f"{t.TITLE}: {protocol.head.system_name}")
-    props.subject = str(t.SUBTITLE)
+    props.subject = str(t.subtitle(protocol))
     props.author = props.last_modified_by = "mockplatform"
     props.created = props.modified = _created(protocol.head.created)
     props.comments = t.clean(f"mockplatform {protocol.head.tool_version}, format {protocol.format_version}")
     props.language = LANGUAGE
 
     doc.add_heading(_bi(t.TITLE), level=0)
-    _para(doc, (_bi(t.SUBTITLE), False))
+    _para(doc, (_bi(t.subtitle(protocol)), False))
     _head(doc, protocol)
     _summary(doc, protocol)
     doc.add_heading(_bi(t.CASES_SECTION), level=1)
@@ -503,7 +503,7 @@ def render_docx(protocol: Protocol) -> bytes:
     for row, case in zip(cases.rows[1:], protocol.cases, strict=True):
         _shade(row.cells[2], _FILL[CaseStatus(case.status).value])
     for case in protocol.cases:
-        _case(doc, case)
+        _case(doc, protocol, case)
     _rules(doc, protocol)
     _sign_off(doc)
 

@@ -4,7 +4,9 @@ Field names follow the model. Tuples in the model become objects with named memb
 needs no knowledge of positions. ``format_version`` changes when a field is removed or changes
 meaning (major) or when a field is added (minor); the schema admits no unknown members, so it
 describes exactly what one version writes (1.2 added a case's ``purpose_sv`` and ``how_to_run_sv`` and a
-finding's ``hint_sv``; 1.3 the head's ``catalogue``).
+finding's ``hint_sv``; 1.3 the head's ``catalogue``; 1.4 the head's ``subject``, the role of the system tested,
+which words the documents for people; its id stays under ``consumer_hsa_id``). A reader of protocol.json takes a
+file of an older minor version too: a 1.3 file has no ``subject`` (its documents called every system a consumer).
 
 Times stay as the journal stores them, ISO 8601 in UTC: this file is for machines, and ``protocol check``
 compares its values with the journal's. The formats for people show them in Swedish local time

@@ -42,7 +42,7 @@ def _short(text: str) -> str:
     return line if len(line) <= _MESSAGE_MAX else line[: _MESSAGE_MAX - 1] + "…"
 
 
-def _evidence_text(case: CaseResult) -> str:
+def _evidence_text(protocol: Protocol, case: CaseResult) -> str:
     lines = [f"{label}: {text}" for label, text in
              ((t.PURPOSE.sv, t.clean(case.purpose_sv).strip()), (t.PURPOSE.en, t.clean(case.purpose).strip())) if text]
     for e in case.evidence:
@@ -50,7 +50,7 @@ def _evidence_text(case: CaseResult) -> str:
             f"exchange {e.exchange_id} at {t.when(e.time)}: {t.contract_op(e)} to "
             f"{t.clean(e.logical_address) or '-'}, HTTP {t.http_vp(e)}, correlation id "
             f"{t.clean(e.correlation_id) or '-'}, outcome {t.clean(e.outcome)}; "
-            + "; ".join(f"{label.en} {value}" for label, value in t.evidence_facts(e))
+            + "; ".join(f"{label.en} {value}" for label, value in t.evidence_facts(protocol, e))
         )
         if e.excerpt:
             lines.append(t.clean(e.excerpt))
@@ -61,7 +61,7 @@ def _evidence_text(case: CaseResult) -> str:
     return "\n".join(lines)
 
 
-def _case(suite: etree._Element, classname: str, case: CaseResult) -> None:
+def _case(suite: etree._Element, classname: str, protocol: Protocol, case: CaseResult) -> None:
     status = CaseStatus(case.status)
     tc = etree.SubElement(suite, "testcase", classname=classname,
                           name=t.clean(f"{case.id} {case.title_en}"), time="0.000")
@@ -74,7 +74,7 @@ def _case(suite: etree._Element, classname: str, case: CaseResult) -> None:
         advice = "\n".join(t.how_to_run(case)) or "not run"  # Swedish, then English
         skipped = etree.SubElement(tc, "skipped", message=_short(f"not run: {advice}"))
         skipped.text = advice
-    out = _evidence_text(case)
+    out = _evidence_text(protocol, case)
     if status != CaseStatus.FAILED and case.findings:  # warnings seen on a passed case
         out += "\n" + "\n".join(t.finding_line(f) for f in case.findings)
     etree.SubElement(tc, "system-out").text = out
@@ -125,7 +125,7 @@ def render_junit(protocol: Protocol, hostname: str | None = None) -> bytes:
     for row in t.head_rows(protocol):  # a missing value is empty here, for the machines that read it
         etree.SubElement(properties, "property", name=row.key, value="\n".join(row.lines))
     for case in protocol.cases:
-        _case(cases, classname, case)
+        _case(cases, classname, protocol, case)
 
     rules = _suite(root, f"{classname}.rules", timestamp, hostname)
     for rule in protocol.rules:

@@ -110,7 +110,7 @@ def _cases_table(protocol: Protocol) -> list[str]:
     return [f"## {_label(t.CASES_SECTION)}", "", *table([_label(c) for c in t.CASE_COLUMNS], rows)]
 
 
-def _evidence(items: list[Evidence]) -> list[str]:
+def _evidence(protocol: Protocol, items: list[Evidence]) -> list[str]:
     out = [f"#### {_label(t.EVIDENCE_SECTION)}", ""]
     if not items:
         return out + [f"{t.NO_EVIDENCE.sv} *{t.NO_EVIDENCE.en}*", ""]
@@ -120,7 +120,7 @@ def _evidence(items: list[Evidence]) -> list[str]:
     ])
     for e in items:
         out += [f"{_label(t.EVIDENCE_COLUMNS[0])} {e.exchange_id}:", ""]
-        out += [f"- {_label(label)}: {code(value)}" for label, value in t.evidence_facts(e)] + [""]
+        out += [f"- {_label(label)}: {code(value)}" for label, value in t.evidence_facts(protocol, e)] + [""]
         if e.excerpt:
             out += [f"{_label(t.EXCERPT)}:", "", *fenced(e.excerpt), ""]
     return out
@@ -137,7 +137,7 @@ def _findings(case: CaseResult) -> list[str]:
     ])
 
 
-def _case(case: CaseResult) -> list[str]:
+def _case(protocol: Protocol, case: CaseResult) -> list[str]:
     out = [f"### {esc(case.id)} {esc(case.title_sv)} / *{esc(case.title_en)}*", ""]
     out += [f"**{_label(t.STATUS)}:** {_status(case.status)}", "",
             f"**{_label(t.PURPOSE)}:** {_sv_en(case.purpose_sv, case.purpose)}", ""]
@@ -146,7 +146,7 @@ def _case(case: CaseResult) -> list[str]:
         out += [f"> **{_label(t.HOW_TO_RUN)}:** {advice}", ""]
     if case.note:
         out += [f"> **{_label(t.NOTE)}:** {esc(case.note)}", ""]
-    return out + _evidence(case.evidence) + _findings(case)
+    return out + _evidence(protocol, case.evidence) + _findings(case)
 
 
 def _rules(rules: list[RuleResult]) -> list[str]:
@@ -163,9 +163,10 @@ def _rules(rules: list[RuleResult]) -> list[str]:
 
 
 def render_markdown(protocol: Protocol) -> bytes:
-    lines = [f"# {_label(t.TITLE)}", "", f"{t.SUBTITLE.sv} *{t.SUBTITLE.en}*", ""]
+    subtitle = t.subtitle(protocol)
+    lines = [f"# {_label(t.TITLE)}", "", f"{subtitle.sv} *{subtitle.en}*", ""]
     lines += _head(protocol) + _summary(protocol) + _cases_table(protocol)
     for case in protocol.cases:
-        lines += _case(case)
+        lines += _case(protocol, case)
     lines += _rules(protocol.rules)
     return ("\n".join(lines).rstrip("\n") + "\n").encode("utf-8")

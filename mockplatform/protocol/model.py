@@ -12,7 +12,13 @@ from typing import Any
 
 from ..findings import Finding
 
-PROTOCOL_FORMAT_VERSION = "1.3"  # 1.2: purpose_sv and how_to_run_sv of a case, hint_sv of a finding; 1.3: catalogue
+# 1.2: purpose_sv and how_to_run_sv of a case, hint_sv of a finding; 1.3: catalogue; 1.4: subject
+PROTOCOL_FORMAT_VERSION = "1.4"
+# The role of the system tested, as its rule profile says (``Profile.subject``): a consumer of the service platform
+# (the inbox profiles, rivta-generic), a booking system (web-booking: the producer of crm:scheduling and a consumer
+# of the engagement index), or a SAML service provider tested against the SSO stand-in (uthopp). The protocol's
+# wording follows it (``text.wording``).
+SUBJECTS = ("consumer", "booking-system", "service-provider")
 
 
 class CaseStatus(StrEnum):
@@ -55,7 +61,7 @@ class ProtocolHead:
     system_name: str = ""
     organisation: str = ""
     system_id: str = ""
-    consumer_hsa_id: str = ""
+    consumer_hsa_id: str = ""  # the system tested's id (an SP's entityID for uthopp); the key stays for readers
     environment: str = ""
     period_from: str | None = None  # ISO time of the first exchange judged
     period_to: str | None = None
@@ -66,6 +72,7 @@ class ProtocolHead:
     journal_sha256: str = ""  # digest of the judged exchanges (ids, times, body hashes) for traceability
     rule_profile: str = ""
     catalogue: str = ""  # the name of the profile's test-case catalogue ("Webbtidbokning")
+    subject: str = "consumer"  # the role of the system tested (SUBJECTS), from the profile
     contacts: list[str] = field(default_factory=list)
     declared_volume: int | None = None
     cost: CostEstimate | None = None

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from ..display_text import clean, contract_name
 from ..findings import Finding
 from ..localtime import swedish_time
-from .model import CaseResult, CaseStatus, Evidence, Protocol, Verdict
+from .model import SUBJECTS, CaseResult, CaseStatus, Evidence, Protocol, Verdict
 
 
 @dataclass(frozen=True)
@@ -28,20 +28,73 @@ class Label:
 
 
 TITLE = Label("Testprotokoll", "Test protocol")
-SUBTITLE = Label(
-    "Kontraktstest av konsumentsystem mot tjänsteplattformen",
-    "Contract test of a consumer system against the service platform",
-)
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How the protocol names the system tested, by its role (``ProtocolHead.subject``, from the rule profile)."""
+
+    subtitle: Label
+    id_label: Label  # the head row of its id (protocol.json keeps the key consumer_hsa_id)
+    identified: Label  # the head row of how it was identified
+    evidence: Label  # who sent an exchange, under each evidence row
+    identity: Label  # its identity, in the sentence that it was declared, not proven (DECLARED_NOT_PROVEN)
+
+
+# One wording per subject (model.SUBJECTS): the renderers take them through ``subtitle``, ``head_rows``,
+# ``evidence_facts`` and ``identification``, never from here.
+WORDINGS = {
+    "consumer": Wording(
+        Label("Kontraktstest av konsumentsystem mot tjänsteplattformen",
+              "Contract test of a consumer system against the service platform"),
+        Label("Konsumentens HSA-id", "Consumer HSA id"),
+        Label("Hur konsumenten identifierades", "How the consumer was identified"),
+        Label("Konsument", "Consumer"),
+        Label("konsumentens identitet", "the consumer's identity"),
+    ),
+    "booking-system": Wording(
+        Label("Kontraktstest av bokningssystem mot 1177 webbtidbokning och engagemangsindex via tjänsteplattformen",
+              "Contract test of a booking system against 1177 web booking and the engagement index through the "
+              "service platform"),
+        Label("Bokningssystemets HSA-id", "Booking system HSA id"),
+        Label("Hur bokningssystemet identifierades", "How the booking system was identified"),
+        Label("Bokningssystem", "Booking system"),
+        Label("bokningssystemets identitet", "the booking system's identity"),
+    ),
+    "service-provider": Wording(
+        Label("Test av tjänsteleverantör (SAML SP) mot 1177:s inloggning (uthopp, ställföreträdande IdP)",
+              "Test of a service provider (SAML SP) against 1177's login (uthopp, stand-in IdP)"),
+        Label("Tjänsteleverantörens entityID", "Service provider entityID"),
+        Label("Hur tjänsteleverantören identifierades", "How the service provider was identified"),
+        Label("Tjänsteleverantör", "Service provider"),
+        Label("tjänsteleverantörens identitet", "the service provider's identity"),
+    ),
+}
+
+
+def wording(protocol: Protocol) -> Wording:
+    """The wording for the protocol's subject; an unknown one is an error, not a consumer's wording."""
+    subject = protocol.head.subject
+    if subject not in WORDINGS:
+        raise ValueError(f"protocol subject {subject!r} is none of {', '.join(SUBJECTS)}")
+    return WORDINGS[subject]
+
+
+def subtitle(protocol: Protocol) -> Label:
+    """What was tested against what, as the protocol's subtitle says it."""
+    return wording(protocol).subtitle
+
+
 MISSING = Label("saknas", "not given")
 
 HEAD_SECTION = Label("Uppgifter om testet", "Test details")
 FIELD = Label("Uppgift", "Field")
 VALUE = Label("Värde", "Value")
+# The head rows' labels; the id's and the "how identified" row's follow the subject (``Wording``).
 HEAD = {
     "system_name": Label("Systemnamn", "System name"),
     "organisation": Label("Organisation", "Organisation"),
     "system_id": Label("System-id (från 1177)", "System id (issued by 1177)"),
-    "consumer_hsa_id": Label("Konsumentens HSA-id", "Consumer HSA id"),
     "environment": Label("Miljö", "Environment"),
     "period": Label("Testperiod", "Test period"),
     "tool_version": Label("Verktygsversion", "Tool version"),
@@ -57,7 +110,6 @@ HEAD = {
     "exchanges_judged": Label("Bedömda anrop", "Exchanges judged"),
     "format_version": Label("Protokollformat", "Protocol format"),
     "demonstration": Label("Demonstration", "Demonstration"),
-    "identified": Label("Hur konsumenten identifierades", "How the consumer was identified"),
     "injected": Label("Injicerade fel", "Injected faults"),
     "journal_hash_covers": Label("Journalens SHA-256 omfattar", "The journal SHA-256 covers"),
     "selection": Label("Urval som bedömdes", "What was judged"),
@@ -75,20 +127,18 @@ IDENTIFIED_BY = {
                    "from its metadata"),
 }
 PROVEN = ("certificate", "saml-signature")  # ways that prove who sent a request (the others declare it)
-DECLARED_NOT_PROVEN = Label(
-    "Inget anrop identifierades med klientcertifikat eller signatur: konsumentens identitet är uppgiven, inte bevisad.",
-    "No exchange was identified by client certificate or signature: the consumer's identity was declared, not "
-    "proven.")
+DECLARED_NOT_PROVEN = Label(  # {identity}: the subject's (Wording.identity)
+    "Inget anrop identifierades med klientcertifikat eller signatur: {identity} är uppgiven, inte bevisad.",
+    "No exchange was identified by client certificate or signature: {identity} was declared, not proven.")
 DEMONSTRATION_TEXT = Label(
     "{n} av anropen kom från mockplatforms inbyggda exempelkonsument: protokollet är en demonstration av "
     "verktyget och inget bevis för något system.",
     "{n} of the exchanges came from mockplatform's built-in sample consumer: this protocol demonstrates the tool "
     "and is no evidence for any system.")
 INJECTED_MARK = Label("injicerat", "injected")
-EVIDENCE_FACTS = {
+EVIDENCE_FACTS = {  # and who sent it, worded by the subject (Wording.evidence)
     "request_sha256": Label("SHA-256 anrop", "SHA-256 request"),
     "response_sha256": Label("SHA-256 svar", "SHA-256 response"),
-    "identified": Label("Konsument", "Consumer"),
     "client": Label("Klient", "Client"),
     "injected": Label("Injicerat fel", "Injected fault"),
 }
@@ -235,9 +285,12 @@ def head_rows(protocol: Protocol) -> list[HeadRow]:
     head = protocol.head
     cost = head.cost
 
+    words = wording(protocol)
+    labels = {**HEAD, "consumer_hsa_id": words.id_label, "identified": words.identified}
+
     def row(key: str, value: object, mono: bool = False) -> HeadRow:
         lines = value if isinstance(value, tuple) else _given(value)
-        return HeadRow(key, HEAD[key], lines, mono)
+        return HeadRow(key, labels[key], lines, mono)
 
     return [
         *([row("demonstration", (DEMONSTRATION_TEXT.sv.format(n=head.demonstration),
@@ -274,8 +327,16 @@ def identification(protocol: Protocol) -> tuple[str, ...]:
         return ()
     lines = [f"{IDENTIFIED_BY[k] if k in IDENTIFIED_BY else clean(k)}: {number(n)}" for k, n in sorted(counts.items())]
     if not any(counts.get(k) for k in PROVEN):
-        lines += [DECLARED_NOT_PROVEN.sv, DECLARED_NOT_PROVEN.en]
+        declared = declared_not_proven(protocol)
+        lines += [declared.sv, declared.en]
     return tuple(lines)
+
+
+def declared_not_proven(protocol: Protocol) -> Label:
+    """That no exchange proved who sent it, of the protocol's subject."""
+    identity = wording(protocol).identity
+    return Label(DECLARED_NOT_PROVEN.sv.format(identity=identity.sv),
+                 DECLARED_NOT_PROVEN.en.format(identity=identity.en))
 
 
 def injection(protocol: Protocol) -> tuple[str, ...]:
@@ -302,9 +363,9 @@ def selection(protocol: Protocol) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def evidence_facts(evidence: Evidence) -> list[tuple[Label, str]]:
-    """The lines shown under an evidence row in every format: hashes, who called and how it was known,
-    from where, and an injected fault."""
+def evidence_facts(protocol: Protocol, evidence: Evidence) -> list[tuple[Label, str]]:
+    """The lines shown under an evidence row of the protocol in every format: hashes, who called (worded by the
+    subject) and how it was known, from where, and an injected fault."""
     who = clean(evidence.consumer) or "—"
     how = IDENTIFIED_BY.get(evidence.identified_by or "")
     if how is not None:
@@ -318,7 +379,7 @@ def evidence_facts(evidence: Evidence) -> list[tuple[Label, str]]:
         client += f" ({DEMONSTRATION_MARK})"
     facts = [(EVIDENCE_FACTS["request_sha256"], clean(evidence.request_sha256) or "—"),
              (EVIDENCE_FACTS["response_sha256"], clean(evidence.response_sha256) or "—"),
-             (EVIDENCE_FACTS["identified"], who), (EVIDENCE_FACTS["client"], client)]
+             (wording(protocol).evidence, who), (EVIDENCE_FACTS["client"], client)]
     if evidence.injected:
         facts.append((EVIDENCE_FACTS["injected"], clean(evidence.injected)))
     return facts

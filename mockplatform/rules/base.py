@@ -23,7 +23,7 @@ from ..errors import MockplatformError
 from ..findings import Finding, Severity
 from ..fixtures import Fixtures, System, Unit
 from ..journal import Exchange
-from ..protocol.model import CostEstimate
+from ..protocol.model import SUBJECTS, CostEstimate
 from ..xmlsafe import local_name
 from .cases import TestCase
 
@@ -273,7 +273,8 @@ class Profile:
     """A named set of rules: the catalogue (data) and, by id, the callable that applies each rule; and
     how its domain reads a request for them (``read``), the context its rules need (``context``), its
     test cases (fixed, or made for the context: ``cases_for``) and the name of their catalogue, which contracts
-    are its own, and what its protocol section adds (``catalogue``, ``cost``)."""
+    are its own, what its protocol section adds (``catalogue``, ``cost``), and the role of the system it tests
+    (``subject``)."""
 
     def __init__(self, id: str, name: str, rules: Iterable[tuple[RuleInfo, RequestRule | JournalRule]], *,
                  read: Callable[[Exchange], RequestView] = read_view,
@@ -282,7 +283,10 @@ class Profile:
                  owns_contract: Callable[[str], bool] = lambda namespace: True,
                  cost: Callable[[int], CostEstimate | None] = lambda volume: None,
                  catalogue: str = "", unread: Iterable[str] = (),
-                 cases_for: Callable[[RuleContext], Sequence[TestCase]] | None = None) -> None:
+                 cases_for: Callable[[RuleContext], Sequence[TestCase]] | None = None,
+                 subject: str = "consumer") -> None:
+        if subject not in SUBJECTS:
+            raise MockplatformError(f"rule profile {id}: subject {subject!r} is none of {', '.join(SUBJECTS)}")
         self.id = id
         self.name = name
         pairs = list(rules)
@@ -300,6 +304,9 @@ class Profile:
         self.owns_contract = owns_contract
         self.cost = cost
         self.catalogue = catalogue  # the name of its test-case catalogue, as the protocol's head shows it
+        # The role of the system it tests (protocol.model.SUBJECTS): the protocol's head carries it and words its
+        # subtitle and labels by it (a consumer, a booking system, a SAML service provider).
+        self.subject = subject
         # Journal columns that neither its rules and cases nor the protocol read: ``verify`` leaves them unread
         # (their fields empty), which saves decoding them for every exchange.
         self.unread = frozenset(unread)

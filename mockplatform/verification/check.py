@@ -69,6 +69,8 @@ def check_protocol(path: Path, journal: Path | None = None, fixtures: Path | Non
     same("verdict", claimed.get("verdict"), again["verdict"])
     for key in ("injected", "identified", "demonstration", "period_from", "period_to"):
         same(f"head {key}", head.get(key), again["head"][key])
+    if "subject" in head:  # from format 1.4 (a 1.3 file has none): the role its profile gives the system tested
+        same("head subject", head["subject"], again["head"]["subject"])
     same("contracts (name, SHA-256)", [(c["name"], c["sha256"]) for c in head.get("contracts", [])],
          [(c["name"], c["sha256"]) for c in again["head"]["contracts"]])
     cases = {c["id"]: c for c in again["cases"]}

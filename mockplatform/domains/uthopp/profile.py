@@ -208,7 +208,7 @@ CATALOGUE: tuple[tuple[RuleInfo, Any], ...] = (
 
 def profile() -> Profile:
     """A fresh uthopp profile."""
-    return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE, read=read_sso_view, cases=CASES,
+    return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE, read=read_sso_view, cases=CASES, subject="service-provider",
                    owns_contract=lambda namespace: namespace in SAML_CONTRACTS, catalogue=CATALOGUE_NAME)
 
 

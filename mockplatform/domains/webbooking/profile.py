@@ -172,4 +172,4 @@ def profile() -> Profile:
     """A fresh web-booking profile."""
     reading = _Reading()
     return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE, read=reading.read, context=reading.context, cases=CASES,
-                   owns_contract=owns_contract, catalogue=CATALOGUE_NAME)
+                   owns_contract=owns_contract, catalogue=CATALOGUE_NAME, subject="booking-system")
