@@ -371,6 +371,58 @@ def test_without_the_package_a_field_missing_from_the_request_is_said_not_applie
     assert protocol.cases == []  # none made: no 2.0 contract is loaded
 
 
+def test_without_the_package_no_check_is_claimed_that_could_not_be_made(app_with, made):
+    """verify without --contracts: SCHEMA has no schema to judge by, so it is not counted as checked (1177-inbox-2
+    says so in INBOX2-RULES-APPLIED); no rule source speaks of a loaded package; and 1177-inbox-2 judges only the
+    2.0 patientportal calls (by namespace), not a complaints call whose package is not loaded either."""
+    app = app_with()
+    for body in (add_message_2(), is_active_2(), register_complaint(), complaint_status(), add_message()):
+        assert call(app, body)[0] == 200
+    journal = app.journal.path
+    app.close()
+    generic = verify(VerifyOptions(journal=journal, profile="rivta-generic"))
+    assert generic.exchanges_judged == 4  # not the built-in inbox's call
+    rules = {r.rule_id: r for r in generic.rules}
+    assert (rules["SCHEMA"].checked, rules["RIVTA-LOGICAL-ADDRESS"].checked) == (0, 4)
+    inbox2 = verify(VerifyOptions(journal=journal, profile="1177-inbox-2"))
+    assert inbox2.exchanges_judged == 2  # the two 2.0 calls: neither the complaints nor the 1.x inbox's
+    rules = {r.rule_id: r for r in inbox2.rules}
+    assert (rules["SCHEMA"].checked, rules["PP-SUBJECT-OF-CARE-ID"].checked) == (0, 2)
+    said = [f.message_en for _, f in rules["INBOX2-RULES-APPLIED"].examples]
+    assert sum(m.startswith("Rule SCHEMA (") for m in said) == 2  # once per contract
+    assert any("the schema of its contract (" + ADD_2 + ") is not loaded: give the contract's release package with "
+               "--contracts" in m for m in said)
+    for protocol in (generic, inbox2):
+        assert [r.rule_id for r in protocol.rules if "loaded" in r.source and "package" in r.source] == []
+    # with the package the same calls are checked against it
+    loaded = verify(VerifyOptions(journal=journal, profile="1177-inbox-2", contracts=[made["folder"]["inbox2"]]))
+    assert {r.rule_id: r.checked for r in loaded.rules}["SCHEMA"] == 2
+
+
+SOAP12_EMPTY = (b'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
+                b"<s:Header/><s:Body/></s:Envelope>")
+
+
+@pytest.mark.parametrize("with_package", [True, False])
+def test_a_request_that_is_no_envelope_gets_only_the_envelope_finding_from_1177_inbox_2(with_package, app_with, made):
+    """A SOAP 1.2 POST with an empty Body to a 2.0 address: there is no request to read fields in, so no rule but
+    the envelope's applies (no "sourceSystem is missing" at no path) and none other counts it as checked."""
+    app = app_with()
+    response = handle(app, Request("POST", "/vp/infrastructure/eservicesupply/patientportal/AddMessage/2/rivtabp21",
+                                   [("Content-Type", "application/soap+xml; charset=UTF-8")], SOAP12_EMPTY,
+                                   client="127.0.0.1:1"))
+    assert response.status == 500
+    journal = app.journal.path
+    app.close()
+    protocol = verify(VerifyOptions(journal=journal, profile="1177-inbox-2",
+                                    contracts=[made["folder"]["inbox2"]] if with_package else []))
+    assert protocol.exchanges_judged == 1
+    found = [(r.rule_id, f.path) for r in protocol.rules for _, f in r.examples]
+    assert found == [("RIVTA-SOAP-ENVELOPE", "/Envelope")]
+    assert {r.rule_id: r.checked for r in protocol.rules if r.checked and r.rule_id != "INBOX2-RULES-APPLIED"} == \
+        {"RIVTA-SOAP-ENVELOPE": 1}
+
+
 def test_the_journal_page_judges_a_2_0_call_by_the_1177_inbox_2_profile(app_with):
     app = app_with()
     call(app, add_message_2(source_system=None))

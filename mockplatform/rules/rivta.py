@@ -4,11 +4,12 @@ its own rules (how its logical address is formed, what its fields must say)."""
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Collection, Generator, Iterator
 
 from lxml import etree
 
 from .. import ns
+from ..contracts import ContractRegistry
 from ..envelope import PROFILE_BP20, Envelope
 from ..xmlsafe import local_name, namespace, text_value
 from .base import Hit, RequestView, RuleContext, xml_path
@@ -316,3 +317,27 @@ def _registry_string(env: Envelope) -> Iterator[Hit]:
                   "ADDRESS</LogicalAddress>, in the SOAP Header",
                   hint_sv=f'LogicalAddress innehåller adressen som text och inget annat: <LogicalAddress '
                   f'xmlns="{ns.REGISTRY}">ADRESS</LogicalAddress>, i SOAP-huvudet')
+
+
+ENVELOPE_RULE = "RIVTA-SOAP-ENVELOPE"
+SCHEMA_RULE = "SCHEMA"
+SILENT = ("", "")  # why a rule was not applied, when there is nothing to say (see ``unapplicable``)
+
+
+def unapplicable(view: RequestView, contracts: ContractRegistry | None,
+                 rule_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+    """The rules of a profile of loaded contracts (``rule_ids``, its request rules) that cannot be applied to this
+    request, with why (English, Swedish; ``SILENT``: nothing worth saying), for ``RequestView.unapplied``: such a
+    rule is not run and not counted as checked. On a request that cannot be read as an envelope, every rule but
+    the envelope's (each reads the envelope; the envelope rule says what is wrong); on a request whose contract is
+    not loaded, SCHEMA (there is no schema to judge it by; the namespace rule says the contract is not a loaded
+    one). ``contracts``: the loaded packages; None while not known (then SCHEMA stays)."""
+    if view.envelope is None:
+        return {rule_id: SILENT for rule_id in rule_ids if rule_id != ENVELOPE_RULE}
+    if contracts is None or SCHEMA_RULE not in rule_ids or contracts.get(view.envelope.contract) is not None:
+        return {}
+    contract = view.envelope.contract or "(no namespace)"
+    return {SCHEMA_RULE: (f"the schema of its contract ({contract}) is not loaded: give the contract's release "
+                          "package with --contracts",
+                          f"schemat för dess kontrakt ({contract}) är inte inläst: ange kontraktets releasepaket "
+                          "med --contracts")}

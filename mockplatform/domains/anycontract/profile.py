@@ -19,7 +19,8 @@ from ... import domains
 from ...contracts import ContractRegistry
 from ...findings import Severity
 from ...fixtures import Fixtures
-from ...rules import Profile, RuleContext, RuleInfo, rivta
+from ...journal import Exchange
+from ...rules import Profile, RequestView, RuleContext, RuleInfo, read_view, rivta
 from ...rules.base import NO_CONTRACTS, REQUEST, RequestRule
 from ...rules.cases import TestCase, answered_cases
 from .names import PROFILE_ID
@@ -28,7 +29,7 @@ PROFILE_NAME = "RIVTA BP 2.1, any loaded contract"
 CATALOGUE_NAME = "Inlästa tjänstekontrakt"  # the name of its test cases' catalogue in the protocol
 CASE_PREFIX = "GEN"
 BP21 = "RIVTA Basic Profile 2.1"
-SCHEMAS = "the loaded release package's schemas"
+SCHEMAS = "the contract's schemas, from its release package (--contracts)"
 ERR, WARN = Severity.ERROR, Severity.WARNING
 
 CATALOGUE: tuple[tuple[RuleInfo, RequestRule], ...] = (
@@ -52,13 +53,24 @@ def judged_contracts(contracts: ContractRegistry) -> tuple[frozenset[str], froze
     return loaded, shipped
 
 
+RULE_IDS = frozenset(info.id for info, _ in CATALOGUE)
+
+
 class _Scope:
     """Which contracts a generic profile owns: once its context is made, those it judges; before (the journal's
-    exchange page asks first), any that no other installed profile owns."""
+    exchange page asks first), any that no other installed profile owns. It reads each request with the contracts
+    its context was made with, to know which rules cannot be applied to it (``rivta.unapplicable``: SCHEMA
+    without the contract's schema; on a request that is no envelope, all but the envelope's)."""
 
     def __init__(self) -> None:
         self.judged: frozenset[str] | None = None
+        self.contracts: ContractRegistry | None = None
         self._others: list[Profile] | None = None
+
+    def read(self, exchange: Exchange) -> RequestView:
+        view = read_view(exchange)
+        view.unapplied = rivta.unapplicable(view, self.contracts, RULE_IDS) or None
+        return view
 
     def owns(self, namespace: str) -> bool:
         if self.judged is not None:
@@ -71,7 +83,7 @@ class _Scope:
                 system_ids: tuple[str, ...] = (), **options: object) -> RuleContext:
         """The context its rules judge in; options of other profiles are ignored."""
         judged, shipped = judged_contracts(contracts)
-        self.judged = judged
+        self.judged, self.contracts = judged, contracts
         return RuleContext(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids),
                            contract_namespaces=judged or NO_CONTRACTS, foreign_namespaces=shipped)
 
@@ -90,7 +102,7 @@ def profile() -> Profile:
     """A fresh rivta-generic profile."""
     scope = _Scope()
     owns: Callable[[str], bool] = scope.owns
-    return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE, context=scope.context, cases_for=cases_for,
+    return Profile(PROFILE_ID, PROFILE_NAME, CATALOGUE, read=scope.read, context=scope.context, cases_for=cases_for,
                    owns_contract=owns, catalogue=CATALOGUE_NAME, unread=UNREAD)
 
 

@@ -57,6 +57,8 @@ def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
 
 def source_system(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     """1177 requires sourceSystem, and it must be the system-id 1177 issued to the consumer."""
+    if view.operation is None:
+        return  # no request to read it in (the envelope's rule says why)
     issued = ctx.issued_system_ids(view)
     path, line = view.where("sourceSystem")
     have = (view.source_system or "").strip()

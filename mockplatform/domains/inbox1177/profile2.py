@@ -15,6 +15,9 @@ request schema declares no element of that name (or, without the package, the re
 neither run nor counted as checked for the request, and the rule INBOX2-RULES-APPLIED (a warning) says once per
 contract which rule was not applied and why. The rules about a message apply only to an operation that adds one
 (its request declares a ``messageText``); the others (the citizen's id) to every operation of the contracts.
+SCHEMA is not applied to a request whose contract's package is not loaded, and no rule but the envelope's to a
+request that cannot be read as an envelope (``rivta.unapplicable``). Without a package the profile still judges
+only its own contracts, known by their namespace (``Inbox2Context``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ...contracts import ContractRegistry
 from ...findings import Severity
 from ...fixtures import Fixtures
 from ...journal import Exchange
-from ...rules import Hit, Profile, RuleInfo, rivta
+from ...rules import Hit, Profile, RequestView, RuleInfo, rivta
 from ...rules.base import (
     JOURNAL,
     NO_CONTRACTS,
@@ -52,10 +55,10 @@ from .view import InboxContext, InboxView
 CATALOGUE_NAME = "Inkorgsfunktionen 2.0"  # the name of its test cases' catalogue in the protocol
 CASE_PREFIX = "INBOX2"
 BP21 = "RIVTA Basic Profile 2.1"
-SCHEMAS = "the loaded 1177 Inkorg 2.0 release package's schemas"
+SCHEMAS = "the 1177 Inkorg 2.0 contracts' schemas, from their release package (--contracts)"
 REQ_1177 = "1177: Förutsättningar och krav för Inkorgsfunktionen"
 DOCBOOK_2 = "1177 Inkorg: DocBook 5.0-delmängd (link, emphasis, itemizedlist)"
-BY_NAME = "found by local name in the loaded package"
+BY_NAME = "fields found by local name in the request (with --contracts, placed by the package's schema)"
 ERR, WARN = Severity.ERROR, Severity.WARNING
 RULES_APPLIED = "INBOX2-RULES-APPLIED"
 
@@ -123,6 +126,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 MESSAGE_RULES = frozenset({"INBOX-SOURCE-SYSTEM", "INBOX-MESSAGE-DESCRIPTION", "INBOX-UNIT-CONNECTED",
                            "PP-NOTIFY-NEEDS-SOURCE-SYSTEM", "INBOX-DOCBOOK", "INBOX-SSO-NEEDS-DOCBOOK"})
 _TITLES = {info.id: (info.title_en, info.title_sv) for info, _ in CATALOGUE}
+REQUEST_RULES = frozenset(info.id for info, _ in CATALOGUE if info.scope == REQUEST)
 NOT_THIS_OPERATION = ("", "")  # why a message rule is left out of an operation that adds no message: nothing to say
 
 
@@ -130,6 +134,20 @@ def owns_contract(namespace: str) -> bool:
     """A patientportal contract of major version 2 or later (the 1.x ones are the 1177-inbox profile's)."""
     major = major_version(namespace)
     return "patientportal" in namespace.lower() and major.isdigit() and int(major) >= 2
+
+
+@dataclass
+class Inbox2Context(InboxContext):
+    """The inbox's context, judging only the profile's own contracts, known by their namespace (``owns_contract``)
+    whether their package is loaded or not: a call to another contract (a complaints service's, the 1.x inbox's)
+    is another profile's, even when its package is not loaded either. A request whose contract cannot be read (no
+    envelope, an empty Body) is judged, by the envelope's rule alone."""
+
+    def selects(self, view: RequestView) -> bool:
+        contract = view.exchange.contract or ""
+        if contract and not owns_contract(contract):
+            return False
+        return super().selects(view)
 
 
 @dataclass
@@ -187,7 +205,8 @@ def read_inbox2_view(exchange: Exchange, contracts: ContractRegistry | None = No
     loaded packages, to tell a field the request left out from one the contract does not have (None: only the
     request is known)."""
     view = read_view(exchange, (), Inbox2View)
-    if view.operation is None:
+    if view.operation is None:  # no envelope: only the envelope's rule can say anything of it
+        view.unapplied = rivta.unapplicable(view, contracts, REQUEST_RULES)
         return view
     payload = view.envelope.payload
     found = _first_by_name(payload)
@@ -211,7 +230,7 @@ def read_inbox2_view(exchange: Exchange, contracts: ContractRegistry | None = No
         declared = loaded.validator.declared_below(f"{{{interaction.responder_namespace}}}"
                                                    f"{interaction.request_element}")
         view.declared = {name: declared[name] for name in KEYS if name in declared}
-    view.unapplied = _unapplied(view, found, loaded)
+    view.unapplied = {**_unapplied(view, found, loaded), **rivta.unapplicable(view, contracts, REQUEST_RULES)}
     if exchange.http_status == 200 and has_answer(exchange) and view.answer is not None and not view.answer.is_fault:
         code = view.answer.child_text("resultCode")
         view.result_code = None if code is None else code.strip()
@@ -283,16 +302,16 @@ class _Reading:
         return read_inbox2_view(exchange, self.contracts)
 
     def context(self, fixtures: Fixtures, contracts: ContractRegistry, consumer: str | None = None,
-                system_ids: tuple[str, ...] = (), **options: object) -> InboxContext:
+                system_ids: tuple[str, ...] = (), **options: object) -> Inbox2Context:
         """The context its rules judge in: its own contracts are the loaded 2.0 ones, every other loaded contract
         is another's; options of other profiles are ignored."""
         self.contracts = contracts
         mine = frozenset(i.responder_namespace.lower() for i in contracts.interactions
                          if owns_contract(i.responder_namespace))
         others = frozenset(i.responder_namespace.lower() for i in contracts.interactions) - mine
-        return InboxContext(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids),
-                            contract_namespaces=mine or NO_CONTRACTS, foreign_namespaces=others,
-                            inbox_logical_address=fixtures.section(DOMAIN_NAME).logical_address)
+        return Inbox2Context(fixtures=fixtures, contracts=contracts, consumer=consumer, system_ids=tuple(system_ids),
+                             contract_namespaces=mine or NO_CONTRACTS, foreign_namespaces=others,
+                             inbox_logical_address=fixtures.section(DOMAIN_NAME).logical_address)
 
 
 def cases_for(ctx: InboxContext) -> list[TestCase]:
