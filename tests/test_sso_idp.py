@@ -585,3 +585,13 @@ def test_the_probe_says_when_the_service_provider_does_not_answer(app, sp, tmp_p
                            say=lambda line: None)
     with pytest.raises(ConfigError, match="does not answer"):
         probe(app, options)
+
+
+def test_the_journal_page_shows_an_sso_message_with_what_was_observed_and_its_findings(app, sp):
+    call(app, "GET", f"{IDP}/redirect?" + redirect_query(authn_request("_unsigned2")),
+         cookies={"mockplatform-citizen": PNR})
+    exchange = app.journal.exchanges()[-1]
+    page = call(app, "GET", f"http://127.0.0.1:8080/ui/journal/{exchange.id}").body.decode()
+    assert 'id="observations"' in page and "UTH-SIGNATURE" in page
+    assert "&lt;samlp:AuthnRequest" in page  # the request as decoded from its binding
+    assert "profile uthopp" in page

@@ -8,6 +8,7 @@ profile whose contract it called, the same the protocol uses.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -165,8 +166,18 @@ def exchange_page(app: Application, exchange_id: int) -> Response:
         profile=profile.id if profile is not None else None, links=links,
         request_body=pretty(exchange.request_body), response_body=pretty(exchange.response_body),
         truncated=exchange.request_size is not None and exchange.request_size > len(exchange.request_body),
-        time_local=local_time(exchange.time),
+        time_local=local_time(exchange.time), observations=_observations(exchange),
     )
+
+
+def _observations(exchange: Exchange) -> str | None:
+    """What a domain's own endpoint observed of the request (an SSO message's checks), indented for reading."""
+    if not exchange.observations:
+        return None
+    try:
+        return json.dumps(json.loads(exchange.observations), ensure_ascii=False, indent=2)
+    except ValueError:
+        return exchange.observations
 
 
 def _profile_of(app: Application, exchange: Exchange) -> Profile | None:
