@@ -189,3 +189,20 @@ def test_ulink_must_be_an_absolute_web_address(url, ok):
     text = f"<article><para><ulink url={quoteattr(url)}>länk</ulink></para></article>"
     problems = [p for p in check(text) if "http(s)" in p.message_en]
     assert (not problems) is ok, problems
+
+
+@pytest.mark.parametrize("inner", [
+    "<itemizedlist><listitem><para>a</para></listitem></itemizedlist>",  # DocBook 5: block content in a listitem
+    "<itemizedlist><listitem><para>a</para><para>b <emphasis role=\"bold\">c</emphasis></para></listitem>"
+    "<listitem>d</listitem></itemizedlist>",
+    "<itemizedlist><listitem>a</listitem></itemizedlist>",  # text, as the 1.x table has a listitem hold
+    "<variablelist><varlistentry><term>t</term><listitem><para>a</para></listitem></varlistentry></variablelist>",
+])
+def test_the_2_0_subset_takes_a_listitem_of_paras_as_docbook_5_writes_it(inner):
+    assert check(article(inner), docbook.SUBSET_2) == []
+
+
+def test_a_listitem_of_paras_is_still_outside_the_1_x_subset():
+    [problem] = check(article("<variablelist><varlistentry><term>t</term><listitem><para>a</para></listitem>"
+                              "</varlistentry></variablelist>"))
+    assert problem.path == "/article/variablelist/varlistentry/listitem/para"

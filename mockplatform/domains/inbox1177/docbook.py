@@ -66,17 +66,18 @@ SUBSET: dict[str, Allowed] = {
 # The wider DocBook 5.0 subset the standalone 1177 Inkorg (AddMessage 2.0) documents: the 1.x table, and besides
 # it ``link`` (a link, as ulink, with its target in xlink:href), ``emphasis`` in a para with a role from 1177's
 # list, and ``itemizedlist`` with ``listitem``s. Where an itemizedlist may stand is not written down: here where
-# a variablelist may (article, section), as DocBook has it.
+# a variablelist may (article, section), as DocBook has it. Nor what a listitem holds: the 1.x table's text, or
+# what DocBook 5 itself requires there, block content (``para``), in either list (the 2.0 subset is DocBook 5.0's).
 EMPHASIS_ROLES = "bold italics underline collapsible bgcolor information observe"
 SUBSET_2: dict[str, Allowed] = {
     **SUBSET,
     "article": _row(ROOT, "info para section bibliography variablelist itemizedlist"),
     "section": _row("article", "info title para bibliography variablelist itemizedlist"),
-    "para": _row("article section", "ulink link emphasis", text=True),
+    "para": _row("article section listitem", "ulink link emphasis", text=True),
     "link": _row("para", text=True, required=(XLINK_HREF,)),
     "emphasis": _row("para", text=True, values={"role": EMPHASIS_ROLES}),
     "itemizedlist": _row("article section", "listitem"),
-    "listitem": _row("varlistentry itemizedlist", text=True),
+    "listitem": _row("varlistentry itemizedlist", "para", text=True),
 }
 
 
