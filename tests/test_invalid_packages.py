@@ -102,6 +102,19 @@ BROKEN: dict[str, tuple[Breaker, str, str]] = {
         lambda d: edit(d, ACTIVE_XSD, "</xs:complexType>", "</xs:complexType") + 2,  # where the next tag starts
         ACTIVE_XSD,
         r"not well-formed XML: expected '>': correct the file"),
+    "a published ^...$ pattern that does not compile without them either": (
+        lambda d: edit(d, CORE_XSD, "[0-9]{8}[0-9pPtTfF][0-9]{3}", "^[0-9]{8}[0-9pPtTfF[0-9]{3}$"),
+        CORE_XSD,  # the pattern's line, and its value as the file writes it (not the xs:schema's, nor as repaired)
+        r"the schema does not compile: Element '\{http://www.w3.org/2001/XMLSchema\}pattern': The value "
+        + re.escape("'^[0-9]{8}[0-9pPtTfF[0-9]{3}$'") + r" of the facet 'pattern' is not a valid regular expression "
+        + re.escape("(nor without its ^ and $, '[0-9]{8}[0-9pPtTfF[0-9]{3}', as the platform reads a published "
+                    "pattern: XML Schema takes ^ and $ as ordinary characters)") + r" \(found compiling "),
+    "a problem below a repaired pattern": (
+        lambda d: (edit(d, CORE_XSD, "[0-9]{8}[0-9pPtTfF][0-9]{3}", "^[0-9]{8}[0-9pPtTfF][0-9]{3}$"),
+                   edit(d, CORE_XSD, '<xs:extension base="HsaIdType"/>', '<xs:extension base="HsaIdTyp"/>'),
+                   line_of(d, CORE_XSD, '<xs:complexType name="OrganisationUnitIdType">'))[2],  # libxml2: the type's
+        CORE_XSD,  # line as the file has it: the repair above it moves no line
+        r"the schema does not compile: .*'HsaIdTyp'"),
 }
 
 

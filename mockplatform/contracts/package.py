@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import weakref
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,9 +44,11 @@ class PatternRepair:
     type_name: str
     before: str
     after: str
+    line: int | None = None  # the xs:pattern's line in the file (the repaired copy keeps every line where it was)
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.type_name}: pattern '{self.before}' repaired to '{self.after}'"
+        where = f"{self.file}, line {self.line}" if self.line else self.file
+        return f"{where}: {self.type_name}: pattern '{self.before}' repaired to '{self.after}'"
 
 
 @dataclass
@@ -155,10 +158,12 @@ def _in_plain_words(message: str) -> str:
     return message
 
 
-def xml_error(source: str | Path, root: Path, rel: str, exc: etree.LxmlError) -> ContractPackageError:
+def xml_error(source: str | Path, root: Path, rel: str, exc: etree.LxmlError,
+              repairs: Sequence[PatternRepair] = ()) -> ContractPackageError:
     """lxml's error about a package file (not well-formed; a schema that does not compile) as a package_error.
     A schema's error log names the file the problem is in (an imported one, perhaps) and its line: those are
-    said, relative to the package, rather than ``rel``, the file that was being read."""
+    said, relative to the package, rather than ``rel``, the file that was being read. A pattern the package's
+    ``repairs`` changed is quoted as the file writes it, not as repaired."""
     line = getattr(exc, "lineno", None)
     if isinstance(exc, etree.XMLSyntaxError):
         return package_error(source, rel, line, f"not well-formed XML: {_AT_LINE.sub('', str(exc.msg or exc))}")
@@ -171,10 +176,21 @@ def xml_error(source: str | Path, root: Path, rel: str, exc: etree.LxmlError) ->
     except (TypeError, ValueError):
         where = rel
     more = f" (and {len(entries) - 1} more problem(s) after it)" if len(entries) > 1 else ""
-    problem = f"the schema does not compile: {_in_plain_words(first.message)}{more}"
+    problem = f"the schema does not compile: {_as_written(_in_plain_words(first.message), where, first.line, repairs)}"
+    problem += more
     if where != rel:
         problem += f" (found compiling {rel})"
     return package_error(source, where, first.line or None, problem)
+
+
+def _as_written(message: str, rel: str, line: int | None, repairs: Sequence[PatternRepair]) -> str:
+    """libxml2's message about a pattern the platform repaired, with the value the file holds."""
+    for repair in repairs:
+        if repair.file == rel and repair.line == line and f"'{repair.after}'" in message:
+            return (message.replace(f"'{repair.after}'", f"'{repair.before}'", 1).rstrip(".")
+                    + f" (nor without its ^ and $, '{repair.after}', as the platform reads a published pattern: "
+                    "XML Schema takes ^ and $ as ordinary characters)")
+    return message
 
 
 def _parse(source: str | Path, root: Path, rel: str) -> etree._ElementTree:
@@ -276,23 +292,66 @@ def _extract_zip(source: Path, workdir: Path) -> None:
             target.write_bytes(zf.read(info))
 
 
+def _unanchored(value: str) -> str:
+    """A pattern without the ``^`` and ``$`` it was published with (in XML Schema they are literal characters)."""
+    fixed = value[1:] if value.startswith("^") else value
+    if fixed.endswith("$") and not fixed.endswith("\\$"):
+        fixed = fixed[:-1]
+    return fixed
+
+
+def _anchored(value: str) -> bool:
+    return value.startswith("^") or (value.endswith("$") and not value.endswith("\\$"))
+
+
 def _repair_patterns(root: Path, rel: str, tree: etree._ElementTree) -> list[PatternRepair]:
+    """Repair the file's ``^...$`` patterns in the private copy, each edited where it stands in the text (so a
+    schema error found later names the line the user's file has), and report each repair."""
     path = root / rel
     repairs = []
     for pattern in tree.iter(f"{{{ns.XSD}}}pattern"):
         value = pattern.get("value", "")
-        if value.startswith("^") or (value.endswith("$") and not value.endswith("\\$")):
-            fixed = value[1:] if value.startswith("^") else value
-            if fixed.endswith("$") and not fixed.endswith("\\$"):
-                fixed = fixed[:-1]
+        if _anchored(value):
+            fixed = _unanchored(value)
             pattern.set("value", fixed)
             owner = next(
                 (a.get("name") for a in pattern.iterancestors() if a.get("name")), "(anonymous type)"
             )
-            repairs.append(PatternRepair(rel, owner, value, fixed))
-    if repairs:
-        tree.write(str(path), xml_declaration=True, encoding="UTF-8")
+            repairs.append(PatternRepair(rel, owner, value, fixed, pattern.sourceline))
+    if repairs and not _repair_in_place(path, tree.docinfo.encoding or "UTF-8", repairs):
+        tree.write(str(path), xml_declaration=True, encoding="UTF-8")  # lines may move: said as they are then
     return repairs
+
+
+_PATTERN_TAG = re.compile(r"""<(?:[\w.-]+:)?pattern\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_VALUE = re.compile(r"""\bvalue\s*=\s*(["'])(.*?)\1""", re.DOTALL)
+
+
+def _repair_in_place(path: Path, encoding: str, repairs: list[PatternRepair]) -> bool:
+    """Drop each repaired pattern's ``^`` and ``$`` in the file's text, in the xs:pattern whose start tag ends on
+    its line (lxml's ``sourceline``), leaving every other character, and so every line, as it was; False when a
+    pattern is not found as expected there (its value written with character references, say): then nothing is
+    changed."""
+    try:
+        text = path.read_bytes().decode(encoding)
+    except (LookupError, UnicodeDecodeError):
+        return False
+    by_line: dict[int, list[tuple[int, int, str]]] = {}  # line of the tag's '>' -> each value's span and text
+    for tag in _PATTERN_TAG.finditer(text):
+        value = _VALUE.search(tag[0])
+        if value is not None:
+            line = text.count("\n", 0, tag.end() - 1) + 1
+            by_line.setdefault(line, []).append((tag.start() + value.start(2), tag.start() + value.end(2), value[2]))
+    edits: list[tuple[int, int, str]] = []
+    for repair in repairs:
+        found = next((v for v in by_line.get(repair.line or 0, []) if v[2] == repair.before and v not in edits), None)
+        if found is None:  # not as written (escaped), or not where lxml says: leave it to the parsed tree
+            return False
+        edits.append(found)
+    for start, end, value in sorted(edits, reverse=True):
+        text = text[:start] + _unanchored(value) + text[end:]
+    path.write_bytes(text.encode(encoding))
+    return True
 
 
 def _read_interaction(package: ContractPackage, rel: str, declared: dict[str, set[str]]) -> Interaction:

@@ -56,7 +56,8 @@ class SchemaValidator:
             compiled = etree.XMLSchema(self._schema_doc)
         except etree.XMLSchemaParseError as exc:  # said as a problem of the package, naming the file and line
             package = interaction.package
-            raise xml_error(package.source, package.root, interaction.responder_file, exc) from None
+            raise xml_error(package.source, package.root, interaction.responder_file, exc,
+                            package.repairs) from None
         self._pool.put(compiled)
         self._rich: xmlschema.XMLSchema | None = None
         # element local name -> namespace it is declared in -> the types (or elements) declaring it there
