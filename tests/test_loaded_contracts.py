@@ -244,6 +244,12 @@ def test_injected_faults_and_logical_errors_for_loaded_contracts(app_with):
     assert (answer.findtext(f"{{{ADD_2}}}resultCode"), answer.findtext(f"{{{ADD_2}}}resultText")) == \
         ("ERROR", "Target person is not active user")
     assert [e.injected for e in app.journal.exchanges()] == ["soap_fault", "logical_error", "logical_error"]
+    # the journal's pages label such an answer a logical error, not OK (its result code, in any namespace)
+    rows = json.loads(handle(app, Request("GET", "/ui/api/journal", [], b"", client="127.0.0.1:1")).body)["exchanges"]
+    assert [(r["outcome"], r["outcome_label"]) for r in rows] == [("logical", "Logiskt fel")] * 2 + [
+        ("producer", "Producentfel")]
+    page = handle(app, Request("GET", f"/ui/journal/{rows[0]['id']}", [], b"", client="127.0.0.1:1"))
+    assert b"Logiskt fel" in page.body and b"outcome-logical" in page.body
     # a contract whose answer has no result code: refused, naming the contract
     status, error = admin_fault(app, {"kind": "logical_error", "contract": COMPLAINT_STATUS})
     assert status == 400 and COMPLAINT_STATUS in error["error"] and "resultCode" in error["error"]

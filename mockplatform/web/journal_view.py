@@ -8,6 +8,7 @@ profile whose contract it called, the same the protocol uses.
 from __future__ import annotations
 
 import itertools
+import re
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,9 +31,10 @@ if TYPE_CHECKING:
 
 PAGE_ROWS = 200
 POLL_ROWS = 200
-OK, VP, CLIENT, PRODUCER, OTHER = "ok", "vp", "client", "producer", "other"
+OK, LOGICAL, VP, CLIENT, PRODUCER, OTHER = "ok", "logical", "vp", "client", "producer", "other"
 OUTCOME_LABELS = {
     OK: ("OK", "ok"),
+    LOGICAL: ("Logiskt fel", "logical error: answered, with a result code of ERROR (the producer's, or injected)"),
     VP: ("VP-fel", "VP fault"),
     CLIENT: ("Klientfel", "client fault: the producer refused the request, e.g. a schema violation"),
     PRODUCER: ("Producentfel", "producer fault"),
@@ -42,13 +44,18 @@ OUTCOME_LABELS = {
 _COLUMN_FILTERS = {"contract": "contract", "consumer": "consumer", "address": "logical_address"}
 
 
+# A result code of ERROR in an answer (resultCode, ResultCode; any prefix): a logical error, answered with HTTP 200.
+_LOGICAL_ERROR = re.compile(rb"<(?:[\w.-]+:)?[rR]esultCode(?:\s[^>]*)?>\s*ERROR\s*</")
+
+
 def outcome(exchange: Exchange) -> str:
-    """ok (2xx answer), vp (the platform's own fault), client (the producer's fault that blames the request:
+    """ok (2xx answer), logical (a 2xx answer whose result code is ERROR: the producer's logical error, or an
+    injected logical_error), vp (the platform's own fault), client (the producer's fault that blames the request:
     a SOAP Client fault such as a schema violation), producer (any other fault from the producer), or other."""
     if exchange.vp_code:
         return VP
     if 200 <= exchange.http_status < 300:
-        return OK
+        return LOGICAL if _LOGICAL_ERROR.search(exchange.response_body or b"") else OK
     if exchange.producer_status is not None:
         answer = read_answer(exchange.response_body)
         return CLIENT if answer is not None and answer.client_fault else PRODUCER
