@@ -8,8 +8,8 @@ profile whose contract it called, the same the protocol uses.
 from __future__ import annotations
 
 import itertools
-import re
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
