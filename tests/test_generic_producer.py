@@ -24,7 +24,7 @@ from mockplatform.contracts import ContractRegistry, load_package
 from mockplatform.domains import installed
 from mockplatform.domains.anycontract.patterns import PatternError, generate
 from mockplatform.domains.anycontract.producer import minimal_response
-from mockplatform.domains.anycontract.synthesis import SynthesisError, minimal_element, simple_value
+from mockplatform.domains.anycontract.synthesis import SynthesisError, minimal_element, minimal_made, simple_value
 from mockplatform.domains.inbox1177 import PACKAGE as INBOX_PACKAGE
 from mockplatform.envelope import read_answer
 from mockplatform.errors import ConfigError
@@ -263,6 +263,9 @@ def test_values_are_type_correct_within_facets_now_for_times_and_elements_qualif
                       ("{urn:t}moment", "2026-12-03T17:05:09+01:00"), ("{urn:t}flag", "false"),
                       ("{urn:t}flag", "false"), ("{urn:t}first", "x"), ("local", "x")]
     assert element.attrib == {"id": "0"}
+    made = minimal_made(schema, "{urn:t}R", now)  # where it says the time, to say another moment there
+    assert [(etree.QName(e).localname, kind) for e, _, kind in made.timed] == [("ts", "stamp"), ("day", "date"),
+                                                                                ("moment", "dateTime")]
     assert b'<local xmlns="">' in etree.tostring(element) or b"<local>" in etree.tostring(element)
     with pytest.raises(SynthesisError, match=r"simple type Greek: pattern '\\p\{IsGreek\}\+'.*not supported"):
         minimal_element(schema, "{urn:t}Bad", now)
@@ -498,6 +501,16 @@ BAD = {
                         "</subjectOfCareId></IsActiveUser>",
                         r"IsActiveUser.xml, line 1: the root element is IsActiveUser .*the answer to IsActiveUser is "
                         r"IsActiveUserResponse in namespace '" + re.escape(ACTIVE_2)),
+    "misspelt template name": ("IsActivUser.xml", f'<IsActiveUserResponse xmlns="{ACTIVE_2}"/>',
+                               r"IsActivUser.xml: no loaded contract has an operation 'IsActivUser' \(did you mean "
+                               r"IsActiveUser.xml\?\); a template is named <Operation>.xml after one of: .*; any other "
+                               r"file here must be one a template includes by this name \(a file included by a name "
+                               r"the template computes goes in a subfolder"),
+    "a value store() cannot keep": ("AddMessageToPatientPortalInbox.xml",
+                                    '\n{% do store("b", "k", request) %}' + ECHO,
+                                    r"AddMessageToPatientPortalInbox.xml, line 2: store\('b', \.\.\.\): the value "
+                                    r"cannot be kept \(Object of type RequestView is not JSON serializable\); store "
+                                    r"text, numbers"),
     "undefined name": ("IsActiveUser.xml", f'<IsActiveUserResponse xmlns="{ACTIVE_2}">\n\n'
                        "<status>{{ active }}</status></IsActiveUserResponse>",
                        r"IsActiveUser.xml, line 3: UndefinedError: 'active' is undefined"),
@@ -535,8 +548,36 @@ def test_serve_with_bad_templates_exits_2_naming_file_and_line_with_nothing_left
 
 def test_serve_says_which_templates_it_answers_from(app_with):
     app = app_with({"IsActiveUser.xml": RECALL})
-    lines = [line for domain in app.domains for line in domain.banner(app) if "response templates" in line]
+    said = [line for domain in app.domains for line in domain.banner(app)]
+    lines = [line for line in said if "response templates" in line]
     assert len(lines) == 1 and "1 from" in lines[0] and "(IsActiveUser)" in lines[0]
+    assert not [line for line in said if "warning" in line]  # its contract is routed to builtin:generic
+
+
+def test_a_file_a_template_includes_may_lie_beside_it_whatever_its_suffix(app_with):
+    """part.xml, not named after an operation, is not a template but a file the template includes."""
+    app = app_with({"IsActiveUser.xml": f'<IsActiveUserResponse xmlns="{ACTIVE_2}">\n{{% include "part.xml" %}}'
+                                        "</IsActiveUserResponse>\n", "part.xml": "  <status>true</status>\n"})
+    assert [t["operation"] for t in app.prepared["anycontract"].describe()] == ["IsActiveUser"]
+    assert payload_of(call(app, is_active_2())[1]).findtext(f"{{{ACTIVE_2}}}status") == "true"
+
+
+def test_a_failed_answer_gives_its_counter_value_back(app_with):
+    """Counters are written with the exchange that answered: a call whose template failed (a Server fault) takes
+    no number, and the next answer gets the one it would have had."""
+    template = (f'<AddMessageToPatientPortalInboxResponse xmlns="{ADD_2}">\n'
+                '  <resultCode>{{ "OK" if citizen == "191212121212" else "ok" }}</resultCode>\n'
+                '  <resultText>{{ counter("sent") }}</resultText>\n</AddMessageToPatientPortalInboxResponse>\n')
+    app = app_with({"AddMessageToPatientPortalInbox.xml": template})
+    text = lambda body: payload_of(body).findtext(f"{{{ADD_2}}}resultText")  # noqa: E731
+    assert text(call(app, add_message_2("191212121212"))[1]) == "1"
+    status, body = call(app, add_message_2())
+    assert status == 500 and read_answer(body).fault_code == "Server"
+    assert text(call(app, add_message_2("191212121212"))[1]) == "2"
+    admin = handle(app, Request("GET", "/admin/generic", [], b"", client="127.0.0.1:1"))
+    import json
+    assert json.loads(admin.body)["counters"] == [{"template": "AddMessageToPatientPortalInbox.xml", "name": "sent",
+                                                   "value": 2}]
 
 
 def test_the_pytest_plugin_loads_packages_and_templates_named_in_the_ini_file(pytester, package):
@@ -570,6 +611,12 @@ def test_a_template_folder_changes_nothing_for_contracts_with_a_fake_of_their_ow
 
     status, body = call(app, add_message())
     assert status == 200 and b"|" not in body and b"<resultCode>OK</resultCode>" in body
+    # and serve says at start that the template is never used
+    said = [line for domain in app.domains for line in domain.banner(app) if line.startswith("warning:")]
+    assert len(said) == 1 and said[0].startswith(
+        f"warning: response template {app.prepared['anycontract'].folder / 'AddMessageToPatientPortalInbox.xml'} is "
+        f"never used: its contract, AddMessageToPatientPortalInbox 1.0 ({ADD_2[:-1]}1), is not routed to "
+        "builtin:generic in the TAK (")
 
 
 def test_the_readmes_template_examples_compile_and_use_only_the_documented_api(tmp_path):

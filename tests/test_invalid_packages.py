@@ -241,8 +241,21 @@ RESPONSE = f'<IsActiveUserResponse xmlns="{IS_ACTIVE_USER_NS}">\n'
      r"IsActiveUser.xml, line 2: in the included status.inc, line 3: UndefinedError: 'active' is undefined"),
     ({"IsActiveUser.xml": b"<IsActiveUserResponse>\n<status>s\xe4kert</status>\n"},
      r"IsActiveUser.xml, line 2: not UTF-8 text \(byte 0xe4 at offset 32\): save the file as UTF-8"),
+    ({"IsActiveUser.xml": RESPONSE + '  <status>{% include "parts/value.inc" %}</status>\n</IsActiveUserResponse>\n',
+      "parts/value.inc": "{{ 'maybe' }}"},
+     r"IsActiveUser.xml, line 2: in the included parts/value.inc, line 1: the rendered answer is not valid against "
+     r"schemas/.*: 'maybe' is not an xs:boolean"),
+    ({"IsActiveUser.xml": RESPONSE + '{% include "status.inc" %}\n</IsActiveUserResponse>\n',
+      "status.inc": "\n\n  <status>maybe</status>\n"},
+     r"IsActiveUser.xml, line 2: in the included status.inc, line 3: the rendered answer is not valid"),
+    ({"IsActiveUser.xml": RESPONSE + '{{ "\\n\\n" }}\n  <status>{{ "maybe" }}</status>\n</IsActiveUserResponse>\n'},
+     r"IsActiveUser.xml, line 3: the rendered answer is not valid .*'maybe'"),  # line 5 of the answer
+    ({"IsActiveUser.xml": "\n"},
+     r"IsActiveUser.xml: the template renders nothing: it must render the response element IsActiveUserResponse "
+     r"\(in namespace"),
 ], ids=["an include of a missing file", "a syntax error in an included file", "an undefined name in an included file",
-        "a template that is not UTF-8"])
+        "a template that is not UTF-8", "a wrong value from an included file", "a wrong element from an included file",
+        "a template that prints line breaks of its own", "an empty template"])
 def test_a_template_broken_in_a_file_it_includes_or_in_its_encoding_exits_2_naming_both(files, said, tmp_path,
                                                                                          capsys):
     folder = tmp_path / "templates"

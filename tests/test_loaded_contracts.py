@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,25 @@ COMPLAINT_STATUS_TEMPLATE = f"""{{% set case = recall("case", request.text("case
 """
 TEMPLATES = {"AddMessageToPatientPortalInbox.xml": ADD_TEMPLATE, "GetMessageThreadStatus.xml": STATUS_TEMPLATE,
              "RegisterComplaint.xml": REGISTER_TEMPLATE, "GetComplaintStatus.xml": COMPLAINT_STATUS_TEMPLATE}
+
+
+def test_the_smallest_answer_says_the_time_of_each_call_though_it_is_made_once(app_with, monkeypatch):
+    from mockplatform.domains.anycontract import producer
+    from mockplatform.localtime import zone
+
+    app = app_with()
+    moments = iter([datetime(2026, 12, 3, 17, 5, 9, tzinfo=zone()), datetime(2027, 1, 2, 3, 4, 5, tzinfo=zone())])
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return next(moments)
+
+    monkeypatch.setattr(producer, "datetime", Clock)
+    said = [payload_of(call(app, complaint_status())[1]).findtext(f"{{{COMPLAINT_STATUS}}}updated") for _ in "12"]
+    assert said == ["20261203170509", "20270102030405"]  # TimeStampType: a pattern-typed yyyyMMddHHmmss
+    made = app.producers["generic"].minimal(app.contracts.get(COMPLAINT_STATUS))
+    assert made.kinds == ("stamp",) and len(made.parts) == 2  # made once, the time left open
 
 
 @pytest.mark.parametrize("form", FORMS)

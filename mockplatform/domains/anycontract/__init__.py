@@ -69,10 +69,21 @@ class AnyContractDomain(Domain):
         if not templates.folder:
             return ()
         return (f"response templates: {len(templates)} from {templates.folder} "
-                f"({', '.join(t['operation'] for t in templates.describe()) or 'none'})",)
+                f"({', '.join(t['operation'] for t in templates.describe()) or 'none'})", *unrouted(app, templates))
 
     def test_api(self, app: Application) -> dict[str, Any]:
         return {"stored": ScenarioState(app.journal).stored}
+
+
+def unrouted(app: Application, templates: Templates) -> list[str]:
+    """A warning for each template whose contract the TAK routes to no ``builtin:generic``: the generic producer
+    never gets its calls (a contract with a fake of its own, or a route missing), so the template is never used."""
+    routed = {route.contract.lower() for route in app.tak.routes if route.address.strip().lower() == ADDRESS}
+    return [f"warning: response template {template.path} is never used: its contract, {template.interaction.name} "
+            f"{template.interaction.version} ({template.interaction.responder_namespace}), is not routed to {ADDRESS} "
+            f"in the TAK ({app.tak.source}); route it there, or remove the template"
+            for template in templates.by_contract.values()
+            if template.interaction.responder_namespace.lower() not in routed]
 
 
 def _admin_state(app: Application, request: Request, parts: list[str]) -> Any:

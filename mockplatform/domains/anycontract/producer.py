@@ -3,7 +3,8 @@
 It behaves as the fake inbox does towards a request: a SOAP 1.2 envelope gets the SOAP 1.1 VersionMismatch
 fault, and a request its contract's schema refuses gets the Client fault naming every violation (unless
 lenient). Then it answers the operation's response: from the folder's template for the operation, if there
-is one (``templates``), else the smallest schema-valid response, made once per operation (``synthesis``).
+is one (``templates``), else the smallest schema-valid response, made once per operation (``synthesis``), with
+the time of each call put in its dates and timestamps (``MinimalAnswer``).
 Every answer is checked against the same schema before it leaves; a template that fails on a real request
 (an error in its code, an answer the schema refuses) is answered with a Server fault that says so, naming
 the template's file and line: the platform never passes on an answer it made wrong.
@@ -12,16 +13,21 @@ the template's file and line: the platform never passes on an answer it made wro
 from __future__ import annotations
 
 import copy
+import re
+import secrets
 import threading
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from ...domains import shipped
+from ...localtime import zone
 from ...producers import ProducerAnswer, ProducerCall, fault_answer, schema_fault, soap_answer, version_mismatch
 from .names import ADDRESS
 from .store import ScenarioState
-from .synthesis import SynthesisError, minimal_element
+from .synthesis import SynthesisError, minimal_element, minimal_made, times
 from .templates import RenderProblem, RequestView, Templates
 
 if TYPE_CHECKING:
@@ -36,7 +42,7 @@ class GenericProducer:
         self.lenient = app.settings.lenient
         self.templates = templates
         self.state = ScenarioState(app.journal)
-        self._minimal: dict[str, str] = {}  # responder namespace (lower case) -> the minimal answer's XML
+        self._minimal: dict[str, MinimalAnswer] = {}  # responder namespace (lower case) -> the minimal answer
         # responder namespace (lower case) -> its ERROR answer and the local name of its text (see logical_error)
         self._errors: dict[str, tuple[etree._Element, str | None] | None] = {}
         self._lock = threading.Lock()
@@ -57,7 +63,7 @@ class GenericProducer:
         template = self.templates.get(call.contract)
         if template is None:
             try:
-                return soap_answer(self.minimal(loaded))
+                return soap_answer(self.minimal(loaded).text())
             except SynthesisError as exc:
                 return fault_answer("SOAP-ENV:Server", f"The generic producer cannot make an answer to "
                                     f"{loaded.interaction.name}: {exc}")
@@ -70,15 +76,16 @@ class GenericProducer:
         answer.effects.extend(rendered.effects)
         return answer
 
-    def minimal(self, loaded: LoadedContract) -> str:
-        """The smallest valid response of the contract's operation, made and checked once."""
+    def minimal(self, loaded: LoadedContract) -> MinimalAnswer:
+        """The smallest valid response of the contract's operation, made and checked once (its times said anew
+        for each call: ``MinimalAnswer.text``)."""
         key = loaded.interaction.responder_namespace.lower()
         xml = self._minimal.get(key)
         if xml is None:
             with self._lock:
                 xml = self._minimal.get(key)
                 if xml is None:
-                    xml = self._minimal[key] = minimal_response(loaded)
+                    xml = self._minimal[key] = minimal_answer(loaded)
         return xml
 
 
@@ -133,14 +140,46 @@ def error_response(loaded: LoadedContract) -> tuple[etree._Element, str | None] 
     return (element, text) if not loaded.validator.findings(element) else None
 
 
-def minimal_response(loaded: LoadedContract) -> str:
-    """The operation's smallest schema-valid response element, as text; SynthesisError when none can be made
-    (or what was made is not valid, which would be this module's mistake: said, never sent)."""
+@dataclass(frozen=True)
+class MinimalAnswer:
+    """The smallest valid response as text, cut where it says the time it was made at (a date, a timestamp):
+    ``text()`` puts the time of the call there, so an answer made once says "now" for every call."""
+
+    parts: tuple[str, ...]  # the text around the times: one more than ``kinds``
+    kinds: tuple[str, ...] = ()  # the kind of ``synthesis.times`` each time is said in
+
+    def text(self, now: datetime | None = None) -> str:
+        if not self.kinds:
+            return self.parts[0]
+        said = times(now or datetime.now(zone()))
+        out = [self.parts[0]]
+        for kind, part in zip(self.kinds, self.parts[1:], strict=True):
+            out += (said[kind], part)
+        return "".join(out)
+
+
+def minimal_answer(loaded: LoadedContract) -> MinimalAnswer:
+    """The operation's smallest schema-valid response element, checked, with its times left open; SynthesisError
+    when none can be made (or what was made is not valid, which would be this module's mistake: said, never
+    sent)."""
     interaction = loaded.interaction
-    element = minimal_element(loaded.validator.xsd_schema(),
-                              f"{{{interaction.responder_namespace}}}{interaction.response_element}")
-    findings = loaded.validator.findings(element)
+    made = minimal_made(loaded.validator.xsd_schema(),
+                        f"{{{interaction.responder_namespace}}}{interaction.response_element}")
+    findings = loaded.validator.findings(made.element)
     if findings:
         raise SynthesisError(f"the answer made for {interaction.response_element} is not valid: "
                              + "; ".join(f"{f.path}: {f.message_en}" for f in findings))
-    return etree.tostring(element, encoding="unicode")
+    token = secrets.token_hex(8)
+    for number, (element, attribute, _) in enumerate(made.timed):
+        marker = f"mockplatformtime{number}x{token}"
+        if attribute is None:
+            element.text = marker
+        else:
+            element.set(attribute, marker)
+    pieces = re.split(f"mockplatformtime([0-9]+)x{token}", etree.tostring(made.element, encoding="unicode"))
+    return MinimalAnswer(tuple(pieces[0::2]), tuple(made.timed[int(n)][2] for n in pieces[1::2]))
+
+
+def minimal_response(loaded: LoadedContract) -> str:
+    """The operation's smallest schema-valid response element, as text, saying the time now."""
+    return minimal_answer(loaded).text()

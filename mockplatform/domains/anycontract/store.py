@@ -67,7 +67,8 @@ class ScenarioState:
 
     A counter is counted in memory (two calls at once never get the same number) and written with each
     exchange, so it goes on where it was after a restart; after a reset (the journal notes when) it starts
-    again from what the database holds, nothing.
+    again from what the database holds, nothing. A call whose template failed gives its number back
+    (``release``).
     """
 
     def __init__(self, journal: Journal) -> None:
@@ -94,6 +95,15 @@ class ScenarioState:
                 self._counters[key] = row[0] if row else 0
             self._counters[key] += 1
             return self._counters[key]
+
+    def release(self, template: str, counted: dict[str, int]) -> None:
+        """Give back the values a rendering took whose answer was not sent (a template that failed on the
+        request): the next call gets the same number. A value another call took after it stays taken (a gap,
+        never a number given twice)."""
+        with self._lock:
+            for name, value in counted.items():
+                if self._counters.get((template, name)) == value:
+                    self._counters[(template, name)] = value - 1
 
     def stored(self, bucket: str | None = None) -> list[dict[str, Any]]:
         """What the templates stored (in one bucket), newest first, with the exchange that stored it."""

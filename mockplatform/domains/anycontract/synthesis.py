@@ -34,7 +34,7 @@ from .patterns import PatternError, generate
 if TYPE_CHECKING:
     import xmlschema
 
-__all__ = ["SynthesisError", "minimal_element", "minimal_xml"]
+__all__ = ["Made", "SynthesisError", "minimal_element", "minimal_made", "minimal_xml", "times"]
 
 TEST_PERSONNUMMER = "191212121212"  # Tolvan Tolvansson, the Swedish test personnummer
 _MAX_DEPTH = 40
@@ -107,6 +107,24 @@ def _patterns(xsd_type: Any) -> list[str]:
         if facets is not None:
             found += [r for r in getattr(facets, "regexps", []) if r not in found]
     return found
+
+
+def times(now: datetime) -> dict[str, str]:
+    """Every way a made value says the time ``now``: the XSD date and time types' (by their name) and the two
+    pattern-typed timestamps (``stamp``: yyyyMMddHHmmss, ``day``: yyyyMMdd)."""
+    return {**_moments(now), "stamp": now.strftime("%Y%m%d%H%M%S"), "day": now.strftime("%Y%m%d")}
+
+
+def _time_kind(xsd_type: Any, value: str, now: datetime) -> str | None:
+    """Which of ``times(now)`` a value made for the type is (None: not a time), so that it can be made again for
+    another moment: a date or time type's value of now, or a string that is now written as a timestamp."""
+    builtin = _builtin(xsd_type)
+    moments = _moments(now)
+    if builtin in moments:
+        return builtin if value == moments[builtin] else None
+    if value == now.strftime("%Y%m%d%H%M%S"):
+        return "stamp"
+    return "day" if value == now.strftime("%Y%m%d") else None
 
 
 def _moments(now: datetime) -> dict[str, str]:
@@ -197,6 +215,15 @@ class _Maker:
         self.now = now
         self.values = values or {}  # local name -> the value it must have (see ``minimal_element``)
         self._leads: dict[int, bool] = {}
+        self.timed: list[tuple[_Node, str | None, str]] = []  # (node, attribute or None for its text, time kind)
+
+    def value(self, xsd_type: Any, node: _Node, attribute: str | None = None) -> str:
+        """``simple_value`` for a node's text or attribute, noting it when it is the time (``timed``)."""
+        made = simple_value(xsd_type, self.now)
+        kind = _time_kind(xsd_type, made, self.now)
+        if kind is not None:
+            self.timed.append((node, attribute, kind))
+        return made
 
     def leads(self, particle: Any) -> bool:
         """Does an element of ``values`` stand in this particle (it, or below it)?"""
@@ -235,14 +262,15 @@ class _Maker:
                     raise SynthesisError(f"the element {element.name} cannot hold the value '{wanted}'")
                 node.text = wanted
                 return node
-            node.text = fixed if fixed is not None else simple_value(xsd_type, self.now)
+            node.text = fixed if fixed is not None else self.value(xsd_type, node)
             return node
         for attribute in getattr(xsd_type, "attributes", {}).values():
             if getattr(attribute, "use", None) == "required":
-                value = attribute.fixed if attribute.fixed is not None else simple_value(attribute.type, self.now)
+                value = attribute.fixed if attribute.fixed is not None else \
+                    self.value(attribute.type, node, attribute.name)
                 node.attributes[attribute.name] = value
         if xsd_type.has_simple_content():
-            node.text = fixed if fixed is not None else simple_value(xsd_type.content, self.now)
+            node.text = fixed if fixed is not None else self.value(xsd_type.content, node)
         elif not xsd_type.is_empty():
             node.children = self.group(xsd_type.content, depth, xsd_type)
         return node
@@ -300,14 +328,25 @@ def _prefixes(schema: xmlschema.XMLSchema) -> dict[str, str]:
     return out
 
 
-def _build(node: _Node, parent: etree._Element | None, nsmap: dict[str | None, str]) -> etree._Element:
+def _build(node: _Node, parent: etree._Element | None, nsmap: dict[str | None, str],
+           built: dict[int, etree._Element]) -> etree._Element:
     element = etree.Element(node.tag, nsmap=nsmap) if parent is None else etree.SubElement(parent, node.tag)
+    built[id(node)] = element
     for name, value in node.attributes.items():
         element.set(name, value)
     element.text = node.text
     for child in node.children:
-        _build(child, element, nsmap)
+        _build(child, element, nsmap, built)
     return element
+
+
+@dataclass
+class Made:
+    """A made element, and where it says the time it was made at: (element, attribute or None for its text, the
+    kind of ``times``), to say another moment there."""
+
+    element: etree._Element
+    timed: list[tuple[etree._Element, str | None, str]] = field(default_factory=list)
 
 
 def minimal_element(schema: xmlschema.XMLSchema, qname: str, now: datetime | None = None,
@@ -316,10 +355,17 @@ def minimal_element(schema: xmlschema.XMLSchema, qname: str, now: datetime | Non
     elements (by local name, of a simple type) that must be there with these values, optional ones included (and
     what leads to them: an optional parent, a choice's branch), e.g. ``{"resultCode": "ERROR"}``; SynthesisError
     when such a value is not one the element's type accepts."""
+    return minimal_made(schema, qname, now, values).element
+
+
+def minimal_made(schema: xmlschema.XMLSchema, qname: str, now: datetime | None = None,
+                 values: dict[str, str] | None = None) -> Made:
+    """``minimal_element``, with where it says the time (``Made.timed``)."""
     declared = schema.maps.elements.get(qname)
     if declared is None:
         raise SynthesisError(f"the schema declares no element {qname}")
-    root = _Maker(now or datetime.now(zone()), values).element(declared, 0)
+    maker = _Maker(now or datetime.now(zone()), values)
+    root = maker.element(declared, 0)
     used: list[str] = []
     _namespaces(root, used)
     known = _prefixes(schema)
@@ -335,7 +381,9 @@ def minimal_element(schema: xmlschema.XMLSchema, qname: str, now: datetime | Non
             prefix += "_"
         taken.add(prefix)
         nsmap[prefix] = uri
-    return _build(root, None, nsmap)
+    built: dict[int, etree._Element] = {}
+    element = _build(root, None, nsmap, built)
+    return Made(element, [(built[id(node)], attribute, kind) for node, attribute, kind in maker.timed])
 
 
 def minimal_xml(schema: xmlschema.XMLSchema, qname: str, now: datetime | None = None) -> str:
