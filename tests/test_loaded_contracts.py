@@ -507,6 +507,24 @@ def test_a_domain_of_its_own_owns_the_complaints_contracts(complaints_domain, ap
     assert all(r.violations == 0 for r in generic.rules)
 
 
+def test_a_domains_tak_section_is_written_by_fixtures_generate_and_not_read_by_serve(complaints_domain, made,
+                                                                                    tmp_path):
+    """What the README says of a domain's tak_section: serve routes by the TAK it is given only (with the
+    complaints domain installed, a complaint to the built-in TAK gets VP004), fixtures --generate writes it."""
+    app = Application(Config(journal=tmp_path / "journal.sqlite", contracts=[made["folder"]["complaints"]]))
+    try:
+        status, body = call(app, register_complaint())
+    finally:
+        app.close()
+    assert status == 500 and b"VP004" in body
+    assert main(["fixtures", "--generate", "--seed", "7", "--out", str(tmp_path / "generated")]) == 0
+    tak = (tmp_path / "generated" / "tak.toml").read_text(encoding="utf-8")
+    assert REGISTER in tak and 'address = "builtin:generic"' in tak
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "A domain's `tak_section` (the complaints\ndomain has one) is read only by `fixtures --generate`" in readme
+    assert "a `tak_section` routing them to `builtin:generic`" not in readme
+
+
 def test_the_readme_names_every_rule_of_the_two_profiles_and_what_not_applied_looks_like():
     from mockplatform.domains.anycontract.profile import CATALOGUE as GENERIC
     from mockplatform.domains.inbox1177.profile2 import CATALOGUE as INBOX2
