@@ -169,7 +169,7 @@ def test_a_schema_invalid_request_fails_the_case_it_was_attempting(platform):
     assert platform.post(broken).status_code == 500
     assert platform.post(add_message(ACTIVE_SMS_EMAIL, text=article)).status_code == 200
     tc04 = next(c for c in verify(VerifyOptions(journal=platform.app.journal.path)).cases if c.id == "TC-04")
-    assert tc04.status is CaseStatus.FAILED and any(f.rule_id == "SCHEMA" for f in tc04.findings)
+    assert tc04.status is CaseStatus.FAILED and any(f.rule_id == "SCHEMA" for _, f in tc04.findings)
     assert [e.http_status for e in tc04.evidence] == [500, 200]
 
 

@@ -331,6 +331,57 @@ def test_verify_judges_both_packages_with_the_generic_profile(form, app_with, ma
     assert "GEN-GetMessageThreadStatus-2" in written and "A valid request to RegisterComplaint 1.0 answered" in written
 
 
+def test_a_case_with_more_evidence_than_it_shows_says_how_much_and_each_finding_names_its_exchange(app_with, made,
+                                                                                                    tmp_path, capsys):
+    """Ten complaints, seven of them schema-invalid each in its own way: the case shows five exchanges (the wrong
+    ones first), says that it shows 5 of 10, and every one of its seven findings names the exchange it was found
+    on, two of them exchanges that are not shown."""
+    import jsonschema
+
+    from mockplatform.protocol import write_all
+    from mockplatform.protocol.json_format import load_schema
+
+    app = app_with()
+    for number in range(10):
+        call(app, register_complaint(category="CARE" if number in (0, 4, 8) else f"WRONG{number}"))
+    journal = app.journal.path
+    app.close()
+    protocol = verify(VerifyOptions(journal=journal, profile="rivta-generic", contracts=[made["folder"]["complaints"]]))
+    case = next(c for c in protocol.cases if c.id == "GEN-RegisterComplaint-1")
+    assert case.status is CaseStatus.FAILED and (len(case.evidence), case.evidence_count) == (5, 10)
+    shown = {e.exchange_id for e in case.evidence}
+    wrong = [e.id for e in app.journal.exchanges() if e.http_status == 500]
+    assert [exchange_id for exchange_id, _ in case.findings] == wrong  # one finding each, on its own exchange
+    assert set(wrong) - shown == set(wrong[5:])  # the last two are not shown, but named
+    written = write_all(protocol, tmp_path / "p")
+    data = json.loads(written["json"].read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(load_schema()).validate(data)
+    listed = next(c for c in data["cases"] if c["id"] == case.id)
+    assert listed["evidence_count"] == 10 and [f["exchange_id"] for f in listed["findings"]] == wrong
+    for fmt in ("md", "html", "junit"):
+        assert "5 of 10 exchanges of evidence shown" in written[fmt].read_text(encoding="utf-8"), fmt
+    import docx
+
+    document = docx.Document(str(written["docx"]))
+    assert any("5 av 10 anrop i underlaget visas" in p.text for p in document.paragraphs)
+    # protocol check compares both: how much evidence there was, and each finding's exchange
+    assert main(["protocol", "check", str(written["json"]), "--journal", str(journal),
+                 "--contracts", str(made["folder"]["complaints"])]) == 0
+    for field, value in (("evidence_count", 9), ("findings", None)):
+        forged = json.loads(json.dumps(data))
+        target = next(c for c in forged["cases"] if c["id"] == case.id)
+        if field == "findings":
+            target["findings"][0]["exchange_id"] = wrong[1]
+        else:
+            target[field] = value
+        (tmp_path / "forged.json").write_text(json.dumps(forged), encoding="utf-8")
+        capsys.readouterr()
+        assert main(["protocol", "check", str(tmp_path / "forged.json"), "--journal", str(journal),
+                     "--contracts", str(made["folder"]["complaints"])]) == 1, field
+        said = capsys.readouterr().out
+        assert ("evidence in all" if field == "evidence_count" else "findings (exchange ids)") in said
+
+
 DOCBOOK_2 = ('<article><para>Välkommen. <emphasis role="bold">Ta med legitimation.</emphasis> '
              '<link xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href="https://vard.example/boka">Boka om</link>'
              "</para><itemizedlist><listitem>Kom i tid</listitem></itemizedlist></article>")

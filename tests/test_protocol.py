@@ -97,9 +97,10 @@ def make_protocol(verdict: Verdict = Verdict.NONCONFORMANT, excerpt: str = EXCER
     cases = [
         CaseResult("TC-01", "Kontroll av aktiv användare", "Check the citizen is an active user",
                    "Show IsActiveUser before sending.", CaseStatus.PASSED, evidence=[evidence(1, excerpt)],
-                   findings=[WARNING]),
+                   findings=[(1, WARNING)]),
         CaseResult("TC-02", "Skicka meddelande åäö", f"Send a message {SCRIPT}", "Send a 1177 message.",
-                   CaseStatus.FAILED, evidence=[evidence(2, vp_code="VP009"), evidence(3)], findings=[ERROR, WARNING]),
+                   CaseStatus.FAILED, evidence=[evidence(2, vp_code="VP009"), evidence(3)],
+                   findings=[(2, ERROR), (3, WARNING)], evidence_count=2),
         CaseResult("TC-03", "Inaktiv medborgare", "Inactive citizen", "Handle resultCode=ERROR.",
                    CaseStatus.NOT_RUN, how_to_run=HOW_TO_RUN),
     ]
@@ -326,9 +327,10 @@ def test_docx_shows_the_excerpt_in_a_monospace_font_and_the_how_to_run_advice(pr
     contracts = next(t for t in document.tables if t.rows[0].cells[0].text == "Kontrakt\nContract")
     assert contracts.rows[1].cells[4].text == HASH_B
     assert contracts.rows[1].cells[4].paragraphs[0].runs[0].font.name == "Courier New"
-    findings = [t for t in document.tables if t.rows[0].cells[0].text == "Regel\nRule"][1]  # TC-02's
-    assert findings.rows[1].cells[0].text == "IN-003"
-    assert ERROR.message_sv in findings.rows[1].cells[2].text
+    findings = [t for t in document.tables if t.rows[0].cells[0].text == "Anrop\nExchange"
+                and t.rows[0].cells[1].text == "Regel\nRule"][1]  # TC-02's
+    assert (findings.rows[1].cells[0].text, findings.rows[1].cells[1].text) == ("2", "IN-003")  # its exchange
+    assert ERROR.message_sv in findings.rows[1].cells[3].text
 
 
 def test_docx_is_a4_and_dated_by_the_protocol(protocol):
@@ -373,7 +375,8 @@ def test_json_round_trips_every_field_of_the_model(protocol):
     case = data["cases"][1]
     assert case["status"] == "failed"
     assert case["evidence"][0] == dataclasses.asdict(protocol.cases[1].evidence[0])
-    assert case["findings"][0] == ERROR.to_json()
+    assert case["findings"][0] == {"exchange_id": 2, **ERROR.to_json()}  # the exchange it was found on (1.4)
+    assert case["evidence_count"] == 2
     assert data["cases"][2]["how_to_run"] == HOW_TO_RUN
     assert data["rules"][0]["examples"] == [{"exchange_id": 2, "finding": ERROR.to_json()}]
     # Every model field is written: a field added to the model must reach the JSON (and the schema).
@@ -498,12 +501,12 @@ def test_markdown_lists_every_case_with_its_status(protocol):
 def test_markdown_table_cells_cannot_be_split_by_a_pipe():
     protocol = make_protocol()
     protocol.head.system_name = "A | B"
-    protocol.cases[1].findings[0] = dataclasses.replace(ERROR, path="/a|b")
+    protocol.cases[1].findings[0] = (2, dataclasses.replace(ERROR, path="/a|b"))
     md = render_markdown(protocol).decode()
     row = next(line for line in md.splitlines() if "System name" in line)
     assert len(re.findall(r"(?<!\\)\|", row)) == 3 and "A \\| B" in row
-    row = next(line for line in md.splitlines() if line.startswith("| `IN-003`") and "/a" in line)
-    assert len(re.findall(r"(?<!\\)\|", row)) == 7 and "`/a\\|b`" in row
+    row = next(line for line in md.splitlines() if line.startswith("| 2 | `IN-003`") and "/a" in line)
+    assert len(re.findall(r"(?<!\\)\|", row)) == 8 and "`/a\\|b`" in row
 
 
 # ---------------------------------------------------------------- the head rows, built once

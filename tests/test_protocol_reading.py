@@ -116,10 +116,10 @@ def long_protocol() -> Protocol:
                                    correlation_id="c0ee6e3e-b11a-431d-9ecd-45f1a0f3193e-" + "f" * 40)
     protocol.cases[1].evidence[0] = evidence
     long_finding = dataclasses.replace(
-        protocol.cases[1].findings[0], message_en=f"The namespace '{ADD_MESSAGE_URN}' is wrong {'x' * 120}",
+        protocol.cases[1].findings[0][1], message_en=f"The namespace '{ADD_MESSAGE_URN}' is wrong {'x' * 120}",
         path="/Envelope/Body/AddMessageToPatientPortalInbox/message/organisationUnit/unitId/" + "y" * 60,
         hint_sv="skriv " + "z" * 90)
-    protocol.cases[1].findings[0] = long_finding
+    protocol.cases[1].findings[0] = (2, long_finding)
     return protocol
 
 
@@ -410,7 +410,7 @@ def test_a_judged_request_gets_its_fix_in_swedish_and_english(tmp_path):
     finally:
         app.close()
     protocol = verify(VerifyOptions(journal=journal))
-    findings = [f for c in protocol.cases for f in c.findings] + [f for r in protocol.rules for _, f in r.examples]
+    findings = [f for c in protocol.cases for _, f in c.findings] + [f for r in protocol.rules for _, f in r.examples]
     source = next(f for f in findings if f.rule_id == "INBOX-SOURCE-SYSTEM")
     assert source.hint and source.hint_sv and source.hint_sv.startswith("lägg till <sourceSystem>")
     assert protocol.cases[0].purpose_sv == CATALOGUE[0].purpose_sv
@@ -418,8 +418,8 @@ def test_a_judged_request_gets_its_fix_in_swedish_and_english(tmp_path):
 
 def test_every_format_shows_purpose_advice_and_fix_in_swedish_first():
     protocol = make_protocol()
-    fix = dataclasses.replace(protocol.cases[1].findings[0], hint_sv="Skicka system-id:t från 1177")
-    protocol.cases[1].findings[0] = fix
+    fix = dataclasses.replace(protocol.cases[1].findings[0][1], hint_sv="Skicka system-id:t från 1177")
+    protocol.cases[1].findings[0] = (2, fix)
     protocol.cases[0].purpose_sv = "Visa IsActiveUser före sändning."
     protocol.cases[2].how_to_run_sv = "Kör IsActiveUser för en inaktiv invånare först."
     sv_en = [(protocol.cases[0].purpose_sv, protocol.cases[0].purpose),

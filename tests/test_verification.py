@@ -118,7 +118,7 @@ def test_a_case_fails_with_the_violations_of_its_exchanges(platform):
     protocol = verify(VerifyOptions(journal=platform.app.journal.path))
     tc03 = next(c for c in protocol.cases if c.id == "TC-03")
     assert tc03.status is CaseStatus.FAILED
-    ids = {f.rule_id for f in tc03.findings}
+    ids = {f.rule_id for _, f in tc03.findings}
     assert {"INBOX-MESSAGE-DESCRIPTION", "INBOX-SOURCE-SYSTEM"} <= ids, ids
     assert protocol.verdict is Verdict.NONCONFORMANT
 
@@ -129,7 +129,7 @@ def test_resending_after_a_logical_error_fails_tc08(platform):
         platform.post(add_message(INACTIVE, text="Samma text"))
     tc08 = next(c for c in verify(VerifyOptions(journal=platform.app.journal.path)).cases if c.id == "TC-08")
     assert tc08.status is CaseStatus.FAILED
-    assert [f.rule_id for f in tc08.findings] == ["CASE-LOGICAL-ERROR-RESENT"]
+    assert [f.rule_id for _, f in tc08.findings] == ["CASE-LOGICAL-ERROR-RESENT"]
 
 
 def test_retry_sooner_than_the_backoff_fails_tc09(start_platform):
@@ -140,7 +140,7 @@ def test_retry_sooner_than_the_backoff_fails_tc09(start_platform):
     tc09 = next(c for c in verify(VerifyOptions(journal=running.app.journal.path)).cases if c.id == "TC-09")
     assert tc09.status is CaseStatus.FAILED
     # the retry's timing is what TC-09 demonstrates: the profile's warning becomes the case's own error
-    assert [(f.rule_id, f.severity.value) for f in tc09.findings] == [("CASE-RETRY-TOO-SOON", "error")]
+    assert [(f.rule_id, f.severity.value) for _, f in tc09.findings] == [("CASE-RETRY-TOO-SOON", "error")]
     assert [e.vp_code for e in tc09.evidence] == ["VP009", None]
 
 

@@ -245,7 +245,7 @@ def outcomes(judging, *exchanges: Exchange, **options: object) -> dict[str, tupl
     for case, judge in zip(profile.cases, judges, strict=True):
         outcome = judge.finish()
         status = "not_run" if not outcome.has_evidence else "failed" if outcome.failed else "passed"
-        out[case.id] = (status, [f.rule_id for f in outcome.errors] + [f.rule_id for _, f in outcome.findings],
+        out[case.id] = (status, [f.rule_id for _, f in outcome.errors] + [f.rule_id for _, f in outcome.findings],
                         outcome.note)
     return out
 

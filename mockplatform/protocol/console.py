@@ -19,7 +19,8 @@ def render_summary(protocol: Protocol) -> str:
     for case in protocol.cases:
         lines.append(f"  {case.id} {t.status_text(case.status):28} {case.title_en}")
         if case.status is CaseStatus.FAILED:
-            lines += [f"      {t.finding_line(f)}" for f in case.findings[:MAX_FINDINGS_PER_CASE]]
+            lines += [f"      {t.finding_line(f, exchange_id)}"
+                      for exchange_id, f in case.findings[:MAX_FINDINGS_PER_CASE]]
         elif case.status is CaseStatus.NOT_RUN:
             lines.append(f"      to run it: {case.how_to_run}")
     broken = [r for r in protocol.rules if r.violations]

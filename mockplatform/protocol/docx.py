@@ -336,13 +336,17 @@ def _case(doc: Any, protocol: Protocol, case: CaseResult) -> None:
                 _mono_block(doc, e.excerpt)
     else:
         _para(doc, (_bi(t.NO_EVIDENCE), False))
+    shown = t.evidence_shown(case)
+    if shown is not None:
+        _para(doc, (f"{_bi(t.NOTE)}: ", True), (f"{shown.sv} / {shown.en}", False))
 
     doc.add_heading(_bi(t.FINDINGS_SECTION), level=3)
     if case.findings:
         _table(doc, [_col(c) for c in t.FINDING_COLUMNS], [
-            [f.rule_id, t.severity_text(f.severity), f"{t.clean(f.message_sv)}\n{t.clean(f.message_en)}",
-             f.path or "—", str(f.line) if f.line else "—", "\n".join(t.hint(f)) or "—"] for f in case.findings
-        ], mono_cols=(0, 3))
+            [str(exchange_id), f.rule_id, t.severity_text(f.severity),
+             f"{t.clean(f.message_sv)}\n{t.clean(f.message_en)}", f.path or "—", str(f.line) if f.line else "—",
+             "\n".join(t.hint(f)) or "—"] for exchange_id, f in case.findings
+        ], mono_cols=(1, 4))
     else:
         _para(doc, (_bi(t.NO_FINDINGS), False))
 

@@ -5,8 +5,11 @@ needs no knowledge of positions. ``format_version`` changes when a field is remo
 meaning (major) or when a field is added (minor); the schema admits no unknown members, so it
 describes exactly what one version writes (1.2 added a case's ``purpose_sv`` and ``how_to_run_sv`` and a
 finding's ``hint_sv``; 1.3 the head's ``catalogue``; 1.4 the head's ``subject``, the role of the system tested,
-which words the documents for people; its id stays under ``consumer_hsa_id``). A reader of protocol.json takes a
-file of an older minor version too: a 1.3 file has no ``subject`` (its documents called every system a consumer).
+which words the documents for people; its id stays under ``consumer_hsa_id``; and a case's ``evidence_count``, how
+many exchanges were evidence in all, of which ``evidence`` shows a few, and the ``exchange_id`` of each finding a
+case lists, the exchange it was found on). A reader of protocol.json takes a file of an older minor version too: a
+1.3 file has no ``subject`` (its documents called every system a consumer), no ``evidence_count`` and no case
+finding's ``exchange_id``.
 
 Times stay as the journal stores them, ISO 8601 in UTC: this file is for machines, and ``protocol check``
 compares its values with the journal's. The formats for people show them in Swedish local time
@@ -88,7 +91,8 @@ def _case(case: CaseResult) -> dict[str, Any]:
         "purpose_sv": case.purpose_sv,
         "status": str(case.status),
         "evidence": [_evidence(e) for e in case.evidence],
-        "findings": [f.to_json() for f in case.findings],
+        "evidence_count": case.evidence_in_all,
+        "findings": [{"exchange_id": exchange_id, **f.to_json()} for exchange_id, f in case.findings],
         "how_to_run": case.how_to_run,
         "how_to_run_sv": case.how_to_run_sv,
         "note": case.note,

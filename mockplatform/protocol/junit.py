@@ -56,6 +56,9 @@ def _evidence_text(protocol: Protocol, case: CaseResult) -> str:
             lines.append(t.clean(e.excerpt))
     if not case.evidence:
         lines.append(t.NO_EVIDENCE.en)
+    shown = t.evidence_shown(case)
+    if shown is not None:
+        lines.append(shown.en)
     if case.note:
         lines.append(f"{t.NOTE.en}: {t.clean(case.note)}")
     return "\n".join(lines)
@@ -66,17 +69,18 @@ def _case(suite: etree._Element, classname: str, protocol: Protocol, case: CaseR
     tc = etree.SubElement(suite, "testcase", classname=classname,
                           name=t.clean(f"{case.id} {case.title_en}"), time="0.000")
     if status == CaseStatus.FAILED:
-        errors = [f for f in case.findings if t.clean(f.severity) == "error"] or case.findings
+        errors = [f for _, f in case.findings if t.clean(f.severity) == "error"] or [f for _, f in case.findings]
         summary = "; ".join(f"{t.clean(f.rule_id)}: {t.clean(f.message_en)}" for f in errors) or "case failed"
         failure = etree.SubElement(tc, "failure", message=_short(summary))
-        failure.text = "\n".join(t.finding_line(f) for f in case.findings) or "The case failed (no findings given)."
+        failure.text = "\n".join(t.finding_line(f, exchange_id) for exchange_id, f in case.findings) \
+            or "The case failed (no findings given)."
     elif status == CaseStatus.NOT_RUN:
         advice = "\n".join(t.how_to_run(case)) or "not run"  # Swedish, then English
         skipped = etree.SubElement(tc, "skipped", message=_short(f"not run: {advice}"))
         skipped.text = advice
     out = _evidence_text(protocol, case)
     if status != CaseStatus.FAILED and case.findings:  # warnings seen on a passed case
-        out += "\n" + "\n".join(t.finding_line(f) for f in case.findings)
+        out += "\n" + "\n".join(t.finding_line(f, exchange_id) for exchange_id, f in case.findings)
     etree.SubElement(tc, "system-out").text = out
 
 

@@ -131,9 +131,10 @@ def _findings(case: CaseResult) -> list[str]:
     if not case.findings:
         return out + [f"{t.NO_FINDINGS.sv} *{t.NO_FINDINGS.en}*", ""]
     return out + table([_label(c) for c in t.FINDING_COLUMNS], [
-        [code(f.rule_id), esc(t.severity_text(f.severity)), f"{esc(f.message_sv)}<br>*{esc(f.message_en)}*",
-         code(f.path) if f.path else "—", str(f.line) if f.line else "—", _sv_en(f.hint_sv, f.hint, "<br>") or "—"]
-        for f in case.findings
+        [str(exchange_id), code(f.rule_id), esc(t.severity_text(f.severity)),
+         f"{esc(f.message_sv)}<br>*{esc(f.message_en)}*", code(f.path) if f.path else "—",
+         str(f.line) if f.line else "—", _sv_en(f.hint_sv, f.hint, "<br>") or "—"]
+        for exchange_id, f in case.findings
     ])
 
 
@@ -146,7 +147,11 @@ def _case(protocol: Protocol, case: CaseResult) -> list[str]:
         out += [f"> **{_label(t.HOW_TO_RUN)}:** {advice}", ""]
     if case.note:
         out += [f"> **{_label(t.NOTE)}:** {esc(case.note)}", ""]
-    return out + _evidence(protocol, case.evidence) + _findings(case)
+    out += _evidence(protocol, case.evidence)
+    shown = t.evidence_shown(case)
+    if shown is not None:
+        out += [f"> {esc(shown.sv)} *{esc(shown.en)}*", ""]
+    return out + _findings(case)
 
 
 def _rules(rules: list[RuleResult]) -> list[str]:

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..findings import Finding
 
-# 1.2: purpose_sv and how_to_run_sv of a case, hint_sv of a finding; 1.3: catalogue; 1.4: subject
+# 1.2: purpose_sv and how_to_run_sv of a case, hint_sv of a finding; 1.3: catalogue; 1.4: subject, and a case's
+# evidence_count and the exchange_id of each finding a case lists
 PROTOCOL_FORMAT_VERSION = "1.4"
 # The role of the system tested, as its rule profile says (``Profile.subject``): a consumer of the service platform
 # (the inbox profiles, rivta-generic), a booking system (web-booking: the producer of crm:scheduling and a consumer
@@ -119,12 +120,24 @@ class CaseResult:
     title_en: str
     purpose: str  # what 1177 wants demonstrated, in English (purpose_sv: in Swedish)
     status: CaseStatus
-    evidence: list[Evidence] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)  # why it failed (errors) or warnings seen
+    evidence: list[Evidence] = field(default_factory=list)  # a few: what is wrong first
+    # Why it failed (errors) or warnings seen, each with the exchange it was found on: (exchange id, finding). The
+    # exchange may be one of the evidence not shown (``evidence_count``).
+    findings: list[tuple[int, Finding]] = field(default_factory=list)
     how_to_run: str = ""  # for not run: what to do so the case can be judged
     note: str = ""  # what the reader must know of the evidence (e.g. proven only by injected answers)
     purpose_sv: str = ""  # the purpose in Swedish, shown first ("" for a case that has none)
     how_to_run_sv: str = ""  # the advice in Swedish, shown first
+    evidence_count: int = 0  # exchanges that were evidence in all (``evidence`` shows a few of them)
+
+    @property
+    def evidence_in_all(self) -> int:
+        """How many exchanges were evidence, the shown ones at least."""
+        return max(self.evidence_count, len(self.evidence))
+
+    @property
+    def evidence_not_shown(self) -> bool:
+        return self.evidence_in_all > len(self.evidence)
 
 
 @dataclass

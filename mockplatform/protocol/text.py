@@ -193,6 +193,7 @@ EXCERPT = Label("Utdrag ur anropet", "Request excerpt")
 
 FINDINGS_SECTION = Label("Avvikelser", "Findings")
 FINDING_COLUMNS = (
+    Label("Anrop", "Exchange"),  # the exchange the finding was found on (perhaps not one of those shown)
     Label("Regel", "Rule"),
     Label("Allvar", "Severity"),
     Label("Meddelande", "Message"),
@@ -482,12 +483,27 @@ def hint(finding: Finding) -> tuple[str, ...]:
     return bilingual(finding.hint_sv, finding.hint)
 
 
-def finding_line(finding: Finding) -> str:
-    """One line per finding for plain-text places (JUnit bodies, rule examples)."""
+def evidence_shown(case: CaseResult) -> Label | None:
+    """What the reader must know when a case had more evidence than it shows ("5 of 12 shown"): which are
+    shown, and that each finding names its exchange; None when every exchange of evidence is shown."""
+    if not case.evidence_not_shown:
+        return None
+    shown, total = len(case.evidence), case.evidence_in_all
+    return Label(f"{shown} av {total} anrop i underlaget visas: de som visar fel först, sedan de första. Varje "
+                 "avvikelse anger anropet den hittades i; övriga anrop finns i journalen.",
+                 f"{shown} of {total} exchanges of evidence shown: those that show what is wrong first, then the "
+                 "first. Each finding names the exchange it was found on; the others are in the journal.")
+
+
+def finding_line(finding: Finding, exchange_id: int | None = None) -> str:
+    """One line per finding for plain-text places (JUnit bodies, rule examples); ``exchange_id``: the exchange
+    it was found on, said first."""
     where = clean(finding.path) or "?"
     if finding.line:
         where += f" (rad/line {finding.line})"
     text = f"{clean(finding.rule_id)} [{clean(finding.severity)}] {where}: {clean(finding.message_sv)}"
+    if exchange_id is not None:
+        text = f"#{exchange_id} {text}"
     text += f" / {clean(finding.message_en)}"
     fix = hint(finding)
     if fix:
@@ -519,7 +535,7 @@ def inconsistencies(protocol: Protocol) -> list[Label]:
             out.append(Label("Bedömningen säger att kraven uppfylls, men inga anrop bedömdes.",
                              "The verdict says conformant, but no exchange was judged."))
     for case in protocol.cases:
-        if case.status == CaseStatus.PASSED and any(clean(f.severity) == "error" for f in case.findings):
+        if case.status == CaseStatus.PASSED and any(clean(f.severity) == "error" for _, f in case.findings):
             out.append(Label(f"{clean(case.id)} är markerat godkänt men har fel.",
                              f"{clean(case.id)} is marked passed but has error findings."))
     return out

@@ -40,9 +40,10 @@ class Outcome:
     # of exchanges a judge chose not to keep the view of (the engine reads those again).
     wrong: list[RequestView | int] = field(default_factory=list)
     right: list[RequestView | int] = field(default_factory=list)
-    seen: int = 0  # evidence exchanges in all
-    errors: list[Finding] = field(default_factory=list)  # error findings of the evidence, each once
-    warnings: list[Finding] = field(default_factory=list)  # warning findings of the evidence, each once
+    seen: int = 0  # evidence exchanges in all (the protocol says how many when it shows fewer)
+    # The findings of the evidence, each once, with the exchange it was first found on: (exchange id, finding).
+    errors: list[tuple[int, Finding]] = field(default_factory=list)
+    warnings: list[tuple[int, Finding]] = field(default_factory=list)
     findings: list[tuple[int, Finding]] = field(default_factory=list)  # the case's own (they fail it)
     own_count: int = 0
     note: str = ""  # what the reader must know (not run although something related was seen; a window watched)
@@ -52,8 +53,10 @@ class Outcome:
         """One exchange of evidence, with the findings known for it; ``failing``: it shows what is wrong even
         without an error finding of its own (a case finding names it)."""
         errors = errors_in(findings)
-        _unique_into(self.errors, errors, MAX_FINDINGS)
-        _unique_into(self.warnings, [f for f in findings if f.severity is not Severity.ERROR], MAX_EVIDENCE)
+        exchange_id = view.exchange.id
+        _unique_into(self.errors, exchange_id, errors, MAX_FINDINGS)
+        _unique_into(self.warnings, exchange_id, [f for f in findings if f.severity is not Severity.ERROR],
+                     MAX_EVIDENCE)
         self._keep(view, self.wrong if errors or failing else self.right)
 
     def add_id(self, exchange_id: int, failing: bool = False) -> None:
@@ -63,12 +66,16 @@ class Outcome:
 
     def _keep(self, item: RequestView | int, kept: list[RequestView | int]) -> None:
         """Count the evidence; keep it (and when it came) only while fewer than MAX_EVIDENCE are kept, so what
-        a judge holds does not grow with the journal."""
-        self.seen += 1
+        a judge holds does not grow with the journal. An exchange already kept is not counted again."""
         key = _key(item)
-        if len(kept) < MAX_EVIDENCE and all(_key(k) != key for k in kept):
+        if key in self._order:
+            if all(_key(k) != key for k in kept) and len(kept) < MAX_EVIDENCE:
+                kept.append(item)  # kept already, as the other kind: now this kind too (it shows both)
+            return
+        self.seen += 1
+        if len(kept) < MAX_EVIDENCE:
             kept.append(item)
-            self._order.setdefault(key, self.seen)
+            self._order[key] = self.seen
 
     def own(self, exchange_id: int, finding: Finding) -> None:
         """A finding of the case's own about the behaviour it demonstrates: it fails the case."""
@@ -97,12 +104,12 @@ def _key(item: RequestView | int) -> int:
     return item if isinstance(item, int) else item.exchange.id
 
 
-def _unique_into(kept: list[Finding], found: Sequence[Finding], limit: int) -> None:
+def _unique_into(kept: list[tuple[int, Finding]], exchange_id: int, found: Sequence[Finding], limit: int) -> None:
     for f in found:
         if len(kept) >= limit:
             return
-        if all((k.rule_id, k.message_en, k.path) != (f.rule_id, f.message_en, f.path) for k in kept):
-            kept.append(f)
+        if all((k.rule_id, k.message_en, k.path) != (f.rule_id, f.message_en, f.path) for _, k in kept):
+            kept.append((exchange_id, f))
 
 
 class CaseJudge:

@@ -86,6 +86,10 @@ def check_protocol(path: Path, journal: Path | None = None, fixtures: Path | Non
              [(e["exchange_id"], e["request_sha256"], e["response_sha256"]) for e in mine["evidence"]])
         same(f"{case['id']} findings (rule ids)", [f.get("rule_id") for f in case.get("findings", [])],
              [f["rule_id"] for f in mine["findings"]])
+        if "evidence_count" in case:  # from format 1.4: how many exchanges were evidence, and each finding's
+            same(f"{case['id']} evidence in all", case["evidence_count"], mine["evidence_count"])
+            same(f"{case['id']} findings (exchange ids)", [f.get("exchange_id") for f in case.get("findings", [])],
+                 [f["exchange_id"] for f in mine["findings"]])
     rules = {r["rule_id"]: r for r in again["rules"]}
     same("rule ids", [r.get("rule_id") for r in claimed.get("rules", [])], list(rules))
     for rule in claimed.get("rules", []):

@@ -233,7 +233,8 @@ def _case(case: TestCase, outcome: Outcome, profile: Profile, journal: Journal) 
         return result
     shown = [_resolve(v, profile, journal) for v in outcome.shown()]
     result.evidence = [_evidence(v, profile, journal) for v in shown if v is not None]
-    result.findings = _unique(outcome.errors + [f for _, f in outcome.findings])
+    result.evidence_count = max(outcome.seen, len(result.evidence))
+    result.findings = _unique(outcome.errors + outcome.findings)
     result.status = CaseStatus.FAILED if outcome.failed else CaseStatus.PASSED
     result.note = outcome.note
     evidence = [v for v in (_resolve(v, profile, journal) for v in outcome.wrong + outcome.right) if v is not None]
@@ -255,13 +256,14 @@ def _resolve(item: RequestView | int, profile: Profile, journal: Journal) -> Req
     return None if exchange is None else profile.read(exchange).slim()
 
 
-def _unique(items: list[Finding]) -> list[Finding]:
+def _unique(items: list[tuple[int, Finding]]) -> list[tuple[int, Finding]]:
+    """Each finding once, with the exchange it was first found on."""
     seen, out = set(), []
-    for f in items:
+    for exchange_id, f in items:
         key = (f.rule_id, f.message_en, f.path)
         if key not in seen:
             seen.add(key)
-            out.append(f)
+            out.append((exchange_id, f))
     return out
 
 
