@@ -595,3 +595,30 @@ def test_the_journal_page_shows_an_sso_message_with_what_was_observed_and_its_fi
     assert 'id="observations"' in page and "UTH-SIGNATURE" in page
     assert "&lt;samlp:AuthnRequest" in page  # the request as decoded from its binding
     assert "profile uthopp" in page
+
+
+def test_the_answer_to_an_sps_own_logout_after_the_others_is_journaled(app, sp):
+    second = json.loads(json.dumps(sp))
+    second["sp"].update(entityId="http://third.example.invalid/metadata",
+                        assertionConsumerService={"url": "http://third.example.invalid/acs", "binding": POST_BINDING},
+                        singleLogoutService={"url": "http://third.example.invalid/sls", "binding": POST_BINDING})
+    call(app, "POST", "http://127.0.0.1:8080/admin/sso/sps", OneLogin_Saml2_Settings(second).get_sp_metadata())
+    session, cookies = logged_in(app, sp)
+    call(app, "GET", login_url(second)[0], cookies=cookies)
+    xml = logout_request_xml(sp, session["name_id"], session["session_index"])
+    answer = call(app, "POST", f"{IDP}/slo", urlencode({"SAMLRequest": base64.b64encode(xml).decode()}).encode())
+    to_other = call(app, "GET", f"http://{HOST}{dict(answer.headers)['Location']}")
+    request_xml = base64.b64decode(form_of(to_other)["SAMLRequest"])
+    from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
+
+    reply = OneLogin_Saml2_Logout_Response(OneLogin_Saml2_Settings(second))
+    reply.build(re.search(rb'ID="([^"]+)"', request_xml).group(1).decode())
+    signed = OneLogin_Saml2_Utils.add_sign(reply.get_xml(), SP_KEY.key_pem, SP_KEY.cert_pem,
+                                           sign_algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                                           digest_algorithm="http://www.w3.org/2001/04/xmlenc#sha256")
+    back = call(app, "POST", f"{IDP}/slo", urlencode({"SAMLResponse": base64.b64encode(signed).decode()}).encode())
+    call(app, "GET", f"http://{HOST}{dict(back.headers)['Location']}")
+    last = app.journal.exchanges()[-1]
+    assert last.contract == "saml2:LogoutResponse" and last.consumer == SP_ID
+    assert json.loads(last.observations)["message"] == "LogoutResponse to SP"
+    assert last.identified_by == "idp-message"

@@ -52,7 +52,9 @@ log = logging.getLogger("sso_service")
 NAME = "Exempel Journal, e-tjänst"
 DEFAULT_PORT = 8090
 DEFAULT_IDP_METADATA = "http://127.0.0.1:8080/sso/test/metadata"
-COOKIE = "exempel-journal-session"  # not the platform's cookie names: browsers share cookies across ports
+# Not the platform's cookie names; and with the SP's port in it, because browsers share cookies across the ports
+# of one host (two example SPs on 127.0.0.1 would otherwise overwrite each other's session).
+COOKIE = "exempel-journal-session"
 SESSION_TTL = dt.timedelta(hours=8)
 MAX_PENDING = 10  # AuthnRequests one browser session may have outstanding (several tabs)
 MAX_BODY = 256 * 1024
@@ -588,17 +590,19 @@ class _Handler(BaseHTTPRequestHandler):
     def cookie(self) -> str | None:
         for part in (self.headers.get("Cookie") or "").split(";"):
             name, _, value = part.strip().partition("=")
-            if name == COOKIE and value:
+            if name == self.cookie_name and value:
                 return value
         return None
 
-    @staticmethod
-    def set_cookie(sid: str) -> tuple[str, str]:
-        return ("Set-Cookie", f"{COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax")
+    @property
+    def cookie_name(self) -> str:
+        return f"{COOKIE}-{self.server.server_address[1]}"
 
-    @staticmethod
-    def clear_cookie() -> tuple[str, str]:
-        return ("Set-Cookie", f"{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+    def set_cookie(self, sid: str) -> tuple[str, str]:
+        return ("Set-Cookie", f"{self.cookie_name}={sid}; Path=/; HttpOnly; SameSite=Lax")
+
+    def clear_cookie(self) -> tuple[str, str]:
+        return ("Set-Cookie", f"{self.cookie_name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 
     def send(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8",
              headers: list[tuple[str, str]] | None = None) -> None:

@@ -309,7 +309,8 @@ def test_logout_at_the_sp_after_a_second_login_in_the_same_idp_session(platform,
     is the one the IdP must know the SP's LogoutRequest by."""
     browser = Browser(platform, sp)
     browser.log_in()
-    browser.http.cookies.clear(domain="127.0.0.1", path="/", name="exempel-journal-session")
+    port = sp.url.rstrip("/").rpartition(":")[2]
+    browser.http.cookies.clear(domain="127.0.0.1", path="/", name=f"exempel-journal-session-{port}")
     assert not browser.let_in()
     browser.log_in()
     done = browser.submit_forms(browser.get(f"{sp.url}logout"))

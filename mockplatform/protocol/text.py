@@ -125,6 +125,8 @@ IDENTIFIED_BY = {
                          "the service (logout at 1177)"),
     "probe": Label("proben postade till tjänstens ACS enligt dess metadata", "the probe posted to the service's ACS "
                    "from its metadata"),
+    "probe-page": Label("proben öppnade tjänstens skyddade sida (--start)", "the probe opened the service's "
+                        "protected page (--start)"),
 }
 PROVEN = ("certificate", "saml-signature")  # ways that prove who sent a request (the others declare it)
 DECLARED_NOT_PROVEN = Label(  # {identity}: the subject's (Wording.identity)

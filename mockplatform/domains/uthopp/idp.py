@@ -667,6 +667,12 @@ def idp_logout(app: Application, request: Request, environment: str) -> Response
                                           destination=destination, in_response_to=request_id)
         response = saml.post_form(destination, "SAMLResponse", body, relay, "Loggar ut / Logging out")
         response.headers += _logged_out_cookies()
+        registered = store.provider(entity, environment)
+        obs = Observations("LogoutResponse to SP", "HTTP-POST", environment,
+                           facts={"direction": "to-sp", "in_response_to": request_id, "response_xml": body.decode(),
+                                  **({"sp": registered.summary()} if registered else {})})
+        _journal(app, request, response, obs, consumer=entity, contract=LOGOUT_RESPONSE, body=b"",
+                 identified_by="idp-message")
         return response
     return _logged_out(environment)
 

@@ -244,7 +244,7 @@ class _Probe:
         response = Response(page.status, list(page.headers.items()), page.body[:64 * 1024])
         return self.app.pipeline.record_endpoint(
             request, response, consumer=self.sp.entity_id, contract=AFTER_LOGOUT, logical_address=ENVIRONMENT,
-            trace=[f"probe: opened {page.url} after the {which}"], identified_by="probe",
+            trace=[f"probe: opened {page.url} after the {which}"], identified_by="probe-page",
             observations={"message": "After logout", "logout": which, "let_in": still, "detail": detail,
                           "page_status": page.status})
 

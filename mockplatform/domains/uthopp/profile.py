@@ -25,10 +25,12 @@ from .cases import CASES, CATALOGUE_NAME
 from .names import PROFILE_ID, PROFILE_NAME, SAML_CONTRACTS
 
 AUTHN, LOGOUT, LOGOUT_TO_SP, LOGOUT_ANSWER = "AuthnRequest", "LogoutRequest", "LogoutRequestToSp", "LogoutResponse"
+LOGOUT_ANSWER_TO_SP = "LogoutResponseToSp"  # the IdP's answer to an SP's own logout: journaled, judged by no rule
 VALID_RESPONSE, BROKEN_RESPONSE, AFTER_LOGOUT_CHECK = "ValidResponseToSp", "BrokenResponseToSp", "AfterLogout"
 REACTIONS = (VALID_RESPONSE, BROKEN_RESPONSE)
 OPERATIONS = {"AuthnRequest": AUTHN, "LogoutRequest": LOGOUT, "LogoutRequest to SP": LOGOUT_TO_SP,
-              "LogoutResponse": LOGOUT_ANSWER, "After logout": AFTER_LOGOUT_CHECK}
+              "LogoutResponse": LOGOUT_ANSWER, "After logout": AFTER_LOGOUT_CHECK,
+              "LogoutResponse to SP": LOGOUT_ANSWER_TO_SP}
 BINDINGS = "SAML 2.0 bindings (HTTP-Redirect 3.4, HTTP-POST 3.5)"
 CORE = "SAML 2.0 core"
 PROFILES = "SAML 2.0 profiles (Web Browser SSO 4.1, Single Logout 4.4)"

@@ -183,8 +183,8 @@ KINDS: dict[str, ResponseKind] = {k.name: k for k in (
                  "intyget gick ut för en timme sedan (NotOnOrAfter passerad)"),
     ResponseKind("not-yet-valid", "the assertion is valid only from an hour from now (NotBefore)",
                  "intyget gäller först om en timme (NotBefore)"),
-    ResponseKind("replayed", "the Response this service provider got last, sent again",
-                 "det Response som tjänsteleverantören fick senast, skickat igen"),
+    ResponseKind("replayed", "a valid Response this service provider was sent before, sent again",
+                 "ett giltigt Response som tjänsteleverantören fått förut, skickat igen"),
     ResponseKind("unknown-in-response-to", "InResponseTo names a request the service provider never sent",
                  "InResponseTo anger en begäran som tjänsteleverantören aldrig skickat"),
 )}
