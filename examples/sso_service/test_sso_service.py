@@ -48,7 +48,8 @@ class Platform:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory) -> Platform:
-    """One platform for the module: every SP has its own entityID (its port), so their exchanges stay apart."""
+    """One platform for the module; each test starts on an empty journal and no sessions (``start_sp``), as a
+    test's SP may get the port, and so the entityID, of an earlier test's."""
     app = Application(Config(journal=tmp_path_factory.mktemp("sso") / "journal.sqlite", settings=Settings()))
     server = start_in_thread(app)
     yield Platform(app, server.url)
@@ -67,6 +68,7 @@ def keys(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def start_sp(platform, keys):
+    assert requests.post(f"{platform.url}/admin/reset", timeout=10).status_code == 200  # keeps registrations
     started: list[Running] = []
 
     def make(skip: str | None = None, register: bool = True) -> Running:
