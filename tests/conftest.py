@@ -12,6 +12,8 @@ import requests
 from mockplatform import Application, Config, Settings
 from mockplatform.server import PlatformHTTPServer, start_in_thread
 
+from .postgres import postgresql_cluster, postgresql_url  # noqa: F401  (fixtures: a real PostgreSQL)
+
 
 @dataclass
 class Running:
