@@ -20,10 +20,10 @@ from .contracts import ContractRegistry, load_package
 from .domains import Domain, installed
 from .fixtures import Fixtures, builtin_fixtures_dir, load_fixtures
 from .journal import SCHEMA_VERSION, Journal
-from .outbox import OUTBOX_SCHEMA, Outbox
+from .outbox import OUTBOX_SCHEMA, OUTBOX_UPGRADES, Outbox
 from .platform import CORRELATION, SoapPipeline
 from .producers import Producer
-from .producers.faults import FaultInjector
+from .producers.faults import FAULTS_SCHEMA, FaultInjector
 from .producers.http import HttpProducer
 from .settings import DEFAULT_JOURNAL, Settings
 from .tak import Tak
@@ -37,6 +37,9 @@ class Config:
     installed domain (``domains`` names a subset, or other Domain objects, e.g. in a test)."""
 
     journal: Path = DEFAULT_JOURNAL
+    # A PostgreSQL database (``postgresql://...``) that keeps everything instead of the SQLite file ``journal``:
+    # one platform for a team, several instances on one database.
+    database: str | None = None
     tak: Path | None = None
     fixtures: Path | None = None
     contracts: list[Path] = field(default_factory=list)
@@ -71,12 +74,14 @@ class Application:
             self.contracts.add(load_package(package))
         # What each domain reads of the configuration, checked before the journal is opened: nothing half-loaded.
         self.prepared: dict[str, Any] = {domain.name: domain.prepare(self) for domain in self.domains}
-        self.journal = Journal(config.journal, extra_schema=[OUTBOX_SCHEMA,
-                                                             *(d.store_schema for d in self.domains if d.store_schema)])
+        self.journal = Journal(config.database or config.journal,
+                               extra_schema=[OUTBOX_SCHEMA, FAULTS_SCHEMA,
+                                             *(d.store_schema for d in self.domains if d.store_schema)],
+                               upgrades=[*OUTBOX_UPGRADES, *(u for d in self.domains for u in d.store_upgrades)])
         self.interrupt = threading.Event()  # see interrupt_waits
         self.http_producer = HttpProducer(retry_delay_s=self.settings.connect_retry_delay_s, interrupt=self.interrupt)
-        self.faults = FaultInjector(connect_retry_delay_s=self.settings.connect_retry_delay_s, interrupt=self.interrupt,
-                                    logical_error=self._logical_error)
+        self.faults = FaultInjector(self.journal, connect_retry_delay_s=self.settings.connect_retry_delay_s,
+                                    interrupt=self.interrupt, logical_error=self._logical_error)
         self.producers: dict[str, Producer] = {}
         for domain in self.domains:
             self.producers.update(domain.producers(self))
@@ -124,11 +129,10 @@ class Application:
             for domain in self.domains:
                 domain.reset(conn)
             Outbox.clear(conn)
-            return self.journal.clear(conn)
+            return self.journal.clear(conn), FaultInjector.clear_all(conn)
 
-        removed = self.journal.write(wipe)
+        removed, faults = self.journal.write(wipe)
         self.journal.mark_reset(when)
-        faults = self.faults.clear()
         return {"reset_at": when, "exchanges_removed": removed, "faults_cleared": faults}
 
     def close(self) -> None:
@@ -162,7 +166,7 @@ class Application:
                 key=lambda c: c["namespace"],
             ),
             "PatternRepairs": [str(r) for r in self.contracts.repairs],
-            "JournalPath": str(self.journal.path),
+            "JournalPath": self.journal.location,
             "JournalSchemaVersion": SCHEMA_VERSION,
         }
 

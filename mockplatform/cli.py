@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import signal
-import sqlite3
 import sys
 import textwrap
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import domains
 from .app import Application, Config
+from .database import DATABASE_ENV, ERRORS, is_url
 from .errors import ConfigError, MockplatformError, UnreadableFile
 from .fixtures import load_fixtures
 from .journal import Journal, JournalError
@@ -104,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL,
                        help=f"SQLite journal (default {DEFAULT_JOURNAL})")
+    _database_option(serve)
     serve.add_argument("--tak", type=Path, help="TAK file (TOML; default: the built-in fixtures/tak.toml)")
     serve.add_argument("--fixtures", type=Path, help="fixtures file (TOML; default: the built-in fixtures/inbox.toml)")
     serve.add_argument("--contracts", type=Path, action="append", default=[],
@@ -158,6 +159,7 @@ def _parser() -> argparse.ArgumentParser:
                        "0 success; 2 usage error; 3 the journal could not be read."))
     journal.add_argument("--json", action="store_true", help="one JSON object per line")
     journal.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL, help="the journal to read")
+    _database_option(journal)
     journal.add_argument("--bodies", action="store_true", help="include headers and bodies (with --json)")
     journal.add_argument("--limit", type=_positive, help="only the newest N exchanges")
 
@@ -203,6 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     probe.add_argument("--port", type=_port, default=8080, help="port the system under test calls (default 8080)")
     probe.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL, help=f"journal (default {DEFAULT_JOURNAL})")
+    _database_option(probe)
     probe.add_argument("--tak", type=Path, help="TAK file (default: the built-in fixtures/tak.toml)")
     probe.add_argument("--fixtures", type=Path, help="fixtures file (default: the built-in fixtures/inbox.toml)")
     probe.add_argument("--contracts", type=Path, action="append", default=[], help="an extra contract package")
@@ -234,15 +237,32 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("protocol_json", type=Path, metavar="PROTOCOL_JSON", help="the protocol.json to check")
     check.add_argument("--journal", type=Path,
                        help="the journal it was made from (default: the path the protocol names)")
+    _database_option(check)
     check.add_argument("--fixtures", type=Path, help="the fixtures it was judged with (default: as recorded)")
     check.add_argument("--contracts", type=Path, action="append",
                        help="a contract package it was judged with; repeatable (default: as recorded)")
     return parser
 
 
+def _database_url(value: str) -> str:
+    if not is_url(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a PostgreSQL URL: write postgresql://USER:PASSWORD@HOST:PORT/"
+                                         "DATABASE (a SQLite file is given with --journal)")
+    return value
+
+
+def _database_option(parser: argparse.ArgumentParser) -> None:
+    """``--database``: PostgreSQL instead of the SQLite file ``--journal`` (default: $MOCKPLATFORM_DATABASE)."""
+    parser.add_argument("--database", type=_database_url, default=os.environ.get(DATABASE_ENV) or None,
+                        metavar="URL", help="keep everything in this PostgreSQL database instead of the SQLite "
+                        f"journal: postgresql://USER:PASSWORD@HOST:PORT/DATABASE (default ${DATABASE_ENV}, else the "
+                        "SQLite journal); one platform for a team, see the README")
+
+
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``verify`` (the pytest suite in contract_tests/ takes the same ones)."""
     parser.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL, help=f"journal (default {DEFAULT_JOURNAL})")
+    _database_option(parser)
     parser.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
     parser.add_argument("--since", help="judge exchanges from this time (ISO 8601, e.g. 2026-11-26T09:00)")
     parser.add_argument("--until", help="judge exchanges up to this time (ISO 8601; a date means the whole day)")
@@ -304,6 +324,8 @@ def verdict_exit_code(protocol: Protocol, allow_not_run: bool = False) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "database", None):  # the journal, and everything else, is in PostgreSQL
+        args.journal = args.database
     try:
         if args.command == "serve":
             return _serve(args)
@@ -319,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             return _protocol_check(args)
         if args.command == "probe":
             return _probe(args)
-    except (JournalError, ProtocolWriteError, UnreadableFile, OSError, sqlite3.Error) as exc:
+    except (JournalError, ProtocolWriteError, UnreadableFile, OSError, *ERRORS) as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_IO
     except MockplatformError as exc:  # a bad option, TAK, fixtures or contract package
@@ -366,7 +388,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"contract {interaction.name} {interaction.version}: {server.url}{interaction.wsdl_path}?wsdl",
               flush=True)
     print(f"TAK: {len(app.tak.routes)} routes, {len(app.tak.authorisations)} authorisations from {app.tak.source}")
-    print(f"journal: {app.journal.path}")
+    print(f"journal: {app.journal.location}")
     if context is not None and not args.client_ca:
         print("warning: TLS without --client-ca asks no client for a certificate, so every call gets VP002 "
               "(give the CA that issued your consumers' certificates)", file=sys.stderr)
@@ -582,7 +604,8 @@ def _probe(args: argparse.Namespace) -> int:
                              contracts=list(args.contracts)))
     started = utc_now_iso()
     server = start_in_thread(app, args.host, args.port)
-    print(f"mockplatform probe ({args.profile}) listening on {server.url}/vp; journal {app.journal.path}", flush=True)
+    print(f"mockplatform probe ({args.profile}) listening on {server.url}/vp; journal {app.journal.location}",
+          flush=True)
     try:
         run = probes[args.profile](app, ProbeOptions(tuple(args.unit), tuple(citizens), args.wait,
                                                      lambda line: print(line, flush=True), platform_url=server.url,

@@ -1,4 +1,5 @@
-"""The journal: every exchange the platform answered, in an embedded SQLite database.
+"""The journal: every exchange the platform answered, in an embedded SQLite database or in a PostgreSQL
+database that several instances share (``database.Database``).
 
 Written from exactly one place (``Journal.record``), committed before the answer leaves, so a
 consumer that got an answer finds its exchange here even if the server is killed right after.
@@ -19,17 +20,25 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from .database import ERRORS, UNREACHABLE, Connection, Database, shown
 from .errors import MockplatformError
 from .shortcuts import json_text
 
 # The journal's schema version, and what each version brought. A platform opens a journal of an older
 # version and upgrades it in place (the columns added since are ``added_later``; the domains' tables are
 # made if absent); it refuses one of a newer version, whose data it might misread.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_HISTORY = {
     1: "exchanges with identification, injection and effects; the domains' state tables",
     2: "observations: what a domain's own endpoint saw of a request (the SSO stand-in's SAML messages)",
+    3: "PostgreSQL as the shared database; the armed faults kept in the database (faults); a follow-up claimed "
+       "by the instance that runs it (outbox.claimed); an SSO session's service providers kept in the order they "
+       "joined (sso_session_sps.seq)",
 }
+# A step that upgrades an existing journal to a version: (version, SQL script), run once, in order, when a journal
+# older than that version is opened for writing (its tables made by ``extra_schema`` already). A journal from
+# before versions were kept counts as version 1.
+Upgrade = tuple[int, str]
 
 
 class JournalError(MockplatformError):
@@ -38,7 +47,7 @@ class JournalError(MockplatformError):
 
 # An effect is a state change of an in-process producer, applied with the exchange's row id, in the
 # exchange's transaction. (A change that can wait is recorded as the exchange's ``effect`` instead.)
-Effect = Callable[[sqlite3.Connection, int], None]
+Effect = Callable[[Connection, int], None]
 
 
 class JsonPart(IntEnum):
@@ -128,8 +137,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);\n"
     "CREATE TABLE IF NOT EXISTS exchanges (\n"
     + ",\n".join(f"    {c.name} {c.sql}" for c in COLUMNS)
-    + "\n);\nDROP INDEX IF EXISTS exchanges_correlation;\n"
+    + "\n);\n"
 )
+_DROP_CORRELATION = "DROP INDEX IF EXISTS exchanges_correlation;\n"  # SQLite: see ``_ids_with``
+_SCHEMA += _DROP_CORRELATION
 _INSERT = (f"INSERT INTO exchanges ({', '.join(c.name for c in COLUMNS)}) "
            f"VALUES ({', '.join('?' * len(COLUMNS))})")
 
@@ -308,8 +319,10 @@ def open_database(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-def schema_version(conn: sqlite3.Connection) -> int | None:
+def schema_version(conn: Connection, database: Database | None = None) -> int | None:
     """The schema version a journal was written with (None: a journal from before versions were kept)."""
+    if database is not None and "key" not in database.columns(conn, "meta"):
+        return None  # no meta table yet
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     except sqlite3.OperationalError:  # no meta table yet
@@ -320,18 +333,27 @@ def schema_version(conn: sqlite3.Connection) -> int | None:
         return None
 
 
-def _refuse_newer(path: Path, conn: sqlite3.Connection) -> None:
-    found = schema_version(conn)
+def _refuse_newer(database: Database, conn: Connection) -> None:
+    found = schema_version(conn, database)
     if found is not None and found > SCHEMA_VERSION:
-        raise JournalError(f"{path}: this journal was written by a newer mockplatform (journal schema version {found}; "
-                           f"this mockplatform {_version()} knows versions up to {SCHEMA_VERSION}), and its data "
-                           "could be misread: use that newer mockplatform, or give --journal another file")
+        other = "--database another database" if database.postgres else "--journal another file"
+        raise JournalError(f"{database.shown()}: this journal was written by a newer mockplatform (journal schema "
+                           f"version {found}; this mockplatform {_version()} knows versions up to {SCHEMA_VERSION}), "
+                           f"and its data could be misread: use that newer mockplatform, or give {other}")
 
 
 def _version() -> str:
     from .version import __version__
 
     return __version__
+
+
+def cannot_reach(database: Database, exc: BaseException) -> str:
+    """Why a journal in PostgreSQL cannot be opened, naming the database and what to do."""
+    said = " ".join(str(exc).split()) or type(exc).__name__
+    return (f"{database.shown()}: cannot use this PostgreSQL database ({said}): check that the server runs and "
+            "that the URL's host, port, user, password and database name are right (the database must exist: "
+            "createdb NAME), or leave out --database to keep the journal in a SQLite file")
 
 
 def cannot_open(path: Path, exc: BaseException) -> str:
@@ -360,45 +382,52 @@ def cannot_open(path: Path, exc: BaseException) -> str:
 # after a failure). Ids never go back: ``Journal.write`` keeps a floor in meta before a state change that
 # may remove the newest exchanges (a reset), so a reader that follows the journal by id (the web page's
 # live view, ``/admin/journal?after=``) never misses one, even across a restart.
-_NEXT_ID = ("SELECT max(coalesce((SELECT max(id) FROM exchanges), 0), "
-            "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'id_floor'), 0)) + 1")
+_NEXT_ID = ("SELECT max(n) + 1 FROM (SELECT coalesce(max(id), 0) AS n FROM exchanges "
+            "UNION ALL SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'id_floor') AS known")
 _KEEP_ID_FLOOR = ("INSERT INTO meta(key, value) "
-                  "SELECT 'id_floor', id FROM exchanges WHERE true ORDER BY id DESC LIMIT 1 "
-                  "ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)")
+                  "SELECT 'id_floor', CAST(id AS TEXT) FROM exchanges WHERE true ORDER BY id DESC LIMIT 1 "
+                  "ON CONFLICT(key) DO UPDATE SET value = CASE WHEN CAST(meta.value AS INTEGER) > "
+                  "CAST(excluded.value AS INTEGER) THEN meta.value ELSE excluded.value END")
 
 
-def write_exchanges(conn: sqlite3.Connection, items: Sequence[tuple[tuple, Sequence[Effect]]],
-                    first_id: int) -> list[int | Exception]:
+def write_exchanges(conn: Connection, items: Sequence[tuple[tuple, Sequence[Effect]]],
+                    first_id: int | None, database: Database) -> list[int | Exception]:
     """Write exchanges (each its row, see ``_row``, and the producers' state changes) in one transaction,
     with as few calls into SQLite as possible, under ids from ``first_id`` on; if that fails, each alone,
     so only a bad one fails.
 
     Returns, for each, its id or why it could not be written. The caller holds the write connection.
+    ``first_id`` None: ask the database, inside the transaction (a shared database: other instances write too).
     """
     try:
-        return _write_together(conn, items, first_id)
+        return _write_together(conn, items, first_id, database)
+    except UNREACHABLE:
+        raise  # the database is gone: each alone would fail the same way, only slower
     except Exception:
         results: list[int | Exception] = []
         next_id = None
         for item in items:
             try:
-                if next_id is None:  # after a failure: whatever it was, ask the database
+                if next_id is None and not database.postgres:  # after a failure: whatever it was, ask the database
                     next_id = conn.execute(_NEXT_ID).fetchone()[0]
-                results += _write_together(conn, [item], next_id)
-                next_id += 1
+                results += _write_together(conn, [item], next_id, database)
+                if next_id is not None:
+                    next_id += 1
             except Exception as exc:
                 results.append(exc)
                 next_id = None
         return results
 
 
-def _write_together(conn: sqlite3.Connection, items: Sequence[tuple[tuple, Sequence[Effect]]],
-                    first: int) -> list[int]:
-    if len(items) == 1 and not items[0][1]:  # autocommit: the INSERT is its own transaction
+def _write_together(conn: Connection, items: Sequence[tuple[tuple, Sequence[Effect]]], first: int | None,
+                    database: Database) -> list[int]:
+    if first is not None and len(items) == 1 and not items[0][1]:  # autocommit: the INSERT is its own transaction
         conn.execute(_INSERT, (first, *items[0][0]))
         return [first]
-    conn.execute("BEGIN IMMEDIATE")
+    database.begin_write(conn)
     try:
+        if first is None:  # under the write lock, so ids are handed out in the order of the commits
+            first = conn.execute(_NEXT_ID).fetchone()[0]
         conn.executemany(_INSERT, [(first + i, *row) for i, (row, _) in enumerate(items)])
         for i, (_, effects) in enumerate(items):
             for effect in effects:
@@ -488,11 +517,16 @@ class Journal:
     exchanges share one commit; a lone request writes its own at once, with no hand-off.
     """
 
-    def __init__(self, path: str | Path, extra_schema: Sequence[str] = (), read_only: bool = False) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path, extra_schema: Sequence[str] = (), read_only: bool = False,
+                 upgrades: Sequence[Upgrade] = ()) -> None:
+        self.database = Database(path)
+        self.shared = self.database.postgres  # other instances may write the same journal
+        # The SQLite file (None: the journal is in PostgreSQL); ``location`` is what to print either way.
+        self.path: Path | None = None if self.shared else Path(path)
+        self.location = shown(path)
         self.read_only = read_only
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []  # every thread's read connection, closed in close()
+        self._readers: list[Connection] = []  # every thread's read connection, closed in close()
         self._readers_lock = threading.Lock()
         self._lock = threading.Lock()  # the write connection
         self._queue_lock = threading.Lock()
@@ -503,38 +537,39 @@ class Journal:
         # the database would cost every insert a write in a random place (correlation ids are random).
         self._by_correlation: dict[str, list[int]] | None = None
         self._after_commit: list[Callable[[], None]] = []  # told after each group of exchanges is written
-        if read_only:  # a reader beside a running server: no schema changes, no checkpoints
-            self._conn = None
-            if not self.path.is_file():
-                raise JournalError(f"{self.path}: no journal here (start the platform first, or pass --journal)")
-            try:
-                self.reader().execute("SELECT id FROM exchanges LIMIT 1").fetchall()
-                _refuse_newer(self.path, self.reader())
-            except sqlite3.DatabaseError as exc:
-                raise JournalError(f"{self.path}: not a mockplatform journal ({exc}): give --journal the file "
-                                   "'mockplatform serve' writes (it prints its path at start; default "
-                                   ".mockplatform/journal.sqlite)") from None
-            except JournalError:
-                self.close()
-                raise
-            return
+        if self.shared:
+            self._open_postgres(extra_schema, upgrades)
+        elif read_only:
+            self._open_read_only()
+        else:
+            self._open_sqlite(extra_schema, upgrades)
+
+    def _open_read_only(self) -> None:
+        """A reader beside a running server: no schema changes, no checkpoints."""
+        self._conn = None
+        if not self.path.is_file():
+            raise JournalError(f"{self.path}: no journal here (start the platform first, or pass --journal)")
+        try:
+            self.reader().execute("SELECT id FROM exchanges LIMIT 1").fetchall()
+            _refuse_newer(self.database, self.reader())
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"{self.path}: not a mockplatform journal ({exc}): give --journal the file "
+                               "'mockplatform serve' writes (it prints its path at start; default "
+                               ".mockplatform/journal.sqlite)") from None
+        except JournalError:
+            self.close()
+            raise
+
+    def _open_sqlite(self, extra_schema: Sequence[str], upgrades: Sequence[Upgrade]) -> None:
         self._conn = None
         try:
             self._conn = open_database(self.path)
             # Checkpoints run in _Checkpointer, not in the committing request.
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
             with self._lock:
+                found = self._found_version()
                 self._conn.executescript(_SCHEMA)
-                _refuse_newer(self.path, self._conn)
-                present = {r[1] for r in self._conn.execute("PRAGMA table_info(exchanges)")}
-                for column in COLUMNS:
-                    if column.name not in present:  # a journal from before the column (``added_later``)
-                        self._conn.execute(f"ALTER TABLE exchanges ADD COLUMN {column.name} {column.sql}")
-                for script in extra_schema:
-                    self._conn.executescript(script)
-                # Upgraded in place (or new): this version's from now on.
-                self._conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) "
-                                   "DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+                self._upgrade(extra_schema, upgrades, found)
         except JournalError:
             self._conn.close()
             raise
@@ -545,13 +580,76 @@ class Journal:
         if str(self.path) != ":memory:":
             self._checkpointer = _Checkpointer(self.path, self._lock)
 
+    def _open_postgres(self, extra_schema: Sequence[str], upgrades: Sequence[Upgrade]) -> None:
+        """The journal in PostgreSQL. Several instances may open it at once: the schema is made (or upgraded)
+        by one at a time, under the write lock."""
+        self._conn = None
+        try:
+            conn = self.database.connect(read_only=self.read_only)
+        except ERRORS as exc:
+            raise JournalError(cannot_reach(self.database, exc)) from None
+        try:
+            if self.read_only:
+                if "id" not in self.database.columns(conn, "exchanges"):
+                    raise JournalError(f"{self.location}: no mockplatform journal in this database (start the "
+                                       "platform on it first: mockplatform serve --database URL)")
+                _refuse_newer(self.database, conn)
+                self._local.conn = conn
+                self._readers.append(conn)
+                return
+            self._conn = conn
+            with self._lock:
+                self.database.begin_write(conn)
+                try:
+                    found = self._found_version()
+                    conn.executescript(self.database.ddl(_SCHEMA.replace(_DROP_CORRELATION, "")))
+                    # A scan for one correlation id would read the whole table: the instances do not share
+                    # the in-process index SQLite's single writer keeps (``_ids_with``).
+                    conn.execute("CREATE INDEX IF NOT EXISTS exchanges_correlation ON exchanges(correlation_id)")
+                    self._upgrade(extra_schema, upgrades, found)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        except JournalError:
+            conn.close()
+            raise
+        except ERRORS as exc:
+            conn.close()
+            raise JournalError(cannot_reach(self.database, exc)) from None
+
+    def _found_version(self) -> int | None:
+        """The version of the journal being opened, before anything is made: None for a new one."""
+        if "id" not in self.database.columns(self._conn, "exchanges"):
+            return None
+        return schema_version(self._conn, self.database) or 1
+
+    def _upgrade(self, extra_schema: Sequence[str], upgrades: Sequence[Upgrade], found: int | None) -> None:
+        """Make the tables of this version (new ones; columns added since) and run the upgrades a journal of
+        version ``found`` lacks, or refuse a newer journal."""
+        conn, database = self._conn, self.database
+        _refuse_newer(database, conn)
+        present = set(database.columns(conn, "exchanges"))
+        for column in COLUMNS:
+            if column.name not in present:  # a journal from before the column (``added_later``)
+                conn.execute(f"ALTER TABLE exchanges ADD COLUMN {column.name} {database.ddl(column.sql)}")
+        for script in extra_schema:
+            conn.executescript(database.ddl(script))
+        if found is not None:
+            for version, script in sorted(upgrades, key=lambda u: u[0]):
+                if found < version <= SCHEMA_VERSION:
+                    conn.executescript(database.ddl(script))
+        # Upgraded in place (or new): this version's from now on.
+        conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) "
+                     "DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+
     def close(self) -> None:
         """Close every connection, the readers of all threads too: with the last one SQLite moves the WAL
         into the database and removes it, so the file alone is the whole journal (to copy or hand in)."""
         with self._readers_lock:
             readers, self._readers = self._readers, []
         for reader in readers:
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(*ERRORS):
                 reader.close()
         self._local = threading.local()
         if self._conn is None:
@@ -559,9 +657,11 @@ class Journal:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         with self._lock:
-            with contextlib.suppress(sqlite3.Error):  # a reader holds the WAL: the next open checkpoints it
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._conn.close()
+            if not self.shared:
+                with contextlib.suppress(sqlite3.Error):  # a reader holds the WAL: the next open checkpoints it
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            with contextlib.suppress(*ERRORS):
+                self._conn.close()
 
     def record(self, exchange: Exchange, effects: Sequence[Effect] = ()) -> int | None:
         """Store the exchange and apply the producers' state changes, in one transaction.
@@ -600,12 +700,12 @@ class Journal:
     def _write_group(self, batch: list[_Pending]) -> None:
         if not batch:
             return
-        if self._next_id is None:
+        if self._next_id is None and not self.shared:  # (shared: asked inside each transaction)
             self._next_id = self._conn.execute(_NEXT_ID).fetchone()[0]
-        results = write_exchanges(self._conn, [(p.row, p.effects) for p in batch], self._next_id)
+        results = write_exchanges(self._conn, [(p.row, p.effects) for p in batch], self._next_id, self.database)
         ids = [r for r in results if isinstance(r, int)]
         # All written: the ids follow on. Something failed: the next write asks the database again.
-        self._next_id = ids[-1] + 1 if len(ids) == len(results) else None
+        self._next_id = ids[-1] + 1 if len(ids) == len(results) and not self.shared else None
         self._written(batch, results)
         for listener in self._after_commit:
             listener()
@@ -627,21 +727,22 @@ class Journal:
                     index.setdefault(pending.exchange.correlation_id, []).append(result)
             pending.done = True
 
-    def write(self, fn: Callable[[sqlite3.Connection], Any], exchanges_kept: bool = False) -> Any:
+    def write(self, fn: Callable[[Connection], Any], exchanges_kept: bool = False) -> Any:
         """Run a state change outside an exchange (admin actions) in its own transaction.
         ``exchanges_kept``: the change leaves the exchanges as they are (a producer's state only)."""
         with self._lock:
             if not exchanges_kept:
                 self._by_correlation = None  # the change may remove exchanges: built again when asked
                 self._next_id = None
-            self._conn.execute("BEGIN IMMEDIATE")
+            self.database.begin_write(self._conn)
             try:
                 if not exchanges_kept:  # were the newest exchanges removed, ids still go on
                     self._conn.execute(_KEEP_ID_FLOOR)
                 result = fn(self._conn)
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                with contextlib.suppress(*UNREACHABLE):  # (a connection that broke has no transaction left)
+                    self._conn.execute("ROLLBACK")
                 raise
         return result
 
@@ -667,16 +768,12 @@ class Journal:
         row = self.reader().execute("SELECT value FROM meta WHERE key = 'last_reset'").fetchone()
         return row[0] if row else None
 
-    def reader(self) -> sqlite3.Connection:
-        """A read connection for the calling thread (WAL lets readers run beside the writer)."""
+    def reader(self) -> Connection:
+        """A read connection for the calling thread (WAL lets readers run beside the writer; PostgreSQL's
+        readers see every instance's commits)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            if self.read_only:
-                conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False,
-                                       isolation_level=None, timeout=30)
-            else:
-                conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=30)
-            conn.row_factory = sqlite3.Row
+            conn = self.database.connect(read_only=self.read_only)
             self._local.conn = conn
             with self._readers_lock:
                 self._readers.append(conn)
@@ -684,7 +781,7 @@ class Journal:
 
     def _ids_with(self, correlation_id: str) -> list[int] | None:
         """The ids of the exchanges with this correlation id; None for a reader beside the server (it scans)."""
-        if self.read_only:
+        if self.read_only or self.shared:
             return None
         with self._lock:
             if self._by_correlation is None:
@@ -703,7 +800,7 @@ class Journal:
         row = cursor.fetchone()
         return None if row is None else _from_tuple(_names(cursor))(row)
 
-    def _tuples(self, sql: str, args: Sequence[Any]) -> sqlite3.Cursor:
+    def _tuples(self, sql: str, args: Sequence[Any]) -> Any:
         """A query's rows as plain tuples (the reader's other queries get sqlite3.Row)."""
         cursor = self.reader().cursor()
         cursor.row_factory = None
@@ -726,7 +823,7 @@ class Journal:
         return [r[0] for r in self.reader().execute(sql)]
 
     @staticmethod
-    def clear(conn: sqlite3.Connection) -> int:
+    def clear(conn: Connection) -> int:
         """Remove every exchange (inside ``write``, beside the domains' own resets); returns how many."""
         return conn.execute("DELETE FROM exchanges").rowcount
 
@@ -783,7 +880,7 @@ class Journal:
             args.append(through_id)
         sql = "SELECT * FROM exchanges"
         if unread:
-            present = [r[1] for r in self.reader().execute("PRAGMA table_info(exchanges)")]
+            present = self.database.columns(self.reader(), "exchanges")
             sql = f"SELECT {', '.join(c for c in present if c not in unread)} FROM exchanges"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -791,8 +888,12 @@ class Journal:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        cursor = self._tuples(sql, args)
-        from_row = _from_tuple(_names(cursor), frozenset(unread))
-        for row in cursor:
+        if limit is not None and limit <= 1000:
+            cursor = self._tuples(sql, args)
+            names, rows = _names(cursor), cursor
+        else:  # read as it is used, whatever the journal's size
+            names, rows = self.database.stream(sql, args, self.reader())
+        from_row = _from_tuple(names, frozenset(unread))
+        for row in rows:
             yield from_row(row)
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .database import ERRORS, Connection
 from .journal import Effect, Journal
 
 log = logging.getLogger("mockplatform")
@@ -29,9 +30,16 @@ CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
     payload TEXT NOT NULL,
-    exchange_id INTEGER
+    exchange_id INTEGER,
+    claimed TEXT
 );
 """
+# ``claimed``: when an instance took the follow-up to run it (one platform on a shared database has several
+# workers; each follow-up runs once). A claim older than ``STALE_CLAIM_S`` is of an instance that died: taken over.
+OUTBOX_UPGRADES = ((3, "ALTER TABLE outbox ADD COLUMN claimed TEXT;"),)
+STALE_CLAIM_S = 60.0
+_CLAIM = ("UPDATE outbox SET claimed = ? WHERE id = (SELECT id FROM outbox WHERE claimed IS NULL OR claimed < ? "
+          "ORDER BY id LIMIT 1) RETURNING id, kind, payload")
 
 Handler = Callable[[dict[str, Any]], None]
 # Set when a follow-up is written: a commit wakes the workers only then, not after every exchange.
@@ -54,7 +62,7 @@ class Outbox:
         """The follow-up as an effect of the exchange that causes it (written in its transaction)."""
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
-        def write(conn: sqlite3.Connection, exchange_id: int) -> None:
+        def write(conn: Connection, exchange_id: int) -> None:
             conn.execute("INSERT INTO outbox (kind, payload, exchange_id) VALUES (?, ?, ?)",
                          (kind, text, exchange_id))
             _WRITTEN.set()
@@ -66,6 +74,9 @@ class Outbox:
         if self._thread is not None or not self.handlers:
             return
         self.journal.after_commit(self._committed)
+        if not self.journal.shared:  # the one process that runs follow-ups: a claim left is of its earlier run
+            self.journal.write(lambda conn: conn.execute("UPDATE outbox SET claimed = NULL WHERE claimed IS NOT NULL"),
+                               exchanges_kept=True)
         self._thread = threading.Thread(target=self._run, name="mockplatform-outbox", daemon=True)
         self._wake.set()
         self._thread.start()
@@ -99,7 +110,7 @@ class Outbox:
         return self.pending() == 0
 
     @staticmethod
-    def clear(conn: sqlite3.Connection) -> None:
+    def clear(conn: Connection) -> None:
         """Forget the follow-ups not yet run (``reset``)."""
         conn.execute("DELETE FROM outbox")
 
@@ -109,15 +120,23 @@ class Outbox:
             self._wake.clear()
             while not self._stop:
                 try:
-                    row = self.journal.reader().execute(
-                        "SELECT id, kind, payload FROM outbox ORDER BY id LIMIT 1").fetchone()
-                except sqlite3.Error:
+                    row = self._claim()
+                except ERRORS:
                     log.exception("outbox: could not read the follow-ups")
                     break
                 if row is None:
                     break
-                self._run_one(row["id"], row["kind"], row["payload"])
+                self._run_one(row[0], row[1], row[2])
             self._idle.set()
+
+    def _claim(self) -> tuple | None:
+        """The oldest follow-up no live worker has taken, taken (None: none waits)."""
+        if not self.journal.reader().execute("SELECT 1 FROM outbox LIMIT 1").fetchone():
+            return None  # the common case, without the write lock
+        now = datetime.now(UTC)
+        stale = (now - timedelta(seconds=STALE_CLAIM_S)).isoformat()
+        return self.journal.write(lambda conn: conn.execute(_CLAIM, (now.isoformat(), stale)).fetchone(),
+                                  exchanges_kept=True)
 
     def _run_one(self, row_id: int, kind: str, payload: str) -> None:
         handler = self.handlers.get(kind)
@@ -134,4 +153,4 @@ class Outbox:
                                exchanges_kept=True)
 
 
-__all__ = ["OUTBOX_SCHEMA", "Handler", "Outbox"]
+__all__ = ["OUTBOX_SCHEMA", "OUTBOX_UPGRADES", "Handler", "Outbox"]

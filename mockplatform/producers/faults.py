@@ -9,20 +9,28 @@ Faults of the two sorts compose: a call meets at most one ``delay`` (the first a
 and at most one fault of another kind, an *answer* (the first armed that matches), each counted as
 used; it waits the delay, then gets the answer (or the real producer's, when no answer fault
 matched). "First" is the order they were armed in.
+
+The armed faults are kept in the platform's database, and each use is counted there under its write lock:
+every instance of a platform on a shared database sees the same faults, and a fault armed for the next N
+calls is used exactly N times, whichever instances the calls reach.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from ..database import Connection
 from ..errors import ConfigError
 from ..faults import VP009_TIMEOUT, render_fault, vp009_connection_failed
 from ..messages import XML_CONTENT_TYPE
 from .base import Producer, ProducerAnswer, ProducerCall
+
+if TYPE_CHECKING:
+    from ..journal import Journal
 
 
 class FaultKind(StrEnum):
@@ -34,6 +42,20 @@ class FaultKind(StrEnum):
     EMPTY = "empty"  # HTTP 200 with an empty body: VP009
     LOGICAL_ERROR = "logical_error"  # resultCode ERROR with a resultText (contracts whose answer has one)
 
+
+FAULTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    contract TEXT,
+    logical_address TEXT,
+    remaining INTEGER,
+    delay_ms INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    hits INTEGER NOT NULL DEFAULT 0
+);
+"""
+_FAULT_COLUMNS = "id, kind, contract, logical_address, remaining, delay_ms, text, hits"
 
 # A logical ERROR answer for a contract, from the domain that owns it (None: the contract has no resultCode).
 LogicalError = Callable[[str, str], "bytes | None"]
@@ -58,6 +80,11 @@ class InjectedFault:
         data = asdict(self)
         data["kind"] = self.kind.value
         return data
+
+    @classmethod
+    def from_row(cls, row: tuple) -> InjectedFault:
+        fault_id, kind, contract, logical_address, remaining, delay_ms, text, hits = row
+        return cls(FaultKind(kind), contract, logical_address, remaining, delay_ms, text, fault_id, hits)
 
 
 @dataclass(frozen=True)
@@ -95,16 +122,14 @@ class FaultInjector:
     ``delay_ms``) and answers as the answer fault says, or with the real producer's answer.
     """
 
-    def __init__(self, connect_retry_delay_s: float = 2.0, interrupt: threading.Event | None = None,
+    def __init__(self, journal: Journal, connect_retry_delay_s: float = 2.0, interrupt: threading.Event | None = None,
                  logical_error: LogicalError = lambda contract, text: None) -> None:
+        self.journal = journal
         self.connect_retry_delay_s = connect_retry_delay_s
         self.logical_error = logical_error
         # Set when the platform stops for good: an injected wait ends at once, and the call is answered
         # as the fault says, so it is still answered and journaled.
         self.interrupt = interrupt or threading.Event()
-        self._faults: list[InjectedFault] = []
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
 
     def add(self, fault: InjectedFault) -> InjectedFault:
         if fault.count is not None and fault.count < 1:
@@ -118,52 +143,68 @@ class FaultInjector:
                               "schema declares an element named resultCode or ResultCode); the contract "
                               f"{fault.contract} has none, or is not loaded (a contract that reports errors as SOAP "
                               "faults: use kind 'soap_fault')")
-        with self._lock:
-            fault.id = next(self._ids)
-            self._faults.append(fault)
+        def arm(conn: Connection) -> int:
+            return conn.execute(
+                "INSERT INTO faults (kind, contract, logical_address, remaining, delay_ms, text, hits) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id",
+                (fault.kind.value, fault.contract, fault.logical_address, fault.count, fault.delay_ms, fault.text),
+            ).fetchone()[0]
+
+        fault.id = self.journal.write(arm, exchanges_kept=True)
         return fault
 
     def clear(self, fault_id: int | None = None) -> int:
         """Remove one fault, or all; returns how many were removed."""
-        with self._lock:
-            before = len(self._faults)
-            self._faults = [f for f in self._faults if fault_id is not None and f.id != fault_id]
-            return before - len(self._faults)
+        if fault_id is None:
+            return self.journal.write(self.clear_all, exchanges_kept=True)
+        return self.journal.write(lambda conn: conn.execute("DELETE FROM faults WHERE id = ?", (fault_id,)).rowcount,
+                                  exchanges_kept=True)
+
+    @staticmethod
+    def clear_all(conn: Connection) -> int:
+        """Remove every fault (inside a write: ``reset``); returns how many."""
+        return conn.execute("DELETE FROM faults").rowcount
 
     def armed(self) -> bool:
-        """Whether any fault waits for a call (read without the lock: a fault armed a moment ago may be missed
-        by a call already on its way, as it would be anyway)."""
-        return bool(self._faults)
+        """Whether any fault waits for a call (read without the write lock: a fault armed a moment ago may be
+        missed by a call already on its way, as it would be anyway)."""
+        return self.journal.reader().execute("SELECT 1 FROM faults LIMIT 1").fetchone() is not None
 
     def active(self) -> list[InjectedFault]:
-        with self._lock:
-            return list(self._faults)
+        rows = self.journal.reader().execute(f"SELECT {_FAULT_COLUMNS} FROM faults ORDER BY id").fetchall()
+        return [InjectedFault.from_row(tuple(r)) for r in rows]
 
     def take(self, call: ProducerCall) -> AppliedFaults | None:
         """The first matching delay and the first matching answer fault for this call, each counted as
         used; None when no fault applies."""
-        if not self._faults:  # the common case, without the lock
+        if not self.armed():  # the common case, without the write lock
             return None
-        delay = answer = None
-        with self._lock:
-            for fault in self._faults:
-                if (delay if fault.kind is FaultKind.DELAY else answer) is not None:
-                    continue
-                if fault.kind is FaultKind.LOGICAL_ERROR and self.logical_error(call.contract, "") is None:
-                    continue
-                if fault.matches(call.contract, call.logical_address):
-                    if fault.kind is FaultKind.DELAY:
-                        delay = fault
-                    else:
-                        answer = fault
-            applied = AppliedFaults(delay, answer)
-            for fault in applied.faults:
-                fault.hits += 1
-                if fault.count is not None:
-                    fault.count -= 1
-                    if fault.count == 0:
-                        self._faults.remove(fault)
+        applied = self.journal.write(lambda conn: self._take(conn, call), exchanges_kept=True)
         return applied if applied.faults else None
+
+    def _take(self, conn: Connection, call: ProducerCall) -> AppliedFaults:
+        delay = answer = None
+        for row in conn.execute(f"SELECT {_FAULT_COLUMNS} FROM faults ORDER BY id").fetchall():
+            fault = InjectedFault.from_row(tuple(row))
+            if (delay if fault.kind is FaultKind.DELAY else answer) is not None:
+                continue
+            if fault.kind is FaultKind.LOGICAL_ERROR and self.logical_error(call.contract, "") is None:
+                continue
+            if fault.matches(call.contract, call.logical_address):
+                if fault.kind is FaultKind.DELAY:
+                    delay = fault
+                else:
+                    answer = fault
+        applied = AppliedFaults(delay, answer)
+        for fault in applied.faults:
+            fault.hits += 1
+            if fault.count is not None:
+                fault.count -= 1
+                if fault.count == 0:
+                    conn.execute("DELETE FROM faults WHERE id = ?", (fault.id,))
+                    continue
+            conn.execute("UPDATE faults SET remaining = ?, hits = ? WHERE id = ?", (fault.count, fault.hits, fault.id))
+        return applied
 
     def call(self, producer: Producer, call: ProducerCall, applied: AppliedFaults) -> ProducerAnswer:
         """Answer the call the way the faults say, instead of (or around) the real producer: the delay

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..database import is_url
 from ..errors import ConfigError, UnreadableFile
 from ..protocol.json_format import FORMAT_NAME, protocol_to_dict
 from .engine import VerifyOptions, verify
@@ -41,7 +42,7 @@ def load_protocol_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def check_protocol(path: Path, journal: Path | None = None, fixtures: Path | None = None,
+def check_protocol(path: Path, journal: Path | str | None = None, fixtures: Path | None = None,
                    contracts: list[Path] | None = None) -> CheckResult:
     """Judge ``journal`` (default: the one the protocol names) with the protocol's selection and profile, and
     compare hashes, counts, cases, rules and verdict. Raises ConfigError, UnreadableFile, JournalError."""
@@ -50,7 +51,8 @@ def check_protocol(path: Path, journal: Path | None = None, fixtures: Path | Non
     selection = head["selection"]
     fixtures = fixtures or (Path(selection["fixtures"]) if selection.get("fixtures") else None)
     contracts = contracts if contracts is not None else [Path(p) for p in selection.get("contracts") or []]
-    options = VerifyOptions(journal=Path(journal or head["journal"]), since=selection.get("since"),
+    named = journal or head["journal"]  # (a PostgreSQL URL is printed without its password: give --database)
+    options = VerifyOptions(journal=named if is_url(named) else Path(named), since=selection.get("since"),
                             until=selection.get("until"), consumer=selection.get("consumer"),
                             system_id=selection.get("system_id"), profile=head.get("rule_profile") or None,
                             fixtures=fixtures, contracts=contracts,

@@ -21,6 +21,7 @@ from lxml import etree
 
 from .. import domains
 from ..contracts import ContractRegistry, Interaction, is_builtin, load_package
+from ..database import shown
 from ..envelope import read_answer
 from ..errors import ConfigError
 from ..findings import Finding, Severity
@@ -53,7 +54,7 @@ EXCERPT_TEXT = 400  # characters of messageText kept in an excerpt
 class VerifyOptions:
     """What to judge and how. Times are ISO 8601 (a date alone means its start, UTC)."""
 
-    journal: Path
+    journal: Path | str  # a SQLite file, or a PostgreSQL URL
     since: str | None = None
     until: str | None = None
     since_reset: bool = False
@@ -350,7 +351,7 @@ def _head(options: VerifyOptions, profile: Profile, registry: ContractRegistry, 
         tool_version=f"mockplatform {__version__}",
         contracts=sorted(contracts, key=lambda c: c.name),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
-        journal=str(options.journal),
+        journal=shown(options.journal),
         journal_sha256=tally.digest.hexdigest(),
         rule_profile=profile.id,
         catalogue=profile.catalogue,

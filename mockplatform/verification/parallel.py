@@ -84,7 +84,8 @@ def prepared(journal: Journal, since: str | None, until: str | None, profile: Pr
         workers = worker_count(high - low + 1)
     if not workers or high < low:
         return profile.prepare(journal.iter_exchanges(since=since, until=until, unread=profile.unread), ctx, checked)
-    return _pooled((setup, journal.path, since, until), range(low - 1, high, CHUNK), high, workers, checked)
+    return _pooled((setup, journal.database.location, since, until), range(low - 1, high, CHUNK), high, workers,
+                   checked)
 
 
 def _pooled(setup: tuple, starts: range, high: int, workers: int, checked: Counter[str]) -> Prepared:
@@ -153,7 +154,7 @@ def _dumps(value: object) -> bytes:
     return out.getvalue()
 
 
-def _start(setup: Callable[[], tuple[Profile, RuleContext]], path: Path, since: str | None,
+def _start(setup: Callable[[], tuple[Profile, RuleContext]], path: Path | str, since: str | None,
            until: str | None) -> None:
     gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), *gc.get_threshold()[1:])
     profile, ctx = setup()

@@ -7,11 +7,11 @@ tables: no module outside this one runs SQL against them. ``POST /admin/reset`` 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ...database import Connection
 from ...journal import Journal
 
 STATE_SCHEMA = """
@@ -37,7 +37,7 @@ class StoreValues:
 
     values: list[tuple[str, str, str]]
 
-    def __call__(self, conn: sqlite3.Connection, exchange_id: int) -> None:
+    def __call__(self, conn: Connection, exchange_id: int) -> None:
         for bucket, key, value in self.values:
             conn.execute("INSERT INTO anycontract_values (bucket, key, value, exchange_id) VALUES (?, ?, ?, ?) "
                          "ON CONFLICT(bucket, key) DO UPDATE SET value = excluded.value, "
@@ -50,14 +50,15 @@ class StoreCounters:
 
     counters: list[tuple[str, str, int]]
 
-    def __call__(self, conn: sqlite3.Connection, exchange_id: int) -> None:
+    def __call__(self, conn: Connection, exchange_id: int) -> None:
         for template, name, value in self.counters:
             conn.execute("INSERT INTO anycontract_counters (template, name, value) VALUES (?, ?, ?) "
-                         "ON CONFLICT(template, name) DO UPDATE SET value = max(value, excluded.value)",
+                         "ON CONFLICT(template, name) DO UPDATE SET value = CASE WHEN anycontract_counters.value > "
+                         "excluded.value THEN anycontract_counters.value ELSE excluded.value END",
                          (template, name, value))
 
 
-def reset_state(conn: sqlite3.Connection) -> None:
+def reset_state(conn: Connection) -> None:
     conn.execute("DELETE FROM anycontract_values")
     conn.execute("DELETE FROM anycontract_counters")
 

@@ -4,10 +4,10 @@ store owns the table, and no module outside this one runs SQL against it."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from ...database import Connection
 from ...journal import Journal
 from .request import FIELDS, Engagement
 
@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS ei_posts (
 CREATE INDEX IF NOT EXISTS ei_posts_resident ON ei_posts(registeredResidentIdentification, serviceDomain);
 """
 _COLUMNS = ", ".join(FIELDS)
+_UPDATE = ", ".join(f"{f} = excluded.{f}" for f in (*FIELDS, "exchange_id"))
 
 
 @dataclass(slots=True)
@@ -39,7 +40,7 @@ class ApplyUpdate:
 
     changes: list[tuple[str, bool, dict[str, Any]]]
 
-    def __call__(self, conn: sqlite3.Connection, exchange_id: int) -> None:
+    def __call__(self, conn: Connection, exchange_id: int) -> None:
         for key, delete, post in self.changes:
             if delete:
                 conn.execute("DELETE FROM ei_posts WHERE key = ?", (key,))
@@ -48,12 +49,12 @@ class ApplyUpdate:
             values = dict(post)
             if existing is not None:  # an update keeps when the post was created
                 values["creationTime"] = existing[0]
-            conn.execute(f"INSERT OR REPLACE INTO ei_posts (key, {_COLUMNS}, exchange_id) "
-                         f"VALUES (?, {', '.join('?' * len(FIELDS))}, ?)",
+            conn.execute(f"INSERT INTO ei_posts (key, {_COLUMNS}, exchange_id) "
+                         f"VALUES (?, {', '.join('?' * len(FIELDS))}, ?) ON CONFLICT (key) DO UPDATE SET {_UPDATE}",
                          (key, *(values.get(f) for f in FIELDS), exchange_id))
 
 
-def reset_index(conn: sqlite3.Connection) -> None:
+def reset_index(conn: Connection) -> None:
     conn.execute("DELETE FROM ei_posts")
 
 
@@ -82,7 +83,8 @@ class IndexStore:
             sql += " WHERE registeredResidentIdentification = ?"
             args = (resident,)
         rows = self.journal.reader().execute(sql + " ORDER BY exchange_id DESC, key", args).fetchall()
-        return [dict(row) for row in rows]
+        # by the names the fields have here (PostgreSQL gives column names in lower case)
+        return [{name: row[name] for name in ('key', *FIELDS, 'exchange_id')} for row in rows]
 
     def residents(self) -> list[tuple[str, int]]:
         """The citizens with posts, and how many each has."""

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from ...database import Connection
 from ...envelope import MalformedRequest, read_envelope
 from ...journal import Journal
 from ...shortcuts import json_text
@@ -70,34 +71,38 @@ def thread_key(thread_id: str | None, source_system: str | None, consumer: str |
     return f"{sender}|{thread_id}"
 
 
-_NOW = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')"  # UTC, to the millisecond
 _CONTENT_COLUMNS = CONTENT_FIELDS
 _COLUMNS = ("exchange_id, citizen, received, correlation_id, notifications, consumer, "
             + ", ".join(_CONTENT_COLUMNS))
-_VALUES = f"?, ?, coalesce(?, {_NOW}), ?, ?, ?, " + ", ".join("?" * len(_CONTENT_COLUMNS))
+_VALUES = "?, ?, ?, ?, ?, ?, " + ", ".join("?" * len(_CONTENT_COLUMNS))
 # The lookup of a thread's main case and the insert in one statement: no row when there is no such case yet.
 _INSERT_INTO_THREAD = (f"INSERT INTO inbox_messages (case_id, {_COLUMNS}) SELECT id, {_VALUES} "
-                       "FROM inbox_cases WHERE citizen = ? AND thread_key = ?")
-_INSERT = f"INSERT INTO inbox_messages (case_id, {_COLUMNS}) VALUES (?, {_VALUES})"
+                       "FROM inbox_cases WHERE citizen = ? AND thread_key = ? RETURNING id")
+_INSERT = f"INSERT INTO inbox_messages (case_id, {_COLUMNS}) VALUES (?, {_VALUES}) RETURNING id"
 _NO_CONTENT = (None,) * len(_CONTENT_COLUMNS)
 
 
-def store_message(conn: sqlite3.Connection, exchange_id: int, citizen: str, thread: str | None,
+def store_message(conn: Connection, exchange_id: int, citizen: str, thread: str | None,
                   notifications: str, correlation_id: str, content: tuple | None = None,
                   consumer: str | None = None, received: str | None = None) -> int:
     """Insert an unread message; a message with a known ``thread`` key joins that main case.
     ``content``: what it says (``InboxRequest.content()``; None: the request could not be read).
     ``received``: default now."""
     said = _NO_CONTENT if content is None else content
+    received = received or _now()
     row = (exchange_id, citizen, received, correlation_id, notifications, consumer, *said)
     if thread is not None:
-        joined = conn.execute(_INSERT_INTO_THREAD, (*row, citizen, thread))
-        if joined.rowcount:
-            return joined.lastrowid
-    case_id = conn.execute(
-        f"INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, coalesce(?, {_NOW}))",
-        (citizen, thread, received)).lastrowid
-    return conn.execute(_INSERT, (case_id, *row)).lastrowid
+        joined = conn.execute(_INSERT_INTO_THREAD, (*row, citizen, thread)).fetchone()
+        if joined is not None:
+            return joined[0]
+    case_id = conn.execute("INSERT INTO inbox_cases (citizen, thread_key, created) VALUES (?, ?, ?) RETURNING id",
+                           (citizen, thread, received)).fetchone()[0]
+    return conn.execute(_INSERT, (case_id, *row)).fetchone()[0]
+
+
+def _now() -> str:
+    """UTC, to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 MESSAGE_EFFECT = "inbox.message"
@@ -119,7 +124,7 @@ class StoreMessage:
     content: tuple | None = None
     consumer: str | None = None
 
-    def __call__(self, conn: sqlite3.Connection, exchange_id: int) -> None:
+    def __call__(self, conn: Connection, exchange_id: int) -> None:
         store_message(conn, exchange_id, self.citizen, self.thread, self.notifications, self.correlation_id,
                       self.content, self.consumer)
 
@@ -163,7 +168,7 @@ def _taken(exchange_id: int, time: str, correlation_id: str, consumer: str | Non
                           f"{time[:23]}+00:00"))
 
 
-def _store_taken(conn: sqlite3.Connection, after: int, upto: int, taken: list[tuple]) -> bool:
+def _store_taken(conn: Connection, after: int, upto: int, taken: list[tuple]) -> bool:
     """Store what was read after ``after``; False (nothing stored) if another reader got there first."""
     row = conn.execute("SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", (_SYNCED,)).fetchone()
     if (row[0] if row else 0) != after:
@@ -178,7 +183,7 @@ def _store_taken(conn: sqlite3.Connection, after: int, upto: int, taken: list[tu
     return True
 
 
-def reset_inbox(conn: sqlite3.Connection) -> None:
+def reset_inbox(conn: Connection) -> None:
     """Forget every message and main case (the citizens, units and systems stay: they are fixtures)."""
     conn.execute("DELETE FROM inbox_messages")
     conn.execute("DELETE FROM inbox_cases")
@@ -200,7 +205,7 @@ class InboxStore:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
 
-    def _reader(self) -> sqlite3.Connection:
+    def _reader(self) -> Connection:
         sync_inbox(self.journal)
         return self.journal.reader()
 
@@ -232,7 +237,7 @@ class InboxStore:
     def counts(self) -> tuple[int, int]:
         """(messages, unread messages) in every inbox."""
         messages, unread = self._reader().execute(
-            "SELECT count(*), coalesce(sum(unread), 0) FROM inbox_messages").fetchone()
+            "SELECT count(*), CAST(coalesce(sum(unread), 0) AS INTEGER) FROM inbox_messages").fetchone()
         return messages, unread
 
     def holds(self, citizen: str, thread: str | None, description: str | None, text: str | None) -> bool:
@@ -240,7 +245,8 @@ class InboxStore:
         (1177 makes no second message of a booking it was told about again, unchanged)."""
         row = self._reader().execute(
             "SELECT 1 FROM inbox_messages m JOIN inbox_cases c ON c.id = m.case_id WHERE m.citizen = ? "
-            "AND c.thread_key IS ? AND m.description IS ? AND m.text IS ? LIMIT 1",
+            "AND c.thread_key IS NOT DISTINCT FROM ? AND m.description IS NOT DISTINCT FROM ? "
+            "AND m.text IS NOT DISTINCT FROM ? LIMIT 1",
             (citizen, thread, description, text)).fetchone()
         return row is not None
 

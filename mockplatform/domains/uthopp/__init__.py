@@ -21,7 +21,7 @@ from ...messages import json_response
 from .metadata import MetadataError, ServiceProvider, fetch_metadata, read_sp_metadata
 from .names import DOMAIN_NAME, ENVIRONMENTS, PREFIX, PROFILE_ID
 from .section import SpSource, read_section, sso_fixtures
-from .store import SSO_SCHEMA, SsoStore, reset_sso
+from .store import SSO_SCHEMA, SSO_UPGRADES, SsoStore, reset_sso
 
 if TYPE_CHECKING:
     import sqlite3
@@ -156,7 +156,7 @@ def _admin_delete(app: Application, request: Request, parts: list[str]) -> Any:
 
 
 domain = SsoDomain(name=DOMAIN_NAME, title="Uthopp: SAML 2.0 single sign-on från 1177 (IdP-ställföreträdare)",
-                   store_schema=SSO_SCHEMA)
+                   store_schema=SSO_SCHEMA, store_upgrades=SSO_UPGRADES)
 
 
 __all__ = ["SsoDomain", "domain"]

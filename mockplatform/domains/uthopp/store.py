@@ -7,10 +7,10 @@ an SSO message are effects of that message's exchange, written in its transactio
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from ...database import Connection
 from ...journal import Effect, Journal
 from .keys import SigningKey, generate
 from .metadata import ServiceProvider, read_sp_metadata
@@ -25,8 +25,9 @@ CREATE TABLE IF NOT EXISTS sso_sessions (
     id TEXT PRIMARY KEY, environment TEXT NOT NULL, citizen TEXT NOT NULL, created TEXT NOT NULL,
     ended TEXT);
 CREATE TABLE IF NOT EXISTS sso_session_sps (
-    session_id TEXT NOT NULL, entity_id TEXT NOT NULL, name_id TEXT NOT NULL, name_id_format TEXT NOT NULL,
-    logged_out TEXT, PRIMARY KEY (session_id, entity_id));
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, entity_id TEXT NOT NULL, name_id TEXT NOT NULL,
+    name_id_format TEXT NOT NULL,
+    logged_out TEXT, UNIQUE (session_id, entity_id));
 CREATE TABLE IF NOT EXISTS sso_requests (
     issuer TEXT NOT NULL, id TEXT NOT NULL, exchange_id INTEGER, PRIMARY KEY (issuer, id));
 CREATE TABLE IF NOT EXISTS sso_armed (
@@ -42,11 +43,22 @@ CREATE TABLE IF NOT EXISTS sso_logouts (
 
 
 
+# Version 3 keeps the order in which the service providers joined a session in a column (SQLite's rowid did it
+# before). Only SQLite journals are older than version 3, so this may read the rowid.
+SSO_UPGRADES = ((3, """
+ALTER TABLE sso_session_sps RENAME TO sso_session_sps_v2;
+""" + SSO_SCHEMA + """
+INSERT INTO sso_session_sps (session_id, entity_id, name_id, name_id_format, logged_out)
+    SELECT session_id, entity_id, name_id, name_id_format, logged_out FROM sso_session_sps_v2 ORDER BY rowid;
+DROP TABLE sso_session_sps_v2;
+"""),)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def reset_sso(conn: sqlite3.Connection) -> None:
+def reset_sso(conn: Connection) -> None:
     """A new test run: sessions, requests seen and logouts go; keys and registrations stay."""
     for table in ("sso_sessions", "sso_session_sps", "sso_requests", "sso_logouts", "sso_armed", "sso_last_sent",
                   "sso_waiting"):
@@ -85,8 +97,8 @@ class SsoStore:
             return SigningKey(environment, row[0], row[1])
         made = generate(environment)
 
-        def keep(conn: sqlite3.Connection) -> SigningKey:
-            conn.execute("INSERT OR IGNORE INTO sso_keys VALUES (?, ?, ?, ?)",
+        def keep(conn: Connection) -> SigningKey:
+            conn.execute("INSERT INTO sso_keys VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                          (environment, made.key_pem, made.cert_pem, _now()))
             found = conn.execute("SELECT key_pem, cert_pem FROM sso_keys WHERE environment = ?",
                                  (environment,)).fetchone()
@@ -102,7 +114,7 @@ class SsoStore:
             (sp.entity_id, sp.environment, sp.metadata_xml, sp.source, sp.system_id, _now())), exchanges_kept=True)
 
     def unregister(self, entity_id: str, environment: str | None = None) -> int:
-        def drop(conn: sqlite3.Connection) -> int:
+        def drop(conn: Connection) -> int:
             if environment is None:
                 return conn.execute("DELETE FROM sso_providers WHERE entity_id = ?", (entity_id,)).rowcount
             return conn.execute("DELETE FROM sso_providers WHERE entity_id = ? AND environment = ?",
@@ -137,7 +149,7 @@ class SsoStore:
             return None
         sps = tuple(SessionSp(*r) for r in conn.execute(
             "SELECT entity_id, name_id, name_id_format, logged_out FROM sso_session_sps WHERE session_id = ? "
-            "ORDER BY rowid", (session_id,)))
+            "ORDER BY seq", (session_id,)))
         return Session(*row, sps=sps)
 
     def session_of_name_id(self, entity_id: str, name_id: str) -> str | None:
@@ -171,17 +183,19 @@ class SsoStore:
     @staticmethod
     def note_request(issuer: str, request_id: str) -> Effect:
         return lambda conn, exchange_id: conn.execute(
-            "INSERT OR IGNORE INTO sso_requests VALUES (?, ?, ?)", (issuer, request_id, exchange_id))
+            "INSERT INTO sso_requests VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (issuer, request_id, exchange_id))
 
     @staticmethod
     def open_session(session_id: str, environment: str, citizen: str) -> Effect:
         return lambda conn, exchange_id: conn.execute(
-            "INSERT OR IGNORE INTO sso_sessions VALUES (?, ?, ?, ?, NULL)", (session_id, environment, citizen, _now()))
+            "INSERT INTO sso_sessions VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING",
+            (session_id, environment, citizen, _now()))
 
     @staticmethod
     def join_session(session_id: str, entity_id: str, name_id: str, name_id_format: str) -> Effect:
         return lambda conn, exchange_id: conn.execute(
-            "INSERT INTO sso_session_sps VALUES (?, ?, ?, ?, NULL) ON CONFLICT (session_id, entity_id) DO UPDATE "
+            "INSERT INTO sso_session_sps (session_id, entity_id, name_id, name_id_format) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (session_id, entity_id) DO UPDATE "
             "SET logged_out = NULL, name_id = excluded.name_id, name_id_format = excluded.name_id_format",
             (session_id, entity_id, name_id, name_id_format))  # the SP's latest login: its NameID is the one in use
 
@@ -204,7 +218,7 @@ class SsoStore:
 
     def take_armed(self, sp: str) -> str | None:
         """The kind armed first for this SP (or any), used once; None: nothing armed."""
-        def take(conn: sqlite3.Connection) -> str | None:
+        def take(conn: Connection) -> str | None:
             row = conn.execute("SELECT seq, kind, remaining FROM sso_armed WHERE sp IS NULL OR sp = ? ORDER BY seq "
                                "LIMIT 1", (sp,)).fetchone()
             if row is None:
@@ -231,26 +245,31 @@ class SsoStore:
 
     @staticmethod
     def keep_sent(entity_id: str, response: bytes) -> Effect:
-        return lambda conn, exchange_id: conn.execute("INSERT OR REPLACE INTO sso_last_sent VALUES (?, ?)",
-                                                      (entity_id, response))
+        return lambda conn, exchange_id: conn.execute(
+            "INSERT INTO sso_last_sent VALUES (?, ?) ON CONFLICT (entity_id) DO UPDATE "
+            "SET response = excluded.response",
+            (entity_id, response))
 
     def note_logout_sent(self, logout_id: str, session_id: str, entity_id: str) -> None:
         """A LogoutRequest the stand-in sends (through the citizen's browser): kept to match its answer."""
-        self.journal.write(lambda conn: conn.execute("INSERT OR IGNORE INTO sso_logouts VALUES (?, ?, ?, ?, NULL)",
-                                                     (logout_id, session_id, entity_id, _now())), exchanges_kept=True)
+        self.journal.write(lambda conn: conn.execute(
+            "INSERT INTO sso_logouts VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING",
+            (logout_id, session_id, entity_id, _now())), exchanges_kept=True)
 
     @staticmethod
     def await_others(session_id: str, entity_id: str, request_id: str, destination: str,
                      relay_state: str | None) -> Effect:
         """An SP's own logout, to be answered once the session's other SPs are logged out."""
         return lambda conn, exchange_id: conn.execute(
-            "INSERT OR REPLACE INTO sso_waiting VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sso_waiting VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET entity_id = "
+            "excluded.entity_id, request_id = excluded.request_id, destination = excluded.destination, "
+            "relay_state = excluded.relay_state",
             (session_id, entity_id, request_id, destination, relay_state))
 
     def take_waiting(self, session_id: str) -> tuple[str, str, str, str | None] | None:
         """The SP logout waiting for the others of this session (entity, request id, where to answer, relay
         state), taken: None when there is none."""
-        def take(conn: sqlite3.Connection) -> tuple[str, str, str, str | None] | None:
+        def take(conn: Connection) -> tuple[str, str, str, str | None] | None:
             row = conn.execute("SELECT entity_id, request_id, destination, relay_state FROM sso_waiting "
                                "WHERE session_id = ?", (session_id,)).fetchone()
             if row is not None:
