@@ -254,8 +254,9 @@ def test_team_platform_loses_and_doubles_nothing_when_an_instance_is_killed_unde
     # answer after a later one (as the instance itself would have, so that the consumer decides).
     failed = calls.failed
     assert before_kill > CLIENTS and after_kill > CLIENTS, (before_kill, after_kill)
-    assert len(failed) <= CLIENTS, f"{len(failed)} calls failed, more than were in flight at the kill: " \
-                                   f"{[(c.status, c.error, c.body[:120]) for c in failed[:5]]}"
+    twice = [n for n, count in Counter(c.client for c in failed).items() if count > 1]
+    assert not twice, f"consumers {twice} had more than their one call in flight at the kill fail: " \
+                      f"{[(c.client, c.seq, c.status, c.error, c.body[:120]) for c in failed]}"
     assert all(c.status == 502 or (c.status is None and c.error and c.error.startswith(DROPPED)) for c in failed), \
         [(c.status, c.error, c.body[:120]) for c in failed]
     ok = calls.ok
