@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
                        "on (in use: stop the other server, or let --port 0 pick a free one)."))
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
-    serve.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL,
+    serve.add_argument("--journal", type=_journal_location, default=DEFAULT_JOURNAL,
                        help=f"SQLite journal (default {DEFAULT_JOURNAL})")
     _database_option(serve)
     serve.add_argument("--tak", type=Path, help="TAK file (TOML; default: the built-in fixtures/tak.toml)")
@@ -158,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_epilog("mockplatform journal --limit 20 --journal .mockplatform/journal.sqlite",
                        "0 success; 2 usage error; 3 the journal could not be read."))
     journal.add_argument("--json", action="store_true", help="one JSON object per line")
-    journal.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL, help="the journal to read")
+    journal.add_argument("--journal", type=_journal_location, default=DEFAULT_JOURNAL, help="the journal to read")
     _database_option(journal)
     journal.add_argument("--bodies", action="store_true", help="include headers and bodies (with --json)")
     journal.add_argument("--limit", type=_positive, help="only the newest N exchanges")
@@ -204,7 +204,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="how long to wait for the system's own calls after the last change (default 10)")
     probe.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     probe.add_argument("--port", type=_port, default=8080, help="port the system under test calls (default 8080)")
-    probe.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL, help=f"journal (default {DEFAULT_JOURNAL})")
+    probe.add_argument("--journal", type=_journal_location, default=DEFAULT_JOURNAL,
+                       help=f"journal (default {DEFAULT_JOURNAL})")
     _database_option(probe)
     probe.add_argument("--tak", type=Path, help="TAK file (default: the built-in fixtures/tak.toml)")
     probe.add_argument("--fixtures", type=Path, help="fixtures file (default: the built-in fixtures/inbox.toml)")
@@ -235,13 +236,18 @@ def _parser() -> argparse.ArgumentParser:
                     "hash, count, case status, evidence and the verdict with protocol.json.",
         epilog=_epilog(check_example, check_exits))
     check.add_argument("protocol_json", type=Path, metavar="PROTOCOL_JSON", help="the protocol.json to check")
-    check.add_argument("--journal", type=Path,
+    check.add_argument("--journal", type=_journal_location,
                        help="the journal it was made from (default: the path the protocol names)")
     _database_option(check)
     check.add_argument("--fixtures", type=Path, help="the fixtures it was judged with (default: as recorded)")
     check.add_argument("--contracts", type=Path, action="append",
                        help="a contract package it was judged with; repeatable (default: as recorded)")
     return parser
+
+
+def _journal_location(value: str) -> Path | str:
+    """A SQLite file, or (as ``--database`` gives it) a PostgreSQL URL, which a Path would spoil."""
+    return value if is_url(value) else Path(value)
 
 
 def _database_url(value: str) -> str:
@@ -261,7 +267,8 @@ def _database_option(parser: argparse.ArgumentParser) -> None:
 
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``verify`` (the pytest suite in contract_tests/ takes the same ones)."""
-    parser.add_argument("--journal", type=Path, default=DEFAULT_JOURNAL, help=f"journal (default {DEFAULT_JOURNAL})")
+    parser.add_argument("--journal", type=_journal_location, default=DEFAULT_JOURNAL,
+                        help=f"journal (default {DEFAULT_JOURNAL})")
     _database_option(parser)
     parser.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
     parser.add_argument("--since", help="judge exchanges from this time (ISO 8601, e.g. 2026-11-26T09:00)")

@@ -521,8 +521,9 @@ class Journal:
                  upgrades: Sequence[Upgrade] = ()) -> None:
         self.database = Database(path)
         self.shared = self.database.postgres  # other instances may write the same journal
-        # The SQLite file (None: the journal is in PostgreSQL); ``location`` is what to print either way.
-        self.path: Path | None = None if self.shared else Path(path)
+        # The SQLite file, or the PostgreSQL URL (password and all: to open it again, as ``verify`` does);
+        # ``location`` is what to print.
+        self.path: Path | str = str(path) if self.shared else Path(path)
         self.location = shown(path)
         self.read_only = read_only
         self._local = threading.local()

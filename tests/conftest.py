@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,12 +29,20 @@ class Running:
         return self.session.post(self.url + path, data=body, headers=h, timeout=60, **kw)
 
 
+# ``MOCKPLATFORM_TEST_DATABASE=postgresql pytest ...``: the platforms the tests start keep everything in a fresh
+# PostgreSQL database each (of the throwaway cluster in tests/postgres.py) instead of a SQLite file: the same
+# tests, run against the other backend (tox -e postgresql).
+ON_POSTGRESQL = os.environ.get("MOCKPLATFORM_TEST_DATABASE", "").lower() == "postgresql"
+
+
 @pytest.fixture
-def start_platform(tmp_path: Path) -> Iterator[Callable[..., Running]]:
+def start_platform(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Running]]:
     started: list[Running] = []
 
     def start(tak: Path | None = None, settings: Settings | None = None, **config) -> Running:
         journal = config.pop("journal", tmp_path / f"journal{len(started)}.sqlite")
+        if ON_POSTGRESQL and "database" not in config and str(journal).startswith(str(tmp_path)):
+            config["database"] = request.getfixturevalue("postgresql_cluster").create_database()
         app = Application(Config(journal=journal, tak=tak, settings=settings or Settings(), **config))
         server = start_in_thread(app)
         running = Running(app, server, server.url)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from lxml import etree
 
 from mockplatform import Application, Config, Settings, ns
@@ -181,7 +179,7 @@ def test_stored_messages_match_journal_rows(platform):
     platform.post(add_message(ACTIVE_SMS_EMAIL))
     platform.post(add_message(INACTIVE))
     sync_inbox(platform.app.journal)
-    conn = sqlite3.connect(platform.app.journal.path)
+    conn = platform.app.journal.database.connect()
     rows = conn.execute("SELECT e.correlation_id, m.correlation_id FROM inbox_messages m "
                         "JOIN exchanges e ON e.id = m.exchange_id").fetchall()
     assert len(rows) == 1 and rows[0][0] == rows[0][1]
@@ -192,7 +190,7 @@ def test_a_message_is_taken_from_its_exchange_in_the_journal_when_the_inbox_is_r
     takes it into the inbox's tables, content and all."""
     r = platform.post(add_message(ACTIVE_SMS_EMAIL, description="Provsvar", text="Ditt provsvar är klart.",
                                   notify=True, thread_id="t-1"))
-    conn = sqlite3.connect(platform.app.journal.path)
+    conn = platform.app.journal.database.connect()
     try:
         assert conn.execute("SELECT count(*) FROM inbox_messages").fetchone()[0] == 0
         (effect,) = conn.execute("SELECT effect FROM exchanges").fetchone()

@@ -156,23 +156,31 @@ def test_an_answer_whose_exchange_cannot_be_journaled_is_vp012(platform):
     """Over HTTP (committed with the turn's others) and in-process alike: never an answer that is not in
     the journal, and the next call goes through once the journal works again."""
     journal = platform.app.journal
-    # A failure inside SQLite itself, for the loop's group commit and an in-process call alike.
-    journal.write(lambda conn: conn.execute(
-        "CREATE TRIGGER broken BEFORE INSERT ON exchanges BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+    # A failure inside the database itself, for the loop's group commit and an in-process call alike.
+    _break_journal_for(journal, None)
     over_http = platform.post(is_active_user(), headers={"x-skltp-correlation-id": "lost"})
     in_process = dispatch(platform.app, Request("POST", "/vp", [("x-skltp-correlation-id", "lost")], is_active_user()))
     for status, body in ((over_http.status_code, over_http.content), (in_process.status, in_process.body)):
         assert status == 500 and b"VP012" in body and b"the journal could not be written" in body
-    journal.write(lambda conn: conn.execute("DROP TRIGGER broken"))
+    journal.write(lambda conn: conn.execute("DROP TRIGGER broken ON exchanges" if journal.shared
+                                            else "DROP TRIGGER broken"))
     assert platform.post(is_active_user()).status_code == 200
     assert journal.exchanges(correlation_id="lost") == []
 
 
-def _break_journal_for(journal, correlation_id: str) -> None:
-    """The journal refuses the exchanges of this correlation id (a failure inside SQLite), and only those."""
-    journal.write(lambda conn: conn.execute(
-        f"CREATE TRIGGER broken BEFORE INSERT ON exchanges WHEN NEW.correlation_id = '{correlation_id}' "
-        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+def _break_journal_for(journal, correlation_id: str | None) -> None:
+    """The journal refuses the exchanges of this correlation id (None: every exchange), a failure inside the
+    database (SQLite or PostgreSQL), and only those."""
+    when = f"NEW.correlation_id = '{correlation_id}'" if correlation_id else "true"
+    if journal.shared:
+        journal.write(lambda conn: conn.executescript(
+            "CREATE FUNCTION broken() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$ "
+            f"LANGUAGE plpgsql; CREATE TRIGGER broken BEFORE INSERT ON exchanges FOR EACH ROW WHEN ({when}) "
+            "EXECUTE FUNCTION broken();"))
+    else:
+        journal.write(lambda conn: conn.execute(
+            f"CREATE TRIGGER broken BEFORE INSERT ON exchanges WHEN {when} "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
 
 
 def test_a_held_group_answers_vp012_only_for_the_call_whose_exchange_was_not_written(platform):
