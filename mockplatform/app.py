@@ -145,11 +145,15 @@ class Application:
         self.journal.close()
 
     def status(self) -> dict:
+        """The platform's status (``GET /status``). ``ServiceStatus`` is "Started", or "DatabaseUnreachable" while
+        the database does not answer (every call is then answered VP012, as nothing can be journaled)."""
         uptime = time.monotonic() - self.started
+        database = self.journal.database
+        unreachable = database.check()
         return {
             "Name": "mockplatform",
             "Version": __version__,
-            "ServiceStatus": "Started",
+            "ServiceStatus": "DatabaseUnreachable" if unreachable else "Started",
             "InstanceName": self.settings.instance_name,
             "InstanceId": self.settings.instance_id,
             "Uptime": _duration(uptime),
@@ -168,6 +172,10 @@ class Application:
             "PatternRepairs": [str(r) for r in self.contracts.repairs],
             "JournalPath": self.journal.location,
             "JournalSchemaVersion": SCHEMA_VERSION,
+            # "sqlite" (one instance, the file above) or "postgresql" (shared by every instance on it)
+            "Database": database.kind,
+            "DatabaseReachable": unreachable is None,
+            **({"DatabaseError": unreachable} if unreachable else {}),
         }
 
 

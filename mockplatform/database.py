@@ -350,21 +350,22 @@ class Database:
         try:
             conn = self.connect(read_only=True) if self.postgres else None
         except ERRORS as exc:
-            return _first_line(exc)
+            return first_line(exc)
         if conn is not None:
             try:
                 conn.execute("SELECT 1").fetchone()
             except ERRORS as exc:
-                return _first_line(exc)
+                return first_line(exc)
             finally:
                 conn.close()
         return None
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An error's first line (psycopg's messages run over several)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-__all__ = ["ERRORS", "UNREACHABLE", "Connection", "Database", "PostgresConnection", "ddl", "is_url", "pg_sql",
-           "shown"]
+__all__ = ["ERRORS", "UNREACHABLE", "Connection", "Database", "PostgresConnection", "ddl", "first_line", "is_url",
+           "pg_sql", "shown"]

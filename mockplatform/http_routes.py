@@ -52,7 +52,9 @@ def handle(app: Application, request: Request) -> Response:
                     return answer if answer is not None else Response(404, [("Content-Type", _TEXT)], b"Not found\n")
     if request.method in ("GET", "HEAD"):
         if path in ("/status", "/status/"):
-            return json_response(200, app.status())
+            status = app.status()
+            # 503 while the database does not answer: a load balancer's health check takes the instance out.
+            return json_response(200 if status["DatabaseReachable"] else 503, status)
         if in_vp and ("wsdl" in request.query or "xsd" in request.query):
             doc = wsdl_documents.serve(app.contracts, path, request.query, base_url(request))
             return Response(doc.status, [("Content-Type", doc.content_type)], doc.body)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import date
 
 from . import faults
+from .database import UNREACHABLE, first_line
 from .envelope import MalformedRequest, read_answer, read_envelope, rewrite_address_header
 from .faults import VPFault
 from .journal import Effect, Exchange, Journal
@@ -141,6 +142,9 @@ class SoapPipeline:
         vp_fault: VPFault | None = None
         try:
             outcome = self._process(request, headers, ctx)
+        except UNREACHABLE as exc:  # the database is down: nothing can be journaled, so the call is not answered
+            log.error("the database cannot be reached (%s): %s answered VP012", first_line(exc), ctx.correlation_id)
+            outcome = faults.vp012("the journal's database cannot be reached")
         except Exception as exc:  # a bug of ours: answer like the platform would, and keep the evidence
             log.exception("internal error while handling %s", ctx.correlation_id)
             outcome = faults.vp012(f"{type(exc).__name__}: {exc}")
@@ -152,6 +156,10 @@ class SoapPipeline:
             response = outcome
         try:
             response.exchange_id = self._record(request, response, ctx, vp_fault, wall, started)
+        except UNREACHABLE as exc:
+            log.error("the database cannot be reached (%s): exchange %s not journaled", first_line(exc),
+                      ctx.correlation_id)
+            return unrecorded(response, self.settings.instance_name)
         except Exception:  # the journal is broken (disk full, locked): say so, never answer unrecorded
             log.exception("could not record exchange %s", ctx.correlation_id)
             return unrecorded(response, self.settings.instance_name)
@@ -175,7 +183,11 @@ class SoapPipeline:
             if held:
                 self.journal.commit(held)
         except Exception as exc:  # the commit itself broke: nothing of the group can be trusted to be kept
-            log.exception("could not commit %d held exchange(s)", len(held))
+            if isinstance(exc, UNREACHABLE):
+                log.error("the database cannot be reached (%s): %d exchange(s) not journaled", first_line(exc),
+                          len(held))
+            else:
+                log.exception("could not commit %d held exchange(s)", len(held))
             for pending in held:
                 pending.error = exc
         answers, start = [], 0

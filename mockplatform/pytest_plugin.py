@@ -16,6 +16,7 @@ raised in that test.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 
 from .app import Application, Config
+from .database import DATABASE_ENV, is_url
 from .expectations import Expectation, verify_count
 from .findings import Finding, Severity
 from .journal import Exchange
@@ -136,6 +138,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="an official release package (folder or zip) for the platform to load; repeatable")
     group.addoption("--mockplatform-templates", metavar="DIR",
                     help="a folder of response templates for the generic producer (builtin:generic)")
+    group.addoption("--mockplatform-database", metavar="URL",
+                    help="keep the platform's state in this PostgreSQL database (postgresql://...) instead of a SQLite "
+                         "file in the session's temporary folder (default $MOCKPLATFORM_DATABASE). Each test empties "
+                         "it: give the tests a database of their own, not the team's")
     group.addoption("--mockplatform-check-contract", action="store_true", default=None,
                     help="after each test using the platform, fail it on contract rule violations in its calls")
     group.addoption("--mockplatform-fail-on-warnings", action="store_true", default=None,
@@ -149,6 +155,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("mockplatform_contracts", "release packages for the platform to load, one a line",
                   type="linelist", default=[])
     parser.addini("mockplatform_templates", "a folder of response templates for the generic producer", default="")
+    parser.addini("mockplatform_database", "a PostgreSQL database URL for the platform's state", default="")
     parser.addini("mockplatform_check_contract", "fail tests on contract rule violations", type="bool",
                   default=False)
     parser.addini("mockplatform_fail_on_warnings", "contract checks fail on rule warnings too", type="bool",
@@ -168,7 +175,8 @@ def _option(config: pytest.Config, name: str) -> Any:
 
 
 def _beside_ini(config: pytest.Config, value: Any) -> Any:
-    if isinstance(value, str) and value and config.inipath is not None and not Path(value).is_absolute():
+    if (isinstance(value, str) and value and config.inipath is not None and not Path(value).is_absolute()
+            and not is_url(value)):
         return str(config.inipath.parent / value)  # a file named in the ini file is beside it, wherever pytest runs
     return value
 
@@ -178,7 +186,8 @@ def mockplatform_app(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pyt
     """The platform, built once per session (schemas compiled, fixtures and TAK loaded)."""
     fixtures, tak = _option(pytestconfig, "fixtures"), _option(pytestconfig, "tak")
     contracts, templates = _option(pytestconfig, "contracts") or [], _option(pytestconfig, "templates")
-    app = Application(Config(journal=tmp_path_factory.mktemp("mockplatform") / "journal.sqlite",
+    database = _option(pytestconfig, "database") or os.environ.get(DATABASE_ENV) or None
+    app = Application(Config(journal=tmp_path_factory.mktemp("mockplatform") / "journal.sqlite", database=database,
                              fixtures=Path(fixtures) if fixtures else None, tak=Path(tak) if tak else None,
                              contracts=[Path(c) for c in contracts], templates=Path(templates) if templates else None,
                              settings=Settings(admin="on")))
