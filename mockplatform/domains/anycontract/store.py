@@ -67,7 +67,8 @@ class ScenarioState:
     """The stored values and the counters as the templates see them.
 
     A counter is counted in memory (two calls at once never get the same number) and written with each
-    exchange, so it goes on where it was after a restart; after a reset (the journal notes when) it starts
+    exchange, so it goes on where it was after a restart (on a database several instances share, the database
+    counts, each number taken in a transaction of its own); after a reset (the journal notes when) it starts
     again from what the database holds, nothing. A call whose template failed gives its number back
     (``release``).
     """
@@ -84,6 +85,11 @@ class ScenarioState:
         return json.loads(row[0]) if row else None
 
     def next_count(self, template: str, name: str) -> int:
+        if self.journal.shared:  # other instances count too: the database counts, each number given once
+            return self.journal.write(lambda conn: conn.execute(
+                "INSERT INTO anycontract_counters (template, name, value) VALUES (?, ?, 1) ON CONFLICT(template, "
+                "name) DO UPDATE SET value = anycontract_counters.value + 1 RETURNING value", (template, name),
+            ).fetchone()[0], exchanges_kept=True)
         reset = self.journal.last_reset()
         with self._lock:
             if reset != self._seen_reset:
@@ -100,7 +106,9 @@ class ScenarioState:
     def release(self, template: str, counted: dict[str, int]) -> None:
         """Give back the values a rendering took whose answer was not sent (a template that failed on the
         request): the next call gets the same number. A value another call took after it stays taken (a gap,
-        never a number given twice)."""
+        never a number given twice). On a shared database a number taken stays taken."""
+        if self.journal.shared:
+            return
         with self._lock:
             for name, value in counted.items():
                 if self._counters.get((template, name)) == value:
