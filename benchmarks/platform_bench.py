@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,19 +91,27 @@ def _client(port: int, body: bytes, seconds: float, out: list, interval: float =
         t0 = due if interval else time.perf_counter()
         if time.perf_counter() > deadline:
             break
-        conn.request("POST", "/vp", body, headers)
-        response = conn.getresponse()
-        response.read()
+        try:
+            conn.request("POST", "/vp", body, headers)
+            response = conn.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):  # no answer (a server down): an error, not a lost client
+            conn.close()  # the next request opens a new connection
+            status = None
+            time.sleep(0.01)
         latencies.append(time.perf_counter() - t0)
-        if response.status != 200:
+        if status != 200:
             errors += 1
     conn.close()
     out.append((latencies, errors))
 
 
-def _load_process(port: int, body: bytes, threads: int, seconds: float, queue, interval: float = 0.0) -> None:
+def _load_process(ports: list[int], body: bytes, threads: int, seconds: float, queue, interval: float = 0.0,
+                  first: int = 0) -> None:
     out: list = []
-    workers = [threading.Thread(target=_client, args=(port, body, seconds, out, interval)) for _ in range(threads)]
+    workers = [threading.Thread(target=_client, args=(ports[(first + i) % len(ports)], body, seconds, out, interval))
+               for i in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
@@ -111,12 +120,17 @@ def _load_process(port: int, body: bytes, threads: int, seconds: float, queue, i
     queue.put((latencies, sum(e for _, e in out)))
 
 
-def load(port: int, body: bytes, clients: int, seconds: float, processes: int = 2, rate: float = 0.0) -> dict:
-    """Closed-loop load (rate 0: every client as fast as it can) or paced load (``rate`` requests/s in all)."""
+def load(port: int | Sequence[int], body: bytes, clients: int, seconds: float, processes: int = 2,
+         rate: float = 0.0) -> dict:
+    """Closed-loop load (rate 0: every client as fast as it can) or paced load (``rate`` requests/s in all).
+    Several ports: the clients spread over them round robin (client i to port i mod n), each keeping its own.
+    ``errors``: calls answered other than 200, or not answered at all."""
+    ports = [port] if isinstance(port, int) else list(port)
     queue = mp.Queue()
     per = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
     interval = clients / rate if rate else 0.0
-    procs = [mp.Process(target=_load_process, args=(port, body, n, seconds, queue, interval)) for n in per if n]
+    procs = [mp.Process(target=_load_process, args=(ports, body, n, seconds, queue, interval, sum(per[:i])))
+             for i, n in enumerate(per) if n]
     start = time.perf_counter()
     for p in procs:
         p.start()

@@ -7,6 +7,8 @@ Measures, each against a baseline run in the same go:
   HTTP stack (ratio), saturated and at a paced load; time until each server answers; server memory;
 - schema validation per request: lxml's compiled schema (the hot path) against xmlschema (ratio);
 - judging a 100 000-exchange journal against reading and parsing it (ratio), and its peak memory;
+- one instance on SQLite, one on PostgreSQL and two on one PostgreSQL database under the same load (ratio to
+  SQLite; benchmarks/shared_database.py; the PostgreSQL rows skipped without PostgreSQL);
 - where the time of one call goes in-process (cProfile, top functions by own time).
 """
 
@@ -29,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import platform_bench  # noqa: E402
+import shared_database  # noqa: E402
 import verify_bench  # noqa: E402
 
 from mockplatform import (  # noqa: E402
@@ -106,6 +109,8 @@ def main() -> int:
     http = platform_bench.run(args.seconds, args.clients, args.rate, args.rounds)
     print("platform throughput with 4 clients ...", flush=True)
     few = platform_bench.run(min(args.seconds, 3.0), 4, args.rate, args.rounds)
+    print("several instances on one PostgreSQL database ...", flush=True)
+    shared = shared_database.run(args.seconds, args.clients, args.rounds)
     print("validation ...", flush=True)
     val = validation()
     print("verification ...", flush=True)
@@ -139,6 +144,7 @@ def main() -> int:
         "Server memory after the runs (RSS): "
         + ", ".join(f"{k} {v['rss_mb']:.0f} MB" for k, v in http.items() if v.get("rss_mb")) + ".",
         "",
+        *shared_database.section(shared),
         "## Schema validation per request",
         f"A valid AddMessage: lxml's compiled schema {val['lxml_us']:.0f} µs, xmlschema "
         f"{val['xmlschema_us']:.0f} µs (ratio {val['xmlschema_us'] / val['lxml_us']:.0f}x). xmlschema is "
