@@ -302,9 +302,8 @@ class Database:
 
     def begin_write(self, conn: Connection) -> None:
         """Begin a transaction that writes, holding the one write lock (of the file; of every instance)."""
-        if self.postgres:
-            conn.execute("BEGIN")
-            conn.execute("SELECT pg_advisory_xact_lock(?)", (_WRITE_LOCK_KEY,))
+        if self.postgres:  # one round trip
+            conn.executescript(f"BEGIN; SELECT pg_advisory_xact_lock({_WRITE_LOCK_KEY:d})")
         else:
             conn.execute("BEGIN IMMEDIATE")
 

@@ -33,6 +33,9 @@ class Request:
     body_size: int | None = None  # the announced size when only part of the body is kept (over the limit, or cut short)
     # The SOAP envelope once read (``SoapPipeline.may_wait`` reads it before ``handle``, which reuses it).
     envelope: Any = field(default=None, repr=False, compare=False)
+    # Whether a fault was armed when ``may_wait`` looked (None: it did not look): ``handle`` asks no second time,
+    # which on a shared database is a round trip.
+    faults_armed: bool | None = field(default=None, repr=False, compare=False)
 
     def header(self, name: str) -> str | None:
         name = name.lower()

@@ -108,8 +108,10 @@ class SoapPipeline:
         route to a producer URL; or takes long in itself, as a large request may (LARGE_REQUEST_BYTES).
         The HTTP server hands such calls to a worker thread and answers the rest on its event loop. The
         envelope read here is kept on the request for ``handle`` on the loop."""
-        if self.faults is not None and self.faults.armed():
-            return True
+        if self.faults is not None:
+            request.faults_armed = self.faults.armed()
+            if request.faults_armed:
+                return True
         if len(request.body) > LARGE_REQUEST_BYTES:
             return True
         tak = self.tak
@@ -272,7 +274,7 @@ class SoapPipeline:
             timeout_s=s.producer_timeout_s(envelope.contract),
             request_size=len(request.body),
         )
-        fault = self.faults.take(call) if self.faults is not None else None
+        fault = self.faults.take(call, request.faults_armed) if self.faults is not None else None
         t0 = time.perf_counter()
         if fault is not None:
             ctx.trace.append(f"fault injected: {fault}")

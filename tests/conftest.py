@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -35,14 +36,37 @@ class Running:
 ON_POSTGRESQL = os.environ.get("MOCKPLATFORM_TEST_DATABASE", "").lower() == "postgresql"
 
 
+_current: dict[str, Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def _this_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """What ``stored`` needs of the running test: its request (for the cluster) and its databases."""
+    _current.update(request=request, databases={})
+    yield
+    _current.clear()
+
+
+def stored(journal: Path) -> dict[str, Any]:
+    """Where a platform a test builds keeps its state, as ``Config`` arguments: the SQLite file ``journal``; or,
+    with ``ON_POSTGRESQL``, a fresh PostgreSQL database for it (the same one each time this test names the same
+    file, so a platform started again on it finds what it left)."""
+    if not ON_POSTGRESQL:
+        return {"journal": journal}
+    databases = _current["databases"]
+    if str(journal) not in databases:
+        databases[str(journal)] = _current["request"].getfixturevalue("postgresql_cluster").create_database()
+    return {"journal": journal, "database": databases[str(journal)]}
+
+
 @pytest.fixture
-def start_platform(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., Running]]:
+def start_platform(tmp_path: Path) -> Iterator[Callable[..., Running]]:
     started: list[Running] = []
 
     def start(tak: Path | None = None, settings: Settings | None = None, **config) -> Running:
         journal = config.pop("journal", tmp_path / f"journal{len(started)}.sqlite")
-        if ON_POSTGRESQL and "database" not in config and str(journal).startswith(str(tmp_path)):
-            config["database"] = request.getfixturevalue("postgresql_cluster").create_database()
+        if "database" not in config and str(journal).startswith(str(tmp_path)):
+            config.update({k: v for k, v in stored(journal).items() if k != "journal"})
         app = Application(Config(journal=journal, tak=tak, settings=settings or Settings(), **config))
         server = start_in_thread(app)
         running = Running(app, server, server.url)

@@ -21,6 +21,8 @@ from mockplatform.fixtures import builtin_fixtures_dir
 from mockplatform.outbox import Outbox
 from mockplatform.xmlsafe import parse
 
+from .conftest import stored
+
 UPDATE = "urn:riv:itintegration:engagementindex:UpdateResponder:1"
 FIND = "urn:riv:itintegration:engagementindex:FindContentResponder:1"
 NOTIFY = "urn:riv:itintegration:engagementindex:ProcessNotificationResponder:1"
@@ -290,7 +292,7 @@ def test_posts_and_unsent_notifications_survive_a_restart(tmp_path, producer):
     producer.behaviour.body = DETAILS_ANSWER
     journal = tmp_path / "journal.sqlite"
     tak = tak_to(tmp_path, producer.url)
-    first = Application(Config(journal=journal, tak=tak))
+    first = Application(Config(**stored(journal), tak=tak))
     first.outbox.stop()  # as if killed before the follow-ups ran
     from mockplatform.outbound import call
 
@@ -299,7 +301,7 @@ def test_posts_and_unsent_notifications_survive_a_restart(tmp_path, producer):
                 operation="Update", payload_xml=payload).status == 200
     assert first.outbox.pending() == 1
     first.close()
-    second = Application(Config(journal=journal, tak=tak))
+    second = Application(Config(**stored(journal), tak=tak))
     try:
         assert [p["businessObjectInstanceIdentifier"] for p in IndexStore(second.journal).posts()] == ["BK-2"]
         assert second.outbox.wait_idle(20)
@@ -310,7 +312,7 @@ def test_posts_and_unsent_notifications_survive_a_restart(tmp_path, producer):
 
 
 def test_reset_forgets_the_posts_and_the_follow_ups(tmp_path):
-    app = Application(Config(journal=tmp_path / "journal.sqlite"))
+    app = Application(Config(**stored(tmp_path / "journal.sqlite")))
     try:
         app.outbox.stop()
         app.journal.write(lambda conn: Outbox.effect("engagementindex.notify", {"x": 1})(conn, 0), exchanges_kept=True)

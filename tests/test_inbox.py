@@ -9,6 +9,7 @@ from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS, IS_ACTIVE_USER_
 from mockplatform.domains.inbox1177.store import read_inbox, sync_inbox
 from mockplatform.http_routes import handle as route
 
+from .conftest import stored
 from .soap import (
     ACTIVE_NO_NOTIFICATION,
     ACTIVE_SMS_EMAIL,
@@ -164,10 +165,10 @@ def test_inbox_state_and_journal_survive_a_restart(tmp_path):
     def post(app, body):
         return route(app, Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
 
-    app = Application(Config(journal=journal))
+    app = Application(Config(**stored(journal)))
     assert post(app, add_message(ACTIVE_SMS_EMAIL, thread_id="a")).status == 200
     app.close()
-    app = Application(Config(journal=journal))
+    app = Application(Config(**stored(journal)))
     assert post(app, add_message(ACTIVE_SMS_EMAIL, thread_id="a")).status == 200
     cases = read_inbox(app.journal, ACTIVE_SMS_EMAIL)
     assert len(cases) == 1 and len(cases[0]["messages"]) == 2
@@ -202,7 +203,7 @@ def test_a_message_is_taken_from_its_exchange_in_the_journal_when_the_inbox_is_r
         assert message["consumer"] == platform.app.settings.default_consumer
         assert message["correlation_id"] == r.headers["x-skltp-correlation-id"]
         assert len(message["received"]) == len("2026-01-01T00:00:00.000+00:00")  # UTC, to the millisecond
-        stored = conn.execute("SELECT text, unit_id FROM inbox_messages").fetchone()
+        stored = tuple(conn.execute("SELECT text, unit_id FROM inbox_messages").fetchone())
         assert stored == ("Ditt provsvar är klart.", "SE2321000016-A1B2")  # taken whole: reading is SQL only
     finally:
         conn.close()
@@ -228,7 +229,7 @@ def test_messages_committed_together_keep_their_threads_and_order(tmp_path):
     new and known threads, and a message without a thread among them, come out as one at a time would."""
     from mockplatform.messages import Request
 
-    app = Application(Config(journal=tmp_path / "j.sqlite"))
+    app = Application(Config(**stored(tmp_path / "j.sqlite")))
     try:
         def post(body):
             return route(app, Request("POST", "/vp", [("Content-Type", "text/xml")], body, client="127.0.0.1:1"))
@@ -276,7 +277,7 @@ def test_readers_taking_messages_at_the_same_time_take_each_once(tmp_path):
 
     from mockplatform.messages import Request
 
-    app = Application(Config(journal=tmp_path / "j.sqlite"))
+    app = Application(Config(**stored(tmp_path / "j.sqlite")))
     try:
         held: list = []
         with app.journal.holding(held):

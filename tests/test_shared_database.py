@@ -55,6 +55,7 @@ def test_what_one_instance_writes_the_next_call_on_the_other_sees(two):
     # an index post
     assert update(a, engagement("BK-7")).status_code == 200
     assert [p["businessObjectInstanceIdentifier"] for p in find(b)] == ["BK-7"]
+    assert a.app.outbox.wait_idle() and b.app.outbox.wait_idle()  # (the update's notifications, if any)
     assert b.app.journal.last_id() == a.app.journal.last_id()
 
 

@@ -25,6 +25,8 @@ from mockplatform.app import Application, Config  # noqa: E402
 from mockplatform.domains.uthopp import keys, saml  # noqa: E402
 from mockplatform.messages import Request  # noqa: E402
 
+from .conftest import stored
+
 HOST = "127.0.0.1:8080"
 IDP = f"http://{HOST}/sso/test"
 SP_ID = "http://sp.example.invalid/saml/metadata"
@@ -76,7 +78,7 @@ def sp_request(path="/", post=None) -> dict:
 
 @pytest.fixture
 def app(tmp_path):
-    application = Application(Config(journal=tmp_path / "journal.sqlite"))
+    application = Application(Config(**stored(tmp_path / "journal.sqlite")))
     yield application
     application.close()
 
@@ -153,14 +155,14 @@ def test_metadata_has_signing_certificate_redirect_sso_and_post_slo(app):
 
 def test_test_and_production_metadata_have_their_own_keys_kept_over_restart_and_reset(tmp_path):
     journal = tmp_path / "j.sqlite"
-    first = Application(Config(journal=journal))
+    first = Application(Config(**stored(journal)))
     test_cert = idp_cert(first)
     prod = call(first, "GET", "http://127.0.0.1:8080/sso/production/metadata").body
     assert test_cert.encode() not in prod
     first.reset()
     assert idp_cert(first) == test_cert
     first.close()
-    again = Application(Config(journal=journal))
+    again = Application(Config(**stored(journal)))
     assert idp_cert(again) == test_cert
     again.close()
 
@@ -353,7 +355,7 @@ def test_a_missing_metadata_file_in_the_fixtures_stops_start(tmp_path):
     fixtures = tmp_path / "fixtures.toml"
     fixtures.write_text(source + '\n[[uthopp.service_providers]]\nmetadata = "missing-sp.xml"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="missing-sp.xml"):
-        Application(Config(journal=tmp_path / "j.sqlite", fixtures=fixtures))
+        Application(Config(**stored(tmp_path / "j.sqlite"), fixtures=fixtures))
     assert not (tmp_path / "j.sqlite").exists()
 
 

@@ -26,6 +26,7 @@ from mockplatform.messages import is_loopback
 from mockplatform.producers.faults import FaultKind, InjectedFault
 from mockplatform.web.responses import CSP
 
+from .conftest import stored
 from .soap import (
     ACTIVE_NO_NOTIFICATION,
     ACTIVE_SMS_EMAIL,
@@ -70,7 +71,7 @@ class Client:
 
 @pytest.fixture
 def client(tmp_path) -> Iterator[Client]:
-    app = Application(Config(journal=tmp_path / "journal.sqlite"))
+    app = Application(Config(**stored(tmp_path / "journal.sqlite")))
     yield Client(app)
     app.close()
 
@@ -134,7 +135,7 @@ PAGES = ["/ui/", "/ui/inbox", "/ui/journal", "/ui/journal/1", "/ui/message/1", "
          "/ui/static/journal.js", "/favicon.ico"]
 
 
-def test_the_favicon_every_browser_asks_for_is_served(client):
+def test_the_favicon_every_browser_asks_for_is_served(client, tmp_path):
     """Browsers ask every site for /favicon.ico: it is an icon from the package (it was a 404 in the log)."""
     icon = client.get("/favicon.ico")
     assert icon.status == 200 and dict(icon.headers)["Content-Type"] == "image/x-icon"
@@ -143,7 +144,7 @@ def test_the_favicon_every_browser_asks_for_is_served(client):
     assert client.get("/favicon.ico", method="HEAD").status == 200
     assert route(client.app, Request("POST", "/favicon.ico", [("Host", "localhost")], b"", query={},
                                      client="127.0.0.1:1")).status == 404
-    off = Client(Application(Config(journal=client.app.journal.path.with_name("off.sqlite"),
+    off = Client(Application(Config(**stored(tmp_path / "off.sqlite"),
                                     settings=Settings(ui="off"))))
     try:
         assert off.get("/favicon.ico").status == 404  # no pages, no icon
@@ -257,13 +258,13 @@ def test_the_inbox_page_takes_the_citizen_as_it_shows_it(client):
 
 def test_opening_a_message_marks_it_read_and_the_mark_survives_a_restart(tmp_path):
     journal = tmp_path / "j.sqlite"
-    app = Application(Config(journal=journal))
+    app = Application(Config(**stored(journal)))
     c = Client(app)
     first = c.send(description="Första")
     c.send(description="Andra")
     c.page(f"/ui/message/{first}")
     app.close()
-    app = Application(Config(journal=journal))
+    app = Application(Config(**stored(journal)))
     try:
         messages = {m["description"]: m["unread"] for case in read_inbox(app.journal, ACTIVE_SMS_EMAIL)
                     for m in case["messages"]}
@@ -620,7 +621,7 @@ def test_ui_setting_is_validated_by_name():
 
 
 def test_ui_off_serves_no_pages_and_leaves_the_platform_alone(tmp_path):
-    app = Application(Config(journal=tmp_path / "j.sqlite", settings=Settings(ui="off")))
+    app = Application(Config(**stored(tmp_path / "j.sqlite"), settings=Settings(ui="off")))
     c = Client(app)
     try:
         for path in ("/ui", "/ui/", "/ui/inbox", "/ui/api/journal", "/ui/static/journal.js"):
@@ -636,7 +637,7 @@ def test_ui_off_serves_no_pages_and_leaves_the_platform_alone(tmp_path):
     ("192.0.2.7:5000", 403), ("[2001:db8::1]:5000", 403), ("10.0.0.1", 403), ("", 403),
 ])
 def test_ui_loopback_answers_only_this_machine(tmp_path, client_addr, status):
-    app = Application(Config(journal=tmp_path / "j.sqlite", settings=Settings(ui="loopback")))
+    app = Application(Config(**stored(tmp_path / "j.sqlite"), settings=Settings(ui="loopback")))
     try:
         c = Client(app)
         for path in ("/ui/", "/ui/api/journal", "/ui/static/ui.css"):

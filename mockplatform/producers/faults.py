@@ -174,10 +174,11 @@ class FaultInjector:
         rows = self.journal.reader().execute(f"SELECT {_FAULT_COLUMNS} FROM faults ORDER BY id").fetchall()
         return [InjectedFault.from_row(tuple(r)) for r in rows]
 
-    def take(self, call: ProducerCall) -> AppliedFaults | None:
+    def take(self, call: ProducerCall, armed: bool | None = None) -> AppliedFaults | None:
         """The first matching delay and the first matching answer fault for this call, each counted as
-        used; None when no fault applies."""
-        if not self.armed():  # the common case, without the write lock
+        used; None when no fault applies. ``armed``: whether any fault was armed a moment ago, when the call
+        came (None: look now)."""
+        if not (self.armed() if armed is None else armed):  # the common case, without the write lock
             return None
         applied = self.journal.write(lambda conn: self._take(conn, call), exchanges_kept=True)
         return applied if applied.faults else None

@@ -110,7 +110,9 @@ class SsoStore:
 
     def register(self, sp: ServiceProvider) -> None:
         self.journal.write(lambda conn: conn.execute(
-            "INSERT OR REPLACE INTO sso_providers VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sso_providers VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entity_id, environment) DO UPDATE SET "
+            "metadata = excluded.metadata, source = excluded.source, system_id = excluded.system_id, "
+            "registered = excluded.registered",
             (sp.entity_id, sp.environment, sp.metadata_xml, sp.source, sp.system_id, _now())), exchanges_kept=True)
 
     def unregister(self, entity_id: str, environment: str | None = None) -> int:
