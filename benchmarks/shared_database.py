@@ -30,7 +30,6 @@ import contextlib
 import os
 import platform as pyplatform
 import resource
-import shutil
 import sqlite3
 import statistics
 import sys
@@ -49,7 +48,13 @@ import platform_bench  # noqa: E402
 
 # The tests' own helpers, imported rather than copied (like tests.soap in platform_bench): the throwaway
 # PostgreSQL cluster, the server process as its users run it, and haproxy with the documented config.
-from tests.postgres import RUN_AS_WHEN_ROOT, PostgresCluster, PostgresStartError, start_cluster, why_no_postgresql  # noqa: E402,I001
+from tests.postgres import (  # noqa: E402,I001
+    PostgresCluster,
+    PostgresStartError,
+    cluster_folder,
+    running_cluster,
+    why_no_postgresql,
+)
 from tests.soap import add_message  # noqa: E402
 from tests.test_load import ServerProcess  # noqa: E402
 from tests.test_team_platform import Haproxy, find_haproxy, free_port, haproxy_config  # noqa: E402
@@ -83,26 +88,13 @@ def postgresql() -> Iterator[PostgresCluster | str]:
     if why:
         yield why
         return
-    # As root the cluster belongs to the postgres user: a folder of its own under /tmp (tests/postgres.py's
-    # _cluster_folder does the same for pytest's folders).
-    folder = Path(tempfile.mkdtemp(prefix="mockplatform-bench-pg-", dir="/tmp"))
-    try:
-        if os.geteuid() == 0:
-            import pwd
-
-            owner = pwd.getpwnam(RUN_AS_WHEN_ROOT)
-            os.chown(folder, owner.pw_uid, owner.pw_gid)
+    with contextlib.ExitStack() as stack:
         try:
-            cluster = start_cluster(folder)
+            cluster = stack.enter_context(running_cluster(cluster_folder(prefix="mockplatform-bench-pg-")))
         except PostgresStartError as exc:
             yield f"the PostgreSQL cluster could not be started: {str(exc).splitlines()[0]}"
             return
-        try:
-            yield cluster
-        finally:
-            cluster.stop()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        yield cluster
 
 
 def _postgres_pids(cluster: PostgresCluster) -> list[int]:

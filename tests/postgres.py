@@ -196,21 +196,35 @@ def start_cluster(folder: Path) -> PostgresCluster:
     raise AssertionError("unreachable")
 
 
-def _cluster_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The cluster's (empty) folder, removed by the fixture at the end.
+def cluster_folder(tmp_path_factory: pytest.TempPathFactory | None = None, prefix: str = "mockplatform-pg-") -> Path:
+    """A cluster's (empty) folder, for ``running_cluster``.
 
     As root the cluster belongs to the postgres user, who cannot enter pytest's folders (mode 700 under
-    /tmp/pytest-of-root): a folder of its own under /tmp then. A pytest folder too long for a unix socket
-    path is also replaced by a short one."""
-    if os.geteuid() != 0:
+    /tmp/pytest-of-root): a folder of its own under /tmp then (also without pytest, for the benchmark). A
+    pytest folder too long for a unix socket path is also replaced by a short one."""
+    if os.geteuid() != 0 and tmp_path_factory is not None:
         folder = tmp_path_factory.mktemp("postgresql")
         if len(str(folder)) <= SOCKET_PATH_MAX:
             return folder
-    folder = Path(tempfile.mkdtemp(prefix="mockplatform-pg-", dir="/tmp"))
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     if os.geteuid() == 0:
         owner = pwd.getpwnam(RUN_AS_WHEN_ROOT)
         os.chown(folder, owner.pw_uid, owner.pw_gid)
     return folder
+
+
+@contextlib.contextmanager
+def running_cluster(folder: Path) -> Iterator[PostgresCluster]:
+    """A cluster started in ``folder``; stopped, and the folder removed, at the end (PostgresStartError: it
+    could not be started)."""
+    try:
+        cluster = start_cluster(folder)
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -219,18 +233,11 @@ def postgresql_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pos
     why = why_no_postgresql()
     if why:
         skip_or_fail(why)
-    folder = _cluster_folder(tmp_path_factory)
     try:
-        try:
-            cluster = start_cluster(folder)
-        except PostgresStartError as exc:
-            pytest.fail(f"the test PostgreSQL cluster could not be started: {exc}", pytrace=False)
-        try:
+        with running_cluster(cluster_folder(tmp_path_factory)) as cluster:
             yield cluster
-        finally:
-            cluster.stop()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    except PostgresStartError as exc:
+        pytest.fail(f"the test PostgreSQL cluster could not be started: {exc}", pytrace=False)
 
 
 @pytest.fixture

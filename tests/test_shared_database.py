@@ -8,7 +8,6 @@ killed mid-load, is tests/test_team_platform.py.)"""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import threading
 import time
@@ -29,7 +28,7 @@ from mockplatform.producers.faults import FaultKind, InjectedFault
 from mockplatform.server import start_in_thread
 
 from .conftest import Running
-from .postgres import PostgresCluster, _cluster_folder, free_port, skip_or_fail, start_cluster, why_no_postgresql
+from .postgres import PostgresCluster, cluster_folder, free_port, running_cluster, skip_or_fail, why_no_postgresql
 from .soap import ACTIVE_SMS_EMAIL, add_message, is_active_user
 from .test_engagement_index import engagement, find, update
 
@@ -197,11 +196,8 @@ def own_cluster(tmp_path_factory) -> PostgresCluster:
     why = why_no_postgresql()
     if why:
         skip_or_fail(why)
-    folder = _cluster_folder(tmp_path_factory)
-    cluster = start_cluster(folder)
-    yield cluster
-    cluster.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    with running_cluster(cluster_folder(tmp_path_factory)) as cluster:
+        yield cluster
 
 
 def test_postgresql_down_means_vp012_and_status_says_so_and_the_instance_recovers(own_cluster, tmp_path):
