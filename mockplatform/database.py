@@ -219,16 +219,21 @@ class PostgresConnection:
         self.url = url
         self.read_only = read_only
         self._conn: psycopg.Connection | None = None
+        self._opening = threading.Lock()  # a reader's connection is shared by threads: one opens it again
         self.row_factory: Any = None  # as sqlite3's, set by callers; rows are readable by name either way
 
     def raw(self) -> psycopg.Connection:
         conn = self._conn
         if conn is None or conn.closed or conn.broken:
-            if conn is not None:
-                conn.close()
-            self._conn = conn = connect_postgres(self.url)
-            if self.read_only:
-                conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            with self._opening:
+                conn = self._conn
+                if conn is None or conn.closed or conn.broken:
+                    if conn is not None:
+                        conn.close()
+                    conn = connect_postgres(self.url)
+                    if self.read_only:
+                        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                    self._conn = conn
         return conn
 
     def run(self, method: Callable[..., Any], *args: Any) -> Any:

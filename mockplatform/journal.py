@@ -10,6 +10,7 @@ inbox state always matches the journal.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
@@ -39,6 +40,10 @@ SCHEMA_HISTORY = {
 # older than that version is opened for writing (its tables made by ``extra_schema`` already). A journal from
 # before versions were kept counts as version 1.
 Upgrade = tuple[int, str]
+
+
+# The read connections an instance opens to PostgreSQL, shared by its threads (with SQLite, one per thread).
+SHARED_READERS = 4
 
 
 class JournalError(MockplatformError):
@@ -529,6 +534,7 @@ class Journal:
         self._local = threading.local()
         self._readers: list[Connection] = []  # every thread's read connection, closed in close()
         self._readers_lock = threading.Lock()
+        self._reader_turn = itertools.count()
         self._lock = threading.Lock()  # the write connection
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
@@ -774,10 +780,16 @@ class Journal:
         readers see every instance's commits)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self.database.connect(read_only=self.read_only)
-            self._local.conn = conn
             with self._readers_lock:
-                self._readers.append(conn)
+                if self.shared and len(self._readers) >= SHARED_READERS:
+                    # A PostgreSQL server allows some 100 connections in all, and an instance has dozens of
+                    # threads: its threads share a few (psycopg's connections are thread-safe; each query is a
+                    # cursor of its own, and readers run no transactions).
+                    conn = self._readers[next(self._reader_turn) % SHARED_READERS]
+                else:
+                    conn = self.database.connect(read_only=self.read_only)
+                    self._readers.append(conn)
+            self._local.conn = conn
         return conn
 
     def _ids_with(self, correlation_id: str) -> list[int] | None:
