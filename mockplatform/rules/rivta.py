@@ -11,9 +11,11 @@ from lxml import etree
 from .. import ns
 from ..contracts import ContractRegistry
 from ..envelope import PROFILE_BP20, Envelope
+from ..findings import Severity
 from ..xmlsafe import local_name, namespace, text_value
-from .base import Hit, RequestView, RuleContext, xml_path
+from .base import REQUEST, Hit, RequestRule, RequestView, RuleContext, RuleInfo, xml_path
 
+BP21 = "RIVTA Basic Profile 2.1"
 REGISTRY_SCHEMA = "schemas/core_components/itintegration_registry_1.0.xsd"
 _REGISTRY_ADDRESS = f"{{{ns.REGISTRY}}}LogicalAddress"
 # How to keep a SOAP stack from adding WS-Addressing's To (WCF does by default) after LogicalAddress.
@@ -341,3 +343,25 @@ def unapplicable(view: RequestView, contracts: ContractRegistry | None,
                           "package with --contracts",
                           f"schemat för dess kontrakt ({contract}) är inte inläst: ange kontraktets releasepaket "
                           "med --contracts")}
+
+
+def catalogue(schemas: str, namespace_title: tuple[str, str],
+              address_rule: tuple[RuleInfo, RequestRule] | None = None) -> tuple[tuple[RuleInfo, RequestRule], ...]:
+    """The entries of these rules for a domain's catalogue, in its order: the envelope, the address header, BP 2.0's
+    address, the namespace, the schema. ``schemas``: where the domain's schemas come from (the source of the last
+    two); ``namespace_title``: the namespace rule's title (English, Swedish), naming the contracts it knows;
+    ``address_rule``: the domain's own RIVTA-LOGICAL-ADDRESS entry (default: that a header is there)."""
+    err, warn = Severity.ERROR, Severity.WARNING
+    return (
+        (RuleInfo(ENVELOPE_RULE, err, "The request is a SOAP 1.1 envelope", "Anropet är ett SOAP 1.1-kuvert", BP21,
+                  REQUEST), soap_envelope),
+        address_rule or (RuleInfo("RIVTA-LOGICAL-ADDRESS", err,
+                                  "A LogicalAddress header is there, as RIVTA BP 2.1 writes it",
+                                  "Ett LogicalAddress-huvud finns, så som RIVTA BP 2.1 skriver det", BP21, REQUEST),
+                         logical_address),
+        (RuleInfo("RIVTA-BP20-ADDRESS", warn, "The address header is BP 2.1 LogicalAddress, not BP 2.0 To",
+                  "Adresshuvudet är BP 2.1 LogicalAddress, inte BP 2.0 To", BP21, REQUEST), bp20_address),
+        (RuleInfo("RIVTA-CONTRACT-NAMESPACE", err, *namespace_title, schemas, REQUEST), contract_namespace),
+        (RuleInfo(SCHEMA_RULE, err, "The request is valid against the contract's schema",
+                  "Anropet är giltigt enligt kontraktets schema", schemas, REQUEST), schema),
+    )

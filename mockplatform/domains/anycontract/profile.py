@@ -17,33 +17,21 @@ from collections.abc import Callable
 
 from ... import domains
 from ...contracts import ContractRegistry
-from ...findings import Severity
 from ...fixtures import Fixtures
 from ...journal import Exchange
 from ...rules import Profile, RequestView, RuleContext, RuleInfo, read_view, rivta
-from ...rules.base import NO_CONTRACTS, REQUEST, RequestRule
+from ...rules.base import NO_CONTRACTS, RequestRule
 from ...rules.cases import TestCase, answered_cases
 from .names import PROFILE_ID
 
 PROFILE_NAME = "RIVTA BP 2.1, any loaded contract"
 CATALOGUE_NAME = "Inlästa tjänstekontrakt"  # the name of its test cases' catalogue in the protocol
 CASE_PREFIX = "GEN"
-BP21 = "RIVTA Basic Profile 2.1"
 SCHEMAS = "the contract's schemas, from its release package (--contracts)"
-ERR, WARN = Severity.ERROR, Severity.WARNING
 
-CATALOGUE: tuple[tuple[RuleInfo, RequestRule], ...] = (
-    (RuleInfo("RIVTA-SOAP-ENVELOPE", ERR, "The request is a SOAP 1.1 envelope",
-              "Anropet är ett SOAP 1.1-kuvert", BP21, REQUEST), rivta.soap_envelope),
-    (RuleInfo("RIVTA-LOGICAL-ADDRESS", ERR, "A LogicalAddress header is there, as RIVTA BP 2.1 writes it",
-              "Ett LogicalAddress-huvud finns, så som RIVTA BP 2.1 skriver det", BP21, REQUEST), rivta.logical_address),
-    (RuleInfo("RIVTA-BP20-ADDRESS", WARN, "The address header is BP 2.1 LogicalAddress, not BP 2.0 To",
-              "Adresshuvudet är BP 2.1 LogicalAddress, inte BP 2.0 To", BP21, REQUEST), rivta.bp20_address),
-    (RuleInfo("RIVTA-CONTRACT-NAMESPACE", ERR, "The request is in the namespace of a loaded contract",
-              "Anropet ligger i namnrymden för ett inläst kontrakt", SCHEMAS, REQUEST), rivta.contract_namespace),
-    (RuleInfo("SCHEMA", ERR, "The request is valid against the contract's schema",
-              "Anropet är giltigt enligt kontraktets schema", SCHEMAS, REQUEST), rivta.schema),
-)
+CATALOGUE: tuple[tuple[RuleInfo, RequestRule], ...] = rivta.catalogue(
+    SCHEMAS, ("The request is in the namespace of a loaded contract",
+              "Anropet ligger i namnrymden för ett inläst kontrakt"))
 
 
 def judged_contracts(contracts: ContractRegistry) -> tuple[frozenset[str], frozenset[str]]:

@@ -20,7 +20,6 @@ from .pricing import estimate
 from .view import InboxContext, read_inbox_view
 
 CATALOGUE_NAME = "Inkorgsfunktionen"  # the name of its test cases' catalogue in the protocol
-BP21 = "RIVTA Basic Profile 2.1"
 TKB = "TKB patientportal 1.0"
 SCHEMAS = "patientportal release 1.0 schemas"
 REQ_1177 = "1177: Förutsättningar och krav för Inkorgsfunktionen"
@@ -30,18 +29,11 @@ BOTH = (IS_ACTIVE_USER, ADD_MESSAGE)
 ADD = (ADD_MESSAGE,)
 
 CATALOGUE: tuple[tuple[RuleInfo, RequestRule | JournalRule], ...] = (
-    (RuleInfo("RIVTA-SOAP-ENVELOPE", ERR, "The request is a SOAP 1.1 envelope",
-              "Anropet är ett SOAP 1.1-kuvert", BP21, REQUEST), rivta.soap_envelope),
-    (RuleInfo("RIVTA-LOGICAL-ADDRESS", ERR, "LogicalAddress names the inbox producer system",
-              "LogicalAddress anger inkorgens producentsystem", f"{BP21}; {TKB} (system-addressed domain)", REQUEST),
-     payload.logical_address),
-    (RuleInfo("RIVTA-BP20-ADDRESS", WARN, "The address header is BP 2.1 LogicalAddress, not BP 2.0 To",
-              "Adresshuvudet är BP 2.1 LogicalAddress, inte BP 2.0 To", BP21, REQUEST), rivta.bp20_address),
-    (RuleInfo("RIVTA-CONTRACT-NAMESPACE", ERR, "The request is in a known patientportal contract namespace",
-              "Anropet ligger i en känd namnrymd för patientportal-kontrakten", SCHEMAS, REQUEST),
-     rivta.contract_namespace),
-    (RuleInfo("SCHEMA", ERR, "The request is valid against the contract's schema",
-              "Anropet är giltigt enligt kontraktets schema", SCHEMAS, REQUEST), rivta.schema),
+    *rivta.catalogue(SCHEMAS, ("The request is in a known patientportal contract namespace",
+                               "Anropet ligger i en känd namnrymd för patientportal-kontrakten"),
+                     (RuleInfo("RIVTA-LOGICAL-ADDRESS", ERR, "LogicalAddress names the inbox producer system",
+                               "LogicalAddress anger inkorgens producentsystem",
+                               f"{rivta.BP21}; {TKB} (system-addressed domain)", REQUEST), payload.logical_address)),
     (RuleInfo("INBOX-SOURCE-SYSTEM", ERR, "sourceSystem is the system-id 1177 issued to the consumer",
               "sourceSystem är det system-id som 1177 har tilldelat tjänstekonsumenten",
               f"{REQ_1177}; {TKB}, AddMessageToPatientPortalInbox", REQUEST, ADD), payload.source_system),

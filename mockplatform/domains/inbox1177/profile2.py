@@ -54,7 +54,6 @@ from .view import InboxContext, InboxView
 
 CATALOGUE_NAME = "Inkorgsfunktionen 2.0"  # the name of its test cases' catalogue in the protocol
 CASE_PREFIX = "INBOX2"
-BP21 = "RIVTA Basic Profile 2.1"
 SCHEMAS = "the 1177 Inkorg 2.0 contracts' schemas, from their release package (--contracts)"
 REQ_1177 = "1177: Förutsättningar och krav för Inkorgsfunktionen"
 DOCBOOK_2 = "1177 Inkorg: DocBook 5.0-delmängd (link, emphasis, itemizedlist)"
@@ -70,17 +69,8 @@ KEYS = {"subjectOfCareId": "subjectOfCareId", "sourceSystem": "sourceSystem", "n
 MESSAGE = "messageText"  # an operation whose request has it adds a message
 
 CATALOGUE: tuple[tuple[RuleInfo, RequestRule | JournalRule], ...] = (
-    (RuleInfo("RIVTA-SOAP-ENVELOPE", ERR, "The request is a SOAP 1.1 envelope",
-              "Anropet är ett SOAP 1.1-kuvert", BP21, REQUEST), rivta.soap_envelope),
-    (RuleInfo("RIVTA-LOGICAL-ADDRESS", ERR, "A LogicalAddress header is there, as RIVTA BP 2.1 writes it",
-              "Ett LogicalAddress-huvud finns, så som RIVTA BP 2.1 skriver det", BP21, REQUEST), rivta.logical_address),
-    (RuleInfo("RIVTA-BP20-ADDRESS", WARN, "The address header is BP 2.1 LogicalAddress, not BP 2.0 To",
-              "Adresshuvudet är BP 2.1 LogicalAddress, inte BP 2.0 To", BP21, REQUEST), rivta.bp20_address),
-    (RuleInfo("RIVTA-CONTRACT-NAMESPACE", ERR, "The request is in the namespace of a loaded 1177 Inkorg 2.0 contract",
-              "Anropet ligger i namnrymden för ett inläst kontrakt för 1177 Inkorg 2.0", SCHEMAS, REQUEST),
-     rivta.contract_namespace),
-    (RuleInfo("SCHEMA", ERR, "The request is valid against the contract's schema",
-              "Anropet är giltigt enligt kontraktets schema", SCHEMAS, REQUEST), rivta.schema),
+    *rivta.catalogue(SCHEMAS, ("The request is in the namespace of a loaded 1177 Inkorg 2.0 contract",
+                               "Anropet ligger i namnrymden för ett inläst kontrakt för 1177 Inkorg 2.0")),
     (RuleInfo("INBOX-SOURCE-SYSTEM", ERR, "sourceSystem is the system-id 1177 issued to the consumer",
               "sourceSystem är det system-id som 1177 har tilldelat tjänstekonsumenten", f"{REQ_1177}; {BY_NAME}",
               REQUEST), payload.source_system),
