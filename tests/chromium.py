@@ -35,3 +35,30 @@ def headless_chromium() -> Iterator:
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     yield driver
     driver.quit()
+
+
+WAIT_S = 15
+
+
+def blank(browser, keep_cookies: bool = True):
+    """The browser with one window and a blank page, whatever the previous test left (and no cookies, unless
+    ``keep_cookies``): a function-scoped fixture's body over the module's browser."""
+    for handle in browser.window_handles[1:]:
+        browser.switch_to.window(handle)
+        browser.close()
+    browser.switch_to.window(browser.window_handles[0])
+    browser.get("about:blank")
+    if not keep_cookies:
+        browser.delete_all_cookies()
+    return browser
+
+
+def wait(driver, condition):
+    """What ``condition(driver)`` gives once it is true, polled for up to WAIT_S."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(condition)
+
+
+def by_css(driver, selector: str) -> list:
+    return driver.find_elements("css selector", selector)

@@ -20,13 +20,12 @@ from mockplatform.domains.inbox1177.docbook import MISMATCH_TEXT
 from mockplatform.domains.inbox1177.names import PATIENTPORTAL_CORE
 from mockplatform.fixtures import builtin_fixtures_dir
 
-from .chromium import headless_chromium, why_no_browser
+from .chromium import blank, by_css, headless_chromium, wait, why_no_browser
 from .soap import ACTIVE_SMS_EMAIL, CONSUMER, add_message, is_active_user
 
 pytestmark = pytest.mark.skipif(why_no_browser() is not None, reason=why_no_browser() or "")
 
 ROOT = Path(__file__).resolve().parent.parent
-WAIT_S = 10
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +37,7 @@ def browser() -> Iterator:
 @pytest.fixture
 def driver(browser):
     """The module's browser with one window and a blank page, whatever the previous test left."""
-    for handle in browser.window_handles[1:]:
-        browser.switch_to.window(handle)
-        browser.close()
-    browser.switch_to.window(browser.window_handles[0])
-    browser.get("about:blank")
-    return browser
+    return blank(browser)
 
 
 class SsoTarget:
@@ -96,16 +90,6 @@ def site(start_platform, sso_target, tmp_path):
 def send(site, **kw) -> None:
     response = site.post(add_message(**kw))
     assert response.status_code == 200 and b"<resultCode>OK</resultCode>" in response.content, response.text
-
-
-def wait(driver, condition):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(condition)
-
-
-def by_css(driver, selector: str) -> list:
-    return driver.find_elements("css selector", selector)
 
 
 def open_inbox(driver, site) -> list:

@@ -21,7 +21,7 @@ import requests
 from mockplatform.domains.inbox1177.names import PATIENTPORTAL_CORE
 from mockplatform.fixtures import builtin_fixtures_dir
 
-from .chromium import headless_chromium, why_no_browser
+from .chromium import blank, by_css, headless_chromium, wait, why_no_browser
 from .soap import ACTIVE_SMS_EMAIL, CONSUMER, add_message
 
 pytestmark = [pytest.mark.skipif(why_no_browser() is not None, reason=why_no_browser() or ""),
@@ -29,7 +29,6 @@ pytestmark = [pytest.mark.skipif(why_no_browser() is not None, reason=why_no_bro
                                  reason="SSO browser tests: python3-saml is not installed (pip install python3-saml)")]
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sso_service"
-WAIT_S = 15
 ORIGINAL = 'sso_base_url = "https://journal.exempel.invalid/sso/1177"'
 
 
@@ -41,13 +40,7 @@ def browser() -> Iterator:
 @pytest.fixture
 def driver(browser):
     """The module's browser with one window, a blank page and no cookies, whatever the previous test left."""
-    for handle in browser.window_handles[1:]:
-        browser.switch_to.window(handle)
-        browser.close()
-    browser.switch_to.window(browser.window_handles[0])
-    browser.get("about:blank")
-    browser.delete_all_cookies()
-    return browser
+    return blank(browser, keep_cookies=False)
 
 
 def _free_port() -> int:
@@ -79,16 +72,6 @@ def world(start_platform, tmp_path):
         yield site, sp
     finally:
         sp.stop()
-
-
-def wait(driver, condition):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(condition)
-
-
-def by_css(driver, selector: str) -> list:
-    return driver.find_elements("css selector", selector)
 
 
 def send(site, **kw) -> None:
