@@ -452,13 +452,30 @@ def test_verify_judges_the_sp_messages_into_a_protocol(app, sp, tmp_path):
     assert rules["UTH-SIGNATURE"].violations == 1
 
 
-def test_sp_initiated_logout_first_logs_the_citizen_out_of_the_sessions_other_sp(app, sp):
+def another_sp(app, sp: dict, host: str) -> dict:
+    """A second SP (python3-saml settings) at ``host``, registered; with ``sp``'s key."""
     second = json.loads(json.dumps(sp))
-    second["sp"].update(entityId="http://other.example.invalid/metadata",
-                        assertionConsumerService={"url": "http://other.example.invalid/acs", "binding": POST_BINDING},
-                        singleLogoutService={"url": "http://other.example.invalid/sls", "binding": POST_BINDING})
+    second["sp"].update(entityId=f"http://{host}/metadata",
+                        assertionConsumerService={"url": f"http://{host}/acs", "binding": POST_BINDING},
+                        singleLogoutService={"url": f"http://{host}/sls", "binding": POST_BINDING})
     assert call(app, "POST", "http://127.0.0.1:8080/admin/sso/sps",
                 OneLogin_Saml2_Settings(second).get_sp_metadata()).status == 201
+    return second
+
+
+def signed_logout_response(settings: dict, request_xml: bytes) -> bytes:
+    """An SP's signed LogoutResponse (python3-saml) to the stand-in's LogoutRequest ``request_xml``."""
+    from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
+
+    reply = OneLogin_Saml2_Logout_Response(OneLogin_Saml2_Settings(settings))
+    reply.build(re.search(rb'ID="([^"]+)"', request_xml).group(1).decode())
+    return OneLogin_Saml2_Utils.add_sign(reply.get_xml(), SP_KEY.key_pem, SP_KEY.cert_pem,
+                                         sign_algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+                                         digest_algorithm="http://www.w3.org/2001/04/xmlenc#sha256")
+
+
+def test_sp_initiated_logout_first_logs_the_citizen_out_of_the_sessions_other_sp(app, sp):
+    second = another_sp(app, sp, "other.example.invalid")
     session, cookies = logged_in(app, sp)
     url, _ = login_url(second)
     assert call(app, "GET", url, cookies=cookies).status == 200  # the same IdP session: no new cookie
@@ -468,14 +485,7 @@ def test_sp_initiated_logout_first_logs_the_citizen_out_of_the_sessions_other_sp
     assert answer.status == 303  # cross-site POST, no cookie: the chain names the session itself
     to_other = call(app, "GET", f"http://{HOST}{dict(answer.headers)['Location']}")
     assert b'action="http://other.example.invalid/sls"' in to_other.body
-    request_xml = base64.b64decode(form_of(to_other)["SAMLRequest"])
-    from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
-
-    reply = OneLogin_Saml2_Logout_Response(OneLogin_Saml2_Settings(second))
-    reply.build(re.search(rb'ID="([^"]+)"', request_xml).group(1).decode())
-    signed = OneLogin_Saml2_Utils.add_sign(reply.get_xml(), SP_KEY.key_pem, SP_KEY.cert_pem,
-                                           sign_algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-                                           digest_algorithm="http://www.w3.org/2001/04/xmlenc#sha256")
+    signed = signed_logout_response(second, base64.b64decode(form_of(to_other)["SAMLRequest"]))
     back = call(app, "POST", f"{IDP}/slo", urlencode({"SAMLResponse": base64.b64encode(signed).decode()}).encode())
     assert back.status == 303
     last = call(app, "GET", f"http://{HOST}{dict(back.headers)['Location']}")
@@ -600,24 +610,13 @@ def test_the_journal_page_shows_an_sso_message_with_what_was_observed_and_its_fi
 
 
 def test_the_answer_to_an_sps_own_logout_after_the_others_is_journaled(app, sp):
-    second = json.loads(json.dumps(sp))
-    second["sp"].update(entityId="http://third.example.invalid/metadata",
-                        assertionConsumerService={"url": "http://third.example.invalid/acs", "binding": POST_BINDING},
-                        singleLogoutService={"url": "http://third.example.invalid/sls", "binding": POST_BINDING})
-    call(app, "POST", "http://127.0.0.1:8080/admin/sso/sps", OneLogin_Saml2_Settings(second).get_sp_metadata())
+    second = another_sp(app, sp, "third.example.invalid")
     session, cookies = logged_in(app, sp)
     call(app, "GET", login_url(second)[0], cookies=cookies)
     xml = logout_request_xml(sp, session["name_id"], session["session_index"])
     answer = call(app, "POST", f"{IDP}/slo", urlencode({"SAMLRequest": base64.b64encode(xml).decode()}).encode())
     to_other = call(app, "GET", f"http://{HOST}{dict(answer.headers)['Location']}")
-    request_xml = base64.b64decode(form_of(to_other)["SAMLRequest"])
-    from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
-
-    reply = OneLogin_Saml2_Logout_Response(OneLogin_Saml2_Settings(second))
-    reply.build(re.search(rb'ID="([^"]+)"', request_xml).group(1).decode())
-    signed = OneLogin_Saml2_Utils.add_sign(reply.get_xml(), SP_KEY.key_pem, SP_KEY.cert_pem,
-                                           sign_algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-                                           digest_algorithm="http://www.w3.org/2001/04/xmlenc#sha256")
+    signed = signed_logout_response(second, base64.b64decode(form_of(to_other)["SAMLRequest"]))
     back = call(app, "POST", f"{IDP}/slo", urlencode({"SAMLResponse": base64.b64encode(signed).decode()}).encode())
     call(app, "GET", f"http://{HOST}{dict(back.headers)['Location']}")
     last = app.journal.exchanges()[-1]
