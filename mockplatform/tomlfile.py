@@ -18,3 +18,7 @@ def load_toml(path: Path, what: str) -> dict[str, Any]:
         raise UnreadableFile(f"{path}: cannot read {what}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8: a file saved as Latin-1 or Windows-1252 is not
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not valid TOML: line {line} is not UTF-8 (byte 0x{exc.object[exc.start]:02x}): "
+                          "save the file as UTF-8") from None

@@ -96,6 +96,14 @@ def test_toml_errors_name_file_and_entry(tmp_path, text, message):
     assert str(path) in str(info.value) and message in str(info.value)
 
 
+def test_a_toml_file_that_is_not_utf8_is_a_configuration_error_naming_the_line(tmp_path):
+    path = tmp_path / "tak.toml"
+    path.write_bytes('# TAK\n[[route]]\ncontract = "c"\nlogical_address = "Vårdcentralen"\n'.encode("cp1252"))
+    with pytest.raises(ConfigError, match=r"tak.toml: not valid TOML: line 4 is not UTF-8 \(byte 0xe5\): save the file "
+                                          "as UTF-8"):
+        load_tak_toml(path)
+
+
 def test_platform_routes_with_an_imported_export(start_platform, producer, tmp_path):
     producer.behaviour.body = b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><ok/>' \
                               b"</s:Body></s:Envelope>"
