@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from mockplatform.cli import main
 from mockplatform.domains.inbox1177.demo import run_demo
 from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS
 from mockplatform.domains.inbox1177.sample_consumer import InboxConsumer
+from mockplatform.localtime import zone
 from mockplatform.producers.faults import FaultKind, InjectedFault
 from mockplatform.protocol.model import CaseStatus, Verdict
 from mockplatform.verification import VerifyOptions, verify
@@ -154,6 +156,23 @@ def test_time_window_and_consumer_select_the_judged_exchanges(platform):
     assert verify(VerifyOptions(journal=journal, until="2000-01-01")).exchanges_judged == 0
     platform.app.journal.mark_reset("2999-01-01T00:00:00.000000+00:00")
     assert verify(VerifyOptions(journal=journal, since_reset=True)).exchanges_judged == 0
+
+
+def test_a_time_without_a_zone_is_swedish_local_time_as_the_protocol_shows_it(platform):
+    """The protocol shows 10:30 CET for an exchange at 09:30 UTC: --since 10:00 takes it in, 10:45 leaves it out."""
+    platform.post(is_active_user(ACTIVE_SMS_EMAIL))
+    when = datetime.fromisoformat(platform.app.journal.exchanges()[0].time)
+    local = when.astimezone(zone())
+    journal = platform.app.journal.path
+    before, after = (local - timedelta(minutes=1)), (local + timedelta(minutes=1))
+    naive = "%Y-%m-%dT%H:%M:%S"
+    assert verify(VerifyOptions(journal=journal, since=before.strftime(naive))).exchanges_judged == 1
+    assert verify(VerifyOptions(journal=journal, since=after.strftime(naive))).exchanges_judged == 0
+    assert verify(VerifyOptions(journal=journal, until=before.strftime(naive))).exchanges_judged == 0
+    # with a zone it is that zone's time
+    assert verify(VerifyOptions(journal=journal, since=after.astimezone(UTC).isoformat())).exchanges_judged == 0
+    assert verify(VerifyOptions(journal=journal,
+                                since=(when - timedelta(minutes=1)).strftime(naive) + "Z")).exchanges_judged == 1
 
 
 def test_head_carries_contract_digests_period_and_cost(platform):

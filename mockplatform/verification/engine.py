@@ -27,6 +27,7 @@ from ..errors import ConfigError
 from ..findings import Finding, Severity
 from ..fixtures import Fixtures, load_fixtures
 from ..journal import Exchange, Journal
+from ..localtime import zone
 from ..messages import is_demonstration
 from ..protocol.model import (
     CaseResult,
@@ -209,7 +210,8 @@ class _HeadTally:
 
 
 def _iso(value: str | None, option: str, end: bool = False) -> str | None:
-    """Normalise a time option to the journal's ISO form (UTC, microseconds), so strings compare."""
+    """Normalise a time option to the journal's ISO form (UTC, microseconds), so strings compare. A time without
+    a zone is Swedish local time, as the protocol and the pages show times (``2026-11-26T10:00`` is 10:00 CET)."""
     if value is None:
         return None
     text = value.strip()
@@ -221,7 +223,7 @@ def _iso(value: str | None, option: str, end: bool = False) -> str | None:
     if len(text) == 10 and end:  # a date alone as the end: the whole day
         moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        moment = moment.replace(tzinfo=zone())
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
