@@ -271,8 +271,8 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"journal (default {DEFAULT_JOURNAL})")
     _database_option(parser)
     parser.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
-    parser.add_argument("--since", help="judge exchanges from this time (ISO 8601, e.g. 2026-11-26T09:00; without a zone, Swedish "
-                        "local time)")
+    parser.add_argument("--since", help="judge exchanges from this time (ISO 8601, e.g. 2026-11-26T09:00; "
+                        "without a zone, Swedish local time)")
     parser.add_argument("--until", help="judge exchanges up to this time (ISO 8601; a date means the whole day)")
     parser.add_argument("--since-reset", action="store_true", help="judge only what came after the last reset")
     parser.add_argument("--consumer", metavar="HSAID", help="judge only this consumer's requests")

@@ -3,7 +3,11 @@ the served WSDL, and a real SOAP toolkit (zeep) building its client from the URL
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import zipfile
 
 import pytest
@@ -12,6 +16,7 @@ import zeep
 from zeep.transports import Transport
 
 from mockplatform.contracts import load_package
+from mockplatform.contracts import package as packages
 from mockplatform.domains.inbox1177 import PACKAGE as INBOX_PACKAGE
 from mockplatform.domains.inbox1177.names import ADD_MESSAGE_NS, IS_ACTIVE_USER_NS
 from mockplatform.errors import ContractPackageError
@@ -206,3 +211,18 @@ def test_a_flood_of_violations_is_listed_up_to_a_cap_and_counted():
     assert len(findings) == 51
     assert "80 schema violations in all" in findings[-1].message_en
     assert all(f.rule_id == "SCHEMA" for f in findings)
+
+
+def test_the_private_copies_of_processes_that_are_gone_are_removed(tmp_path, monkeypatch):
+    """A process killed before it could remove its copy of a package leaves it behind: the next process to load
+    a package removes it (and leaves the copies of live processes alone)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(packages, "_swept", False)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left = tmp_path / f"mockplatform-contracts-{gone.stdout.strip()}-abc"
+    mine = tmp_path / f"mockplatform-contracts-{os.getppid()}-def"  # pytest's parent: alive
+    for folder in (left, mine):
+        (folder / "schemas").mkdir(parents=True)
+    loaded = load_package(INBOX_PACKAGE)
+    assert not left.exists() and mine.exists()
+    assert loaded.root.is_relative_to(tmp_path) and f"-{os.getpid()}-" in loaded.root.name

@@ -18,10 +18,12 @@ ContractPackageError naming the package, the file in it, the line and what to do
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import shutil
 import tempfile
+import time
 import weakref
 import zipfile
 from collections.abc import Sequence
@@ -113,7 +115,9 @@ def load_package(source: str | Path, workdir: Path | None = None) -> ContractPac
     if not source.exists():
         raise UnreadableFile(f"{source}: no such contract package (file or folder)")
     owned = workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="mockplatform-contracts-")) if owned else workdir
+    if owned:
+        _sweep_left_behind()
+    workdir = Path(tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-")) if owned else workdir
     try:
         package = _materialise(source, workdir)
     except BaseException:
@@ -123,6 +127,41 @@ def load_package(source: str | Path, workdir: Path | None = None) -> ContractPac
     if owned:  # the private copy lives as long as the package object
         weakref.finalize(package, shutil.rmtree, str(workdir), True)
     return package
+
+
+_WORKDIR_PREFIX = "mockplatform-contracts-"  # + the process id + "-": whose copy it is
+_swept = False
+
+
+def _sweep_left_behind() -> None:
+    """Remove the private copies of processes that are gone (killed, so their copies were never removed), once
+    per process: they would pile up in the temporary folder. A copy from before the process id was in its name
+    goes when it is a day old."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    for folder in Path(tempfile.gettempdir()).glob(f"{_WORKDIR_PREFIX}*"):
+        pid = folder.name[len(_WORKDIR_PREFIX):].split("-", 1)[0]
+        try:
+            if pid.isdigit():
+                if int(pid) == os.getpid() or _alive(int(pid)):
+                    continue
+            elif time.time() - folder.stat().st_mtime < 86400:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 FIX_FILE = "correct the file, or ask the package's publisher for a corrected release"
