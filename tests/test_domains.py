@@ -49,6 +49,18 @@ def _tak(tmp_path: Path) -> Path:
     return tak
 
 
+def test_the_inbox_profile_stays_the_default_whatever_domains_come_before_it_by_name():
+    """A domain named before the inbox's (a complaints domain: "complaints" < "inbox1177") does not take over
+    verify without --profile."""
+    from dataclasses import replace
+
+    inbox = next(d for d in domains.installed() if d.name == "inbox1177")
+    webbooking = next(d for d in domains.installed() if d.name == "webbooking")
+    earlier = replace(webbooking, name="complaints")
+    assert domains.default_profile([earlier, inbox]) == "1177-inbox"
+    assert domains.default_profile([earlier]) == "web-booking"  # without it: the first domain's first
+
+
 def test_an_installed_distribution_adds_a_domain(tiny, tmp_path):
     names = [d.name for d in domains.installed()]
     assert names == ["anycontract", "engagementindex", "inbox1177", "tiny", "uthopp", "webbooking"]

@@ -104,6 +104,9 @@ class Domain:
     # other domains' profiles, so they are never the default one, nor the journal page's choice for a contract
     # another profile owns.
     judges_any_contract: bool = False
+    # Its first profile is the one used when none is named (verify without --profile), whatever other domains
+    # are installed; without such a domain, the first of the first domain in name order.
+    gives_default_profile: bool = False
 
     def fixtures(self, data: dict[str, Any], path: Path) -> Any:
         """Its section of the fixtures file (``data`` is the whole file); raise ConfigError naming the key."""
@@ -215,9 +218,11 @@ def shipped(package: ContractPackage, domains: Iterable[Domain] | None = None) -
 
 
 def profiles(domains: Iterable[Domain] | None = None) -> dict[str, Callable[[], Profile]]:
-    """The rule profiles of the installed domains, by id: a domain's that judges any contract last."""
+    """The rule profiles of the installed domains, by id: the default one's first, a domain's that judges any
+    contract last."""
     out: dict[str, Callable[[], Profile]] = {}
-    for domain in sorted(installed() if domains is None else domains, key=lambda d: d.judges_any_contract):
+    for domain in sorted(installed() if domains is None else domains,
+                         key=lambda d: (d.judges_any_contract, not d.gives_default_profile)):
         for profile_id, factory in domain.profiles().items():
             if profile_id in out:
                 raise ConfigError(f"rule profile '{profile_id}' is provided by two domains")
@@ -226,7 +231,8 @@ def profiles(domains: Iterable[Domain] | None = None) -> dict[str, Callable[[], 
 
 
 def default_profile(domains: Iterable[Domain] | None = None) -> str:
-    """The profile used when none is named: the first of the first domain that has one."""
+    """The profile used when none is named: the first of the domain that ``gives_default_profile``, else of the
+    first domain that has one."""
     known = profiles(domains)
     if not known:
         raise ConfigError("no rule profile is installed (no domain provides one)")

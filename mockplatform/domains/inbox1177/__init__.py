@@ -132,6 +132,7 @@ domain = InboxDomain(
     store_schema=INBOX_SCHEMA,
     template_dir=HERE / "templates",
     static_dir=HERE / "static",
+    gives_default_profile=True,  # the platform began as the inbox's: verify without --profile judges it
 )
 
 
