@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import domains
 from .app import Application, Config
-from .database import DATABASE_ENV, ERRORS, is_url
+from .database import DATABASE_ENV, ERRORS, is_url, shown
 from .errors import ConfigError, MockplatformError, UnreadableFile
 from .fixtures import load_fixtures
 from .journal import Journal, JournalError
@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
                        "on (in use: stop the other server, or let --port 0 pick a free one)."))
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
-    serve.add_argument("--journal", type=_journal_location, default=DEFAULT_JOURNAL,
+    serve.add_argument("--journal", type=_journal_location,
                        help=f"SQLite journal (default {DEFAULT_JOURNAL})")
     _database_option(serve)
     serve.add_argument("--tak", type=Path, help="TAK file (TOML; default: the built-in fixtures/tak.toml)")
@@ -158,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_epilog("mockplatform journal --limit 20 --journal .mockplatform/journal.sqlite",
                        "0 success; 2 usage error; 3 the journal could not be read."))
     journal.add_argument("--json", action="store_true", help="one JSON object per line")
-    journal.add_argument("--journal", type=_journal_location, default=DEFAULT_JOURNAL, help="the journal to read")
+    journal.add_argument("--journal", type=_journal_location, help="the journal to read")
     _database_option(journal)
     journal.add_argument("--bodies", action="store_true", help="include headers and bodies (with --json)")
     journal.add_argument("--limit", type=_positive, help="only the newest N exchanges")
@@ -204,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="how long to wait for the system's own calls after the last change (default 10)")
     probe.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     probe.add_argument("--port", type=_port, default=8080, help="port the system under test calls (default 8080)")
-    probe.add_argument("--journal", type=_journal_location, default=DEFAULT_JOURNAL,
+    probe.add_argument("--journal", type=_journal_location,
                        help=f"journal (default {DEFAULT_JOURNAL})")
     _database_option(probe)
     probe.add_argument("--tak", type=Path, help="TAK file (default: the built-in fixtures/tak.toml)")
@@ -259,15 +259,34 @@ def _database_url(value: str) -> str:
 
 def _database_option(parser: argparse.ArgumentParser) -> None:
     """``--database``: PostgreSQL instead of the SQLite file ``--journal`` (default: $MOCKPLATFORM_DATABASE)."""
-    parser.add_argument("--database", type=_database_url, default=os.environ.get(DATABASE_ENV) or None,
+    parser.add_argument("--database", type=_database_url,
                         metavar="URL", help="keep everything in this PostgreSQL database instead of the SQLite "
                         f"journal: postgresql://USER:PASSWORD@HOST:PORT/DATABASE (default ${DATABASE_ENV}, else the "
                         "SQLite journal); one platform for a team, see the README")
 
 
+def resolve_store(args: argparse.Namespace, default_journal: Path | None = DEFAULT_JOURNAL) -> None:
+    """Where the command's state is, into ``args.journal``: ``--database`` (a PostgreSQL URL), else ``--journal``
+    (a SQLite file), else $MOCKPLATFORM_DATABASE, else ``default_journal``. Both options at once is an error: the
+    two name different places. (Given once; a second call leaves it.)"""
+    if getattr(args, "store_resolved", False):
+        return
+    args.store_resolved = True
+    journal, database = getattr(args, "journal", None), getattr(args, "database", None)
+    if journal is not None and database is not None:
+        raise ConfigError("--journal and --database name two different places: give one (--journal FILE for a "
+                          "SQLite journal, --database URL for PostgreSQL)")
+    if journal is None and database is None:
+        database = os.environ.get(DATABASE_ENV) or None
+        if database is not None and not is_url(database):
+            raise ConfigError(f"${DATABASE_ENV} is {shown(database)!r}, not a PostgreSQL URL: set it to "
+                              "postgresql://USER@HOST:PORT/DATABASE, or unset it to use the SQLite journal")
+    args.journal = database or journal or default_journal
+
+
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``verify`` (the pytest suite in contract_tests/ takes the same ones)."""
-    parser.add_argument("--journal", type=_journal_location, default=DEFAULT_JOURNAL,
+    parser.add_argument("--journal", type=_journal_location,
                         help=f"journal (default {DEFAULT_JOURNAL})")
     _database_option(parser)
     parser.add_argument("--out", type=Path, default=Path("protocol-out"), help="output folder (default protocol-out)")
@@ -302,6 +321,7 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
 def verify_options(args: argparse.Namespace) -> VerifyOptions:
     from .verification import Description, VerifyOptions, load_description
 
+    resolve_store(args)
     description = load_description(args.describe) if args.describe else Description()
     if args.messages_per_year is not None and args.messages_per_year < 0:
         raise ConfigError("--messages-per-year must be 0 or more")
@@ -332,9 +352,9 @@ def verdict_exit_code(protocol: Protocol, allow_not_run: bool = False) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if getattr(args, "database", None):  # the journal, and everything else, is in PostgreSQL
-        args.journal = args.database
     try:
+        if hasattr(args, "journal"):
+            resolve_store(args, None if args.command == "protocol" else DEFAULT_JOURNAL)
         if args.command == "serve":
             return _serve(args)
         if args.command == "fixtures":
@@ -349,6 +369,9 @@ def main(argv: list[str] | None = None) -> int:
             return _protocol_check(args)
         if args.command == "probe":
             return _probe(args)
+    except BrokenPipeError:  # the reader went away (mockplatform journal | head): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exiting flushes nowhere
+        return EXIT_OK
     except (JournalError, ProtocolWriteError, UnreadableFile, OSError, *ERRORS) as exc:
         print(f"mockplatform: {exc}", file=sys.stderr)
         return EXIT_IO
@@ -601,6 +624,7 @@ def _probe(args: argparse.Namespace) -> int:
         citizens.append(number)
     if args.wait < 0:
         raise ConfigError("--wait must be 0 seconds or more")
+    resolve_store(args)
     description = load_description(args.describe) if args.describe else Description()
     description = description.merged(system_name=args.system_name, organisation=args.organisation,
                                      environment=args.environment)

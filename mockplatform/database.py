@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import psycopg
 
@@ -59,17 +59,38 @@ def is_url(location: str | Path | None) -> bool:
     return location is not None and str(location).startswith(URL_SCHEMES)
 
 
+# The password in a URL: after the user and up to the last "@" (a password may hold an unencoded "/", "#", "?" or
+# "@"), or a "password" parameter of the query.
+_PASSWORDS = (re.compile(r"^(postgres(?:ql)?://[^:@/?#]*:)(.*)(@)", re.I | re.S),
+              re.compile(r"([?&]password=)([^&]*)()", re.I))
+HIDDEN = "***"
+
+
 def shown(location: str | Path) -> str:
-    """The location as it may be printed: a URL without its password."""
+    """The location as it may be printed: a URL without its password (in the user part or a parameter)."""
     text = str(location)
     if not is_url(text):
         return text
-    parts = urlsplit(text)
-    if parts.password is None:
-        return text
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+    for pattern in _PASSWORDS:
+        text = pattern.sub(rf"\g<1>{HIDDEN}\g<3>", text)
+    return text
+
+
+def passwords(location: str | Path) -> list[str]:
+    """The passwords a URL holds, as written and decoded: what an error message quoting the URL must not show."""
+    found = []
+    for pattern in _PASSWORDS:
+        for match in pattern.finditer(str(location)):
+            if match.group(2):
+                found += [match.group(2), unquote(match.group(2))]
+    return [p for p in found if p]
+
+
+def scrubbed(text: str, location: str | Path) -> str:
+    """``text`` (a driver's error message) with the URL's passwords hidden."""
+    for secret in sorted(passwords(location), key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    return text
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------------------
@@ -169,17 +190,18 @@ class PostgresCursor:
         self._cursor: psycopg.Cursor | None = None
         self.row_factory: Any = sqlite3.Row  # anything but None: rows readable by name
 
-    def _new(self) -> psycopg.Cursor:
-        return self._conn.raw().cursor(row_factory=_rows_by_name if self.row_factory is not None else _plain_rows)
+    def _on(self, raw: psycopg.Connection) -> psycopg.Cursor:
+        self._cursor = raw.cursor(row_factory=_rows_by_name if self.row_factory is not None else _plain_rows)
+        return self._cursor
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> PostgresCursor:
-        self._cursor = self._new()
-        self._conn.run(self._cursor.execute, pg_sql(sql), tuple(parameters))
+        query, values = pg_sql(sql), tuple(parameters)
+        self._conn.run(lambda raw: self._on(raw).execute(query, values))
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]]) -> PostgresCursor:
-        self._cursor = self._new()
-        self._conn.run(self._cursor.executemany, pg_sql(sql), [tuple(p) for p in seq_of_parameters])
+        query, values = pg_sql(sql), [tuple(p) for p in seq_of_parameters]
+        self._conn.run(lambda raw: self._on(raw).executemany(query, values))
         return self
 
     def fetchone(self) -> Any:
@@ -230,19 +252,27 @@ class PostgresConnection:
                 if conn is None or conn.closed or conn.broken:
                     if conn is not None:
                         conn.close()
-                    conn = connect_postgres(self.url)
+                    conn = connect_postgres(self.url, serving=not self.read_only)
                     if self.read_only:
                         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
                     self._conn = conn
         return conn
 
-    def run(self, method: Callable[..., Any], *args: Any) -> Any:
+    def run(self, action: Callable[[psycopg.Connection], Any]) -> Any:
+        """``action`` on the connection. One that fails because the server dropped the connection while it was
+        idle (PostgreSQL restarted since its last use: nothing of a transaction is lost) runs once more, on a
+        new connection: so the first call after the database is back goes through."""
+        raw = self.raw()
+        idle = raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         try:
-            return method(*args)
+            return action(raw)
         except UNREACHABLE:
-            if self._conn is not None and self._conn.broken:
-                self._conn.close()
-            raise
+            if not (raw.broken or raw.closed):
+                raise
+            raw.close()
+            if not idle:
+                raise
+        return action(self.raw())
 
     def cursor(self) -> PostgresCursor:
         return PostgresCursor(self)
@@ -255,8 +285,8 @@ class PostgresConnection:
 
     def executescript(self, script: str) -> None:
         """Run several statements (no parameters), as one."""
-        conn = self.raw()
-        self.run(conn.execute, script.encode("utf-8"))
+        text = script.encode("utf-8")
+        self.run(lambda raw: raw.execute(text))
 
     def close(self) -> None:
         if self._conn is not None:
@@ -264,9 +294,20 @@ class PostgresConnection:
             self._conn = None
 
 
-def connect_postgres(url: str) -> psycopg.Connection:
-    """A new autocommit connection; an unreachable server fails within seconds, not minutes."""
-    return psycopg.connect(url, autocommit=True, connect_timeout=5, application_name="mockplatform")
+# How long the platform waits for PostgreSQL before it answers VP012: a statement (a lock wait too) ends after
+# STATEMENT_TIMEOUT_MS at the server, and a connection whose server went silent (the network gone) is given up
+# after TCP_TIMEOUT_MS. (A reader of the whole journal, verify, has no statement limit.)
+STATEMENT_TIMEOUT_MS = 30_000
+TCP_TIMEOUT_MS = 20_000
+
+
+def connect_postgres(url: str, serving: bool = False) -> psycopg.Connection:
+    """A new autocommit connection; an unreachable server fails within seconds, not minutes. ``serving``: the
+    platform's own connections, whose statements are bounded (STATEMENT_TIMEOUT_MS)."""
+    limits = {"options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"} if serving and "options=" not in url else {}
+    return psycopg.connect(url, autocommit=True, connect_timeout=5, application_name="mockplatform",
+                           keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=2,
+                           tcp_user_timeout=TCP_TIMEOUT_MS, **limits)
 
 
 # -- both ---------------------------------------------------------------------------------------------------
@@ -304,6 +345,22 @@ class Database:
             conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         conn.row_factory = sqlite3.Row
         return conn
+
+    def run_script(self, conn: Connection, script: str) -> None:
+        """Run a script of statements (a ``CREATE TABLE`` script written for SQLite, in this database's types)
+        inside the caller's transaction: SQLite's ``executescript`` would commit first, so its statements are run
+        one at a time."""
+        if self.postgres:
+            conn.executescript(ddl(script, True))
+            return
+        statement = ""
+        for line in script.splitlines(keepends=True):
+            statement += line
+            if sqlite3.complete_statement(statement):
+                conn.execute(statement)
+                statement = ""
+        if statement.strip():
+            conn.execute(statement)
 
     def begin_write(self, conn: Connection) -> None:
         """Begin a transaction that writes, holding the one write lock (of the file; of every instance)."""
@@ -354,12 +411,12 @@ class Database:
         try:
             conn = self.connect(read_only=True) if self.postgres else None
         except ERRORS as exc:
-            return first_line(exc)
+            return scrubbed(first_line(exc), self.location)
         if conn is not None:
             try:
                 conn.execute("SELECT 1").fetchone()
             except ERRORS as exc:
-                return first_line(exc)
+                return scrubbed(first_line(exc), self.location)
             finally:
                 conn.close()
         return None

@@ -11,10 +11,15 @@ it).
 
 from __future__ import annotations
 
+import logging
+
 from . import admin, web
 from .app import Application
 from .contracts import wsdl as wsdl_documents
+from .database import UNREACHABLE, first_line
 from .messages import Request, Response, json_response
+
+log = logging.getLogger("mockplatform")
 
 _TEXT = "text/plain; charset=UTF-8"
 
@@ -34,6 +39,17 @@ def needs_worker(app: Application, request: Request) -> bool:
 
 
 def handle(app: Application, request: Request) -> Response:
+    try:
+        return _route(app, request)
+    except UNREACHABLE as exc:  # a page, the admin API: the database is away (a SOAP call gets VP012 instead)
+        said = first_line(exc)
+        log.error("the database cannot be reached (%s): %s %s answered 503", said, request.method, request.path)
+        return Response(503, [("Content-Type", _TEXT), ("Retry-After", "5")],
+                        f"mockplatform: the database cannot be reached ({said}); GET /status says when it is "
+                        "back\n".encode())
+
+
+def _route(app: Application, request: Request) -> Response:
     path = request.path
     in_vp = under_vp(path)
     if request.method == "POST" and in_vp:

@@ -21,7 +21,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from .database import ERRORS, UNREACHABLE, Connection, Database, shown
+from .database import ERRORS, UNREACHABLE, Connection, Database, first_line, scrubbed, shown
 from .errors import MockplatformError
 from .shortcuts import json_text
 
@@ -36,10 +36,11 @@ SCHEMA_HISTORY = {
        "by the instance that runs it (outbox.claimed); an SSO session's service providers kept in the order they "
        "joined (sso_session_sps.seq)",
 }
-# A step that upgrades an existing journal to a version: (version, SQL script), run once, in order, when a journal
-# older than that version is opened for writing (its tables made by ``extra_schema`` already). A journal from
-# before versions were kept counts as version 1.
-Upgrade = tuple[int, str]
+# A step that upgrades an existing journal to a version: (version, SQL script or a function of the connection and
+# the database), run once, in order, when a journal older than that version is opened for writing, after the tables
+# of ``extra_schema`` are made (so a step finds a table new to the journal made already in this version's form,
+# and must look before it alters one). A journal from before versions were kept counts as version 1.
+Upgrade = tuple[int, "str | Callable[[Connection, Database], None]"]
 
 
 # The read connections an instance opens to PostgreSQL, shared by its threads (with SQLite, one per thread).
@@ -355,7 +356,7 @@ def _version() -> str:
 
 def cannot_reach(database: Database, exc: BaseException) -> str:
     """Why a journal in PostgreSQL cannot be opened, naming the database and what to do."""
-    said = " ".join(str(exc).split()) or type(exc).__name__
+    said = scrubbed(" ".join(str(exc).split()) or type(exc).__name__, database.location)
     return (f"{database.shown()}: cannot use this PostgreSQL database ({said}): check that the server runs and "
             "that the URL's host, port, user, password and database name are right (the database must exist: "
             "createdb NAME), or leave out --database to keep the journal in a SQLite file")
@@ -573,10 +574,16 @@ class Journal:
             self._conn = open_database(self.path)
             # Checkpoints run in _Checkpointer, not in the committing request.
             self._conn.execute("PRAGMA wal_autocheckpoint=0")
-            with self._lock:
-                found = self._found_version()
-                self._conn.executescript(_SCHEMA)
-                self._upgrade(extra_schema, upgrades, found)
+            with self._lock:  # made or upgraded in one transaction: all of it, or (failing) nothing
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    found = self._found_version()
+                    self.database.run_script(self._conn, _SCHEMA)
+                    self._upgrade(extra_schema, upgrades, found)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
         except JournalError:
             self._conn.close()
             raise
@@ -609,7 +616,7 @@ class Journal:
                 self.database.begin_write(conn)
                 try:
                     found = self._found_version()
-                    conn.executescript(self.database.ddl(_SCHEMA.replace(_DROP_CORRELATION, "")))
+                    self.database.run_script(conn, _SCHEMA.replace(_DROP_CORRELATION, ""))
                     # A scan for one correlation id would read the whole table: the instances do not share
                     # the in-process index SQLite's single writer keeps (``_ids_with``).
                     conn.execute("CREATE INDEX IF NOT EXISTS exchanges_correlation ON exchanges(correlation_id)")
@@ -641,11 +648,17 @@ class Journal:
             if column.name not in present:  # a journal from before the column (``added_later``)
                 conn.execute(f"ALTER TABLE exchanges ADD COLUMN {column.name} {database.ddl(column.sql)}")
         for script in extra_schema:
-            conn.executescript(database.ddl(script))
+            database.run_script(conn, script)
         if found is not None:
-            for version, script in sorted(upgrades, key=lambda u: u[0]):
+            for version, step in sorted(upgrades, key=lambda u: u[0]):
                 if found < version <= SCHEMA_VERSION:
-                    conn.executescript(database.ddl(script))
+                    try:
+                        step(conn, database) if callable(step) else database.run_script(conn, step)
+                    except ERRORS as exc:
+                        raise JournalError(
+                            f"{database.shown()}: cannot upgrade this journal from schema version {found} to "
+                            f"{SCHEMA_VERSION} ({scrubbed(first_line(exc), database.location)}); nothing was "
+                            f"changed: keep using the mockplatform that wrote it, and report this") from None
         # Upgraded in place (or new): this version's from now on.
         conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) "
                      "DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))

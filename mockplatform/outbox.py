@@ -12,6 +12,7 @@ and dropped: the exchange it made (a VP fault, a producer's fault) is the eviden
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .database import ERRORS, Connection
+from .database import ERRORS, Connection, Database, first_line
 from .journal import Effect, Journal
 
 log = logging.getLogger("mockplatform")
@@ -36,7 +37,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 # ``claimed``: when an instance took the follow-up to run it (one platform on a shared database has several
 # workers; each follow-up runs once). A claim older than ``STALE_CLAIM_S`` is of an instance that died: taken over.
-OUTBOX_UPGRADES = ((3, "ALTER TABLE outbox ADD COLUMN claimed TEXT;"),)
+def _add_claimed(conn: Connection, database: Database) -> None:
+    if "claimed" not in database.columns(conn, "outbox"):  # (a journal from before the outbox has it new)
+        conn.execute("ALTER TABLE outbox ADD COLUMN claimed TEXT")
+
+
+OUTBOX_UPGRADES = ((3, _add_claimed),)
 STALE_CLAIM_S = 60.0
 _CLAIM = ("UPDATE outbox SET claimed = ? WHERE id = (SELECT id FROM outbox WHERE claimed IS NULL OR claimed < ? "
           "ORDER BY id LIMIT 1) RETURNING id, kind, payload")
@@ -56,6 +62,7 @@ class Outbox:
         self._idle = threading.Event()
         self._stop = False
         self._thread: threading.Thread | None = None
+        self._done: list[int] = []  # ran, not yet removed
 
     @staticmethod
     def effect(kind: str, payload: dict[str, Any]) -> Effect:
@@ -115,19 +122,35 @@ class Outbox:
         conn.execute("DELETE FROM outbox")
 
     def _run(self) -> None:
+        failing = False  # the database failed at the last look: said once, not once a second
         while not self._stop:
             self._wake.wait(1.0)
             self._wake.clear()
             while not self._stop:
                 try:
+                    self._remove_done()
                     row = self._claim()
-                except ERRORS:
-                    log.exception("outbox: could not read the follow-ups")
+                except Exception as exc:  # the database is away (or broken): look again in a second
+                    if not failing:
+                        log.error("outbox: could not read the follow-ups (%s); trying again every second",
+                                  first_line(exc))
+                    failing = True
                     break
+                if failing:
+                    log.info("outbox: the follow-ups can be read again")
+                    failing = False
                 if row is None:
                     break
                 self._run_one(row[0], row[1], row[2])
             self._idle.set()
+
+    def _remove_done(self) -> None:
+        """Remove the follow-ups that ran but could not be removed then (the database was away)."""
+        while self._done:
+            row_id = self._done[0]
+            self.journal.write(lambda conn, row_id=row_id: conn.execute("DELETE FROM outbox WHERE id = ?", (row_id,)),
+                               exchanges_kept=True)
+            self._done.pop(0)
 
     def _claim(self) -> tuple | None:
         """The oldest follow-up no live worker has taken, taken (None: none waits)."""
@@ -148,9 +171,10 @@ class Outbox:
                 handler(json.loads(payload))
         except Exception:  # the exchanges it made are journaled; the follow-up is not tried again
             log.exception("outbox: follow-up %s (%s) failed", row_id, kind)
-        finally:
-            self.journal.write(lambda conn: conn.execute("DELETE FROM outbox WHERE id = ?", (row_id,)),
-                               exchanges_kept=True)
+        # It ran: removed now, or (the database away) as soon as it is back, by this worker, which holds its claim.
+        self._done.append(row_id)
+        with contextlib.suppress(*ERRORS):
+            self._remove_done()
 
 
 __all__ = ["OUTBOX_SCHEMA", "OUTBOX_UPGRADES", "Handler", "Outbox"]

@@ -16,7 +16,6 @@ raised in that test.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import pytest
 
 from .app import Application, Config
-from .database import DATABASE_ENV, is_url
+from .database import is_url, shown
 from .expectations import Expectation, verify_count
 from .findings import Finding, Severity
 from .journal import Exchange
@@ -140,8 +139,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a folder of response templates for the generic producer (builtin:generic)")
     group.addoption("--mockplatform-database", metavar="URL",
                     help="keep the platform's state in this PostgreSQL database (postgresql://...) instead of a SQLite "
-                         "file in the session's temporary folder (default $MOCKPLATFORM_DATABASE). Each test empties "
-                         "it: give the tests a database of their own, not the team's")
+                         "file in the session's temporary folder. Each test empties it: give the tests a database of "
+                         "their own (one that holds exchanges the tests did not make is refused)")
     group.addoption("--mockplatform-check-contract", action="store_true", default=None,
                     help="after each test using the platform, fail it on contract rule violations in its calls")
     group.addoption("--mockplatform-fail-on-warnings", action="store_true", default=None,
@@ -186,13 +185,36 @@ def mockplatform_app(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pyt
     """The platform, built once per session (schemas compiled, fixtures and TAK loaded)."""
     fixtures, tak = _option(pytestconfig, "fixtures"), _option(pytestconfig, "tak")
     contracts, templates = _option(pytestconfig, "contracts") or [], _option(pytestconfig, "templates")
-    database = _option(pytestconfig, "database") or os.environ.get(DATABASE_ENV) or None
+    # Only the plugin's own option: not $MOCKPLATFORM_DATABASE, which names a team's platform, and each test empties
+    # the database it is given.
+    database = _option(pytestconfig, "database") or None
     app = Application(Config(journal=tmp_path_factory.mktemp("mockplatform") / "journal.sqlite", database=database,
                              fixtures=Path(fixtures) if fixtures else None, tak=Path(tak) if tak else None,
                              contracts=[Path(c) for c in contracts], templates=Path(templates) if templates else None,
                              settings=Settings(admin="on")))
+    if database:
+        _claim_for_tests(app, database)
     yield app
     app.close()
+
+
+_TESTS_MARK = "pytest_plugin"  # meta: the database is the tests' own, to empty
+
+
+def _claim_for_tests(app: Application, database: str) -> None:
+    """Refuse a database that holds exchanges the plugin did not make (a team's platform: each test would empty
+    it); mark one it may empty."""
+    reader = app.journal.reader()
+    mine = reader.execute("SELECT value FROM meta WHERE key = ?", (_TESTS_MARK,)).fetchone()
+    held = app.journal.count()
+    if held and not mine:
+        app.close()
+        pytest.fail(f"--mockplatform-database {shown(database)} holds {held} exchanges that these tests did not make "
+                    "(a team's platform?), and each test empties it: give the tests a database of their own "
+                    "(createdb NAME)", pytrace=False)
+    app.journal.write(lambda conn: conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, 'yes') ON CONFLICT(key) DO NOTHING", (_TESTS_MARK,)),
+        exchanges_kept=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from mockplatform import Application, Config
 from mockplatform.expectations import Expectation, verify_count
+from mockplatform.http_routes import handle
 from mockplatform.journal import Exchange
+from mockplatform.messages import Request
+
+from .soap import is_active_user
 
 pytest_plugins = ["pytester"]
 
@@ -219,3 +224,40 @@ def test_active_before_the_fixture(started_before, mockplatform_inprocess):
         "*intercept(mockplatform_app, mock=rsps)*",
     ])
     result.stdout.fnmatch_lines(["*MockplatformWarning: a responses mock is already active*intercept(*"])
+
+
+def test_the_plugin_keeps_its_platform_in_its_own_postgresql_database_and_never_empties_a_teams(suite,
+                                                                                                 postgresql_cluster,
+                                                                                                 monkeypatch):
+    """--mockplatform-database: the tests' platform on PostgreSQL, emptied for each test. A database that holds
+    exchanges the plugin did not make is refused (each test would empty a team's platform), and the team's
+    variable $MOCKPLATFORM_DATABASE is not the plugin's."""
+    suite.makepyfile(test_consumer='''
+from helpers import post, is_active_user
+
+def test_one(mockplatform):
+    post(mockplatform, is_active_user())
+    mockplatform.assert_received(contract="IsActiveUser", count=1)
+
+def test_two(mockplatform):
+    mockplatform.assert_received(count=0)
+''')
+    own = postgresql_cluster.create_database()
+    result = suite.runpytest("-p", "no:cacheprovider", f"--mockplatform-database={own}")
+    result.assert_outcomes(passed=2)
+    assert suite.runpytest("-p", "no:cacheprovider", f"--mockplatform-database={own}").ret == 0  # its own again
+
+    team = postgresql_cluster.create_database()
+    app = Application(Config(database=team))  # the team's platform, with a call journaled
+    handle(app, Request("POST", "/vp", [("Content-Type", "text/xml")], is_active_user(), client="127.0.0.1:1"))
+    app.close()
+    refused = suite.runpytest("-p", "no:cacheprovider", f"--mockplatform-database={team}")
+    refused.assert_outcomes(errors=2)
+    refused.stdout.fnmatch_lines(["*holds 1 exchanges that these tests did not make*"])
+    monkeypatch.setenv("MOCKPLATFORM_DATABASE", team)  # the team's variable: not used by the plugin
+    suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+    journal = Application(Config(database=team)).journal
+    try:
+        assert journal.count() == 1  # the team's call is still there
+    finally:
+        journal.close()

@@ -19,10 +19,10 @@ import requests
 
 from mockplatform import Application, Config
 from mockplatform.cli import main
-from mockplatform.database import shown
+from mockplatform.database import Database, shown
 from mockplatform.domains.inbox1177.store import InboxStore
 from mockplatform.domains.uthopp.store import SsoStore
-from mockplatform.journal import SCHEMA_VERSION, Journal, JournalError
+from mockplatform.journal import SCHEMA_VERSION, Journal, JournalError, cannot_reach
 from mockplatform.outbox import OUTBOX_SCHEMA, OUTBOX_UPGRADES, Outbox
 from mockplatform.producers.faults import FaultKind, InjectedFault
 from mockplatform.server import start_in_thread
@@ -154,6 +154,16 @@ def test_a_newer_database_is_refused_and_an_older_one_upgraded(postgresql_url, t
         Application(Config(database=postgresql_url))
 
 
+_V2_EXCHANGES = """
+        CREATE TABLE exchanges (id INTEGER PRIMARY KEY, time TEXT NOT NULL, duration_ms REAL NOT NULL, client TEXT,
+            method TEXT, path TEXT, consumer TEXT, logical_address TEXT, contract TEXT, correlation_id TEXT,
+            http_status INTEGER NOT NULL, vp_code TEXT, fault_detail TEXT, route_trace TEXT, producer_address TEXT,
+            producer_status INTEGER, producer_ms REAL, request_headers TEXT NOT NULL, request_body BLOB,
+            request_size INTEGER NOT NULL, response_headers TEXT NOT NULL, response_body BLOB, effect TEXT,
+            injected TEXT, identified_by TEXT, client_certificate TEXT, observations TEXT);
+"""
+
+
 def test_a_version_2_sqlite_journal_is_upgraded_in_place(tmp_path):
     """Version 3 changed two tables: the outbox got its claim, an SSO session's service providers their order.
     A journal version 2 wrote keeps its rows, in their order."""
@@ -162,12 +172,7 @@ def test_a_version_2_sqlite_journal_is_upgraded_in_place(tmp_path):
     conn.executescript("""
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
         INSERT INTO meta VALUES ('schema_version', '2');
-        CREATE TABLE exchanges (id INTEGER PRIMARY KEY, time TEXT NOT NULL, duration_ms REAL NOT NULL, client TEXT,
-            method TEXT, path TEXT, consumer TEXT, logical_address TEXT, contract TEXT, correlation_id TEXT,
-            http_status INTEGER NOT NULL, vp_code TEXT, fault_detail TEXT, route_trace TEXT, producer_address TEXT,
-            producer_status INTEGER, producer_ms REAL, request_headers TEXT NOT NULL, request_body BLOB,
-            request_size INTEGER NOT NULL, response_headers TEXT NOT NULL, response_body BLOB, effect TEXT,
-            injected TEXT, identified_by TEXT, client_certificate TEXT, observations TEXT);
+    """ + _V2_EXCHANGES + """
         CREATE TABLE outbox (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL, exchange_id INTEGER);
         INSERT INTO outbox (kind, payload) VALUES ('ei.notify', '{}');
         CREATE TABLE sso_session_sps (session_id TEXT NOT NULL, entity_id TEXT NOT NULL, name_id TEXT NOT NULL,
@@ -213,10 +218,15 @@ def test_postgresql_down_means_vp012_and_status_says_so_and_the_instance_recover
         assert status.status_code == 503
         assert status.json()["ServiceStatus"] == "DatabaseUnreachable" and status.json()["DatabaseReachable"] is False
         assert status.json()["DatabaseError"]
+        for page in ("/ui/journal", "/admin/journal", "/admin/faults"):  # pages and admin: 503, in plain words
+            r = requests.get(server.url + page, timeout=30)
+            assert r.status_code == 503 and r.text.startswith("mockplatform: the database cannot be reached"), r.text
         own_cluster.start()
-        assert requests.get(server.url + "/status", timeout=30).json()["ServiceStatus"] == "Started"
+        # the first call after the restart goes through (the connections the restart dropped are opened again)
         answer = requests.post(server.url + "/vp", data=is_active_user(), timeout=30)
         assert answer.status_code == 200, answer.text
+        assert requests.get(server.url + "/admin/journal", timeout=30).status_code == 200
+        assert requests.get(server.url + "/status", timeout=30).json()["ServiceStatus"] == "Started"
         # what was answered 200 is journaled; the VP012 while it was down is not (it could not be)
         assert [e.http_status for e in app.journal.exchanges()] == [200, 200]
     finally:
@@ -241,3 +251,74 @@ def test_the_database_option_takes_only_a_postgresql_url(capsys):
 
 def test_a_password_is_never_printed():
     assert shown("postgresql://team:s3cret@db.example:5432/mock") == "postgresql://team:***@db.example:5432/mock"
+
+
+def test_a_journal_from_before_the_outbox_and_the_sso_stand_in_is_upgraded(tmp_path):
+    """A version-1 journal has neither table: both are made in version 3's form, and the steps that would alter
+    them leave them be."""
+    path = tmp_path / "v1.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_V2_EXCHANGES.replace("effect TEXT,\n            injected TEXT, identified_by TEXT, "
+                                                 "client_certificate TEXT, observations TEXT", "effect TEXT"))
+    app = Application(Config(journal=path))
+    try:
+        assert app.journal.database.columns(app.journal.reader(), "outbox")[-1] == "claimed"
+        assert "seq" in app.journal.database.columns(app.journal.reader(), "sso_session_sps")
+    finally:
+        app.close()
+
+
+def test_an_upgrade_that_fails_changes_nothing_and_says_so(tmp_path):
+    path = tmp_path / "v2.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+                           "INSERT INTO meta VALUES ('schema_version', '2');" + _V2_EXCHANGES)
+    with pytest.raises(JournalError, match=r"cannot upgrade this journal from schema version 2 to \d+ \(no such "
+                                           r"table: nosuch\); nothing was changed"):
+        Journal(path, extra_schema=[OUTBOX_SCHEMA], upgrades=[(3, "ALTER TABLE nosuch ADD COLUMN x TEXT;")])
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'outbox'").fetchone() == (0,)
+
+
+def test_the_follow_up_worker_outlives_an_outage_of_the_database(own_cluster):
+    url = own_cluster.create_database()
+    journal = Journal(url, extra_schema=[OUTBOX_SCHEMA], upgrades=OUTBOX_UPGRADES)
+    ran: list[int] = []
+    outbox = Outbox(journal, {"count": lambda payload: ran.append(payload["n"])})
+    outbox.start()
+    try:
+        journal.write(lambda conn: Outbox.effect("count", {"n": 1})(conn, 0), exchanges_kept=True)
+        assert outbox.wait_idle(10) and ran == [1]
+        own_cluster.stop()
+        time.sleep(2.5)  # the worker looks every second, and fails
+        own_cluster.start()
+        journal.write(lambda conn: Outbox.effect("count", {"n": 2})(conn, 0), exchanges_kept=True)
+        assert outbox.wait_idle(15) and ran == [1, 2]
+        assert outbox.pending() == 0
+    finally:
+        outbox.stop()
+        journal.close()
+
+
+def test_journal_and_database_together_are_a_usage_error_and_the_variable_yields_to_journal(tmp_path, capsys,
+                                                                                            monkeypatch):
+    assert main(["journal", "--journal", str(tmp_path / "j.sqlite"), "--database", "postgresql://u@h/d"]) == 2
+    assert "--journal and --database name two different places" in capsys.readouterr().err
+    monkeypatch.setenv("MOCKPLATFORM_DATABASE", f"postgresql://nobody@127.0.0.1:{free_port()}/nothing")
+    Application(Config(journal=tmp_path / "j.sqlite")).close()
+    assert main(["journal", "--journal", str(tmp_path / "j.sqlite")]) == 0  # the file named, not the variable's
+    assert main(["journal"]) == 3  # the variable's, which is not there
+    assert "cannot use this PostgreSQL database" in capsys.readouterr().err
+    monkeypatch.setenv("MOCKPLATFORM_DATABASE", "journal.sqlite")
+    assert main(["journal"]) == 2
+    assert "$MOCKPLATFORM_DATABASE is 'journal.sqlite', not a PostgreSQL URL" in capsys.readouterr().err
+
+
+def test_no_password_is_printed_whatever_form_it_takes():
+    for url in ("postgresql://team:s3cret@db.example:5432/mock", "postgresql://db.example/mock?user=t&password=s3cret",
+                "postgresql://team:s3c/ret@db.example/mock", "postgresql://team:s3c@ret@db.example/mock"):
+        assert "s3c" not in shown(url) and "***" in shown(url), shown(url)
+    said = cannot_reach(Database("postgresql://team:s3%ZZret@db.example/mock"),
+                        ValueError('invalid percent-encoded token: "s3%ZZret"'))
+    assert "s3" not in said and "***" in said, said

@@ -91,9 +91,10 @@ class Domain:
     contract_packages: Sequence[Path] = field(default_factory=tuple)
     # SQL run at journal start (CREATE ... IF NOT EXISTS): its state lives beside the journal.
     store_schema: str = field(default="", repr=False)
-    # Scripts that bring its tables in an older journal up to this version: (journal schema version, SQL), see
-    # ``journal.Upgrade``. SQL that SQLite and PostgreSQL both run (``database``), table types as SQLite has them.
-    store_upgrades: Sequence[tuple[int, str]] = field(default_factory=tuple, repr=False)
+    # Steps that bring its tables in an older journal up to this version: (journal schema version, SQL or a
+    # function), see ``journal.Upgrade``. SQL that SQLite and PostgreSQL both run (``database``), table types as
+    # SQLite has them.
+    store_upgrades: Sequence[tuple[int, Any]] = field(default_factory=tuple, repr=False)
     # Folders of Jinja2 templates and static files (CSS, JS) for its pages.
     template_dir: Path | None = None
     static_dir: Path | None = None

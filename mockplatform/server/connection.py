@@ -19,6 +19,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
+from ..database import UNREACHABLE
 from ..faults import vp012
 from ..http1 import Head, Message, Refusal, RequestReader
 from ..messages import Request, Response
@@ -224,6 +225,8 @@ class Connection(asyncio.BufferedProtocol):
     def _needs_worker(self, request: Request) -> bool:
         try:
             return self.server.needs_worker(request)
+        except UNREACHABLE:  # the database is away: the handling answers VP012 (and logs it), on the loop
+            return False
         except Exception:  # a bug of ours: logged, and the worker's handling answers (VP012 if it fails too)
             log.exception("could not tell whether %s %s may wait", request.method, request.path)
             return True

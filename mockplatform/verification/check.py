@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..database import is_url
+from ..database import HIDDEN, is_url
 from ..errors import ConfigError, UnreadableFile
 from ..protocol.json_format import FORMAT_NAME, protocol_to_dict
 from .engine import VerifyOptions, verify
@@ -51,7 +51,10 @@ def check_protocol(path: Path, journal: Path | str | None = None, fixtures: Path
     selection = head["selection"]
     fixtures = fixtures or (Path(selection["fixtures"]) if selection.get("fixtures") else None)
     contracts = contracts if contracts is not None else [Path(p) for p in selection.get("contracts") or []]
-    named = journal or head["journal"]  # (a PostgreSQL URL is printed without its password: give --database)
+    named = journal or head["journal"]
+    if is_url(named) and HIDDEN in str(named):  # the URL as the protocol shows it, password hidden
+        raise ConfigError(f"the protocol names the journal {named}, whose password the protocol does not keep: give "
+                          "the database with its password: protocol check --database URL")
     options = VerifyOptions(journal=named if is_url(named) else Path(named), since=selection.get("since"),
                             until=selection.get("until"), consumer=selection.get("consumer"),
                             system_id=selection.get("system_id"), profile=head.get("rule_profile") or None,

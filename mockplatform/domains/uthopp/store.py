@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from ...database import Connection
+from ...database import Connection, Database
 from ...journal import Effect, Journal
 from .keys import SigningKey, generate
 from .metadata import ServiceProvider, read_sp_metadata
@@ -43,15 +43,21 @@ CREATE TABLE IF NOT EXISTS sso_logouts (
 
 
 
-# Version 3 keeps the order in which the service providers joined a session in a column (SQLite's rowid did it
-# before). Only SQLite journals are older than version 3, so this may read the rowid.
-SSO_UPGRADES = ((3, """
+def _keep_join_order(conn: Connection, database: Database) -> None:
+    """Version 3 keeps the order in which the service providers joined a session in a column (SQLite's rowid did it
+    before). Only SQLite journals are older than version 3, so this may read the rowid."""
+    if "seq" in database.columns(conn, "sso_session_sps"):  # a journal from before the SSO stand-in: made new
+        return
+    database.run_script(conn, """
 ALTER TABLE sso_session_sps RENAME TO sso_session_sps_v2;
 """ + SSO_SCHEMA + """
 INSERT INTO sso_session_sps (session_id, entity_id, name_id, name_id_format, logged_out)
     SELECT session_id, entity_id, name_id, name_id_format, logged_out FROM sso_session_sps_v2 ORDER BY rowid;
 DROP TABLE sso_session_sps_v2;
-"""),)
+""")
+
+
+SSO_UPGRADES = ((3, _keep_join_order),)
 
 
 def _now() -> str:
