@@ -30,6 +30,7 @@ import contextlib
 import os
 import platform as pyplatform
 import resource
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -57,7 +58,7 @@ from tests.postgres import (  # noqa: E402,I001
 )
 from tests.soap import add_message  # noqa: E402
 from tests.test_load import ServerProcess  # noqa: E402
-from tests.test_team_platform import Haproxy, find_haproxy, free_port, haproxy_config  # noqa: E402
+from tests.test_team_platform import ERRORFILE, Haproxy, find_haproxy, free_port, haproxy_config  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -161,21 +162,20 @@ def measure(setup: Setup, folder: Path, cluster: PostgresCluster | None, seconds
     folder.mkdir(parents=True)
     journal = folder / "journal.sqlite"
     where: str | Path = journal
-    args: tuple[str, ...] = ()
     if setup.postgres:
         assert cluster is not None
         where = cluster.create_database(f"bench_{folder.parent.name}_{folder.name}".replace("-", "_"))
-        args = ("--database", str(where))
     servers: list[ServerProcess] = []
     proxy: Haproxy | None = None
     try:
         for n in range(1, setup.instances + 1):
-            servers.append(ServerProcess(journal, folder / f"server{n}", *args, "--instance-name", f"bench-{n}"))
+            servers.append(ServerProcess(where, folder / f"server{n}", "--instance-name", f"bench-{n}"))
         ports = [s.port for s in servers]
         if setup.haproxy:
             port = free_port()
             config = folder / "haproxy.cfg"
             config.write_text(haproxy_config(port, ports), encoding="utf-8")
+            shutil.copyfile(ERRORFILE, folder / ERRORFILE.name)  # beside the config, as the config expects
             proxy = Haproxy(find_haproxy(), config, folder / "haproxy.log", port)
             ports = [port]
         warm = platform_bench.load(ports, body(), clients, warmup)
@@ -387,10 +387,11 @@ def where_the_time_goes(results: dict) -> str:
         f"Where the time goes for PostgreSQL: one AddMessage handled in-process as the server's event loop handles "
         f"it (no HTTP, committed alone) takes {work['postgresql_us']:.0f} µs against SQLite's "
         f"{work['sqlite_us']:.0f} µs: it sends {work['statements']:.0f} statements, each a round trip the instance "
-        f"waits for: the check for an armed fault {checks:.0f} times ({work['fault_check_us']:.0f} µs together; "
-        f"once to decide whether the call may be answered on the event loop, once in the pipeline), then BEGIN, the "
-        f"advisory write lock, the next id, the INSERT and COMMIT ({work['statement_us'] - work['fault_check_us']:.0f}"
-        f" µs), where a bare `SELECT 1` through psycopg takes {work['round_trip_us']:.0f} µs.",
+        f"waits for: the check for an armed fault ({work['fault_check_us']:.0f} µs; {checks:.0f} per call, when "
+        f"the server decides whether the call may be answered on its event loop), then BEGIN "
+        f"with the advisory write lock (one round trip), the next id, the INSERT and COMMIT "
+        f"({work['statement_us'] - work['fault_check_us']:.0f} µs), where a bare `SELECT 1` through psycopg takes "
+        f"{work['round_trip_us']:.0f} µs.",
         f"The server sends them from its one event-loop thread and waits: under load the calls of one turn of the "
         f"loop share one write transaction ({per_write(one)} calls per transaction, from PostgreSQL's count of "
         f"transactions), but the fault checks are per call, and while the loop waits for a round trip it answers "

@@ -31,13 +31,15 @@ FAULTSTRING = re.compile(rb"<faultstring>(VP\d{3}|Schema validation failed)")
 class ServerProcess:
     """The platform as its users run it: a subprocess, its URL read from what it prints."""
 
-    def __init__(self, journal: Path, log: Path, *args: str) -> None:
+    def __init__(self, journal: Path | str, log: Path, *args: str) -> None:
+        """``journal``: a SQLite file (--journal), or a PostgreSQL URL (--database)."""
         self.journal = journal
         self.out = log.with_suffix(".out")
         self.err = log.with_suffix(".err")
+        where = ("--database" if str(journal).startswith("postgresql://") else "--journal", str(journal))
         with self.out.open("ab") as out, self.err.open("ab") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "mockplatform", "serve", "--port", "0", "--journal", str(journal), *args],
+                [sys.executable, "-m", "mockplatform", "serve", "--port", "0", *where, *args],
                 stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         self.url = self._wait_for_url()
         self.host, port = self.url.removeprefix("http://").split(":")
