@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from lxml import etree
 
@@ -159,18 +159,24 @@ class RequestView:
             probe = probe.rpartition("/")[0]
         return f"/Envelope/Body/{self.operation}/{rel}", self.lines.get(probe)
 
-    def slim(self) -> RequestView:
+    def slim(self, owned: bool = False) -> RequestView:
         """Drop the parsed trees and the bodies, in place, once the request rules have seen them: what the
         journal rules, the cases and the protocol's head need stays (hashes, names, outcome). The evidence
-        that is shown reads its exchange again, by id."""
-        if self.response_sha256 is None:
-            self.response_sha256 = hashlib.sha256(self.exchange.response_body or b"").hexdigest()
-        self.envelope = None
-        self.elements = {}
-        self.answer = None
+        that is shown reads its exchange again, by id. The exchange is copied without its bodies, unless
+        ``owned``: it was read for this view alone (``Profile.prepare``'s), and is emptied in place."""
         ex = self.exchange
+        if self.response_sha256 is None:
+            self.response_sha256 = _sha256(ex.response_body or b"")
+        self.envelope = None
+        if self.elements:
+            self.elements = {}
+        self.answer = None
         if ex.request_body or ex.response_body or ex.response_headers:
-            self.exchange = ex.without_bodies()
+            if owned:
+                ex.request_body = ex.response_body = b""
+                ex.response_headers = []
+            else:
+                self.exchange = ex.without_bodies()
         return self
 
 
@@ -349,18 +355,19 @@ class Profile:
         rules' own state and the reorder window are kept."""
         return self.stream_prepared(self.prepare(exchanges, ctx, checked), ctx, checked, on_finding)
 
-    def prepare(self, exchanges: Iterable[Exchange], ctx: RuleContext,
-                checked: Counter[str]) -> Iterator[tuple[RequestView, list[Finding]]]:
+    def prepare(self, exchanges: Iterable[Exchange], ctx: RuleContext, checked: Counter[str],
+                owned: bool = False) -> Iterator[tuple[RequestView, list[Finding]]]:
         """The first half of ``stream``, each exchange on its own: the judged ones read once (the profile's
         ``read``), their request rules applied (counted in ``checked``) and their parsed trees and bodies let go
         of (``slim``). Yields (slim view, its request findings) in the order of ``exchanges``. It keeps nothing
         from one exchange to the next, so parts of a journal can be prepared apart (``verification.parallel``:
-        in worker processes, the views handed over as they are)."""
+        in worker processes, the views handed over as they are). ``owned``: the exchanges were read for this
+        alone (a journal's stream), so ``slim`` empties them in place instead of copying them."""
         for exchange in exchanges:
             view = self.read(exchange)
             if ctx.selects(view):
                 found = list(self.iter_request_findings(view, ctx, checked))
-                yield view.slim(), found
+                yield view.slim(owned), found
 
     def stream_prepared(self, prepared: Iterable[tuple[RequestView, list[Finding]]], ctx: RuleContext,
                         checked: Counter[str], on_finding: Callable[[int, Finding], None],
@@ -445,6 +452,17 @@ def _applying(pairs: list[tuple[RuleInfo, object]], operation: str | None,
         found = cache[operation] = [(info, x) for info, x in pairs
                                     if not info.operations or operation in info.operations]
     return found
+
+
+def _sha256(body: bytes) -> str:
+    """An answer's SHA-256 (hex). A journal's answers are mostly a handful of distinct bodies (OK, a fault), so
+    short ones come from a small cache instead of being hashed again for every exchange."""
+    return _short_sha256(body) if len(body) <= 4096 else hashlib.sha256(body).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _short_sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def _in_time(view: RequestView) -> tuple[float, int]:

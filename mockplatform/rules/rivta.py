@@ -128,7 +128,6 @@ def address_header(env: Envelope, want: str | None = None) -> Generator[Hit, Non
                   hint_sv=f'skicka <LogicalAddress xmlns="{ns.REGISTRY}">{shown_sv}</LogicalAddress> som första '
                   "huvudelement")
         return True
-    path, line = xml_path(element), element.sourceline
     raw = env.logical_address or ""
     have = raw.strip()
     if stack_to_header(env) is not None and (want is None or have.lower() != want.lower()):
@@ -145,12 +144,14 @@ def address_header(env: Envelope, want: str | None = None) -> Generator[Hit, Non
                   f"'{visible(raw)}' (tjänstens URL, som WCF lägger till som standard). Plattformen läser det sista "
                   f"LogicalAddress- eller To-huvudet som logisk adress, så den vägväljer på '{visible(raw)}'"
                   f"{not_by_sv}: VP004" + ("" if after else "; och LogicalAddress-huvudet saknas"),
-                  path=path, line=line, hint=f"{WSA_OFF}{send}", hint_sv=f"{WSA_OFF_SV}{send_sv}")
+                  path=xml_path(element), line=element.sourceline, hint=f"{WSA_OFF}{send}",
+                  hint_sv=f"{WSA_OFF_SV}{send_sv}")
         return True
     if env.profile != PROFILE_BP20 and namespace(element) != ns.REGISTRY:
         yield Hit(f"LogicalAddress is in namespace '{namespace(element)}'; RIVTA BP 2.1 puts it in {ns.REGISTRY}",
                   f"LogicalAddress ligger i namnrymden '{namespace(element)}'; RIVTA BP 2.1 kräver {ns.REGISTRY}",
-                  path=path, line=line, hint=f'write <LogicalAddress xmlns="{ns.REGISTRY}">{shown}</LogicalAddress>',
+                  path=xml_path(element), line=element.sourceline,
+                  hint=f'write <LogicalAddress xmlns="{ns.REGISTRY}">{shown}</LogicalAddress>',
                   hint_sv=f'skriv <LogicalAddress xmlns="{ns.REGISTRY}">{shown_sv}</LogicalAddress>')
     if have and have != raw:
         yield Hit(f"The logical address '{visible(raw)}' has whitespace around '{have}'. The platform does not trim "
@@ -159,7 +160,7 @@ def address_header(env: Envelope, want: str | None = None) -> Generator[Hit, Non
                   f"Den logiska adressen '{visible(raw)}' har blanksteg runt '{have}'. Plattformen tar inte bort "
                   f"dem: den söker ett vägval för '{visible(raw)}' som det skickades och svarar VP004 "
                   "('Whitespace detected in incoming request')",
-                  path=path, line=line,
+                  path=xml_path(element), line=element.sourceline,
                   hint=f"send the address with nothing around it, <LogicalAddress>{have}</LogicalAddress>: no spaces "
                   "or line breaks inside the element (as a pretty-printer or a template with the value on its own "
                   "line adds them)",

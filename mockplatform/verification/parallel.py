@@ -83,7 +83,8 @@ def prepared(journal: Journal, since: str | None, until: str | None, profile: Pr
     if workers is None:
         workers = worker_count(high - low + 1)
     if not workers or high < low:
-        return profile.prepare(journal.iter_exchanges(since=since, until=until, unread=profile.unread), ctx, checked)
+        return profile.prepare(journal.iter_exchanges(since=since, until=until, unread=profile.unread), ctx, checked,
+                               owned=True)
     return _pooled((setup, journal.database.location, since, until), range(low - 1, high, CHUNK), high, workers,
                    checked)
 
@@ -168,7 +169,7 @@ def _prepare_range(after: int, through: int) -> bytes:
     checked: Counter[str] = Counter()
     exchanges = _worker["journal"].iter_exchanges(since=_worker["since"], until=_worker["until"], after_id=after,
                                                    through_id=through, unread=profile.unread)
-    items = list(profile.prepare(exchanges, _worker["ctx"], checked))
+    items = list(profile.prepare(exchanges, _worker["ctx"], checked, owned=True))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if resource is not None else 0.0
     return _dumps((items, checked, peak_mb))
 

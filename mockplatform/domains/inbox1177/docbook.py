@@ -136,7 +136,9 @@ def read(text: str) -> tuple[etree._Element, int]:
     stripped = text.lstrip()
     offset = text[: len(text) - len(stripped)].count("\n")
     # The text is already characters: any encoding its declaration names is no longer true.
-    data = _DECLARED_ENCODING.sub(r"\g<1>UTF-8", stripped).encode("utf-8")
+    if stripped.startswith("<?xml"):
+        stripped = _DECLARED_ENCODING.sub(r"\g<1>UTF-8", stripped)
+    data = stripped.encode("utf-8")
     try:
         return parse(data), offset
     except UnsafeXMLError:
@@ -195,54 +197,78 @@ def _judge(element: etree._Element, parent: str, path: str, offset: int, subset:
     sourceline = element.sourceline
     line = sourceline + offset if sourceline else None
     node = Node(name, path, line, element)
+    for en, sv, mismatch in _verdicts(element, tag, name, parent, subset):
+        _problem(node, en, sv, mismatch)
+    return node
+
+
+def _verdicts(element: etree._Element, tag: str, name: str, parent: str,
+              subset: dict[str, Allowed]) -> list[tuple[str, str, bool]]:
+    """What is wrong with one element where it stands, by the subset table: (English, Swedish, whether the
+    inbox then shows the mismatch text instead of the message); empty for an element as the subset allows."""
+    out: list[tuple[str, str, bool]] = []
     ns_ = tag[1:].partition("}")[0] if tag[:1] == "{" else ""  # xmlsafe.namespace
     row = subset.get(name)
     if ns_ and ns_ != DOCBOOK5:
-        _problem(node, f"<{name}> is in namespace {ns_}, which is not DocBook (use no namespace or {DOCBOOK5})",
-                 f"<{name}> ligger i namnrymden {ns_}, som inte är DocBook (använd ingen namnrymd eller "
-                 f"{DOCBOOK5})")
+        out.append((f"<{name}> is in namespace {ns_}, which is not DocBook (use no namespace or {DOCBOOK5})",
+                    f"<{name}> ligger i namnrymden {ns_}, som inte är DocBook (använd ingen namnrymd eller "
+                    f"{DOCBOOK5})", True))
     elif row is None:
-        _problem(node, f"<{name}> is not in the subset 1177 accepts",
-                 f"<{name}> ingår inte i den delmängd av DocBook som 1177 tar emot")
+        out.append((f"<{name}> is not in the subset 1177 accepts",
+                    f"<{name}> ingår inte i den delmängd av DocBook som 1177 tar emot", True))
     elif parent not in row.parents:
         where = ", ".join("the root" if p == ROOT else f"<{p}>" for p in sorted(row.parents))
         if parent == ROOT:
-            _problem(node, f"<{name}> cannot be the root element: the text must start with <article>",
-                     f"<{name}> kan inte vara rotelement: texten måste börja med <article>")
+            out.append((f"<{name}> cannot be the root element: the text must start with <article>",
+                        f"<{name}> kan inte vara rotelement: texten måste börja med <article>", True))
         else:
-            _problem(node, f"<{name}> is not allowed inside <{parent}> (allowed inside: {where})",
-                     f"<{name}> får inte stå i <{parent}> (får stå i: {where})")
+            out.append((f"<{name}> is not allowed inside <{parent}> (allowed inside: {where})",
+                        f"<{name}> får inte stå i <{parent}> (får stå i: {where})", True))
     else:
         for attribute in row.required:
             if not (element.get(attribute) or "").strip():
                 shown = "xlink:href" if attribute == XLINK_HREF else attribute
-                _problem(node, f"<{name}> needs a non-empty '{shown}' attribute; without it the link leads "
-                         "nowhere", f"<{name}> måste ha ett attribut '{shown}' som inte är tomt; utan det leder "
-                         "länken ingenstans", mismatch=False)
+                out.append((f"<{name}> needs a non-empty '{shown}' attribute; without it the link leads "
+                    "nowhere", f"<{name}> måste ha ett attribut '{shown}' som inte är tomt; utan det leder "
+                    "länken ingenstans", False))
         for attribute, allowed in row.values:
             value = (element.get(attribute) or "").strip()
             if value not in allowed:
                 listed = ", ".join(sorted(allowed))
                 said, said_sv = ((f"{attribute}='{value[:40]}'",) * 2 if value
                                  else (f"no '{attribute}'", f"inget '{attribute}'"))
-                _problem(node, f"<{name}> has {said}; 1177 shows it as meant only with {attribute} one of {listed}",
-                         f"<{name}> har {said_sv}; 1177 visar den som avsett bara med {attribute} ett av {listed}",
-                         mismatch=False)
+                out.append((f"<{name}> has {said}; 1177 shows it as meant only with {attribute} one of {listed}",
+                    f"<{name}> har {said_sv}; 1177 visar den som avsett bara med {attribute} ett av {listed}",
+                    False))
         if name in ("ulink", "link"):
             attribute = "url" if name == "ulink" else XLINK_HREF
             url = (element.get(attribute) or "").strip()
             if url and not _WEB_LINK.match(url):
                 shown = "url" if name == "ulink" else "xlink:href"
-                _problem(node, f"<{name} {shown}='{url[:80]}'> is not an absolute http(s) address; a citizen's "
-                         "browser cannot (or must not) open it", f"<{name} {shown}='{url[:80]}'> är ingen absolut "
-                         "http(s)-adress; invånarens webbläsare kan inte (eller får inte) öppna den", mismatch=False)
+                out.append((f"<{name} {shown}='{url[:80]}'> is not an absolute http(s) address; a citizen's "
+                    "browser cannot (or must not) open it", f"<{name} {shown}='{url[:80]}'> är ingen absolut "
+                    "http(s)-adress; invånarens webbläsare kan inte (eller får inte) öppna den", False))
         if not row.text and _has_text(element):
             hold = ", ".join(f"<{c}>" for c in sorted(row.children))
-            _problem(node, f"<{name}> cannot hold text directly (only {hold}), so the text may not be shown; "
-                     "put it in a <para>",
-                     f"<{name}> kan inte innehålla text direkt (bara {hold}), så texten kanske inte visas; "
-                     "lägg den i en <para>", mismatch=False)
-    return node
+            out.append((f"<{name}> cannot hold text directly (only {hold}), so the text may not be shown; "
+                    "put it in a <para>",
+                        f"<{name}> kan inte innehålla text direkt (bara {hold}), så texten kanske inte visas; "
+                    "lägg den i en <para>", False))
+    return out
+
+
+def _clean(root: etree._Element, subset: dict[str, Allowed]) -> bool:
+    """Whether every element is as the subset allows: ``_verdicts`` of each, without the nodes, paths and lines
+    of ``tree`` (the usual text is clean, and then those are never shown)."""
+    stack = [(root, ROOT)]
+    while stack:
+        element, parent = stack.pop()
+        tag = element.tag
+        name = tag.rpartition("}")[2]
+        if _verdicts(element, tag, name, parent, subset):
+            return False
+        stack.extend([(kid, name) for kid in element if isinstance(kid.tag, str)])
+    return True
 
 
 def _problem(node: Node, en: str, sv: str, mismatch: bool = True) -> None:
@@ -299,6 +325,8 @@ def examine(text: str, subset: dict[str, Allowed] = SUBSET) -> tuple[list[Proble
 
 
 def _problems(root: etree._Element, offset: int, subset: dict[str, Allowed]) -> list[Problem]:
+    if _clean(root, subset):
+        return []
     return [p for node in walk(tree(root, offset, subset)) if node.problems for p in node.problems]
 
 

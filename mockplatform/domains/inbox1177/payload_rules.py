@@ -28,11 +28,11 @@ def logical_address(view: RequestView, ctx: RuleContext) -> Iterator[Hit]:
     want = ctx.inbox_logical_address
     if (yield from address_header(env, want)):
         return
-    element = env.address_element
-    path, line = xml_path(element), element.sourceline
     have = (env.logical_address or "").strip()
     if have.lower() == want.lower():
         return
+    element = env.address_element
+    path, line = xml_path(element), element.sourceline
     if not have:
         yield Hit("The logical address is empty", "Den logiska adressen är tom", path=path, line=line,
                   hint=f"send the inbox producer's address {want}",

@@ -105,8 +105,8 @@ class WebBookingView(RequestView):
             return f"{name}: {self.count}"
         return None
 
-    def slim(self) -> WebBookingView:
-        super().slim()
+    def slim(self, owned: bool = False) -> WebBookingView:
+        super().slim(owned)
         self.response = None
         self.slots = []
         return self
