@@ -288,6 +288,31 @@ def test_worker_processes_judge_a_journal_as_one_process_does(demo, tmp_path, mo
     assert broken == {r["rule_id"] for r in alone[0]["rules"]} - {"PP-BATCH-SIZE"}  # (it takes 1000 messages)
 
 
+@pytest.mark.parametrize("trouble", ["raises", "dies"])
+def test_a_worker_that_fails_ends_the_run_with_its_error(demo, monkeypatch, trouble):
+    """What goes wrong in a worker process is raised in the judging process (a worker that dies: an error that
+    says so), never a wait for results that will not come."""
+    import os
+
+    from mockplatform.errors import MockplatformError
+    from mockplatform.verification import parallel
+
+    def broken(after: int, through: int) -> bytes:
+        if trouble == "dies":
+            os._exit(3)
+        raise ValueError(f"no range {after}-{through} today")
+
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(parallel, "CHUNK", 5)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)  # forked: the workers inherit ``broken``
+    monkeypatch.setattr(parallel, "_prepare_range", broken)
+    expected = ValueError if trouble == "raises" else MockplatformError
+    with pytest.raises(expected, match="no range 0-5 today" if trouble == "raises" else "stopped \\(exit code 3\\)"):
+        verify(VerifyOptions(journal=demo[0] / "journal.sqlite"))
+    assert parallel.last_run.method == "fork"
+
+
 def _web_booking_journal(path: Path) -> None:
     """Sessions of 1177 with a booking system: its answers (one now and then a fault, or too slow) and its index
     posts (some late, some missing), recorded in an order a little off their times."""

@@ -11,10 +11,11 @@ verdicts are the same (``tests/test_verification.py`` judges journals both ways)
 bodies) and their findings cross between the processes. Rules keep no state between requests, so a request
 rule judges alike in any process; the journal rules and the test cases all run here.
 
-Memory stays flat: at most ``AHEAD`` ranges per worker are handed out beyond the one being taken back, so a
-slower consumer holds the workers back instead of piling up their results. A journal of fewer than
-``PARALLEL_FROM`` exchange ids, or a machine with one core, is judged in one process: starting the workers would
-cost more than it saves.
+Memory stays flat: each worker sends a range back on its own pipe as soon as it is done and waits there until it
+is read, so a slower consumer holds the workers back instead of piling up their results. The pipes are read in
+turn, without a pool's threads, copies and task messages in this process, which also judges. A worker that dies
+ends the run with an error instead of a wait. A journal of fewer than ``PARALLEL_FROM`` exchange ids, or a
+machine with one core, is judged in one process: starting the workers would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ import io
 import multiprocessing
 import os
 import pickle
+import queue
 import threading
-from collections import Counter, deque
+import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from ..errors import MockplatformError
 from ..findings import Finding
 from ..journal import Exchange, Journal
 from ..rules import Profile, RequestView, RuleContext
@@ -42,9 +46,9 @@ try:
 except ImportError:  # not on Windows: no peak memory to tell
     resource = None
 
+AHEAD = 2  # prepared ranges a worker holds while the judging process has not read them
 PARALLEL_FROM = 50_000  # exchange ids in the journal from which workers prepare them
 CHUNK = 2_000  # exchange ids per range a worker prepares
-AHEAD = 2  # ranges handed out per worker beyond the one being taken back
 GC_THRESHOLD = 50_000  # allocations between collections of the youngest generation, while judging (see below)
 
 Prepared = Iterator[tuple[RequestView, list[Finding]]]
@@ -85,11 +89,11 @@ def prepared(journal: Journal, since: str | None, until: str | None, profile: Pr
     if not workers or high < low:
         return profile.prepare(journal.iter_exchanges(since=since, until=until, unread=profile.unread), ctx, checked,
                                owned=True)
-    return _pooled((setup, journal.database.location, since, until), range(low - 1, high, CHUNK), high, workers,
-                   checked)
+    ranges = [(after, min(after + CHUNK, high)) for after in range(low - 1, high, CHUNK)]
+    return _pooled((setup, journal.database.location, since, until), ranges, workers, checked)
 
 
-def _pooled(setup: tuple, starts: range, high: int, workers: int, checked: Counter[str]) -> Prepared:
+def _pooled(setup: tuple, ranges: list[tuple[int, int]], workers: int, checked: Counter[str]) -> Prepared:
     run = last_run
     run.workers = workers
     # fork starts a worker at once and shares what is loaded; a process with other threads (a server, a test
@@ -97,24 +101,42 @@ def _pooled(setup: tuple, starts: range, high: int, workers: int, checked: Count
     method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() \
         else "spawn"
     run.method = method
-    with multiprocessing.get_context(method).Pool(workers, initializer=_start, initargs=setup) as pool:
-        ranges = iter(starts)
-        pending: deque[Any] = deque()
-
-        def hand_out() -> None:
-            after = next(ranges, None)
-            if after is not None:
-                pending.append(pool.apply_async(_prepare_range, (after, min(after + CHUNK, high))))
-
-        for _ in range(workers * (AHEAD + 1)):
-            hand_out()
-        while pending:
-            data = pending.popleft().get()
-            hand_out()
-            items, counts, peak_mb = pickle.loads(data)
+    context = multiprocessing.get_context(method)
+    channels, processes = [], []
+    try:
+        # Worker k prepares ranges k, k + workers, ... and sends each back on its own pipe as it is done, so they
+        # are taken back in the journal's order by reading the pipes in turn. A worker whose range has not been
+        # read waits in its send: a slower consumer holds the workers back instead of piling up their results.
+        for k in range(workers):
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=_serve, args=(send, setup, ranges[k::workers]), daemon=True,
+                                      name=f"mockplatform-verify-{k + 1}")
+            process.start()
+            send.close()  # the worker's end only: a worker that dies is read as the end of its pipe
+            channels.append(receive)
+            processes.append(process)
+        for index in range(len(ranges)):
+            k = index % workers
+            try:
+                data = channels[k].recv_bytes()
+            except EOFError:
+                processes[k].join(5)
+                raise MockplatformError(f"a worker process preparing the journal stopped (exit code "
+                                        f"{processes[k].exitcode}) before it had prepared all of it") from None
+            kind, *rest = pickle.loads(data)
+            if kind == "error":
+                raise rest[0]
+            items, counts, peak_mb = rest
             checked.update(counts)
             run.worker_peak_mb = max(run.worker_peak_mb, peak_mb)
             yield from items
+    finally:
+        for channel in channels:
+            channel.close()
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
 
 
 @contextlib.contextmanager
@@ -162,8 +184,45 @@ def _start(setup: Callable[[], tuple[Profile, RuleContext]], path: Path | str, s
     _worker.update(profile=profile, ctx=ctx, since=since, until=until, journal=Journal(path, read_only=True))
 
 
+def _serve(channel: Any, setup: tuple, ranges: list[tuple[int, int]]) -> None:
+    """A worker: prepare each of its ranges of exchange ids (``_prepare_range``) and send them back in order, at
+    most ``AHEAD`` of them waiting to be read; what goes wrong is sent back too, for the judging process to raise."""
+    done: queue.Queue[bytes | None] = queue.Queue(AHEAD)
+    sender = threading.Thread(target=_send, args=(channel, done), daemon=True)
+    sender.start()
+    try:
+        _start(*setup)
+        for after, through in ranges:
+            done.put(_prepare_range(after, through))
+            if not sender.is_alive():
+                return  # the judging process stopped reading (it is done, or stopped)
+    except BaseException as exc:  # noqa: BLE001 - told to the judging process, which raises it
+        try:
+            done.put(_dumps(("error", exc)))
+        except Exception:  # an exception that does not pickle: its text
+            done.put(_dumps(("error", MockplatformError(
+                f"a worker process preparing the journal failed: {traceback.format_exc()}"))))
+    finally:
+        while sender.is_alive():  # the end, once the sender has room for it (a sender that stopped needs none)
+            with contextlib.suppress(queue.Full):
+                done.put(None, timeout=1)
+                break
+        sender.join()
+
+
+def _send(channel: Any, done: queue.Queue[bytes | None]) -> None:
+    """A worker's sender: the prepared ranges onto the pipe as they are read, while the next are prepared."""
+    try:
+        while (data := done.get()) is not None:
+            channel.send_bytes(data)
+    except OSError:  # the judging process stopped reading
+        pass
+    finally:
+        channel.close()
+
+
 def _prepare_range(after: int, through: int) -> bytes:
-    """The exchanges with ids in (after, through], prepared: (items, request rules' counts, this worker's peak
+    """The exchanges with ids in (after, through], prepared: ("items", items, request rules' counts, this worker's peak
     memory in MB), pickled."""
     profile: Profile = _worker["profile"]
     checked: Counter[str] = Counter()
@@ -171,5 +230,5 @@ def _prepare_range(after: int, through: int) -> bytes:
                                                    through_id=through, unread=profile.unread)
     items = list(profile.prepare(exchanges, _worker["ctx"], checked, owned=True))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if resource is not None else 0.0
-    return _dumps((items, checked, peak_mb))
+    return _dumps(("items", items, checked, peak_mb))
 
