@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -90,6 +91,13 @@ def _header_list(stored: str) -> list[tuple[str, str]]:
     return [tuple(h) for h in json.loads(stored)]
 
 
+def _shared(stored: Any) -> Any:
+    """A value that repeats from exchange to exchange (a method, a contract, a consumer), as one string object:
+    it costs a dictionary look-up here, and a judging process gets one copy back from its workers, not one per
+    exchange (pickle writes an object it has already written as a reference)."""
+    return sys.intern(stored) if type(stored) is str else stored
+
+
 def _bytes(stored: bytes | None) -> bytes:
     return bytes(stored or b"")
 
@@ -108,17 +116,17 @@ COLUMNS: tuple[Column, ...] = (
     Column("time", "TEXT NOT NULL"),
     Column("duration_ms", "REAL NOT NULL", to_json=_milliseconds),
     Column("client", "TEXT"),
-    Column("method", "TEXT"),
-    Column("path", "TEXT"),
-    Column("consumer", "TEXT"),
-    Column("logical_address", "TEXT"),
-    Column("contract", "TEXT"),
+    Column("method", "TEXT", from_db=_shared),
+    Column("path", "TEXT", from_db=_shared),
+    Column("consumer", "TEXT", from_db=_shared),
+    Column("logical_address", "TEXT", from_db=_shared),
+    Column("contract", "TEXT", from_db=_shared),
     Column("correlation_id", "TEXT"),
     Column("http_status", "INTEGER NOT NULL"),
-    Column("vp_code", "TEXT"),
+    Column("vp_code", "TEXT", from_db=_shared),
     Column("fault_detail", "TEXT"),
     Column("route_trace", "TEXT", to_db=json_text, from_db=_json_list, empty_as_null=True),
-    Column("producer_address", "TEXT"),
+    Column("producer_address", "TEXT", from_db=_shared),
     Column("producer_status", "INTEGER"),
     Column("producer_ms", "REAL"),
     Column("request_headers", "TEXT NOT NULL", to_db=json_text, from_db=_header_list, json=JsonPart.HEADERS),
@@ -129,9 +137,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("response_body", "BLOB", from_db=_bytes, json=JsonPart.BODY, to_json=_body_text),
     Column("effect", "TEXT", json=None, added_later=True),
     # The kind of the fault injected into the answer (fault injection), if one was.
-    Column("injected", "TEXT", added_later=True),
+    Column("injected", "TEXT", from_db=_shared, added_later=True),
     # How the consumer was identified: "certificate", "sender-header" or "default" (platform.BY_*).
-    Column("identified_by", "TEXT", added_later=True),
+    Column("identified_by", "TEXT", from_db=_shared, added_later=True),
     Column("client_certificate", "TEXT", added_later=True),  # "subject: ...; issuer: ..." when by certificate
     # What a domain's own endpoint observed of a request that is not a SOAP call (an SSO message: the service
     # provider it came from, its checks), as JSON, for that domain's rules: see ``Domain.endpoints``.

@@ -10,6 +10,7 @@ mistake). Values are read whole (``xmlsafe.text_value``). ``notify`` is an xs:bo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from sys import intern
 
 from lxml import etree
 
@@ -86,7 +87,7 @@ def _children(parent: etree._Element, prefix: str, into: InboxRequest,
         if name in seen:
             continue
         seen[name] = child
-        into.elements[prefix + name] = child
+        into.elements[intern(prefix + name)] = child  # one key object for every request (see journal._shared)
         attribute = names.get(name)
         if attribute is not None:
             setattr(into, attribute, text_value(child))
