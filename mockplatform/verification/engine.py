@@ -271,9 +271,9 @@ def _unique(items: list[tuple[int, Finding]]) -> list[tuple[int, Finding]]:
 
 
 def _evidence(view: RequestView, profile: Profile, journal: Journal) -> Evidence:
-    """The evidence of one exchange; its request is read again from the journal (the judging let it go)."""
-    ex = view.exchange
-    whole = journal.exchange(ex.id) or ex
+    """The evidence of one exchange, read again from the journal: the judging let its bodies go, and a profile may
+    have left columns it does not judge unread (``Profile.unread``)."""
+    ex = whole = journal.exchange(view.exchange.id) or view.exchange
     return Evidence(
         exchange_id=ex.id,
         time=ex.time,

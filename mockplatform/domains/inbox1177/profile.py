@@ -92,9 +92,11 @@ def profile() -> Profile:
                    owns_contract=owns_contract, cost=estimate, catalogue=CATALOGUE_NAME, unread=UNREAD)
 
 
-# What of an exchange the inbox's rules and cases never read (the protocol does not either): the answer's headers
-# and the platform's route trace.
-UNREAD = ("response_headers", "route_trace")
+# What of an exchange the inbox's rules and cases never read: the answer's headers, the platform's route trace,
+# what the producer made of it, how long it took, and what only the protocol's evidence shows (it reads its few
+# exchanges whole). Each column less is less to read, decode and hand back from verify's workers.
+UNREAD = ("response_headers", "route_trace", "effect", "fault_detail", "observations", "producer_address",
+          "producer_status", "producer_ms", "duration_ms", "client", "client_certificate", "correlation_id")
 
 
 def inbox_context(fixtures: Fixtures, contracts: ContractRegistry, consumer: str | None = None,
