@@ -843,7 +843,9 @@ class Journal:
 
     def id_range(self) -> tuple[int, int]:
         """The oldest and the newest exchange's ids; (1, 0) when there is none."""
-        low, high = self.reader().execute("SELECT min(id), max(id) FROM exchanges").fetchone()
+        # Two subqueries: SQLite finds a lone min() or max() of the key at once, but both in one SELECT scan the table.
+        low, high = self.reader().execute(
+            "SELECT (SELECT min(id) FROM exchanges), (SELECT max(id) FROM exchanges)").fetchone()
         return (1, 0) if low is None else (low, high)
 
     def last_id(self) -> int:

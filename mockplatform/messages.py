@@ -108,7 +108,10 @@ class Response:
 
 def is_demonstration(headers: list[tuple[str, str]]) -> bool:
     """Whether a request carries the sample consumer's mark (``DEMONSTRATION_HEADER``)."""
-    return any(key.lower() == DEMONSTRATION_HEADER for key, _ in headers)
+    for key, _ in headers:  # noqa: SIM110 - a loop: judging asks it of every exchange, a generator costs more
+        if key.lower() == DEMONSTRATION_HEADER:
+            return True
+    return False
 
 
 ID_MAX = 2**63 - 1  # the largest integer SQLite stores: journal ids and limits above it are refused
