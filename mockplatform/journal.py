@@ -88,7 +88,19 @@ def _json_list(stored: str | None) -> list:
 
 
 def _header_list(stored: str) -> list[tuple[str, str]]:
-    return [tuple(h) for h in json.loads(stored)]
+    """Headers as stored. Most exchanges of a consumer send the same headers: those come from a small cache, one
+    list shared by every exchange read with them (nothing changes a read exchange's headers)."""
+    headers = _HEADERS.get(stored)
+    if headers is None:
+        headers = [tuple(h) for h in json.loads(stored)]
+        if len(_HEADERS) >= _HEADERS_KEPT:
+            _HEADERS.clear()
+        _HEADERS[stored] = headers
+    return headers
+
+
+_HEADERS: dict[str, list[tuple[str, str]]] = {}
+_HEADERS_KEPT = 256
 
 
 def _shared(stored: Any) -> Any:
