@@ -27,7 +27,9 @@ from lxml import etree
 from mockplatform import journal, shortcuts
 from mockplatform.domains.inbox1177 import docbook
 from mockplatform.domains.inbox1177.request import read_request
+from mockplatform.domains.inbox1177.view import read_inbox_view
 from mockplatform.journal import Exchange, Journal
+from mockplatform.messages import DEMONSTRATION_HEADER, is_demonstration
 from mockplatform.personnummer import _find_problems, problems
 from mockplatform.shortcuts import json_text, local_today, new_correlation_id, utc_now_iso
 from mockplatform.xmlsafe import local_name, namespace
@@ -372,3 +374,31 @@ def test_the_inbox_reads_an_answer_as_its_tree_says(body, status):
         assert (read.fault_code, read.result_code, read.active, read.notifications_sent) == (
             tree.fault_code, result_code, active, notifications)
         assert read.technical_fault == tree.technical_fault and read.answer is None
+
+
+@settings(deadline=None, derandomize=True, database=None, max_examples=300)
+@given(_TREE)
+def test_a_docbook_text_is_clean_exactly_when_its_tree_has_no_problem(tree):
+    """``docbook._clean`` (the elements judged without building the tree) says what the whole walk finds: a text
+    without a problem, so ``check`` gives nothing, and the tree is built only for a text with one."""
+    root, offset = docbook.read(_docbook_text(tree))
+    walked = [p for node in docbook.walk(docbook.tree(root, offset)) for p in node.problems]
+    assert docbook._clean(root, docbook.SUBSET) == (not walked)
+    assert docbook._problems(root, offset, docbook.SUBSET) == walked
+
+
+@settings(deadline=None, derandomize=True, database=None, max_examples=100)
+@given(EXCHANGES)
+def test_a_view_of_its_own_exchange_slims_to_what_a_copy_gives(exchange):
+    """``slim(owned=True)`` (a journal's stream: the exchange emptied in place) gives the view ``slim()`` gives."""
+    copied = read_inbox_view(dataclasses.replace(exchange)).slim()
+    owned = read_inbox_view(dataclasses.replace(exchange)).slim(owned=True)
+    assert owned == copied and owned.exchange == exchange.without_bodies()
+
+
+@settings(deadline=None, derandomize=True, database=None, max_examples=100)
+@given(st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=4))
+def test_headers_read_from_the_cache_are_the_stored_headers(headers):
+    stored = json_text(headers)
+    assert journal._header_list(stored) == journal._header_list(stored) == [tuple(h) for h in json.loads(stored)]
+    assert is_demonstration(headers) == any(k.lower() == DEMONSTRATION_HEADER for k, _ in headers)
