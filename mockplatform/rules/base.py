@@ -394,10 +394,12 @@ class Profile:
             exchange_id = view.exchange.id
             for finding in found:
                 on_finding(exchange_id, finding)
-            t, order = _in_time(view)
-            heapq.heappush(held, (t, order, sequence, view, found))
-            if len(held) > REORDER:
-                yield release(heapq.heappop(held))
+            # (``_in_time``, written out: this runs for every exchange of a journal)
+            item = (view.t if view.t is not None else float("-inf"), exchange_id or 0, sequence, view, found)
+            if len(held) < REORDER:
+                heapq.heappush(held, item)
+            else:  # the earliest of those held and this one goes on
+                yield release(heapq.heappushpop(held, item))
         while held:
             yield release(heapq.heappop(held))
         for info, state in states:

@@ -108,8 +108,10 @@ def read_inbox_view(exchange: Exchange) -> InboxView:
     if view.operation is None:
         return view
     request = read_request(view.envelope.payload)
-    for rel, element in request.elements.items():
-        view.elements[rel], view.lines[rel] = element, element.sourceline
+    elements, lines = request.elements, view.lines
+    view.elements.update(elements)
+    for rel, element in elements.items():
+        lines[rel] = element.sourceline
     view.subject_of_care_id = request.subject_of_care_id
     if view.operation == ADD_MESSAGE:
         view.unit_id = request.unit_id
