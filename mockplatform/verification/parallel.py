@@ -11,11 +11,11 @@ verdicts are the same (``tests/test_verification.py`` judges journals both ways)
 bodies) and their findings cross between the processes. Rules keep no state between requests, so a request
 rule judges alike in any process; the journal rules and the test cases all run here.
 
-Memory stays flat: each worker sends a range back on its own pipe as soon as it is done and waits there until it
-is read, so a slower consumer holds the workers back instead of piling up their results. The pipes are read in
-turn, without a pool's threads, copies and task messages in this process, which also judges. A worker that dies
-ends the run with an error instead of a wait. A journal of fewer than ``PARALLEL_FROM`` exchange ids, or a
-machine with one core, is judged in one process: starting the workers would cost more than it saves.
+Memory stays flat: each worker sends its ranges back on its own pipe, and holds at most ``AHEAD`` prepared ranges
+that have not been read, so a slower consumer holds the workers back instead of piling up their results. The pipes
+are read in turn, without a pool's threads, copies and task messages in this process, which also judges. A worker
+that dies ends the run with an error instead of a wait. A journal of fewer than ``PARALLEL_FROM`` exchange ids, or
+a machine with one core, is judged in one process: starting the workers would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -106,8 +106,8 @@ def _pooled(setup: tuple, ranges: list[tuple[int, int]], workers: int, checked: 
     channels, processes = [], []
     try:
         # Worker k prepares ranges k, k + workers, ... and sends each back on its own pipe as it is done, so they
-        # are taken back in the journal's order by reading the pipes in turn. A worker whose range has not been
-        # read waits in its send: a slower consumer holds the workers back instead of piling up their results.
+        # are taken back in the journal's order by reading the pipes in turn. A worker with AHEAD ranges not yet
+        # read waits: a slower consumer holds the workers back instead of piling up their results.
         for k in range(workers):
             receive, send = context.Pipe(duplex=False)
             process = context.Process(target=_serve, args=(send, setup, ranges[k::workers]), daemon=True,
