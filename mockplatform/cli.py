@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .verification import VerifyOptions
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE, EXIT_IO, EXIT_ADDRESS = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped with Ctrl-C
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
@@ -369,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
             return _protocol_check(args)
         if args.command == "probe":
             return _probe(args)
+    except KeyboardInterrupt:  # Ctrl-C (serve has its own handler, and stops cleanly): stopped, nothing to add
+        print("mockplatform: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (mockplatform journal | head): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exiting flushes nowhere
         return EXIT_OK

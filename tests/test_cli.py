@@ -375,3 +375,16 @@ def test_journal_text_shows_what_a_consumer_sent_without_obeying_it(tmp_path, ca
     for row in rows:  # the consumer starts under its title, counted in terminal columns (漢 takes two)
         at = next(i for i in range(len(row)) if terminal_width(row[:i]) == column)
         assert row[at - 2:at] == "  " and row[at] != " ", row
+
+
+def test_ctrl_c_stops_a_command_with_a_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    """Ctrl-C during ``verify`` (a long judging) ends it with one line and exit 130, as a shell reports it."""
+    from mockplatform import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_verify", interrupted)
+    assert main(["verify", "--journal", str(tmp_path / "j.sqlite")]) == 130
+    err = capsys.readouterr().err
+    assert err == "mockplatform: interrupted\n"

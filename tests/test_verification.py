@@ -294,7 +294,7 @@ def test_a_worker_that_fails_ends_the_run_with_its_error(demo, monkeypatch, trou
     says so), never a wait for results that will not come."""
     import os
 
-    from mockplatform.errors import MockplatformError
+    from mockplatform.journal import JournalError
     from mockplatform.verification import parallel
 
     def broken(after: int, through: int) -> bytes:
@@ -307,10 +307,62 @@ def test_a_worker_that_fails_ends_the_run_with_its_error(demo, monkeypatch, trou
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)  # forked: the workers inherit ``broken``
     monkeypatch.setattr(parallel, "_prepare_range", broken)
-    expected = ValueError if trouble == "raises" else MockplatformError
+    expected = ValueError if trouble == "raises" else JournalError  # (exit 3: the journal could not be judged)
     with pytest.raises(expected, match="no range 0-5 today" if trouble == "raises" else "stopped \\(exit code 3\\)"):
         verify(VerifyOptions(journal=demo[0] / "journal.sqlite"))
     assert parallel.last_run.method == "fork"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_workers_end_when_the_judging_process_is_killed(tmp_path):
+    """A judging process killed (SIGKILL: nothing of it runs) leaves no worker behind, even one waiting to send
+    ranges it was slow to read: a worker's sends fail once the process is gone (the worker holds no read end of
+    any pipe itself), and it stops."""
+    import os
+    import time
+
+    journal = tmp_path / "varied.sqlite"
+    _bench().build_varied_journal(journal, 3000, seed=5)
+    script = (
+        "import pickle, sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+        "from mockplatform.verification import VerifyOptions, parallel, verify\n"
+        "parallel.PARALLEL_FROM, parallel.CHUNK = 0, 400\n"
+        "parallel.os.cpu_count = lambda: 2\n"
+        "class Slow:  # this process takes each range back slowly: the workers' pipes fill up\n"
+        "    def __getattr__(self, name): return getattr(pickle, name)\n"
+        "    def loads(self, data): time.sleep(2); return pickle.loads(data)\n"
+        "parallel.pickle = Slow()\n"
+        f"verify(VerifyOptions(journal={str(journal)!r}))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script])
+
+    def children() -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+    deadline = time.monotonic() + 30
+    while len(workers := children()) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert len(workers) == 2, "the workers did not start"
+    time.sleep(0.5)  # at work, with ranges sent and not read
+    proc.kill()
+    proc.wait()
+
+    def running(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except FileNotFoundError:
+            return False
+        return state != "Z"  # (an orphan that ended waits as a zombie where nothing reaps it)
+
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if running(pid)]
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, "workers outlived the judging process"
 
 
 def _web_booking_journal(path: Path) -> None:

@@ -39,7 +39,7 @@ from typing import Any
 
 from ..errors import MockplatformError
 from ..findings import Finding
-from ..journal import Exchange, Journal
+from ..journal import Exchange, Journal, JournalError
 from ..rules import Profile, RequestView, RuleContext
 
 try:
@@ -110,9 +110,13 @@ def _pooled(setup: tuple, ranges: list[tuple[int, int]], workers: int, checked: 
         # read waits: a slower consumer holds the workers back instead of piling up their results.
         for k in range(workers):
             receive, send = context.Pipe(duplex=False)
+            # A forked worker inherits this process's ends of the pipes (its own and the earlier workers'): it
+            # closes them (``_serve``), or its sends would never fail once this process is gone.
+            _ours[:] = [*channels, receive] if method == "fork" else []
             process = context.Process(target=_serve, args=(send, setup, ranges[k::workers]), daemon=True,
                                       name=f"mockplatform-verify-{k + 1}")
             process.start()
+            _ours.clear()
             send.close()  # the worker's end only: a worker that dies is read as the end of its pipe
             channels.append(receive)
             processes.append(process)
@@ -120,10 +124,11 @@ def _pooled(setup: tuple, ranges: list[tuple[int, int]], workers: int, checked: 
             k = index % workers
             try:
                 data = channels[k].recv_bytes()
-            except EOFError:
+            except (EOFError, OSError):  # gone between messages, or in the middle of one
                 processes[k].join(5)
-                raise MockplatformError(f"a worker process preparing the journal stopped (exit code "
-                                        f"{processes[k].exitcode}) before it had prepared all of it") from None
+                raise JournalError(f"the journal could not be judged: a worker process preparing it stopped (exit "
+                                   f"code {processes[k].exitcode}) before it was done; judge it again, or in one "
+                                   "process (it takes longer) if it stops again") from None
             kind, *rest = pickle.loads(data)
             if kind == "error":
                 raise rest[0]
@@ -188,30 +193,43 @@ def _start(setup: Callable[[], tuple[Profile, RuleContext]], path: Path | str, s
     _worker.update(profile=profile, ctx=ctx, since=since, until=until, journal=Journal(path, read_only=True))
 
 
+_ours: list[Any] = []  # the judging process's ends of the pipes, while a worker is forked (see ``_pooled``)
+
+
 def _serve(channel: Any, setup: tuple, ranges: list[tuple[int, int]]) -> None:
     """A worker: prepare each of its ranges of exchange ids (``_prepare_range``) and send them back in order, at
     most ``AHEAD`` of them waiting to be read; what goes wrong is sent back too, for the judging process to raise."""
+    for end in _ours:
+        end.close()
+    _ours.clear()
     done: queue.Queue[bytes | None] = queue.Queue(AHEAD)
     sender = threading.Thread(target=_send, args=(channel, done), daemon=True)
     sender.start()
     try:
         _start(*setup)
         for after, through in ranges:
-            done.put(_prepare_range(after, through))
-            if not sender.is_alive():
-                return  # the judging process stopped reading (it is done, or stopped)
+            if not _hand(done, sender, _prepare_range(after, through)):
+                return  # the judging process stopped reading (it is done, or gone)
     except BaseException as exc:  # noqa: BLE001 - told to the judging process, which raises it
         try:
-            done.put(_dumps(("error", exc)))
+            data = _dumps(("error", exc))
         except Exception:  # an exception that does not pickle: its text
-            done.put(_dumps(("error", MockplatformError(
-                f"a worker process preparing the journal failed: {traceback.format_exc()}"))))
+            data = _dumps(("error", MockplatformError(
+                f"a worker process preparing the journal failed: {traceback.format_exc()}")))
+        _hand(done, sender, data)
     finally:
-        while sender.is_alive():  # the end, once the sender has room for it (a sender that stopped needs none)
-            with contextlib.suppress(queue.Full):
-                done.put(None, timeout=1)
-                break
-        sender.join()
+        _hand(done, sender, None)
+        sender.join(1)
+
+
+def _hand(done: queue.Queue[bytes | None], sender: threading.Thread, data: bytes | None) -> bool:
+    """Give the sender something to send, once it has room; False when it has stopped (the judging process is
+    gone, or stopped reading) and nothing more will be sent."""
+    while sender.is_alive():
+        with contextlib.suppress(queue.Full):
+            done.put(data, timeout=0.5)
+            return True
+    return False
 
 
 def _send(channel: Any, done: queue.Queue[bytes | None]) -> None:
